@@ -1,0 +1,19 @@
+//! context-service integration tests: the store contract on SQLite and PostgreSQL, and the
+//! gRPC server on a real port.
+
+mod grpc;
+mod store;
+
+use std::sync::Arc;
+
+use context_service::{app::ContextStore, migration::Migrator, store::SeaContextStore};
+use sea_orm_migration::MigratorTrait;
+use test_support::{Backend, TestDatabase};
+
+pub async fn store(backend: Backend) -> (Arc<dyn ContextStore>, TestDatabase) {
+    test_support::init_logging();
+    let db = TestDatabase::new(backend).await;
+    let conn = platform::db::connect(&db.url, 5).await.expect("connect");
+    Migrator::up(&conn, None).await.expect("migrate");
+    (Arc::new(SeaContextStore::new(conn)), db)
+}

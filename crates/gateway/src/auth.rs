@@ -1,0 +1,48 @@
+//! Caller authentication, shared by the dialects: a presented credential goes to
+//! token-service, which answers the application it belongs to.
+
+use platform::{ApiError, AppId, ErrorCode};
+use proto::token::v1 as pb;
+
+use crate::clients::{Clients, RequestId};
+
+/// The application on whose behalf a request acts.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub app_id: AppId,
+}
+
+/// Checks an API token (Sendbird `Api-Token`, Ada `Bearer`).
+pub async fn api_token(
+    clients: &Clients,
+    request_id: &RequestId,
+    token: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let token = match token.map(str::trim) {
+        Some(token) if !token.is_empty() => token.to_owned(),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::CredentialMissing,
+                "API token is missing",
+            ));
+        }
+    };
+    let request = pb::AuthenticateCallerRequest {
+        credential: Some(pb::authenticate_caller_request::Credential::ApiToken(token)),
+        app_id: None,
+    };
+    let response = clients
+        .token
+        .clone()
+        .authenticate_caller(request_id.grpc(request))
+        .await
+        .map_err(|status| ApiError::from_status(&status))?
+        .into_inner();
+    let app_id = AppId::parse(response.app_id).map_err(|_| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "token-service answered a malformed application id",
+        )
+    })?;
+    Ok(Caller { app_id })
+}

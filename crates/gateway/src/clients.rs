@@ -1,0 +1,92 @@
+//! gRPC clients for the three services. Channels connect lazily and reconnect by themselves;
+//! every call carries the request id and a deadline.
+
+use std::time::Duration;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use platform::Settings;
+use proto::{
+    context::v1::context_service_client::ContextServiceClient,
+    registry::v1::registry_service_client::RegistryServiceClient,
+    token::v1::token_service_client::TokenServiceClient,
+};
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Clone)]
+pub struct Clients {
+    pub registry: RegistryServiceClient<Channel>,
+    pub token: TokenServiceClient<Channel>,
+    pub context: ContextServiceClient<Channel>,
+    channels: [(&'static str, Channel); 3],
+}
+
+impl Clients {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let timeout = Duration::from_millis(settings.gateway.upstream_timeout_ms);
+        let registry = platform::grpc::channel(&settings.registry.endpoint, timeout)?;
+        let token = platform::grpc::channel(&settings.token.endpoint, timeout)?;
+        let context = platform::grpc::channel(&settings.context.endpoint, timeout)?;
+        Ok(Self {
+            registry: RegistryServiceClient::new(registry.clone()),
+            token: TokenServiceClient::new(token.clone()),
+            context: ContextServiceClient::new(context.clone()),
+            channels: [
+                ("registry", registry),
+                ("token", token),
+                ("context", context),
+            ],
+        })
+    }
+
+    /// Each service's `grpc.health.v1` answer, for `/readyz`, checked concurrently.
+    pub async fn health(&self) -> [(&'static str, bool); 3] {
+        let [a, b, c] = &self.channels;
+        let (ra, rb, rc) = tokio::join!(is_serving(&a.1), is_serving(&b.1), is_serving(&c.1));
+        [(a.0, ra), (b.0, rb), (c.0, rc)]
+    }
+}
+
+async fn is_serving(channel: &Channel) -> bool {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let mut client = HealthClient::new(channel.clone());
+    let request = HealthCheckRequest {
+        service: String::new(),
+    };
+    tokio::time::timeout(Duration::from_secs(2), client.check(request))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .is_some_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+}
+
+/// The request id the gateway assigned (or the caller sent), carried into every gRPC call.
+#[derive(Debug, Clone, Default)]
+pub struct RequestId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        ))
+    }
+}
+
+impl RequestId {
+    /// Wraps a gRPC message with this request's id.
+    pub fn grpc<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(id) = self.0.as_deref().and_then(|id| id.parse().ok()) {
+            request.metadata_mut().insert(REQUEST_ID_HEADER, id);
+        }
+        request
+    }
+}

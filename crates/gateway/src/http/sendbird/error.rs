@@ -1,0 +1,131 @@
+//! Sendbird's error body and codes. Sendbird answers every client error with HTTP 400 and a
+//! six-digit code whose first three digits are the status (its "Error codes" page for Chat
+//! Platform API v3); Roster keeps that, except 413 and 429, which the dialect page asks for.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+};
+use platform::{ApiError, ErrorCode};
+use serde::Serialize;
+
+pub const UNEXPECTED_PARAMETER_TYPE_STRING: u32 = 400100;
+pub const UNEXPECTED_PARAMETER_TYPE_NUMBER: u32 = 400101;
+pub const UNEXPECTED_PARAMETER_TYPE_LIST: u32 = 400102;
+pub const UNEXPECTED_PARAMETER_TYPE_JSON: u32 = 400103;
+pub const UNEXPECTED_PARAMETER_TYPE_BOOLEAN: u32 = 400104;
+pub const MISSING_REQUIRED_PARAMETER: u32 = 400105;
+pub const UNAUTHORIZED_REQUEST: u32 = 400108;
+pub const PARAMETER_VALUE_LENGTH_EXCEEDED: u32 = 400110;
+pub const INVALID_VALUE: u32 = 400111;
+pub const RESOURCE_NOT_FOUND: u32 = 400201;
+pub const RESOURCE_ALREADY_EXISTS: u32 = 400202;
+pub const INVALID_API_TOKEN: u32 = 400401;
+pub const INVALID_JSON_BODY: u32 = 400403;
+pub const RATE_LIMIT_EXCEEDED: u32 = 500910;
+pub const UNEXPECTED_ERROR: u32 = 500901;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendbirdError {
+    pub status: StatusCode,
+    pub code: u32,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: bool,
+    code: u32,
+    message: &'a str,
+}
+
+impl SendbirdError {
+    pub fn bad_request(code: u32, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ApiError> for SendbirdError {
+    fn from(err: ApiError) -> Self {
+        let (status, code, message) = match err.code {
+            ErrorCode::MissingField => (400, MISSING_REQUIRED_PARAMETER, err.message),
+            ErrorCode::ValueTooLong => (400, PARAMETER_VALUE_LENGTH_EXCEEDED, err.message),
+            ErrorCode::InvalidArgument | ErrorCode::InvalidPageToken => {
+                (400, INVALID_VALUE, err.message)
+            }
+            ErrorCode::PayloadTooLarge => (413, INVALID_VALUE, err.message),
+            ErrorCode::UserNotFound | ErrorCode::NotFound | ErrorCode::ApplicationNotFound => {
+                (400, RESOURCE_NOT_FOUND, err.message)
+            }
+            ErrorCode::UserIdTaken | ErrorCode::ExternalIdTaken | ErrorCode::AlreadyExists => {
+                (400, RESOURCE_ALREADY_EXISTS, err.message)
+            }
+            ErrorCode::CredentialMissing | ErrorCode::CredentialInvalid => (
+                400,
+                INVALID_API_TOKEN,
+                "Invalid value: \"Api-Token\".".to_owned(),
+            ),
+            ErrorCode::PermissionDenied => (400, UNAUTHORIZED_REQUEST, err.message),
+            ErrorCode::RateLimited => (429, RATE_LIMIT_EXCEEDED, err.message),
+            ErrorCode::Unavailable => (
+                503,
+                UNEXPECTED_ERROR,
+                "Service temporarily unavailable.".to_owned(),
+            ),
+            ErrorCode::Internal => (500, UNEXPECTED_ERROR, "Unexpected error.".to_owned()),
+        };
+        Self {
+            status: StatusCode::from_u16(status).expect("valid status"),
+            code,
+            message,
+        }
+    }
+}
+
+impl IntoResponse for SendbirdError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, "request failed");
+        } else {
+            tracing::warn!(code = self.code, message = self.message, "request refused");
+        }
+        let body = Body {
+            error: true,
+            code: self.code,
+            message: &self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_a_sendbird_rendering() {
+        for code in ErrorCode::ALL {
+            let err = SendbirdError::from(ApiError::new(*code, "m"));
+            assert_eq!(err.code / 1000, if err.code >= 500000 { 500 } else { 400 });
+            assert!(err.status.is_client_error() || err.status.is_server_error());
+        }
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_caller() {
+        let err = SendbirdError::from(ApiError::new(ErrorCode::Internal, "db password wrong"));
+        assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!err.message.contains("password"));
+    }
+}

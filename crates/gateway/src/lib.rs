@@ -1,0 +1,46 @@
+//! gateway: the REST front door. Each dialect (`http/<dialect>/`) authenticates the caller,
+//! validates the body in that platform's terms, calls the services over gRPC, and renders the
+//! answer (or the error) exactly as that platform would. Nothing persistent lives here.
+
+pub mod auth;
+pub mod clients;
+pub mod http;
+
+use std::net::SocketAddr;
+
+use platform::{Settings, Shutdown};
+use tokio::net::TcpListener;
+
+pub use clients::Clients;
+
+pub const SERVICE: &str = "gateway";
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Application {
+    /// Binds the listener and prepares lazily connecting clients for the three services.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let clients = Clients::new(settings)?;
+        let listener = platform::grpc::bind(SERVICE, settings.gateway.listen).await?;
+        let router = http::router(clients, &settings.gateway);
+        Ok(Self { listener, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "gateway listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.requested())
+            .await?;
+        tracing::info!("gateway stopped");
+        Ok(())
+    }
+}

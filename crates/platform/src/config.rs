@@ -1,0 +1,396 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then `ROSTER_*`
+//! environment variables (`ROSTER_DATABASE__URL`, `__` separating sections), then the
+//! conventional `DATABASE_URL` and `REDIS_URL`. Every problem is collected and reported at once.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use figment::{
+    Figment, Provider,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the embedded default keeps its SQLite files.
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub registry: ServiceSettings,
+    pub token: ServiceSettings,
+    pub context: ServiceSettings,
+    pub gateway: GatewaySettings,
+    pub telemetry: TelemetrySettings,
+    pub shutdown: ShutdownSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// PostgreSQL or SQLite URL shared by every service (each owns its own tables).
+    /// Unset: one SQLite file per service under `data_dir`.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    /// Apply pending migrations when a service starts (`roster migrate` does it explicitly).
+    pub auto_migrate: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` for one node; `redis+cluster://host1:port,host2:port` for a cluster.
+    /// Unset: an in-process cache, fine for one process only.
+    pub url: Option<SecretString>,
+    /// Every key starts with this, then `:<service>:<entity>:<id>`.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Address this service's gRPC server binds (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// How other services reach it.
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Deadline for each gRPC call the gateway makes, in milliseconds.
+    pub upstream_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    /// `tracing` env-filter directives; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// How long in-flight requests may take to finish after a shutdown signal, in seconds.
+    pub drain_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            registry: ServiceSettings::local(50051),
+            token: ServiceSettings::local(50052),
+            context: ServiceSettings::local(50053),
+            gateway: GatewaySettings::default(),
+            telemetry: TelemetrySettings::default(),
+            shutdown: ShutdownSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            auto_migrate: true,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "roster".into(),
+        }
+    }
+}
+
+impl ServiceSettings {
+    fn local(port: u16) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self::local(0)
+    }
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 6 * 1024 * 1024,
+            upstream_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self {
+            drain_timeout_secs: 20,
+        }
+    }
+}
+
+/// Every problem found in the configuration, reported together.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl Settings {
+    /// Reads defaults, then `file` (when given, it must exist), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed("ROSTER_").split("__")).merge(
+            Env::raw()
+                .only(&["DATABASE_URL", "REDIS_URL"])
+                .map(|key| key.as_str().replace('_', ".").into()),
+        )
+    }
+
+    /// Extracts each section on its own so that one bad section does not hide the others.
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut settings = Settings::default();
+        macro_rules! section {
+            ($($field:ident),*) => {$(
+                if figment.contains(stringify!($field)) {
+                    match figment.extract_inner(stringify!($field)) {
+                        Ok(value) => settings.$field = value,
+                        Err(errors) => problems.extend(errors.into_iter().map(|e| e.to_string())),
+                    }
+                }
+            )*};
+        }
+        section!(
+            data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown
+        );
+        match figment.data() {
+            Ok(dict) => {
+                for key in dict.values().flat_map(|d| d.keys()) {
+                    if !KNOWN_SECTIONS.contains(&key.as_str()) {
+                        problems.push(format!("unknown setting `{key}`"));
+                    }
+                }
+            }
+            // A missing or unparsable file: nothing else can be trusted.
+            Err(errors) => {
+                return Err(ConfigError {
+                    problems: errors.into_iter().map(|e| e.to_string()).collect(),
+                });
+            }
+        }
+        problems.extend(settings.validate());
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(url) = &self.database.url {
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+            {
+                problems.push(
+                    "database.url must start with postgres://, postgresql:// or sqlite:".into(),
+                );
+            }
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".into());
+        }
+        if let Some(url) = &self.redis.url {
+            let url = url.expose_secret();
+            if ![
+                "redis://",
+                "rediss://",
+                "redis+cluster://",
+                "rediss+cluster://",
+            ]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+            {
+                problems.push(
+                    "redis.url must start with redis://, rediss:// or redis+cluster://".into(),
+                );
+            }
+        }
+        if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
+            problems.push("redis.key_prefix must be non-empty and contain no spaces".into());
+        }
+        for (name, service) in [
+            ("registry", &self.registry),
+            ("token", &self.token),
+            ("context", &self.context),
+        ] {
+            if !(service.endpoint.starts_with("http://")
+                || service.endpoint.starts_with("https://"))
+            {
+                problems.push(format!(
+                    "{name}.endpoint must be an http:// or https:// URL"
+                ));
+            }
+        }
+        if self.gateway.max_body_bytes < 1024 {
+            problems.push("gateway.max_body_bytes must be at least 1024".into());
+        }
+        if self.gateway.upstream_timeout_ms == 0 {
+            problems.push("gateway.upstream_timeout_ms must be at least 1".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
+            problems.push(format!(
+                "telemetry.filter `{}` is not a valid filter",
+                self.telemetry.filter
+            ));
+        }
+        problems
+    }
+
+    /// The database URL a service uses: the shared one, or its own SQLite file.
+    pub fn database_url(&self, service: &str) -> String {
+        match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}/{service}.db?mode=rwc", self.data_dir.display()),
+        }
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis.url.as_ref().map(|u| u.expose_secret())
+    }
+}
+
+const KNOWN_SECTIONS: &[&str] = &[
+    "data_dir",
+    "database",
+    "redis",
+    "registry",
+    "token",
+    "context",
+    "gateway",
+    "telemetry",
+    "shutdown",
+    // read by the CLI (`--config`), not a section
+    "config",
+];
+
+#[cfg(test)]
+// figment's Jail closures return its (large) error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    #[test]
+    fn defaults_describe_the_embedded_stack() {
+        let settings = Settings::default();
+        assert_eq!(settings.gateway.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            settings.database_url("registry"),
+            "sqlite://./data/registry.db?mode=rwc"
+        );
+        assert!(settings.redis_url().is_none());
+        assert!(settings.validate().is_empty());
+    }
+
+    #[test]
+    fn file_then_env_then_conventional_urls() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "roster.toml",
+                "[gateway]\nlisten = \"0.0.0.0:9000\"\n[redis]\nkey_prefix = \"file\"\n",
+            )?;
+            jail.set_env("ROSTER_REDIS__KEY_PREFIX", "env");
+            jail.set_env("DATABASE_URL", "postgres://u@h/db");
+            jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
+            let settings = Settings::load(Some(Path::new("roster.toml"))).expect("valid");
+            assert_eq!(settings.gateway.listen.to_string(), "0.0.0.0:9000");
+            assert_eq!(settings.redis.key_prefix, "env");
+            assert_eq!(settings.database_url("token"), "postgres://u@h/db");
+            assert_eq!(settings.redis_url(), Some("redis://127.0.0.1:6379"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ROSTER_GATEWAY__LISTEN", "not an address");
+            jail.set_env("ROSTER_DATABASE__URL", "mysql://nope");
+            jail.set_env("ROSTER_SHUTDOWN__DRAIN_TIMEOUT_SECS", "soon");
+            jail.set_env("ROSTER_TELEMETRY__FILTER", "[[[");
+            jail.set_env("ROSTER_NOPE", "1");
+            let err = Settings::load(None).expect_err("invalid");
+            let text = err.to_string().to_lowercase();
+            assert_eq!(err.problems.len(), 5, "{text}");
+            for needle in [
+                "listen",
+                "database.url",
+                "drain_timeout_secs",
+                "telemetry.filter",
+                "nope",
+            ] {
+                assert!(text.contains(needle), "{needle} missing from {text}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        Jail::expect_with(|_| {
+            assert!(Settings::load(Some(Path::new("absent.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

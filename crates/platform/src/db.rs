@@ -1,0 +1,113 @@
+//! Database connections (PostgreSQL or SQLite) and unique-constraint mapping.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm_migration::MigratorTrait;
+
+use crate::Settings;
+
+/// Opens a pool. SQLite files get their directory created and WAL journaling; statement logging
+/// is off because bound values can hold emails or secrets.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_path(url)
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if is_sqlite(&db) {
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(db)
+}
+
+/// Opens `service`'s database and, when `database.auto_migrate` is on, applies its migrations.
+pub async fn open<M: MigratorTrait>(
+    settings: &Settings,
+    service: &str,
+) -> anyhow::Result<DatabaseConnection> {
+    let db = connect(
+        &settings.database_url(service),
+        settings.database.max_connections,
+    )
+    .await?;
+    if settings.database.auto_migrate {
+        M::up(&db, None).await?;
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration of `service` (what `roster migrate` runs).
+pub async fn migrate<M: MigratorTrait>(settings: &Settings, service: &str) -> anyhow::Result<()> {
+    let db = connect(&settings.database_url(service), 1).await?;
+    M::up(&db, None).await?;
+    db.close().await?;
+    Ok(())
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.starts_with(':')).then_some(path)
+}
+
+pub fn is_sqlite(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite
+}
+
+/// A unique index, named the same on every backend, so a violation can be told apart from others.
+#[derive(Debug, Clone, Copy)]
+pub struct UniqueIndex {
+    pub name: &'static str,
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+impl UniqueIndex {
+    /// True when `err` is a violation of this index. PostgreSQL names the constraint; SQLite
+    /// names the columns (`UNIQUE constraint failed: users.app_id, users.user_id`).
+    pub fn is_violated_by(&self, err: &DbErr) -> bool {
+        let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() else {
+            return false;
+        };
+        if message.contains(&format!("\"{}\"", self.name)) {
+            return true;
+        }
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("{}.{c}", self.table))
+            .collect();
+        message.ends_with(&columns.join(", "))
+    }
+}
+
+/// Database errors are server faults; constraint violations must be mapped before this.
+pub fn unexpected(err: DbErr) -> anyhow::Error {
+    anyhow::Error::new(err).context("database")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_found_in_urls() {
+        assert_eq!(
+            sqlite_path("sqlite://./data/a.db?mode=rwc"),
+            Some("./data/a.db")
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x/y"), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! The one table of stable error codes. Each code fixes its gRPC code and HTTP status, crosses
+//! the gRPC hop as `google.rpc.ErrorInfo` (reason = code, metadata `field`), and lets the gateway
+//! render each dialect's own error body. Append only: a code never changes meaning.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+const DOMAIN: &str = "roster";
+
+macro_rules! error_codes {
+    ($($variant:ident => $name:literal, $grpc:ident, $http:literal;)*) => {
+        /// A stable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name),* }
+            }
+
+            pub fn grpc_code(self) -> Code {
+                match self { $(ErrorCode::$variant => Code::$grpc),* }
+            }
+
+            pub fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $http),* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Input
+    InvalidArgument   => "invalid_argument",    InvalidArgument,    400;
+    MissingField      => "missing_field",       InvalidArgument,    400;
+    ValueTooLong      => "value_too_long",      InvalidArgument,    400;
+    InvalidPageToken  => "invalid_page_token",  InvalidArgument,    400;
+    PayloadTooLarge   => "payload_too_large",   InvalidArgument,    413;
+    // Lookups and uniqueness
+    UserNotFound      => "user_not_found",      NotFound,           404;
+    ApplicationNotFound => "application_not_found", NotFound,       404;
+    NotFound          => "not_found",           NotFound,           404;
+    UserIdTaken       => "user_id_taken",       AlreadyExists,      409;
+    ExternalIdTaken   => "external_id_taken",   AlreadyExists,      409;
+    AlreadyExists     => "already_exists",      AlreadyExists,      409;
+    // Callers
+    CredentialMissing => "credential_missing",  Unauthenticated,    401;
+    CredentialInvalid => "credential_invalid",  Unauthenticated,    401;
+    PermissionDenied  => "permission_denied",   PermissionDenied,   403;
+    RateLimited       => "rate_limited",        ResourceExhausted,  429;
+    // Server side
+    Unavailable       => "unavailable",         Unavailable,        503;
+    Internal          => "internal",            Internal,           500;
+}
+
+/// An error as it crosses a service boundary: a code, a message safe to show the caller, and
+/// the offending field when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// A server fault: the caller sees a generic message; the cause is logged here, once.
+    pub fn internal(cause: &anyhow::Error) -> Self {
+        tracing::error!(error = format!("{cause:#}"), "unexpected error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
+    /// Reads the code back from a `Status` made by `From<ApiError>`; a status from elsewhere
+    /// (transport failures, deadline) is classified by its gRPC code.
+    pub fn from_status(status: &Status) -> Self {
+        let details = status.get_error_details();
+        if let Some(info) = details.error_info()
+            && info.domain == DOMAIN
+            && let Some(code) = ErrorCode::parse(&info.reason)
+        {
+            return Self {
+                code,
+                message: status.message().to_owned(),
+                field: info.metadata.get("field").cloned(),
+            };
+        }
+        let code = match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidArgument,
+            Code::NotFound => ErrorCode::NotFound,
+            Code::AlreadyExists => ErrorCode::AlreadyExists,
+            Code::Unauthenticated => ErrorCode::CredentialInvalid,
+            Code::PermissionDenied => ErrorCode::PermissionDenied,
+            Code::ResourceExhausted => ErrorCode::RateLimited,
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        };
+        let message = match code {
+            ErrorCode::Internal | ErrorCode::Unavailable => "upstream service failed".to_owned(),
+            _ => status.message().to_owned(),
+        };
+        Self::new(code, message)
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        let mut metadata = HashMap::new();
+        if let Some(field) = err.field {
+            metadata.insert("field".to_owned(), field);
+        }
+        let mut details = ErrorDetails::new();
+        details.set_error_info(err.code.as_str(), DOMAIN, metadata);
+        Status::with_error_details(err.code.grpc_code(), err.message, details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+        }
+    }
+
+    #[test]
+    fn an_error_survives_the_grpc_hop() {
+        let err = ApiError::new(ErrorCode::ValueTooLong, "nickname is longer than 80")
+            .with_field("nickname");
+        let status = Status::from(err.clone());
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(ApiError::from_status(&status), err);
+    }
+
+    #[test]
+    fn foreign_statuses_are_classified_without_leaking_internals() {
+        let err = ApiError::from_status(&Status::unavailable("tcp connect error 127.0.0.1:1"));
+        assert_eq!(err.code, ErrorCode::Unavailable);
+        assert!(!err.message.contains("127.0.0.1"));
+        assert_eq!(
+            ApiError::from_status(&Status::not_found("x")).code,
+            ErrorCode::NotFound
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! gRPC servers and clients, built the same way for every service: `grpc.health.v1` and
+//! reflection on every server, timeouts on every client.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{
+    service::Routes,
+    transport::{Channel, Endpoint, Server},
+};
+use tonic_health::ServingStatus;
+
+use crate::Shutdown;
+
+/// Binds a service's listener before anything is served, so port 0 works and a clash is
+/// reported with the service's name.
+pub async fn bind(service: &str, addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("{service} cannot listen on {addr}: {e}"))
+}
+
+/// Serves `routes` (one Roster gRPC service named `service_name`) plus health and reflection on
+/// an already-bound listener until shutdown; health turns NOT_SERVING as the drain begins.
+pub async fn serve(
+    listener: TcpListener,
+    service_name: &'static str,
+    routes: Routes,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status(service_name, ServingStatus::Serving)
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let routes = routes.add_service(health).add_service(reflection);
+    let addr = listener.local_addr()?;
+    tracing::info!(service = service_name, %addr, "gRPC server listening");
+
+    let draining = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.requested().await;
+            reporter
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+            reporter
+                .set_service_status(service_name, ServingStatus::NotServing)
+                .await;
+        }
+    };
+    Server::builder()
+        .tcp_nodelay(true)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
+        .await?;
+    tracing::info!(service = service_name, "gRPC server stopped");
+    Ok(())
+}
+
+/// A lazily connecting channel to another service, with connect and request timeouts.
+pub fn channel(endpoint: &str, request_timeout: Duration) -> anyhow::Result<Channel> {
+    let endpoint = Endpoint::from_shared(endpoint.to_owned())?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(request_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(endpoint.connect_lazy())
+}

@@ -1,0 +1,65 @@
+//! The error every `parse` constructor returns, and the bounded-string check they share.
+
+use crate::{ApiError, ErrorCode};
+
+/// Why a value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("{field} is required")]
+    Missing { field: &'static str },
+    #[error("{field} is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{field} is invalid: {reason}")]
+    Invalid {
+        field: &'static str,
+        reason: &'static str,
+    },
+}
+
+impl ValidationError {
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Missing { field } | Self::TooLong { field, .. } | Self::Invalid { field, .. } => {
+                field
+            }
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        let code = match err {
+            ValidationError::Missing { .. } => ErrorCode::MissingField,
+            ValidationError::TooLong { .. } => ErrorCode::ValueTooLong,
+            ValidationError::Invalid { .. } => ErrorCode::InvalidArgument,
+        };
+        ApiError::new(code, err.to_string()).with_field(err.field())
+    }
+}
+
+/// `value` when it has at most `max` characters (Unicode scalar values, as the dialects count).
+pub fn bounded(field: &'static str, value: String, max: usize) -> Result<String, ValidationError> {
+    if value.chars().count() > max {
+        return Err(ValidationError::TooLong { field, max });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_counts_characters() {
+        assert!(bounded("f", "é".repeat(3), 3).is_ok());
+        assert_eq!(
+            bounded("f", "abcd".into(), 3),
+            Err(ValidationError::TooLong { field: "f", max: 3 })
+        );
+        let api = ApiError::from(ValidationError::Missing { field: "user_id" });
+        assert_eq!(
+            (api.code, api.field.as_deref()),
+            (ErrorCode::MissingField, Some("user_id"))
+        );
+    }
+}

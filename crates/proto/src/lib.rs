@@ -1,0 +1,51 @@
+//! Generated code for Roster's three gRPC APIs (`proto/roster/*/v1`), nothing else.
+//! Services and the gateway name these types only at their edges (`grpc/convert.rs`).
+
+pub mod registry {
+    pub mod v1 {
+        tonic::include_proto!("roster.registry.v1");
+    }
+}
+
+pub mod token {
+    pub mod v1 {
+        tonic::include_proto!("roster.token.v1");
+    }
+}
+
+pub mod context {
+    pub mod v1 {
+        tonic::include_proto!("roster.context.v1");
+    }
+}
+
+/// Encoded `FileDescriptorSet` of every Roster proto, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/roster_descriptor.bin"));
+
+pub use prost_types::Timestamp;
+
+/// Milliseconds since the Unix epoch as a protobuf `Timestamp`.
+pub fn timestamp_from_millis(ms: i64) -> Timestamp {
+    Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+/// A protobuf `Timestamp` as milliseconds since the Unix epoch.
+pub fn timestamp_to_millis(ts: &Timestamp) -> i64 {
+    ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_including_before_the_epoch() {
+        for ms in [0, 1, 999, 1_700_000_000_123, -1, -1001] {
+            assert_eq!(timestamp_to_millis(&timestamp_from_millis(ms)), ms);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+use platform::{ApiError, ErrorCode};
+
+use crate::domain::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("application not found")]
+    ApplicationNotFound,
+    #[error("API token not found")]
+    ApiTokenNotFound,
+    #[error("no credential was presented")]
+    CredentialMissing,
+    #[error("the credential is not valid")]
+    CredentialInvalid,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Invalid(invalid) => invalid.into(),
+            TokenError::ApplicationNotFound => {
+                ApiError::new(ErrorCode::ApplicationNotFound, err.to_string())
+            }
+            TokenError::ApiTokenNotFound => ApiError::new(ErrorCode::NotFound, err.to_string()),
+            TokenError::CredentialMissing => {
+                ApiError::new(ErrorCode::CredentialMissing, err.to_string())
+            }
+            TokenError::CredentialInvalid => {
+                ApiError::new(ErrorCode::CredentialInvalid, err.to_string())
+            }
+            TokenError::Unexpected(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
+impl From<TokenError> for tonic::Status {
+    fn from(err: TokenError) -> Self {
+        ApiError::from(err).into()
+    }
+}

@@ -1,0 +1,129 @@
+//! The only place that names generated proto types.
+
+use proto::token::v1 as pb;
+
+use crate::{
+    domain::{ApiToken, AppId, AppSettings, Application, Name, Scope, ValidationError},
+    error::TokenError,
+};
+
+pub fn app_id(value: String) -> Result<AppId, TokenError> {
+    Ok(AppId::parse(value)?)
+}
+
+pub fn name(field: &'static str, value: String) -> Result<Name, TokenError> {
+    Ok(Name::parse(field, value)?)
+}
+
+pub fn scopes(values: Vec<i32>) -> Result<Vec<Scope>, TokenError> {
+    let invalid = ValidationError::Invalid {
+        field: "scopes",
+        reason: "unknown scope",
+    };
+    let mut scopes: Vec<Scope> = values
+        .into_iter()
+        .map(|v| match pb::Scope::try_from(v) {
+            Ok(pb::Scope::App) => Ok(Scope::App),
+            Ok(pb::Scope::UserManagement) => Ok(Scope::UserManagement),
+            Ok(pb::Scope::SensitiveMetadata) => Ok(Scope::SensitiveMetadata),
+            Ok(pb::Scope::Unspecified) | Err(_) => Err(invalid.clone()),
+        })
+        .collect::<Result<_, _>>()?;
+    scopes.sort();
+    scopes.dedup();
+    Ok(scopes)
+}
+
+pub fn scopes_to_pb(scopes: &[Scope]) -> Vec<i32> {
+    scopes
+        .iter()
+        .map(|s| match s {
+            Scope::App => pb::Scope::App,
+            Scope::UserManagement => pb::Scope::UserManagement,
+            Scope::SensitiveMetadata => pb::Scope::SensitiveMetadata,
+        } as i32)
+        .collect()
+}
+
+/// Zero fields mean "the default", so a caller can set only what it cares about.
+pub fn settings(settings: Option<pb::ApplicationSettings>) -> AppSettings {
+    let defaults = AppSettings::default();
+    let Some(pb::ApplicationSettings {
+        session_token_ttl_seconds,
+        access_token_limit,
+        allow_tokenless_users,
+        unassociated_user_ttl_seconds,
+        rate_limit_per_second,
+    }) = settings
+    else {
+        return defaults;
+    };
+    AppSettings {
+        session_token_ttl_secs: nonzero_or(
+            session_token_ttl_seconds,
+            defaults.session_token_ttl_secs,
+        ),
+        access_token_limit: nonzero_or(access_token_limit, defaults.access_token_limit),
+        allow_tokenless_users,
+        unassociated_user_ttl_secs: unassociated_user_ttl_seconds,
+        rate_limit_per_second,
+    }
+}
+
+fn nonzero_or<T: PartialEq + Default>(value: T, default: T) -> T {
+    if value == T::default() {
+        default
+    } else {
+        value
+    }
+}
+
+impl From<Application> for pb::Application {
+    fn from(app: Application) -> Self {
+        let Application {
+            id,
+            name,
+            settings,
+            created_at,
+        } = app;
+        let AppSettings {
+            session_token_ttl_secs,
+            access_token_limit,
+            allow_tokenless_users,
+            unassociated_user_ttl_secs,
+            rate_limit_per_second,
+        } = settings;
+        pb::Application {
+            id: id.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            settings: Some(pb::ApplicationSettings {
+                session_token_ttl_seconds: session_token_ttl_secs,
+                access_token_limit,
+                allow_tokenless_users,
+                unassociated_user_ttl_seconds: unassociated_user_ttl_secs,
+                rate_limit_per_second,
+            }),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+        }
+    }
+}
+
+impl From<ApiToken> for pb::ApiTokenInfo {
+    fn from(token: ApiToken) -> Self {
+        let ApiToken {
+            id,
+            app_id,
+            name,
+            token_hash: _,
+            scopes,
+            created_at,
+        } = token;
+        pb::ApiTokenInfo {
+            id,
+            app_id: app_id.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            scopes: scopes_to_pb(&scopes),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Token-service gRPC server. Secrets are never recorded in spans.
+
+mod convert;
+
+use proto::token::v1::{self as pb, token_service_server::TokenService};
+use tonic::{Request, Response, Status};
+
+use crate::{app::Tokens, domain::Secret};
+
+pub use pb::token_service_server::TokenServiceServer;
+
+const MAX_PAGE: u32 = 100;
+
+pub struct TokenGrpc {
+    tokens: Tokens,
+}
+
+impl TokenGrpc {
+    pub fn new(tokens: Tokens) -> Self {
+        Self { tokens }
+    }
+}
+
+#[tonic::async_trait]
+impl TokenService for TokenGrpc {
+    #[tracing::instrument(skip_all)]
+    async fn create_application(
+        &self,
+        request: Request<pb::CreateApplicationRequest>,
+    ) -> Result<Response<pb::CreateApplicationResponse>, Status> {
+        let pb::CreateApplicationRequest {
+            name,
+            settings,
+            with_api_token,
+        } = request.into_inner();
+        let name = convert::name("name", name)?;
+        let created = self
+            .tokens
+            .create_application(name, convert::settings(settings), with_api_token)
+            .await?;
+        let (api_token_info, api_token) = match created.api_token {
+            Some((info, secret)) => (Some(info.into()), secret.into_exposed()),
+            None => (None, String::new()),
+        };
+        Ok(Response::new(pb::CreateApplicationResponse {
+            application: Some(created.application.into()),
+            api_token_info,
+            api_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_application(
+        &self,
+        request: Request<pb::GetApplicationRequest>,
+    ) -> Result<Response<pb::GetApplicationResponse>, Status> {
+        let pb::GetApplicationRequest { app_id } = request.into_inner();
+        let app = self
+            .tokens
+            .get_application(&convert::app_id(app_id)?)
+            .await?;
+        Ok(Response::new(pb::GetApplicationResponse {
+            application: Some(app.into()),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_applications(
+        &self,
+        request: Request<pb::ListApplicationsRequest>,
+    ) -> Result<Response<pb::ListApplicationsResponse>, Status> {
+        let pb::ListApplicationsRequest {
+            page_token,
+            page_size,
+        } = request.into_inner();
+        let after = if page_token.is_empty() {
+            None
+        } else {
+            Some(convert::app_id(page_token)?)
+        };
+        let size = page_size.clamp(1, MAX_PAGE);
+        // One extra row tells whether another page exists.
+        let mut apps = self
+            .tokens
+            .list_applications(after.as_ref(), u64::from(size) + 1)
+            .await?;
+        let next_page_token = if apps.len() > size as usize {
+            apps.truncate(size as usize);
+            apps.last()
+                .map(|a| a.id.as_str().to_owned())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListApplicationsResponse {
+            applications: apps.into_iter().map(Into::into).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_api_token(
+        &self,
+        request: Request<pb::CreateApiTokenRequest>,
+    ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
+        let pb::CreateApiTokenRequest {
+            app_id,
+            name,
+            scopes,
+        } = request.into_inner();
+        let (info, secret) = self
+            .tokens
+            .create_api_token(
+                convert::app_id(app_id)?,
+                convert::name("name", name)?,
+                convert::scopes(scopes)?,
+            )
+            .await?;
+        Ok(Response::new(pb::CreateApiTokenResponse {
+            info: Some(info.into()),
+            api_token: secret.into_exposed(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_api_token(
+        &self,
+        request: Request<pb::RevokeApiTokenRequest>,
+    ) -> Result<Response<pb::RevokeApiTokenResponse>, Status> {
+        let pb::RevokeApiTokenRequest {
+            app_id,
+            api_token_id,
+        } = request.into_inner();
+        self.tokens
+            .revoke_api_token(&convert::app_id(app_id)?, &api_token_id)
+            .await?;
+        Ok(Response::new(pb::RevokeApiTokenResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(app.id, credential.id))]
+    async fn authenticate_caller(
+        &self,
+        request: Request<pb::AuthenticateCallerRequest>,
+    ) -> Result<Response<pb::AuthenticateCallerResponse>, Status> {
+        let pb::AuthenticateCallerRequest { credential, app_id } = request.into_inner();
+        let expected_app = app_id.map(convert::app_id).transpose()?;
+        let caller = match credential {
+            Some(pb::authenticate_caller_request::Credential::ApiToken(token)) => {
+                self.tokens
+                    .authenticate_api_token(Secret::from_presented(token), expected_app.as_ref())
+                    .await?
+            }
+            Some(pb::authenticate_caller_request::Credential::Basic(_))
+            | Some(pb::authenticate_caller_request::Credential::Jwt(_)) => {
+                return Err(Status::unimplemented(
+                    "app-key and JWT credentials are not available yet",
+                ));
+            }
+            None => return Err(crate::error::TokenError::CredentialMissing.into()),
+        };
+        let span = tracing::Span::current();
+        span.record("app.id", caller.app_id.as_str());
+        span.record("credential.id", caller.credential_id.as_str());
+        Ok(Response::new(pb::AuthenticateCallerResponse {
+            app_id: caller.app_id.as_str().to_owned(),
+            scopes: convert::scopes_to_pb(&caller.scopes),
+            credential_id: caller.credential_id,
+        }))
+    }
+}

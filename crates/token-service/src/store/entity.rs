@@ -1,0 +1,47 @@
+//! Tables as sea-orm sees them. Never leave `store/`.
+
+pub mod applications {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "applications")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub session_token_ttl_secs: i64,
+        pub access_token_limit: i32,
+        pub allow_tokenless_users: bool,
+        pub unassociated_user_ttl_secs: i64,
+        pub rate_limit_per_second: i32,
+        pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod api_tokens {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub app_id: String,
+        pub name: String,
+        pub token_hash: String,
+        /// Comma-separated scope names.
+        pub scopes: String,
+        pub created_at: i64,
+        pub revoked_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,198 @@
+//! sea-orm implementation of `TokenStore`, and the credential caches (Redis and in-process).
+
+mod cache;
+mod entity;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use platform::db::{UniqueIndex, unexpected};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr, TransactionTrait, sea_query::Expr,
+};
+
+pub use cache::{MemoryCache, RedisCache};
+use entity::{api_tokens, applications};
+
+use crate::{
+    app::TokenStore,
+    domain::{ApiToken, AppId, AppSettings, Application, Name, Scope},
+    error::TokenError,
+};
+
+pub const API_TOKEN_HASH_KEY: UniqueIndex = UniqueIndex {
+    name: "api_tokens_hash_key",
+    table: "api_tokens",
+    columns: &["token_hash"],
+};
+
+#[derive(Debug, Clone)]
+pub struct SeaTokenStore {
+    db: DatabaseConnection,
+}
+
+impl SeaTokenStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl TokenStore for SeaTokenStore {
+    async fn create_application(
+        &self,
+        app: &Application,
+        first_token: Option<&ApiToken>,
+    ) -> anyhow::Result<()> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        applications::Entity::insert(application_row(app))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unexpected)?;
+        if let Some(token) = first_token {
+            api_tokens::Entity::insert(api_token_row(token))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(unexpected)?;
+        }
+        txn.commit().await.map_err(unexpected)
+    }
+
+    async fn find_application(&self, id: &AppId) -> anyhow::Result<Option<Application>> {
+        let row = applications::Entity::find_by_id(id.as_str())
+            .one(&self.db)
+            .await
+            .map_err(unexpected)?;
+        row.map(into_application).transpose()
+    }
+
+    async fn list_applications(
+        &self,
+        after: Option<&AppId>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<Application>> {
+        let mut query = applications::Entity::find()
+            .order_by_asc(applications::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(applications::Column::Id.gt(after.as_str()));
+        }
+        let rows = query.all(&self.db).await.map_err(unexpected)?;
+        rows.into_iter().map(into_application).collect()
+    }
+
+    async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError> {
+        api_tokens::Entity::insert(api_token_row(token))
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|err| match err.sql_err() {
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => TokenError::ApplicationNotFound,
+                // A 160-bit random token colliding is a fault, not a caller's mistake.
+                _ if API_TOKEN_HASH_KEY.is_violated_by(&err) => {
+                    TokenError::Unexpected(anyhow::anyhow!("API token hash collision"))
+                }
+                _ => TokenError::Unexpected(unexpected(err)),
+            })?;
+        Ok(())
+    }
+
+    async fn find_api_token(&self, token_hash: &str) -> anyhow::Result<Option<ApiToken>> {
+        let row = api_tokens::Entity::find()
+            .filter(api_tokens::Column::TokenHash.eq(token_hash))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .one(&self.db)
+            .await
+            .map_err(unexpected)?;
+        row.map(into_api_token).transpose()
+    }
+
+    async fn revoke_api_token(
+        &self,
+        app_id: &AppId,
+        id: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<String>> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        let row = api_tokens::Entity::find_by_id(id)
+            .filter(api_tokens::Column::AppId.eq(app_id.as_str()))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .one(&txn)
+            .await
+            .map_err(unexpected)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let updated = api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.eq(id))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        txn.commit().await.map_err(unexpected)?;
+        Ok((updated.rows_affected == 1).then_some(row.token_hash))
+    }
+}
+
+fn application_row(app: &Application) -> applications::ActiveModel {
+    let s = &app.settings;
+    applications::ActiveModel {
+        id: Set(app.id.as_str().to_owned()),
+        name: Set(app.name.as_str().to_owned()),
+        session_token_ttl_secs: Set(s.session_token_ttl_secs as i64),
+        access_token_limit: Set(s.access_token_limit as i32),
+        allow_tokenless_users: Set(s.allow_tokenless_users),
+        unassociated_user_ttl_secs: Set(s.unassociated_user_ttl_secs as i64),
+        rate_limit_per_second: Set(s.rate_limit_per_second as i32),
+        created_at: Set(app.created_at),
+    }
+}
+
+fn api_token_row(token: &ApiToken) -> api_tokens::ActiveModel {
+    api_tokens::ActiveModel {
+        id: Set(token.id.clone()),
+        app_id: Set(token.app_id.as_str().to_owned()),
+        name: Set(token.name.as_str().to_owned()),
+        token_hash: Set(token.token_hash.clone()),
+        scopes: Set(token
+            .scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")),
+        created_at: Set(token.created_at),
+        revoked_at: Set(None),
+    }
+}
+
+fn into_application(row: applications::Model) -> anyhow::Result<Application> {
+    Ok(Application {
+        id: AppId::parse(row.id).context("stored application id")?,
+        name: Name::parse("name", row.name).context("stored application name")?,
+        settings: AppSettings {
+            session_token_ttl_secs: row.session_token_ttl_secs.try_into()?,
+            access_token_limit: row.access_token_limit.try_into()?,
+            allow_tokenless_users: row.allow_tokenless_users,
+            unassociated_user_ttl_secs: row.unassociated_user_ttl_secs.try_into()?,
+            rate_limit_per_second: row.rate_limit_per_second.try_into()?,
+        },
+        created_at: row.created_at,
+    })
+}
+
+fn into_api_token(row: api_tokens::Model) -> anyhow::Result<ApiToken> {
+    let scopes = row
+        .scopes
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Scope::parse(s).with_context(|| format!("stored scope {s}")))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(ApiToken {
+        id: row.id,
+        app_id: AppId::parse(row.app_id).context("stored token app id")?,
+        name: Name::parse("name", row.name).context("stored token name")?,
+        token_hash: row.token_hash,
+        scopes,
+        created_at: row.created_at,
+    })
+}

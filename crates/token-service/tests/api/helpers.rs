@@ -1,0 +1,76 @@
+use std::{net::SocketAddr, sync::Arc};
+
+use platform::Shutdown;
+use proto::token::v1::token_service_client::TokenServiceClient;
+use sea_orm_migration::MigratorTrait;
+use test_support::{Backend, TestDatabase};
+use token_service::{
+    app::TokenStore,
+    domain::{ApiToken, AppId, AppSettings, Application, Name, Scope, Secret},
+    migration::Migrator,
+    store::SeaTokenStore,
+};
+use tonic::transport::Channel;
+
+pub async fn store(backend: Backend) -> (Arc<dyn TokenStore>, TestDatabase) {
+    test_support::init_logging();
+    let db = TestDatabase::new(backend).await;
+    let conn = platform::db::connect(&db.url, 5).await.expect("connect");
+    Migrator::up(&conn, None).await.expect("migrate");
+    (Arc::new(SeaTokenStore::new(conn)), db)
+}
+
+pub fn application(name: &str) -> Application {
+    Application {
+        id: AppId::generate(),
+        name: Name::parse("name", name.to_owned()).unwrap(),
+        settings: AppSettings::default(),
+        created_at: platform::now_millis(),
+    }
+}
+
+pub fn api_token(app: &AppId) -> (ApiToken, Secret) {
+    let secret = Secret::generate();
+    let token = ApiToken {
+        id: platform::ids::new_id(),
+        app_id: app.clone(),
+        name: Name::parse("name", "ci".into()).unwrap(),
+        token_hash: secret.hash(),
+        scopes: vec![Scope::App],
+        created_at: platform::now_millis(),
+    };
+    (token, secret)
+}
+
+pub struct TestTokenService {
+    pub addr: SocketAddr,
+    pub client: TokenServiceClient<Channel>,
+    pub shutdown: Shutdown,
+    _db: TestDatabase,
+}
+
+/// token-service on port 0, SQLite, and the real Redis when `with_redis`.
+pub async fn spawn_token_service(with_redis: bool) -> TestTokenService {
+    test_support::init_logging();
+    let db = TestDatabase::sqlite();
+    let settings = test_support::settings(&db, with_redis);
+    let app = token_service::Application::build(&settings)
+        .await
+        .expect("build");
+    let addr = app.local_addr();
+    let shutdown = Shutdown::new();
+    tokio::spawn(app.run(shutdown.clone()));
+    let client = TokenServiceClient::new(test_support::channel(addr).await);
+    TestTokenService {
+        addr,
+        client,
+        shutdown,
+        _db: db,
+    }
+}
+
+impl Drop for TestTokenService {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}

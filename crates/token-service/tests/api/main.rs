@@ -1,0 +1,7 @@
+//! token-service integration tests: the store and cache contracts (SQLite, PostgreSQL, real
+//! Redis) and the gRPC server on a real port.
+
+mod cache;
+mod grpc;
+mod helpers;
+mod store;

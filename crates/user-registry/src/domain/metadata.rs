@@ -1,0 +1,97 @@
+use std::collections::BTreeMap;
+
+use super::ValidationError;
+
+/// A scalar metadata value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaValue {
+    String(String),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+}
+
+/// String keys to scalar values, bounded in key length and total size.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Metadata(BTreeMap<String, MetaValue>);
+
+impl Metadata {
+    pub const MAX_KEY_CHARS: usize = 128;
+    pub const MAX_KEYS: usize = 100;
+    /// Total of key and value lengths in bytes.
+    pub const MAX_BYTES: usize = 16 * 1024;
+
+    pub fn parse(entries: BTreeMap<String, MetaValue>) -> Result<Self, ValidationError> {
+        if entries.len() > Self::MAX_KEYS {
+            return Err(ValidationError::Invalid {
+                field: "metadata",
+                reason: "has more than 100 keys",
+            });
+        }
+        let mut bytes = 0;
+        for (key, value) in &entries {
+            if key.is_empty() {
+                return Err(ValidationError::Invalid {
+                    field: "metadata",
+                    reason: "keys must not be empty",
+                });
+            }
+            if key.chars().count() > Self::MAX_KEY_CHARS {
+                return Err(ValidationError::TooLong {
+                    field: "metadata key",
+                    max: Self::MAX_KEY_CHARS,
+                });
+            }
+            if let MetaValue::Double(d) = value
+                && !d.is_finite()
+            {
+                return Err(ValidationError::Invalid {
+                    field: "metadata",
+                    reason: "numbers must be finite",
+                });
+            }
+            bytes += key.len()
+                + match value {
+                    MetaValue::String(s) => s.len(),
+                    _ => 8,
+                };
+        }
+        if bytes > Self::MAX_BYTES {
+            return Err(ValidationError::Invalid {
+                field: "metadata",
+                reason: "is larger than 16 KB",
+            });
+        }
+        Ok(Self(entries))
+    }
+
+    pub fn entries(&self) -> &BTreeMap<String, MetaValue> {
+        &self.0
+    }
+
+    pub fn into_entries(self) -> BTreeMap<String, MetaValue> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits() {
+        let ok: BTreeMap<_, _> = [("k".to_owned(), MetaValue::String("v".into()))].into();
+        assert!(Metadata::parse(ok).is_ok());
+        let long_key: BTreeMap<_, _> = [("k".repeat(129), MetaValue::Bool(true))].into();
+        assert!(Metadata::parse(long_key).is_err());
+        let big: BTreeMap<_, _> =
+            [("k".to_owned(), MetaValue::String("v".repeat(17 * 1024)))].into();
+        assert!(Metadata::parse(big).is_err());
+        let nan: BTreeMap<_, _> = [("k".to_owned(), MetaValue::Double(f64::NAN))].into();
+        assert!(Metadata::parse(nan).is_err());
+        let many: BTreeMap<_, _> = (0..101)
+            .map(|i| (i.to_string(), MetaValue::Int(i)))
+            .collect();
+        assert!(Metadata::parse(many).is_err());
+    }
+}

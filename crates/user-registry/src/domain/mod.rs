@@ -1,0 +1,10 @@
+//! Users as plain values. Every value is made by a `parse` that refuses bad input, so the rest
+//! of the service only ever holds valid ones.
+
+mod metadata;
+mod user;
+
+pub use metadata::{MetaValue, Metadata};
+pub use user::{ExternalId, Lookup, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserId};
+
+pub use platform::{AppId, ValidationError, validation::bounded};

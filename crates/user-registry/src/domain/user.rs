@@ -1,0 +1,256 @@
+use super::{AppId, Metadata, ValidationError, bounded};
+
+/// The immutable Roster id: 24 lowercase hex characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RosterId(String);
+
+impl RosterId {
+    pub fn generate() -> Self {
+        Self(platform::ids::new_id())
+    }
+
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        if !platform::ids::is_id(&value) {
+            return Err(ValidationError::Invalid {
+                field: "id",
+                reason: "must be 24 lowercase hex characters",
+            });
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The caller-chosen user id (Sendbird's `user_id`): 1 to 80 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const MAX_CHARS: usize = 80;
+
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        if value.is_empty() {
+            return Err(ValidationError::Missing { field: "user_id" });
+        }
+        if value.chars().any(char::is_control) {
+            return Err(ValidationError::Invalid {
+                field: "user_id",
+                reason: "must not contain control characters",
+            });
+        }
+        bounded("user_id", value, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&RosterId> for UserId {
+    fn from(id: &RosterId) -> Self {
+        Self(id.0.clone())
+    }
+}
+
+/// An id from the customer's own system, unique per application compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    pub const MAX_CHARS: usize = 1024;
+
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        if value.is_empty() {
+            return Err(ValidationError::Missing {
+                field: "external_id",
+            });
+        }
+        bounded("external_id", value, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is decided on.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Nickname(String);
+
+impl Nickname {
+    pub const MAX_CHARS: usize = 80;
+
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        bounded("nickname", value, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A profile image URL; empty means none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProfileUrl(String);
+
+impl ProfileUrl {
+    pub const MAX_CHARS: usize = 2048;
+
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        bounded("profile_url", value, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How the user record came to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    #[default]
+    Api,
+    Bulk,
+    Login,
+    Conversation,
+    Channel,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Bulk => "bulk",
+            Self::Login => "login",
+            Self::Conversation => "conversation",
+            Self::Channel => "channel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "api" => Self::Api,
+            "bulk" => Self::Bulk,
+            "login" => Self::Login,
+            "conversation" => Self::Conversation,
+            "channel" => Self::Channel,
+            _ => return None,
+        })
+    }
+}
+
+/// Which key a caller names a user by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Id(RosterId),
+    UserId(UserId),
+    ExternalId(ExternalId),
+}
+
+/// What a caller asks to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub user_id: Option<UserId>,
+    pub external_id: Option<ExternalId>,
+    pub nickname: Nickname,
+    pub profile_url: ProfileUrl,
+    pub metadata: Metadata,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: RosterId,
+    pub app_id: AppId,
+    pub user_id: UserId,
+    pub external_id: Option<ExternalId>,
+    pub nickname: Nickname,
+    pub profile_url: ProfileUrl,
+    pub metadata: Metadata,
+    pub is_active: bool,
+    pub origin: Origin,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    /// A new user with a fresh id; `user_id` defaults to that id.
+    pub fn new(app_id: AppId, new: NewUser, now: i64) -> Self {
+        let id = RosterId::generate();
+        let user_id = new.user_id.unwrap_or_else(|| UserId::from(&id));
+        Self {
+            id,
+            app_id,
+            user_id,
+            external_id: new.external_id,
+            nickname: new.nickname,
+            profile_url: new.profile_url,
+            metadata: new.metadata,
+            is_active: true,
+            origin: new.origin,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_limits_count_characters_not_bytes() {
+        assert!(UserId::parse("é".repeat(80)).is_ok());
+        assert_eq!(
+            UserId::parse("a".repeat(81)),
+            Err(ValidationError::TooLong {
+                field: "user_id",
+                max: 80
+            })
+        );
+        assert_eq!(
+            UserId::parse(String::new()),
+            Err(ValidationError::Missing { field: "user_id" })
+        );
+        assert!(UserId::parse("a\u{0}b".into()).is_err());
+    }
+
+    #[test]
+    fn nickname_and_profile_url_limits() {
+        assert!(Nickname::parse(String::new()).is_ok());
+        assert!(Nickname::parse("n".repeat(80)).is_ok());
+        assert!(Nickname::parse("n".repeat(81)).is_err());
+        assert!(ProfileUrl::parse("u".repeat(2048)).is_ok());
+        assert!(ProfileUrl::parse("u".repeat(2049)).is_err());
+    }
+
+    #[test]
+    fn external_ids_compare_case_insensitively() {
+        let a = ExternalId::parse("Crm-42".into()).expect("valid");
+        let b = ExternalId::parse("CRM-42".into()).expect("valid");
+        assert_ne!(a, b);
+        assert_eq!(a.normalized(), b.normalized());
+    }
+
+    #[test]
+    fn a_user_without_a_chosen_id_uses_its_roster_id() {
+        let app = AppId::parse(platform::ids::new_id()).expect("id");
+        let new = NewUser {
+            user_id: None,
+            external_id: None,
+            nickname: Nickname::default(),
+            profile_url: ProfileUrl::default(),
+            metadata: Metadata::default(),
+            origin: Origin::Api,
+        };
+        let user = User::new(app, new, 1);
+        assert_eq!(user.user_id.as_str(), user.id.as_str());
+    }
+}

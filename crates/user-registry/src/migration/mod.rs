@@ -1,0 +1,19 @@
+//! The registry's schema, one migration per change. Its own history table keeps it apart from
+//! the other services when they share one PostgreSQL database.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_users;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_create_users::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("registry_migrations").into_iden()
+    }
+}

@@ -1,0 +1,48 @@
+//! Builds the registry from settings: database (migrated when configured), listener (bound
+//! first, so port 0 works); then serves until shutdown.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use platform::{Settings, Shutdown, SystemClock};
+use tokio::net::TcpListener;
+use tonic::{server::NamedService, service::Routes};
+
+use crate::{
+    app::Registry,
+    grpc::{RegistryGrpc, RegistryServiceServer},
+    migration::Migrator,
+    store::SeaUserStore,
+};
+
+pub const SERVICE: &str = "registry";
+
+pub struct Application {
+    listener: TcpListener,
+    registry: Registry,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
+        let listener = platform::grpc::bind(SERVICE, settings.registry.listen).await?;
+        let registry = Registry::new(Arc::new(SeaUserStore::new(db)), Arc::new(SystemClock));
+        Ok(Self { listener, registry })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let server = RegistryServiceServer::new(RegistryGrpc::new(self.registry));
+        let name = <RegistryServiceServer<RegistryGrpc> as NamedService>::NAME;
+        platform::grpc::serve(self.listener, name, Routes::new(server), shutdown).await
+    }
+}
+
+/// Applies every pending registry migration.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    platform::db::migrate::<Migrator>(settings, SERVICE).await
+}

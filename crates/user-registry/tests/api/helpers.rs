@@ -1,0 +1,76 @@
+use std::{net::SocketAddr, sync::Arc};
+
+use platform::{Settings, Shutdown};
+use proto::registry::v1::registry_service_client::RegistryServiceClient;
+use sea_orm_migration::MigratorTrait;
+use test_support::{Backend, TestDatabase};
+use tonic::transport::Channel;
+use user_registry::{
+    app::UserStore,
+    domain::{AppId, Metadata, NewUser, Nickname, Origin, ProfileUrl, User, UserId},
+    migration::Migrator,
+    store::SeaUserStore,
+};
+
+/// A migrated store on a throwaway database.
+pub async fn store(backend: Backend) -> (Arc<dyn UserStore>, TestDatabase) {
+    test_support::init_logging();
+    let db = TestDatabase::new(backend).await;
+    let conn = platform::db::connect(&db.url, 5).await.expect("connect");
+    Migrator::up(&conn, None).await.expect("migrate");
+    (Arc::new(SeaUserStore::new(conn)), db)
+}
+
+pub fn app() -> AppId {
+    AppId::generate()
+}
+
+pub fn new_user(user_id: &str) -> NewUser {
+    NewUser {
+        user_id: Some(UserId::parse(user_id.to_owned()).expect("valid user id")),
+        external_id: None,
+        nickname: Nickname::parse("Nick".into()).expect("valid"),
+        profile_url: ProfileUrl::default(),
+        metadata: Metadata::default(),
+        origin: Origin::Api,
+    }
+}
+
+pub fn user(app: &AppId, user_id: &str) -> User {
+    User::new(app.clone(), new_user(user_id), platform::now_millis())
+}
+
+/// The registry serving on port 0 against SQLite.
+pub struct TestRegistry {
+    pub addr: SocketAddr,
+    pub client: RegistryServiceClient<Channel>,
+    pub shutdown: Shutdown,
+    _db: TestDatabase,
+}
+
+pub async fn spawn_registry() -> TestRegistry {
+    test_support::init_logging();
+    let db = TestDatabase::sqlite();
+    let settings: Settings = test_support::settings(&db, false);
+    let app = user_registry::Application::build(&settings)
+        .await
+        .expect("build");
+    let addr = app.local_addr();
+    let shutdown = Shutdown::new();
+    tokio::spawn(app.run(shutdown.clone()));
+    let client = RegistryServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect");
+    TestRegistry {
+        addr,
+        client,
+        shutdown,
+        _db: db,
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}

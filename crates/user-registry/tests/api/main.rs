@@ -1,0 +1,6 @@
+//! user-registry integration tests: the store contract on SQLite and PostgreSQL, and the gRPC
+//! server on a real port.
+
+mod grpc;
+mod helpers;
+mod store;

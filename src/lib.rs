@@ -1,0 +1,181 @@
+//! The `roster` binary's library half: starts every service in one process (the embedded
+//! default) or one service by name (the Kubernetes shape). In one process the gateway still
+//! reaches the others over real gRPC on loopback, the same path as in production.
+
+use std::{net::SocketAddr, time::Duration};
+
+use platform::{Settings, Shutdown, shutdown::drain};
+use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
+use tokio::task::JoinSet;
+
+/// One of the four services, as `roster serve --service` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceName {
+    Registry,
+    Token,
+    Context,
+    Gateway,
+}
+
+/// The first application, created on the first start with an empty database. Its API token is
+/// shown here once; only a hash is stored.
+#[derive(Debug, Clone)]
+pub struct FirstApplication {
+    pub app_id: String,
+    pub api_token: String,
+}
+
+/// Every service running in this process.
+pub struct Stack {
+    pub gateway: SocketAddr,
+    pub registry: SocketAddr,
+    pub token: SocketAddr,
+    pub context: SocketAddr,
+    pub first_application: Option<FirstApplication>,
+    shutdown: Shutdown,
+    tasks: JoinSet<anyhow::Result<()>>,
+    drain_timeout: Duration,
+}
+
+impl Stack {
+    /// Binds every listener (port 0 works), points the gateway at the bound addresses, starts
+    /// serving, and creates the first application when there is none.
+    pub async fn start(mut settings: Settings) -> anyhow::Result<Self> {
+        let registry = user_registry::Application::build(&settings).await?;
+        let token = token_service::Application::build(&settings).await?;
+        let context = context_service::Application::build(&settings).await?;
+        let (registry_addr, token_addr, context_addr) = (
+            registry.local_addr(),
+            token.local_addr(),
+            context.local_addr(),
+        );
+        settings.registry.endpoint = format!("http://{registry_addr}");
+        settings.token.endpoint = format!("http://{token_addr}");
+        settings.context.endpoint = format!("http://{context_addr}");
+        let gateway = gateway::Application::build(&settings).await?;
+        let gateway_addr = gateway.local_addr();
+
+        let shutdown = Shutdown::new();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(registry.run(shutdown.clone()));
+        tasks.spawn(token.run(shutdown.clone()));
+        tasks.spawn(context.run(shutdown.clone()));
+        tasks.spawn(gateway.run(shutdown.clone()));
+
+        let mut stack = Self {
+            gateway: gateway_addr,
+            registry: registry_addr,
+            token: token_addr,
+            context: context_addr,
+            first_application: None,
+            shutdown,
+            tasks,
+            drain_timeout: Duration::from_secs(settings.shutdown.drain_timeout_secs),
+        };
+        match bootstrap(&settings.token.endpoint).await {
+            Ok(first) => stack.first_application = first,
+            Err(err) => {
+                stack.shutdown.trigger();
+                let _ = drain(stack.tasks, &stack.shutdown, stack.drain_timeout).await;
+                return Err(err);
+            }
+        }
+        Ok(stack)
+    }
+
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Runs until shutdown is requested (or a service fails), then drains within the timeout.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        drain(self.tasks, &self.shutdown, self.drain_timeout).await
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        self.wait().await
+    }
+}
+
+/// Creates the first application when token-service has none.
+async fn bootstrap(token_endpoint: &str) -> anyhow::Result<Option<FirstApplication>> {
+    let channel = platform::grpc::channel(token_endpoint, Duration::from_secs(10))?;
+    let mut client = TokenServiceClient::new(channel);
+    let existing = client
+        .list_applications(pb::ListApplicationsRequest {
+            page_token: String::new(),
+            page_size: 1,
+        })
+        .await?
+        .into_inner();
+    if !existing.applications.is_empty() {
+        return Ok(None);
+    }
+    let created = client
+        .create_application(pb::CreateApplicationRequest {
+            name: "default".into(),
+            settings: None,
+            with_api_token: true,
+        })
+        .await?
+        .into_inner();
+    let app_id = created.application.map(|a| a.id).unwrap_or_default();
+    Ok(Some(FirstApplication {
+        app_id,
+        api_token: created.api_token,
+    }))
+}
+
+/// Runs one service until shutdown, as a Kubernetes Deployment does.
+pub async fn serve_one(
+    service: ServiceName,
+    settings: &Settings,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let mut tasks = JoinSet::new();
+    match service {
+        ServiceName::Registry => {
+            tasks.spawn(
+                user_registry::Application::build(settings)
+                    .await?
+                    .run(shutdown.clone()),
+            );
+        }
+        ServiceName::Token => {
+            tasks.spawn(
+                token_service::Application::build(settings)
+                    .await?
+                    .run(shutdown.clone()),
+            );
+        }
+        ServiceName::Context => {
+            tasks.spawn(
+                context_service::Application::build(settings)
+                    .await?
+                    .run(shutdown.clone()),
+            );
+        }
+        ServiceName::Gateway => {
+            tasks.spawn(
+                gateway::Application::build(settings)
+                    .await?
+                    .run(shutdown.clone()),
+            );
+        }
+    }
+    drain(
+        tasks,
+        &shutdown,
+        Duration::from_secs(settings.shutdown.drain_timeout_secs),
+    )
+    .await
+}
+
+/// Applies every service's migrations to the configured database.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    user_registry::startup::migrate(settings).await?;
+    token_service::startup::migrate(settings).await?;
+    context_service::startup::migrate(settings).await?;
+    Ok(())
+}

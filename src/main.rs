@@ -1,0 +1,171 @@
+//! `roster`: every Roster service in one binary.
+//!
+//! - `roster` / `roster serve`: all services in one process (SQLite in `./data`, in-process
+//!   cache unless `REDIS_URL` is set), gateway on 127.0.0.1:8080.
+//! - `roster serve --service <registry|token|context|gateway>`: one service, for Kubernetes.
+//! - `roster migrate`: apply every service's migrations to `DATABASE_URL`.
+//! - `roster apps create|list`: manage applications through token-service.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Parser, Subcommand};
+use platform::{Settings, Shutdown};
+use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
+use roster::{ServiceName, Stack};
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Self-hosted identity backend for chat and AI-agent products"
+)]
+struct Cli {
+    /// Optional TOML file; `ROSTER_*` environment variables override it.
+    #[arg(long, global = true, env = "ROSTER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in this process, or one of them.
+    Serve {
+        #[arg(long, value_enum)]
+        service: Option<ServiceName>,
+    },
+    /// Apply every service's database migrations.
+    Migrate,
+    /// Manage applications (tenants) through token-service.
+    Apps {
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppsCommand {
+    /// Create an application and print its first API token (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List applications.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("roster: {err}");
+            return ExitCode::from(64);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("roster: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("roster: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()> {
+    let command = command.unwrap_or(Command::Serve { service: None });
+    let service_name = match &command {
+        Command::Serve {
+            service: Some(service),
+        } => format!("roster-{service:?}").to_lowercase(),
+        _ => "roster".to_owned(),
+    };
+    let _telemetry = platform::telemetry::init(&settings.telemetry, &service_name)?;
+    match command {
+        Command::Serve { service: None } => serve_all(settings).await,
+        Command::Serve {
+            service: Some(service),
+        } => {
+            let shutdown = Shutdown::new();
+            shutdown.trigger_on_signals();
+            roster::serve_one(service, &settings, shutdown).await
+        }
+        Command::Migrate => {
+            roster::migrate(&settings).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Apps { command } => apps(command, &settings).await,
+    }
+}
+
+async fn serve_all(settings: Settings) -> anyhow::Result<()> {
+    if settings.database.url.is_none() {
+        tracing::info!(data_dir = %settings.data_dir.display(), "embedded mode: SQLite files in the data directory");
+    }
+    let stack = Stack::start(settings).await?;
+    stack.shutdown().trigger_on_signals();
+    if let Some(first) = &stack.first_application {
+        // Printed, not logged: the token must not end up in log pipelines.
+        println!();
+        println!("  Created the first application.");
+        println!("    app id:    {}", first.app_id);
+        println!("    API token: {}", first.api_token);
+        println!("  The token is shown this once; only its hash is stored.");
+        println!();
+    }
+    tracing::info!(gateway = %stack.gateway, "roster is ready");
+    stack.wait().await
+}
+
+async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
+    let channel = platform::grpc::channel(&settings.token.endpoint, Duration::from_secs(10))?;
+    let mut client = TokenServiceClient::new(channel);
+    match command {
+        AppsCommand::Create { name } => {
+            let created = client
+                .create_application(pb::CreateApplicationRequest {
+                    name,
+                    settings: None,
+                    with_api_token: true,
+                })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner();
+            let app = created.application.unwrap_or_default();
+            println!("app id:    {}", app.id);
+            println!("API token: {}", created.api_token);
+        }
+        AppsCommand::List => {
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_applications(pb::ListApplicationsRequest {
+                        page_token,
+                        page_size: 100,
+                    })
+                    .await
+                    .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                    .into_inner();
+                for app in page.applications {
+                    println!("{}\t{}", app.id, app.name);
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
+use reqwest::{Response, StatusCode};
+use roster::Stack;
+use serde_json::Value;
+use test_support::{Backend, TestDatabase};
+
+pub struct TestStack {
+    pub stack: Option<Stack>,
+    pub base: String,
+    /// The first application's API token, printed once at first start.
+    pub token: String,
+    pub http: reqwest::Client,
+    pub db: TestDatabase,
+}
+
+pub async fn spawn_stack(backend: Backend, with_redis: bool) -> TestStack {
+    test_support::init_logging();
+    let db = TestDatabase::new(backend).await;
+    let stack = Stack::start(test_support::settings(&db, with_redis))
+        .await
+        .expect("stack starts");
+    let first = stack
+        .first_application
+        .clone()
+        .expect("first start creates an application");
+    TestStack {
+        base: format!("http://{}", stack.gateway),
+        stack: Some(stack),
+        token: first.api_token,
+        http: reqwest::Client::new(),
+        db,
+    }
+}
+
+impl TestStack {
+    fn stack(&self) -> &Stack {
+        self.stack.as_ref().expect("running")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(token) = token {
+            request = request.header("Api-Token", token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("api-token", token);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Creates another application through token-service and returns its API token.
+    pub async fn second_application(&self) -> String {
+        let mut client = TokenServiceClient::new(test_support::channel(self.stack().token).await);
+        client
+            .create_application(pb::CreateApplicationRequest {
+                name: "second".into(),
+                settings: None,
+                with_api_token: true,
+            })
+            .await
+            .expect("created")
+            .into_inner()
+            .api_token
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(stack) = self.stack.take() {
+            stack.stop().await.expect("clean shutdown");
+        }
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        if let Some(stack) = &self.stack {
+            stack.shutdown().trigger();
+        }
+    }
+}
+
+/// Asserts a Sendbird error: HTTP status, body `{ "error": true, "code", "message" }`.
+pub async fn assert_sendbird_error(response: Response, status: StatusCode, code: u64) -> String {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["error"], Value::Bool(true), "{body}");
+    assert_eq!(body["code"], Value::from(code), "{body}");
+    let message = body["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    message
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the whole stack: every service started in one process on port 0, the
+//! gateway reaching them over real gRPC, driven over HTTP as a Sendbird client would.
+
+mod helpers;
+mod sendbird;
+mod stack;

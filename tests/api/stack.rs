@@ -1,0 +1,79 @@
+//! The stack as a whole: start-up, first application, health, request ids, shutdown.
+
+use reqwest::StatusCode;
+use roster::Stack;
+use serde_json::Value;
+use test_support::Backend;
+
+use crate::helpers::spawn_stack;
+
+#[tokio::test]
+async fn first_start_creates_one_application_and_a_restart_does_not() {
+    let mut stack = spawn_stack(Backend::Sqlite, false).await;
+    assert_eq!(stack.token.len(), 40);
+    stack.stop().await;
+    let restarted = Stack::start(test_support::settings(&stack.db, false))
+        .await
+        .expect("restart");
+    assert!(
+        restarted.first_application.is_none(),
+        "the application already exists"
+    );
+    restarted.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let alive = stack.get("/healthz", None).await;
+    assert_eq!(alive.status(), StatusCode::OK);
+    let ready = stack.get("/readyz", None).await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.unwrap();
+    for service in ["registry", "token", "context"] {
+        assert_eq!(body["services"][service], "serving", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_keeps_the_callers() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let generated = stack.get("/healthz", None).await;
+    let id = generated
+        .headers()
+        .get("x-request-id")
+        .expect("generated id");
+    assert!(!id.is_empty());
+    let kept = stack
+        .http
+        .get(format!("{}/v3/users/nobody", stack.base))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers().get("x-request-id").unwrap(), "trace-me-42");
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404s() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let response = stack.get("/v9/nothing", None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let _: Value = response.json().await.expect("JSON");
+}
+
+#[tokio::test]
+async fn runs_on_postgresql_with_redis() {
+    let mut stack = spawn_stack(Backend::Postgres, true).await;
+    let created = stack
+        .post(
+            "/v3/users",
+            Some(&stack.token),
+            r#"{"user_id":"pg","nickname":"P","profile_url":""}"#,
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let fetched = stack.get("/v3/users/pg", Some(&stack.token)).await;
+    assert_eq!(fetched.status(), StatusCode::OK);
+    stack.stop().await;
+}
