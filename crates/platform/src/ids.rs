@@ -15,6 +15,11 @@ pub fn new_id() -> String {
 }
 
 /// True when `s` has the shape of a Roster id.
+///
+/// ```
+/// assert!(platform::ids::is_id(&platform::ids::new_id()));
+/// assert!(!platform::ids::is_id("5F7E0E2C1E7C7E000F0F9C3A")); // upper case is not an id
+/// ```
 pub fn is_id(s: &str) -> bool {
     s.len() == 24
         && s.bytes()
