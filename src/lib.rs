@@ -44,11 +44,8 @@ impl Stack {
         let registry = user_registry::Application::build(&settings).await?;
         let token = token_service::Application::build(&settings).await?;
         let context = context_service::Application::build(&settings).await?;
-        let (registry_addr, token_addr, context_addr) = (
-            registry.local_addr(),
-            token.local_addr(),
-            context.local_addr(),
-        );
+        let (registry_addr, token_addr, context_addr) =
+            (registry.local_addr(), token.local_addr(), context.local_addr());
         settings.registry.endpoint = format!("http://{registry_addr}");
         settings.token.endpoint = format!("http://{token_addr}");
         settings.context.endpoint = format!("http://{context_addr}");
@@ -103,10 +100,7 @@ async fn bootstrap(token_endpoint: &str) -> anyhow::Result<Option<FirstApplicati
     let channel = platform::grpc::channel(token_endpoint, Duration::from_secs(10))?;
     let mut client = TokenServiceClient::new(channel);
     let existing = client
-        .list_applications(pb::ListApplicationsRequest {
-            page_token: String::new(),
-            page_size: 1,
-        })
+        .list_applications(pb::ListApplicationsRequest { page_token: String::new(), page_size: 1 })
         .await?
         .into_inner();
     if !existing.applications.is_empty() {
@@ -121,55 +115,27 @@ async fn bootstrap(token_endpoint: &str) -> anyhow::Result<Option<FirstApplicati
         .await?
         .into_inner();
     let app_id = created.application.map(|a| a.id).unwrap_or_default();
-    Ok(Some(FirstApplication {
-        app_id,
-        api_token: created.api_token,
-    }))
+    Ok(Some(FirstApplication { app_id, api_token: created.api_token }))
 }
 
 /// Runs one service until shutdown, as a Kubernetes Deployment does.
-pub async fn serve_one(
-    service: ServiceName,
-    settings: &Settings,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
+pub async fn serve_one(service: ServiceName, settings: &Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     match service {
         ServiceName::Registry => {
-            tasks.spawn(
-                user_registry::Application::build(settings)
-                    .await?
-                    .run(shutdown.clone()),
-            );
+            tasks.spawn(user_registry::Application::build(settings).await?.run(shutdown.clone()));
         }
         ServiceName::Token => {
-            tasks.spawn(
-                token_service::Application::build(settings)
-                    .await?
-                    .run(shutdown.clone()),
-            );
+            tasks.spawn(token_service::Application::build(settings).await?.run(shutdown.clone()));
         }
         ServiceName::Context => {
-            tasks.spawn(
-                context_service::Application::build(settings)
-                    .await?
-                    .run(shutdown.clone()),
-            );
+            tasks.spawn(context_service::Application::build(settings).await?.run(shutdown.clone()));
         }
         ServiceName::Gateway => {
-            tasks.spawn(
-                gateway::Application::build(settings)
-                    .await?
-                    .run(shutdown.clone()),
-            );
+            tasks.spawn(gateway::Application::build(settings).await?.run(shutdown.clone()));
         }
     }
-    drain(
-        tasks,
-        &shutdown,
-        Duration::from_secs(settings.shutdown.drain_timeout_secs),
-    )
-    .await
+    drain(tasks, &shutdown, Duration::from_secs(settings.shutdown.drain_timeout_secs)).await
 }
 
 /// Applies every service's migrations to the configured database.

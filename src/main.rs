@@ -14,11 +14,7 @@ use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
 use roster::{ServiceName, Stack};
 
 #[derive(Parser)]
-#[command(
-    name = "roster",
-    version,
-    about = "Self-hosted identity backend for chat and AI-agent products"
-)]
+#[command(name = "roster", version, about = "Self-hosted identity backend for chat and AI-agent products")]
 struct Cli {
     /// Optional TOML file; `ROSTER_*` environment variables override it.
     #[arg(long, global = true, env = "ROSTER_CONFIG")]
@@ -63,10 +59,7 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("roster: cannot start the runtime: {err}");
@@ -85,17 +78,13 @@ fn main() -> ExitCode {
 async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()> {
     let command = command.unwrap_or(Command::Serve { service: None });
     let service_name = match &command {
-        Command::Serve {
-            service: Some(service),
-        } => format!("roster-{service:?}").to_lowercase(),
+        Command::Serve { service: Some(service) } => format!("roster-{service:?}").to_lowercase(),
         _ => "roster".to_owned(),
     };
     let _telemetry = platform::telemetry::init(&settings.telemetry, &service_name)?;
     match command {
         Command::Serve { service: None } => serve_all(settings).await,
-        Command::Serve {
-            service: Some(service),
-        } => {
+        Command::Serve { service: Some(service) } => {
             let shutdown = Shutdown::new();
             shutdown.trigger_on_signals();
             roster::serve_one(service, &settings, shutdown).await
@@ -134,11 +123,7 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         AppsCommand::Create { name } => {
             let created = client
-                .create_application(pb::CreateApplicationRequest {
-                    name,
-                    settings: None,
-                    with_api_token: true,
-                })
+                .create_application(pb::CreateApplicationRequest { name, settings: None, with_api_token: true })
                 .await
                 .map_err(|s| anyhow::anyhow!("{}", s.message()))?
                 .into_inner();
@@ -150,10 +135,7 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
             let mut page_token = String::new();
             loop {
                 let page = client
-                    .list_applications(pb::ListApplicationsRequest {
-                        page_token,
-                        page_size: 100,
-                    })
+                    .list_applications(pb::ListApplicationsRequest { page_token, page_size: 100 })
                     .await
                     .map_err(|s| anyhow::anyhow!("{}", s.message()))?
                     .into_inner();

@@ -16,13 +16,8 @@ pub struct TestStack {
 pub async fn spawn_stack(backend: Backend, with_redis: bool) -> TestStack {
     test_support::init_logging();
     let db = TestDatabase::new(backend).await;
-    let stack = Stack::start(test_support::settings(&db, with_redis))
-        .await
-        .expect("stack starts");
-    let first = stack
-        .first_application
-        .clone()
-        .expect("first start creates an application");
+    let stack = Stack::start(test_support::settings(&db, with_redis)).await.expect("stack starts");
+    let first = stack.first_application.clone().expect("first start creates an application");
     TestStack {
         base: format!("http://{}", stack.gateway),
         stack: Some(stack),
@@ -90,13 +85,7 @@ impl Drop for TestStack {
 /// Asserts a Sendbird error: HTTP status, body `{ "error": true, "code", "message" }`.
 pub async fn assert_sendbird_error(response: Response, status: StatusCode, code: u64) -> String {
     assert_eq!(response.status(), status);
-    assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/json")
-    );
+    assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
     let body: Value = response.json().await.expect("JSON body");
     assert_eq!(body["error"], Value::Bool(true), "{body}");
     assert_eq!(body["code"], Value::from(code), "{body}");

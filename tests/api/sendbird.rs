@@ -7,15 +7,11 @@ use test_support::Backend;
 use crate::helpers::{TestStack, assert_sendbird_error, spawn_stack};
 
 async fn create(stack: &TestStack, body: Value) -> reqwest::Response {
-    stack
-        .post("/v3/users", Some(&stack.token), &body.to_string())
-        .await
+    stack.post("/v3/users", Some(&stack.token), &body.to_string()).await
 }
 
 async fn assert_absent(stack: &TestStack, user_id: &str) {
-    let response = stack
-        .get(&format!("/v3/users/{user_id}"), Some(&stack.token))
-        .await;
+    let response = stack.get(&format!("/v3/users/{user_id}"), Some(&stack.token)).await;
     assert_sendbird_error(response, StatusCode::BAD_REQUEST, 400201).await;
 }
 
@@ -35,10 +31,7 @@ async fn creates_and_views_a_user(backend: Backend, with_redis: bool) {
     let created: Value = response.json().await.unwrap();
     assert_eq!(created["user_id"], "Jacob");
     assert_eq!(created["nickname"], "Asty");
-    assert_eq!(
-        created["profile_url"],
-        "https://sendbird.com/main/img/profiles/profile_05_512px.png"
-    );
+    assert_eq!(created["profile_url"], "https://sendbird.com/main/img/profiles/profile_05_512px.png");
     assert_eq!(created["is_created"], true);
     assert_eq!(created["is_active"], true);
     assert_eq!(created["access_token"], "");
@@ -66,24 +59,11 @@ async fn creates_and_views_a_user_on_postgres_with_redis() {
 #[tokio::test]
 async fn a_duplicate_user_id_is_refused_and_changes_nothing() {
     let stack = spawn_stack(Backend::Sqlite, false).await;
-    let first = create(
-        &stack,
-        json!({ "user_id": "dup", "nickname": "first", "profile_url": "" }),
-    )
-    .await;
+    let first = create(&stack, json!({ "user_id": "dup", "nickname": "first", "profile_url": "" })).await;
     assert_eq!(first.status(), StatusCode::OK);
-    let second = create(
-        &stack,
-        json!({ "user_id": "dup", "nickname": "second", "profile_url": "" }),
-    )
-    .await;
+    let second = create(&stack, json!({ "user_id": "dup", "nickname": "second", "profile_url": "" })).await;
     assert_sendbird_error(second, StatusCode::BAD_REQUEST, 400202).await;
-    let kept: Value = stack
-        .get("/v3/users/dup", Some(&stack.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let kept: Value = stack.get("/v3/users/dup", Some(&stack.token)).await.json().await.unwrap();
     assert_eq!(kept["nickname"], "first");
 }
 
@@ -91,11 +71,7 @@ async fn a_duplicate_user_id_is_refused_and_changes_nothing() {
 async fn a_missing_or_wrong_api_token_is_refused() {
     let stack = spawn_stack(Backend::Sqlite, false).await;
     let body = json!({ "user_id": "u", "nickname": "n", "profile_url": "" }).to_string();
-    for token in [
-        None,
-        Some(""),
-        Some("0123456789abcdef0123456789abcdef01234567"),
-    ] {
+    for token in [None, Some(""), Some("0123456789abcdef0123456789abcdef01234567")] {
         let response = stack.post("/v3/users", token, &body).await;
         assert_sendbird_error(response, StatusCode::BAD_REQUEST, 400401).await;
         let response = stack.get("/v3/users/u", token).await;
@@ -115,22 +91,11 @@ async fn limits_from_the_seeds_are_enforced_at_and_past_the_edge() {
     assert_eq!(at_limit.status(), StatusCode::OK);
 
     for (body, field) in [
-        (
-            json!({ "user_id": "a".repeat(81), "nickname": "n", "profile_url": "" }),
-            "user_id",
-        ),
-        (
-            json!({ "user_id": "b", "nickname": "n".repeat(81), "profile_url": "" }),
-            "nickname",
-        ),
-        (
-            json!({ "user_id": "c", "nickname": "n", "profile_url": "u".repeat(2049) }),
-            "profile_url",
-        ),
+        (json!({ "user_id": "a".repeat(81), "nickname": "n", "profile_url": "" }), "user_id"),
+        (json!({ "user_id": "b", "nickname": "n".repeat(81), "profile_url": "" }), "nickname"),
+        (json!({ "user_id": "c", "nickname": "n", "profile_url": "u".repeat(2049) }), "profile_url"),
     ] {
-        let message =
-            assert_sendbird_error(create(&stack, body).await, StatusCode::BAD_REQUEST, 400110)
-                .await;
+        let message = assert_sendbird_error(create(&stack, body).await, StatusCode::BAD_REQUEST, 400110).await;
         assert!(message.contains(field), "{message}");
     }
     for user_id in ["b", "c"] {
@@ -147,14 +112,8 @@ async fn malformed_bodies_get_sendbirds_codes_and_change_nothing() {
         (r#"{"nickname": "n", "profile_url": ""}"#, 400105),
         (r#"{"user_id": "x", "profile_url": ""}"#, 400105),
         (r#"{"user_id": "x", "nickname": "n"}"#, 400105),
-        (
-            r#"{"user_id": 7, "nickname": "n", "profile_url": ""}"#,
-            400100,
-        ),
-        (
-            r#"{"user_id": "x", "nickname": "n", "profile_url": "", "metadata": "m"}"#,
-            400103,
-        ),
+        (r#"{"user_id": 7, "nickname": "n", "profile_url": ""}"#, 400100),
+        (r#"{"user_id": "x", "nickname": "n", "profile_url": "", "metadata": "m"}"#, 400103),
     ];
     for (body, code) in cases {
         let response = stack.post("/v3/users", Some(&stack.token), body).await;
@@ -172,20 +131,12 @@ async fn an_unknown_user_is_resource_not_found() {
 #[tokio::test]
 async fn applications_never_see_each_others_users() {
     let stack = spawn_stack(Backend::Sqlite, false).await;
-    let created = create(
-        &stack,
-        json!({ "user_id": "private", "nickname": "p", "profile_url": "" }),
-    )
-    .await;
+    let created = create(&stack, json!({ "user_id": "private", "nickname": "p", "profile_url": "" })).await;
     assert_eq!(created.status(), StatusCode::OK);
     let other = stack.second_application().await;
     let response = stack.get("/v3/users/private", Some(&other)).await;
     assert_sendbird_error(response, StatusCode::BAD_REQUEST, 400201).await;
     let body = json!({ "user_id": "private", "nickname": "mine", "profile_url": "" }).to_string();
     let own = stack.post("/v3/users", Some(&other), &body).await;
-    assert_eq!(
-        own.status(),
-        StatusCode::OK,
-        "the same user_id is free in another application"
-    );
+    assert_eq!(own.status(), StatusCode::OK, "the same user_id is free in another application");
 }

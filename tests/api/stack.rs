@@ -12,13 +12,8 @@ async fn first_start_creates_one_application_and_a_restart_does_not() {
     let mut stack = spawn_stack(Backend::Sqlite, false).await;
     assert_eq!(stack.token.len(), 40);
     stack.stop().await;
-    let restarted = Stack::start(test_support::settings(&stack.db, false))
-        .await
-        .expect("restart");
-    assert!(
-        restarted.first_application.is_none(),
-        "the application already exists"
-    );
+    let restarted = Stack::start(test_support::settings(&stack.db, false)).await.expect("restart");
+    assert!(restarted.first_application.is_none(), "the application already exists");
     restarted.stop().await.expect("clean shutdown");
 }
 
@@ -39,10 +34,7 @@ async fn health_and_readiness() {
 async fn every_response_carries_a_request_id_and_keeps_the_callers() {
     let stack = spawn_stack(Backend::Sqlite, false).await;
     let generated = stack.get("/healthz", None).await;
-    let id = generated
-        .headers()
-        .get("x-request-id")
-        .expect("generated id");
+    let id = generated.headers().get("x-request-id").expect("generated id");
     assert!(!id.is_empty());
     let kept = stack
         .http
@@ -65,13 +57,8 @@ async fn unknown_routes_are_json_404s() {
 #[tokio::test]
 async fn runs_on_postgresql_with_redis() {
     let mut stack = spawn_stack(Backend::Postgres, true).await;
-    let created = stack
-        .post(
-            "/v3/users",
-            Some(&stack.token),
-            r#"{"user_id":"pg","nickname":"P","profile_url":""}"#,
-        )
-        .await;
+    let created =
+        stack.post("/v3/users", Some(&stack.token), r#"{"user_id":"pg","nickname":"P","profile_url":""}"#).await;
     assert_eq!(created.status(), StatusCode::OK);
     let fetched = stack.get("/v3/users/pg", Some(&stack.token)).await;
     assert_eq!(fetched.status(), StatusCode::OK);

@@ -13,18 +13,11 @@ pub struct Caller {
 }
 
 /// Checks an API token (Sendbird `Api-Token`, Ada `Bearer`).
-pub async fn api_token(
-    clients: &Clients,
-    request_id: &RequestId,
-    token: Option<&str>,
-) -> Result<Caller, ApiError> {
+pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<&str>) -> Result<Caller, ApiError> {
     let token = match token.map(str::trim) {
         Some(token) if !token.is_empty() => token.to_owned(),
         _ => {
-            return Err(ApiError::new(
-                ErrorCode::CredentialMissing,
-                "API token is missing",
-            ));
+            return Err(ApiError::new(ErrorCode::CredentialMissing, "API token is missing"));
         }
     };
     let request = pb::AuthenticateCallerRequest {
@@ -38,11 +31,7 @@ pub async fn api_token(
         .await
         .map_err(|status| ApiError::from_status(&status))?
         .into_inner();
-    let app_id = AppId::parse(response.app_id).map_err(|_| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "token-service answered a malformed application id",
-        )
-    })?;
+    let app_id = AppId::parse(response.app_id)
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
     Ok(Caller { app_id })
 }

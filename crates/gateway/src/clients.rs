@@ -7,8 +7,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use platform::Settings;
 use proto::{
     context::v1::context_service_client::ContextServiceClient,
-    registry::v1::registry_service_client::RegistryServiceClient,
-    token::v1::token_service_client::TokenServiceClient,
+    registry::v1::registry_service_client::RegistryServiceClient, token::v1::token_service_client::TokenServiceClient,
 };
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
@@ -33,11 +32,7 @@ impl Clients {
             registry: RegistryServiceClient::new(registry.clone()),
             token: TokenServiceClient::new(token.clone()),
             context: ContextServiceClient::new(context.clone()),
-            channels: [
-                ("registry", registry),
-                ("token", token),
-                ("context", context),
-            ],
+            channels: [("registry", registry), ("token", token), ("context", context)],
         })
     }
 
@@ -52,9 +47,7 @@ impl Clients {
 async fn is_serving(channel: &Channel) -> bool {
     use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
     let mut client = HealthClient::new(channel.clone());
-    let request = HealthCheckRequest {
-        service: String::new(),
-    };
+    let request = HealthCheckRequest { service: String::new() };
     tokio::time::timeout(Duration::from_secs(2), client.check(request))
         .await
         .ok()
@@ -70,13 +63,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .headers
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        ))
+        Ok(Self(parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)))
     }
 }
 

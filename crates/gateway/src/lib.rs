@@ -30,16 +30,12 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.listener.local_addr().expect("bound listener has an address")
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown.requested())
-            .await?;
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown.requested()).await?;
         tracing::info!("gateway stopped");
         Ok(())
     }

@@ -109,29 +109,19 @@ impl Default for Settings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 10,
-            auto_migrate: true,
-        }
+        Self { url: None, max_connections: 10, auto_migrate: true }
     }
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        Self {
-            url: None,
-            key_prefix: "roster".into(),
-        }
+        Self { url: None, key_prefix: "roster".into() }
     }
 }
 
 impl ServiceSettings {
     fn local(port: u16) -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], port)),
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), endpoint: format!("http://127.0.0.1:{port}") }
     }
 }
 
@@ -153,18 +143,13 @@ impl Default for GatewaySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Human,
-            filter: "info".into(),
-        }
+        Self { format: LogFormat::Human, filter: "info".into() }
     }
 }
 
 impl Default for ShutdownSettings {
     fn default() -> Self {
-        Self {
-            drain_timeout_secs: 20,
-        }
+        Self { drain_timeout_secs: 20 }
     }
 }
 
@@ -186,11 +171,9 @@ impl Settings {
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Env::prefixed("ROSTER_").split("__")).merge(
-            Env::raw()
-                .only(&["DATABASE_URL", "REDIS_URL"])
-                .map(|key| key.as_str().replace('_', ".").into()),
-        )
+        figment
+            .merge(Env::prefixed("ROSTER_").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|key| key.as_str().replace('_', ".").into()))
     }
 
     /// Extracts each section on its own so that one bad section does not hide the others.
@@ -207,9 +190,7 @@ impl Settings {
                 }
             )*};
         }
-        section!(
-            data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown
-        );
+        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown);
         match figment.data() {
             Ok(dict) => {
                 for key in dict.values().flat_map(|d| d.keys()) {
@@ -220,30 +201,19 @@ impl Settings {
             }
             // A missing or unparsable file: nothing else can be trusted.
             Err(errors) => {
-                return Err(ConfigError {
-                    problems: errors.into_iter().map(|e| e.to_string()).collect(),
-                });
+                return Err(ConfigError { problems: errors.into_iter().map(|e| e.to_string()).collect() });
             }
         }
         problems.extend(settings.validate());
-        if problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(ConfigError { problems })
-        }
+        if problems.is_empty() { Ok(settings) } else { Err(ConfigError { problems }) }
     }
 
     fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
-            if !(url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:"))
-            {
-                problems.push(
-                    "database.url must start with postgres://, postgresql:// or sqlite:".into(),
-                );
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                problems.push("database.url must start with postgres://, postgresql:// or sqlite:".into());
             }
         }
         if self.database.max_connections == 0 {
@@ -251,34 +221,19 @@ impl Settings {
         }
         if let Some(url) = &self.redis.url {
             let url = url.expose_secret();
-            if ![
-                "redis://",
-                "rediss://",
-                "redis+cluster://",
-                "rediss+cluster://",
-            ]
-            .iter()
-            .any(|scheme| url.starts_with(scheme))
+            if !["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
             {
-                problems.push(
-                    "redis.url must start with redis://, rediss:// or redis+cluster://".into(),
-                );
+                problems.push("redis.url must start with redis://, rediss:// or redis+cluster://".into());
             }
         }
         if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
             problems.push("redis.key_prefix must be non-empty and contain no spaces".into());
         }
-        for (name, service) in [
-            ("registry", &self.registry),
-            ("token", &self.token),
-            ("context", &self.context),
-        ] {
-            if !(service.endpoint.starts_with("http://")
-                || service.endpoint.starts_with("https://"))
-            {
-                problems.push(format!(
-                    "{name}.endpoint must be an http:// or https:// URL"
-                ));
+        for (name, service) in [("registry", &self.registry), ("token", &self.token), ("context", &self.context)] {
+            if !(service.endpoint.starts_with("http://") || service.endpoint.starts_with("https://")) {
+                problems.push(format!("{name}.endpoint must be an http:// or https:// URL"));
             }
         }
         if self.gateway.max_body_bytes < 1024 {
@@ -288,10 +243,7 @@ impl Settings {
             problems.push("gateway.upstream_timeout_ms must be at least 1".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
-            problems.push(format!(
-                "telemetry.filter `{}` is not a valid filter",
-                self.telemetry.filter
-            ));
+            problems.push(format!("telemetry.filter `{}` is not a valid filter", self.telemetry.filter));
         }
         problems
     }
@@ -335,10 +287,7 @@ mod tests {
     fn defaults_describe_the_embedded_stack() {
         let settings = Settings::default();
         assert_eq!(settings.gateway.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            settings.database_url("registry"),
-            "sqlite://./data/registry.db?mode=rwc"
-        );
+        assert_eq!(settings.database_url("registry"), "sqlite://./data/registry.db?mode=rwc");
         assert!(settings.redis_url().is_none());
         assert!(settings.validate().is_empty());
     }
@@ -346,10 +295,7 @@ mod tests {
     #[test]
     fn file_then_env_then_conventional_urls() {
         Jail::expect_with(|jail| {
-            jail.create_file(
-                "roster.toml",
-                "[gateway]\nlisten = \"0.0.0.0:9000\"\n[redis]\nkey_prefix = \"file\"\n",
-            )?;
+            jail.create_file("roster.toml", "[gateway]\nlisten = \"0.0.0.0:9000\"\n[redis]\nkey_prefix = \"file\"\n")?;
             jail.set_env("ROSTER_REDIS__KEY_PREFIX", "env");
             jail.set_env("DATABASE_URL", "postgres://u@h/db");
             jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
@@ -373,13 +319,7 @@ mod tests {
             let err = Settings::load(None).expect_err("invalid");
             let text = err.to_string().to_lowercase();
             assert_eq!(err.problems.len(), 5, "{text}");
-            for needle in [
-                "listen",
-                "database.url",
-                "drain_timeout_secs",
-                "telemetry.filter",
-                "nope",
-            ] {
+            for needle in ["listen", "database.url", "drain_timeout_secs", "telemetry.filter", "nope"] {
                 assert!(text.contains(needle), "{needle} missing from {text}");
             }
             Ok(())

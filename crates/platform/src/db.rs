@@ -14,8 +14,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         && let Some(dir) = std::path::Path::new(path).parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -32,15 +31,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// Opens `service`'s database and, when `database.auto_migrate` is on, applies its migrations.
-pub async fn open<M: MigratorTrait>(
-    settings: &Settings,
-    service: &str,
-) -> anyhow::Result<DatabaseConnection> {
-    let db = connect(
-        &settings.database_url(service),
-        settings.database.max_connections,
-    )
-    .await?;
+pub async fn open<M: MigratorTrait>(settings: &Settings, service: &str) -> anyhow::Result<DatabaseConnection> {
+    let db = connect(&settings.database_url(service), settings.database.max_connections).await?;
     if settings.database.auto_migrate {
         M::up(&db, None).await?;
     }
@@ -83,11 +75,7 @@ impl UniqueIndex {
         if message.contains(&format!("\"{}\"", self.name)) {
             return true;
         }
-        let columns: Vec<String> = self
-            .columns
-            .iter()
-            .map(|c| format!("{}.{c}", self.table))
-            .collect();
+        let columns: Vec<String> = self.columns.iter().map(|c| format!("{}.{c}", self.table)).collect();
         message.ends_with(&columns.join(", "))
     }
 }
@@ -103,10 +91,7 @@ mod tests {
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {
-        assert_eq!(
-            sqlite_path("sqlite://./data/a.db?mode=rwc"),
-            Some("./data/a.db")
-        );
+        assert_eq!(sqlite_path("sqlite://./data/a.db?mode=rwc"), Some("./data/a.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x/y"), None);
     }

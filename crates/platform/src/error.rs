@@ -73,11 +73,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-        }
+        Self { code, message: message.into(), field: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -99,11 +95,7 @@ impl ApiError {
             && info.domain == DOMAIN
             && let Some(code) = ErrorCode::parse(&info.reason)
         {
-            return Self {
-                code,
-                message: status.message().to_owned(),
-                field: info.metadata.get("field").cloned(),
-            };
+            return Self { code, message: status.message().to_owned(), field: info.metadata.get("field").cloned() };
         }
         let code = match status.code() {
             Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidArgument,
@@ -150,8 +142,7 @@ mod tests {
 
     #[test]
     fn an_error_survives_the_grpc_hop() {
-        let err = ApiError::new(ErrorCode::ValueTooLong, "nickname is longer than 80")
-            .with_field("nickname");
+        let err = ApiError::new(ErrorCode::ValueTooLong, "nickname is longer than 80").with_field("nickname");
         let status = Status::from(err.clone());
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(ApiError::from_status(&status), err);
@@ -162,9 +153,6 @@ mod tests {
         let err = ApiError::from_status(&Status::unavailable("tcp connect error 127.0.0.1:1"));
         assert_eq!(err.code, ErrorCode::Unavailable);
         assert!(!err.message.contains("127.0.0.1"));
-        assert_eq!(
-            ApiError::from_status(&Status::not_found("x")).code,
-            ErrorCode::NotFound
-        );
+        assert_eq!(ApiError::from_status(&Status::not_found("x")).code, ErrorCode::NotFound);
     }
 }

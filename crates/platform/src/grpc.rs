@@ -16,9 +16,7 @@ use crate::Shutdown;
 /// Binds a service's listener before anything is served, so port 0 works and a clash is
 /// reported with the service's name.
 pub async fn bind(service: &str, addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("{service} cannot listen on {addr}: {e}"))
+    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("{service} cannot listen on {addr}: {e}"))
 }
 
 /// Serves `routes` (one Roster gRPC service named `service_name`) plus health and reflection on
@@ -30,9 +28,7 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status(service_name, ServingStatus::Serving)
-        .await;
+    reporter.set_service_status(service_name, ServingStatus::Serving).await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -45,12 +41,8 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         async move {
             shutdown.requested().await;
-            reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
-            reporter
-                .set_service_status(service_name, ServingStatus::NotServing)
-                .await;
+            reporter.set_service_status("", ServingStatus::NotServing).await;
+            reporter.set_service_status(service_name, ServingStatus::NotServing).await;
         }
     };
     Server::builder()

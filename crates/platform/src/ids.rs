@@ -21,9 +21,7 @@ pub fn new_id() -> String {
 /// assert!(!platform::ids::is_id("5F7E0E2C1E7C7E000F0F9C3A")); // upper case is not an id
 /// ```
 pub fn is_id(s: &str) -> bool {
-    s.len() == 24
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The tenant's id. Every row of every service carries one.
@@ -40,10 +38,7 @@ impl AppId {
             return Err(ValidationError::Missing { field: "app_id" });
         }
         if !is_id(&value) {
-            return Err(ValidationError::Invalid {
-                field: "app_id",
-                reason: "not an application id",
-            });
+            return Err(ValidationError::Invalid { field: "app_id", reason: "not an application id" });
         }
         Ok(Self(value))
     }
@@ -70,10 +65,7 @@ mod tests {
     #[test]
     fn app_ids_must_look_like_ids() {
         assert!(AppId::parse(new_id()).is_ok());
-        assert_eq!(
-            AppId::parse(String::new()),
-            Err(ValidationError::Missing { field: "app_id" })
-        );
+        assert_eq!(AppId::parse(String::new()), Err(ValidationError::Missing { field: "app_id" }));
         assert!(AppId::parse("../etc/passwd".into()).is_err());
     }
 }

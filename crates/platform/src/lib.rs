@@ -21,10 +21,7 @@ pub use validation::ValidationError;
 
 /// Milliseconds since the Unix epoch, the one time unit stored by every service.
 pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 /// The time source of every service, injected so tests can move it.

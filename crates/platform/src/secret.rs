@@ -26,9 +26,6 @@ mod tests {
         assert_eq!(secret.len(), 40);
         assert_eq!(hash_secret(&secret), hash_secret(&secret));
         assert_ne!(hash_secret(&secret), secret);
-        assert_eq!(
-            hash_secret("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

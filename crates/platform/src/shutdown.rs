@@ -33,17 +33,15 @@ impl Shutdown {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]
             {
-                let mut term =
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(term) => term,
-                        Err(err) => {
-                            tracing::warn!(%err, "cannot listen for SIGTERM");
-                            let _ = ctrl_c.await;
-                            this.trigger();
-                            return;
-                        }
-                    };
+                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(err) => {
+                        tracing::warn!(%err, "cannot listen for SIGTERM");
+                        let _ = ctrl_c.await;
+                        this.trigger();
+                        return;
+                    }
+                };
                 tokio::select! {
                     _ = ctrl_c => {},
                     _ = term.recv() => {},
@@ -117,9 +115,7 @@ mod tests {
             Ok(())
         });
         shutdown.trigger();
-        drain(tasks, &shutdown, Duration::from_secs(30))
-            .await
-            .expect("clean");
+        drain(tasks, &shutdown, Duration::from_secs(30)).await.expect("clean");
     }
 
     #[tokio::test(start_paused = true)]
@@ -128,9 +124,7 @@ mod tests {
         let mut tasks = JoinSet::new();
         tasks.spawn(std::future::pending::<anyhow::Result<()>>());
         shutdown.trigger();
-        drain(tasks, &shutdown, Duration::from_secs(5))
-            .await
-            .expect("aborted, not failed");
+        drain(tasks, &shutdown, Duration::from_secs(5)).await.expect("aborted, not failed");
     }
 
     #[tokio::test]
@@ -143,9 +137,7 @@ mod tests {
             s.requested().await;
             Ok(())
         });
-        let err = drain(tasks, &shutdown, Duration::from_secs(30))
-            .await
-            .expect_err("fails");
+        let err = drain(tasks, &shutdown, Duration::from_secs(30)).await.expect_err("fails");
         assert!(err.to_string().contains("bind failed"));
         assert!(shutdown.is_requested());
     }

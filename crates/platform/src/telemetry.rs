@@ -31,25 +31,15 @@ pub fn init(settings: &TelemetrySettings, service_name: &str) -> anyhow::Result<
     };
     let fmt = match settings.format {
         LogFormat::Human => tracing_subscriber::fmt::layer().with_target(false).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed(),
     };
 
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .build()?;
+            let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
             let provider = SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
-                .with_resource(
-                    Resource::builder()
-                        .with_service_name(service_name.to_owned())
-                        .build(),
-                )
+                .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build())
                 .build();
             opentelemetry::global::set_text_map_propagator(
                 opentelemetry_sdk::propagation::TraceContextPropagator::new(),
@@ -58,15 +48,9 @@ pub fn init(settings: &TelemetrySettings, service_name: &str) -> anyhow::Result<
         }
         _ => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("roster")));
+    let otel = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("roster")));
 
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(otel)
-        .try_init()?;
+    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
     if provider.is_some() {
         tracing::info!("exporting spans over OTLP");
     }

@@ -10,18 +10,13 @@ pub enum ValidationError {
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
     #[error("{field} is invalid: {reason}")]
-    Invalid {
-        field: &'static str,
-        reason: &'static str,
-    },
+    Invalid { field: &'static str, reason: &'static str },
 }
 
 impl ValidationError {
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Missing { field } | Self::TooLong { field, .. } | Self::Invalid { field, .. } => {
-                field
-            }
+            Self::Missing { field } | Self::TooLong { field, .. } | Self::Invalid { field, .. } => field,
         }
     }
 }
@@ -45,21 +40,40 @@ pub fn bounded(field: &'static str, value: String, max: usize) -> Result<String,
     Ok(value)
 }
 
+/// `value` when it has the shape of a BCP 47 language tag (`en`, `en-US`, `zh-Hant-TW`,
+/// `es-419`): a primary subtag of 2-3 or 5-8 letters, then subtags of 1-8 letters or digits.
+pub fn language_tag(field: &'static str, value: String) -> Result<String, ValidationError> {
+    let invalid = ValidationError::Invalid { field, reason: "must be a BCP 47 language tag" };
+    let mut subtags = value.split('-');
+    let primary = subtags.next().unwrap_or_default();
+    if !matches!(primary.len(), 2..=3 | 5..=8) || !primary.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(invalid);
+    }
+    if !subtags.all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return Err(invalid);
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn language_tags() {
+        for ok in ["en", "en-US", "zh-Hant-TW", "pt-BR", "es-419"] {
+            assert!(language_tag("language", ok.into()).is_ok(), "{ok}");
+        }
+        for bad in ["", "e", "englishlanguage", "en-toolongsubtag", "en_US", "en--US", "1a"] {
+            assert!(language_tag("language", bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn bounded_counts_characters() {
         assert!(bounded("f", "é".repeat(3), 3).is_ok());
-        assert_eq!(
-            bounded("f", "abcd".into(), 3),
-            Err(ValidationError::TooLong { field: "f", max: 3 })
-        );
+        assert_eq!(bounded("f", "abcd".into(), 3), Err(ValidationError::TooLong { field: "f", max: 3 }));
         let api = ApiError::from(ValidationError::Missing { field: "user_id" });
-        assert_eq!(
-            (api.code, api.field.as_deref()),
-            (ErrorCode::MissingField, Some("user_id"))
-        );
+        assert_eq!((api.code, api.field.as_deref()), (ErrorCode::MissingField, Some("user_id")));
     }
 }

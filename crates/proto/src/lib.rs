@@ -20,17 +20,13 @@ pub mod context {
 }
 
 /// Encoded `FileDescriptorSet` of every Roster proto, for gRPC reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/roster_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/roster_descriptor.bin"));
 
 pub use prost_types::Timestamp;
 
 /// Milliseconds since the Unix epoch as a protobuf `Timestamp`.
 pub fn timestamp_from_millis(ms: i64) -> Timestamp {
-    Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
+    Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
 }
 
 /// A protobuf `Timestamp` as milliseconds since the Unix epoch.

@@ -19,9 +19,7 @@ pub fn init_logging() {
     INIT.call_once(|| {
         if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
             let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(
-                    "debug,h2=info,hyper=info,tower=info",
-                ))
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug,h2=info,hyper=info,tower=info"))
                 .with_test_writer()
                 .try_init();
         }
@@ -53,32 +51,17 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-        Self {
-            url,
-            backend: Backend::Sqlite,
-            _dir: Some(dir),
-        }
+        Self { url, backend: Backend::Sqlite, _dir: Some(dir) }
     }
 
     pub async fn postgres() -> Self {
         let admin_url = required_env("TEST_DATABASE_URL");
         let name = format!("roster_test_{}", random_suffix());
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
+        let admin = Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
         admin.close().await.ok();
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
-        Self {
-            url: format!("{base}/{name}"),
-            backend: Backend::Postgres,
-            _dir: None,
-        }
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+        Self { url: format!("{base}/{name}"), backend: Backend::Postgres, _dir: None }
     }
 }
 
@@ -101,11 +84,7 @@ pub fn settings(db: &TestDatabase, with_redis: bool) -> Settings {
         settings.redis.url = Some(SecretString::from(redis_url()));
         settings.redis.key_prefix = redis_prefix();
     }
-    for service in [
-        &mut settings.registry,
-        &mut settings.token,
-        &mut settings.context,
-    ] {
+    for service in [&mut settings.registry, &mut settings.token, &mut settings.context] {
         service.listen = "127.0.0.1:0".parse().expect("addr");
     }
     settings.gateway.listen = "127.0.0.1:0".parse().expect("addr");

@@ -22,16 +22,10 @@ impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
         match err {
             TokenError::Invalid(invalid) => invalid.into(),
-            TokenError::ApplicationNotFound => {
-                ApiError::new(ErrorCode::ApplicationNotFound, err.to_string())
-            }
+            TokenError::ApplicationNotFound => ApiError::new(ErrorCode::ApplicationNotFound, err.to_string()),
             TokenError::ApiTokenNotFound => ApiError::new(ErrorCode::NotFound, err.to_string()),
-            TokenError::CredentialMissing => {
-                ApiError::new(ErrorCode::CredentialMissing, err.to_string())
-            }
-            TokenError::CredentialInvalid => {
-                ApiError::new(ErrorCode::CredentialInvalid, err.to_string())
-            }
+            TokenError::CredentialMissing => ApiError::new(ErrorCode::CredentialMissing, err.to_string()),
+            TokenError::CredentialInvalid => ApiError::new(ErrorCode::CredentialInvalid, err.to_string()),
             TokenError::Unexpected(cause) => ApiError::internal(&cause),
         }
     }

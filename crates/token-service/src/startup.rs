@@ -26,18 +26,12 @@ impl Application {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let cache = credential_cache(settings).await?;
         let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
-        let tokens = Tokens::new(
-            Arc::new(SeaTokenStore::new(db)),
-            cache,
-            Arc::new(SystemClock),
-        );
+        let tokens = Tokens::new(Arc::new(SeaTokenStore::new(db)), cache, Arc::new(SystemClock));
         Ok(Self { listener, tokens })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.listener.local_addr().expect("bound listener has an address")
     }
 
     /// The use cases, for in-process callers such as the CLI.
@@ -60,9 +54,7 @@ async fn credential_cache(settings: &Settings) -> anyhow::Result<Arc<dyn Credent
             Arc::new(cache)
         }
         None => {
-            tracing::info!(
-                "no REDIS_URL set: token-service uses an in-process cache (fine for one process only)"
-            );
+            tracing::info!("no REDIS_URL set: token-service uses an in-process cache (fine for one process only)");
             Arc::new(MemoryCache::default())
         }
     })

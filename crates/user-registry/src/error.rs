@@ -13,20 +13,35 @@ pub enum RegistryError {
     UserIdTaken,
     #[error("external_id is already taken")]
     ExternalIdTaken,
+    #[error("a discovery key is already taken by another user")]
+    DiscoveryKeyTaken,
+    #[error("metadata key \"{0}\" already exists")]
+    MetadataKeyExists(String),
+    #[error("metadata key \"{0}\" not found")]
+    MetadataKeyNotFound(String),
+    #[error("the page token is not valid")]
+    InvalidPageToken,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
 impl From<RegistryError> for ApiError {
     fn from(err: RegistryError) -> Self {
+        let message = err.to_string();
         match err {
             RegistryError::Invalid(invalid) => invalid.into(),
-            RegistryError::UserNotFound => ApiError::new(ErrorCode::UserNotFound, err.to_string()),
-            RegistryError::UserIdTaken => {
-                ApiError::new(ErrorCode::UserIdTaken, err.to_string()).with_field("user_id")
-            }
+            RegistryError::UserNotFound => ApiError::new(ErrorCode::UserNotFound, message),
+            RegistryError::UserIdTaken => ApiError::new(ErrorCode::UserIdTaken, message).with_field("user_id"),
             RegistryError::ExternalIdTaken => {
-                ApiError::new(ErrorCode::ExternalIdTaken, err.to_string()).with_field("external_id")
+                ApiError::new(ErrorCode::ExternalIdTaken, message).with_field("external_id")
+            }
+            RegistryError::DiscoveryKeyTaken => {
+                ApiError::new(ErrorCode::AlreadyExists, message).with_field("discovery_keys")
+            }
+            RegistryError::MetadataKeyExists(key) => ApiError::new(ErrorCode::AlreadyExists, message).with_field(key),
+            RegistryError::MetadataKeyNotFound(key) => ApiError::new(ErrorCode::NotFound, message).with_field(key),
+            RegistryError::InvalidPageToken => {
+                ApiError::new(ErrorCode::InvalidPageToken, message).with_field("page_token")
             }
             RegistryError::Unexpected(cause) => ApiError::internal(&cause),
         }

@@ -9,7 +9,7 @@ use tonic::{server::NamedService, service::Routes};
 
 use crate::{
     app::Registry,
-    grpc::{RegistryGrpc, RegistryServiceServer},
+    grpc::{GrpcLifecycle, RegistryGrpc, RegistryServiceServer},
     migration::Migrator,
     store::SeaUserStore,
 };
@@ -25,14 +25,13 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let listener = platform::grpc::bind(SERVICE, settings.registry.listen).await?;
-        let registry = Registry::new(Arc::new(SeaUserStore::new(db)), Arc::new(SystemClock));
+        let lifecycle = Arc::new(GrpcLifecycle::new(settings)?);
+        let registry = Registry::new(Arc::new(SeaUserStore::new(db)), lifecycle, Arc::new(SystemClock));
         Ok(Self { listener, registry })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        self.listener.local_addr().expect("bound listener has an address")
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {

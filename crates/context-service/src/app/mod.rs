@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use platform::Clock;
 
 use crate::{
-    domain::{Context, ContextKey, ContextValues, Country, Language},
+    domain::{AppId, Context, ContextKey, ContextValues, Country, Language},
     error::ContextError,
 };
 
@@ -17,6 +17,8 @@ pub trait ContextStore: Send + Sync {
     async fn find(&self, key: &ContextKey) -> anyhow::Result<Option<Context>>;
     /// True when something was deleted.
     async fn delete(&self, key: &ContextKey) -> anyhow::Result<bool>;
+    /// Everything kept for one user of one application.
+    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<()>;
 }
 
 #[derive(Clone)]
@@ -37,13 +39,7 @@ impl Contexts {
         country: Option<Country>,
         values: ContextValues,
     ) -> Result<Context, ContextError> {
-        let context = Context {
-            key,
-            language,
-            country,
-            values,
-            updated_at: self.clock.now_millis(),
-        };
+        let context = Context { key, language, country, values, updated_at: self.clock.now_millis() };
         self.store.put(&context).await?;
         Ok(context)
     }
@@ -53,10 +49,12 @@ impl Contexts {
     }
 
     pub async fn delete(&self, key: &ContextKey) -> Result<(), ContextError> {
-        if self.store.delete(key).await? {
-            Ok(())
-        } else {
-            Err(ContextError::NotFound)
-        }
+        if self.store.delete(key).await? { Ok(()) } else { Err(ContextError::NotFound) }
+    }
+
+    /// Called when the registry deletes a user.
+    pub async fn delete_user_data(&self, app_id: &AppId, user_id: &str) -> Result<(), ContextError> {
+        self.store.delete_user(app_id, user_id).await?;
+        Ok(())
     }
 }

@@ -10,11 +10,7 @@ use crate::{
 };
 
 pub fn key(key: Option<pb::ContextKey>) -> Result<ContextKey, ContextError> {
-    let pb::ContextKey {
-        app_id,
-        user_id,
-        agent_id,
-    } = key.ok_or(ValidationError::Missing { field: "key" })?;
+    let pb::ContextKey { app_id, user_id, agent_id } = key.ok_or(ValidationError::Missing { field: "key" })?;
     Ok(ContextKey::parse(app_id, user_id, agent_id)?)
 }
 
@@ -32,13 +28,7 @@ pub fn fields(
 
 impl From<Context> for pb::Context {
     fn from(context: Context) -> Self {
-        let Context {
-            key,
-            language,
-            country,
-            values,
-            updated_at,
-        } = context;
+        let Context { key, language, country, values, updated_at } = context;
         pb::Context {
             app_id: key.app_id.as_str().to_owned(),
             user_id: key.user_id,

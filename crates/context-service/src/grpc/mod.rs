@@ -26,20 +26,10 @@ impl ContextService for ContextGrpc {
         &self,
         request: Request<pb::SetContextRequest>,
     ) -> Result<Response<pb::SetContextResponse>, Status> {
-        let pb::SetContextRequest {
-            key,
-            language,
-            country,
-            values,
-        } = request.into_inner();
+        let pb::SetContextRequest { key, language, country, values } = request.into_inner();
         let (language, country, values) = convert::fields(language, country, values)?;
-        let context = self
-            .contexts
-            .set(convert::key(key)?, language, country, values)
-            .await?;
-        Ok(Response::new(pb::SetContextResponse {
-            context: Some(context.into()),
-        }))
+        let context = self.contexts.set(convert::key(key)?, language, country, values).await?;
+        Ok(Response::new(pb::SetContextResponse { context: Some(context.into()) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -49,9 +39,7 @@ impl ContextService for ContextGrpc {
     ) -> Result<Response<pb::GetContextResponse>, Status> {
         let pb::GetContextRequest { key } = request.into_inner();
         let context = self.contexts.get(&convert::key(key)?).await?;
-        Ok(Response::new(pb::GetContextResponse {
-            context: Some(context.into()),
-        }))
+        Ok(Response::new(pb::GetContextResponse { context: Some(context.into()) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -62,5 +50,16 @@ impl ContextService for ContextGrpc {
         let pb::DeleteContextRequest { key } = request.into_inner();
         self.contexts.delete(&convert::key(key)?).await?;
         Ok(Response::new(pb::DeleteContextResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_user_data(
+        &self,
+        request: Request<pb::DeleteUserDataRequest>,
+    ) -> Result<Response<pb::DeleteUserDataResponse>, Status> {
+        let pb::DeleteUserDataRequest { app_id, user_id } = request.into_inner();
+        let app_id = crate::domain::AppId::parse(app_id).map_err(crate::error::ContextError::from)?;
+        self.contexts.delete_user_data(&app_id, &user_id).await?;
+        Ok(Response::new(pb::DeleteUserDataResponse {}))
     }
 }

@@ -5,10 +5,7 @@ mod entity;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use platform::db::unexpected;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::OnConflict};
 
 use crate::{
     app::ContextStore,
@@ -43,12 +40,7 @@ impl ContextStore for SeaContextStore {
         Contexts::insert(row)
             .on_conflict(
                 OnConflict::columns([Column::AppId, Column::UserId, Column::AgentId])
-                    .update_columns([
-                        Column::Language,
-                        Column::Country,
-                        Column::Values,
-                        Column::UpdatedAt,
-                    ])
+                    .update_columns([Column::Language, Column::Country, Column::Values, Column::UpdatedAt])
                     .to_owned(),
             )
             .exec_without_returning(&self.db)
@@ -78,6 +70,16 @@ impl ContextStore for SeaContextStore {
             .map_err(unexpected)?;
         Ok(result.rows_affected > 0)
     }
+
+    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<()> {
+        Contexts::delete_many()
+            .filter(Column::AppId.eq(app_id.as_str()))
+            .filter(Column::UserId.eq(user_id))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(())
+    }
 }
 
 fn into_context(row: Model) -> anyhow::Result<Context> {
@@ -88,16 +90,8 @@ fn into_context(row: Model) -> anyhow::Result<Context> {
             user_id: row.user_id,
             agent_id: row.agent_id,
         },
-        language: row
-            .language
-            .map(Language::parse)
-            .transpose()
-            .with_context(context)?,
-        country: row
-            .country
-            .map(Country::parse)
-            .transpose()
-            .with_context(context)?,
+        language: row.language.map(Language::parse).transpose().with_context(context)?,
+        country: row.country.map(Country::parse).transpose().with_context(context)?,
         values: ContextValues::parse(serde_json::from_str(&row.values)?).with_context(context)?,
         updated_at: row.updated_at,
     })

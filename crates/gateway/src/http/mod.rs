@@ -28,20 +28,11 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         // Spans name the route template, never the raw URI: paths and queries can hold ids or emails.
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", |p| p.as_str());
-                let request_id = request
-                    .headers()
-                    .get(REQUEST_ID_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!("http", method = %request.method(), route, request_id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+            let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("http", method = %request.method(), route, request_id)
+        }))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
 }
@@ -57,27 +48,12 @@ async fn readyz(State(clients): State<Clients>) -> impl IntoResponse {
     let ready = checks.iter().all(|(_, serving)| *serving);
     let body: serde_json::Map<String, serde_json::Value> = checks
         .iter()
-        .map(|(name, serving)| {
-            (
-                (*name).to_owned(),
-                json!(if *serving { "serving" } else { "unavailable" }),
-            )
-        })
+        .map(|(name, serving)| ((*name).to_owned(), json!(if *serving { "serving" } else { "unavailable" })))
         .collect();
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(json!({ "status": if ready { "ready" } else { "not ready" }, "services": body })),
-    )
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "status": if ready { "ready" } else { "not ready" }, "services": body })))
 }
 
 async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "no such route" })),
-    )
+    (StatusCode::NOT_FOUND, Json(json!({ "error": "no such route" })))
 }

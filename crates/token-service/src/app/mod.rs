@@ -14,29 +14,19 @@ use crate::{
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Creates the application and, when given, its first API token in one transaction.
-    async fn create_application(
-        &self,
-        app: &Application,
-        first_token: Option<&ApiToken>,
-    ) -> anyhow::Result<()>;
+    async fn create_application(&self, app: &Application, first_token: Option<&ApiToken>) -> anyhow::Result<()>;
     async fn find_application(&self, id: &AppId) -> anyhow::Result<Option<Application>>;
     /// Applications ordered by id, after `after` when given.
-    async fn list_applications(
-        &self,
-        after: Option<&AppId>,
-        limit: u64,
-    ) -> anyhow::Result<Vec<Application>>;
+    async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> anyhow::Result<Vec<Application>>;
     /// Fails with `ApplicationNotFound` when the application does not exist.
     async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError>;
     /// A live (unrevoked) token by its hash.
     async fn find_api_token(&self, token_hash: &str) -> anyhow::Result<Option<ApiToken>>;
     /// Marks the token revoked; returns its hash, or `None` when no live token had that id.
-    async fn revoke_api_token(
-        &self,
-        app_id: &AppId,
-        id: &str,
-        now: i64,
-    ) -> anyhow::Result<Option<String>>;
+    async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<String>>;
+    /// Records durably that the user's tokens issued before `before` are revoked.
+    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()>;
+    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>>;
 }
 
 /// A short-lived cache of credential lookups, keyed by the credential's hash. Redis in
@@ -63,16 +53,8 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(
-        store: Arc<dyn TokenStore>,
-        cache: Arc<dyn CredentialCache>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            store,
-            cache,
-            clock,
-        }
+    pub fn new(store: Arc<dyn TokenStore>, cache: Arc<dyn CredentialCache>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, cache, clock }
     }
 
     pub async fn create_application(
@@ -82,38 +64,21 @@ impl Tokens {
         with_api_token: bool,
     ) -> Result<CreatedApplication, TokenError> {
         let now = self.clock.now_millis();
-        let application = Application {
-            id: AppId::generate(),
-            name,
-            settings,
-            created_at: now,
-        };
+        let application = Application { id: AppId::generate(), name, settings, created_at: now };
         let api_token = with_api_token.then(|| {
             let name = Name::parse("name", "default".into()).expect("constant name is valid");
             new_api_token(&application.id, name, vec![Scope::App], now)
         });
-        self.store
-            .create_application(&application, api_token.as_ref().map(|(token, _)| token))
-            .await?;
+        self.store.create_application(&application, api_token.as_ref().map(|(token, _)| token)).await?;
         tracing::info!(app.id = application.id.as_str(), "application created");
-        Ok(CreatedApplication {
-            application,
-            api_token,
-        })
+        Ok(CreatedApplication { application, api_token })
     }
 
     pub async fn get_application(&self, id: &AppId) -> Result<Application, TokenError> {
-        self.store
-            .find_application(id)
-            .await?
-            .ok_or(TokenError::ApplicationNotFound)
+        self.store.find_application(id).await?.ok_or(TokenError::ApplicationNotFound)
     }
 
-    pub async fn list_applications(
-        &self,
-        after: Option<&AppId>,
-        limit: u64,
-    ) -> Result<Vec<Application>, TokenError> {
+    pub async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> Result<Vec<Application>, TokenError> {
         Ok(self.store.list_applications(after, limit).await?)
     }
 
@@ -123,18 +88,10 @@ impl Tokens {
         name: Name,
         scopes: Vec<Scope>,
     ) -> Result<(ApiToken, Secret), TokenError> {
-        let scopes = if scopes.is_empty() {
-            vec![Scope::App]
-        } else {
-            scopes
-        };
+        let scopes = if scopes.is_empty() { vec![Scope::App] } else { scopes };
         let (token, secret) = new_api_token(&app_id, name, scopes, self.clock.now_millis());
         self.store.create_api_token(&token).await?;
-        tracing::info!(
-            app.id = app_id.as_str(),
-            credential.id = token.id,
-            "API token created"
-        );
+        tracing::info!(app.id = app_id.as_str(), credential.id = token.id, "API token created");
         Ok((token, secret))
     }
 
@@ -146,12 +103,25 @@ impl Tokens {
             .ok_or(TokenError::ApiTokenNotFound)?;
         // The cache must not outlive the revocation; a failure here is a server fault.
         self.cache.remove(&hash).await?;
-        tracing::info!(
-            app.id = app_id.as_str(),
-            credential.id = id,
-            "API token revoked"
-        );
+        tracing::info!(app.id = app_id.as_str(), credential.id = id, "API token revoked");
         Ok(())
+    }
+
+    /// Every token of the user issued until now stops working (the user was deleted, or asked
+    /// to be signed out everywhere).
+    pub async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str) -> Result<(), TokenError> {
+        let user_id = platform::validation::bounded("user_id", user_id.to_owned(), 80)?;
+        if user_id.is_empty() {
+            return Err(crate::domain::ValidationError::Missing { field: "user_id" }.into());
+        }
+        self.store.revoke_user_tokens(app_id, &user_id, self.clock.now_millis()).await?;
+        tracing::info!(app.id = app_id.as_str(), user.id = user_id, "user tokens revoked");
+        Ok(())
+    }
+
+    /// When the user's tokens were last revoked, if ever.
+    pub async fn user_revoked_before(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, TokenError> {
+        Ok(self.store.find_user_revocation(app_id, user_id).await?)
     }
 
     /// An API token -> who is calling. `expected_app`, when given, must be the token's application.
@@ -168,31 +138,17 @@ impl Tokens {
             Ok(Some(caller)) => Some(caller),
             Ok(None) => None,
             Err(err) => {
-                tracing::warn!(
-                    error = format!("{err:#}"),
-                    "credential cache unavailable; reading the database"
-                );
+                tracing::warn!(error = format!("{err:#}"), "credential cache unavailable; reading the database");
                 None
             }
         };
         let caller = match caller {
             Some(caller) => caller,
             None => {
-                let token = self
-                    .store
-                    .find_api_token(&hash)
-                    .await?
-                    .ok_or(TokenError::CredentialInvalid)?;
-                let caller = Caller {
-                    app_id: token.app_id,
-                    scopes: token.scopes,
-                    credential_id: token.id,
-                };
+                let token = self.store.find_api_token(&hash).await?.ok_or(TokenError::CredentialInvalid)?;
+                let caller = Caller { app_id: token.app_id, scopes: token.scopes, credential_id: token.id };
                 if let Err(err) = self.cache.put(&hash, &caller).await {
-                    tracing::warn!(
-                        error = format!("{err:#}"),
-                        "credential cache unavailable; not cached"
-                    );
+                    tracing::warn!(error = format!("{err:#}"), "credential cache unavailable; not cached");
                 }
                 caller
             }

@@ -17,10 +17,7 @@ impl Name {
             return Err(ValidationError::Missing { field });
         }
         if value.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::TooLong {
-                field,
-                max: Self::MAX_CHARS,
-            });
+            return Err(ValidationError::TooLong { field, max: Self::MAX_CHARS });
         }
         Ok(Self(value))
     }
@@ -154,10 +151,7 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(
-            Name::parse("name", "  a  ".into()).expect("valid").as_str(),
-            "a"
-        );
+        assert_eq!(Name::parse("name", "  a  ".into()).expect("valid").as_str(), "a");
         assert!(Name::parse("name", "   ".into()).is_err());
         assert!(Name::parse("name", "x".repeat(101)).is_err());
     }

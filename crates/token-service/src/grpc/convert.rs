@@ -16,10 +16,7 @@ pub fn name(field: &'static str, value: String) -> Result<Name, TokenError> {
 }
 
 pub fn scopes(values: Vec<i32>) -> Result<Vec<Scope>, TokenError> {
-    let invalid = ValidationError::Invalid {
-        field: "scopes",
-        reason: "unknown scope",
-    };
+    let invalid = ValidationError::Invalid { field: "scopes", reason: "unknown scope" };
     let mut scopes: Vec<Scope> = values
         .into_iter()
         .map(|v| match pb::Scope::try_from(v) {
@@ -59,10 +56,7 @@ pub fn settings(settings: Option<pb::ApplicationSettings>) -> AppSettings {
         return defaults;
     };
     AppSettings {
-        session_token_ttl_secs: nonzero_or(
-            session_token_ttl_seconds,
-            defaults.session_token_ttl_secs,
-        ),
+        session_token_ttl_secs: nonzero_or(session_token_ttl_seconds, defaults.session_token_ttl_secs),
         access_token_limit: nonzero_or(access_token_limit, defaults.access_token_limit),
         allow_tokenless_users,
         unassociated_user_ttl_secs: unassociated_user_ttl_seconds,
@@ -71,21 +65,12 @@ pub fn settings(settings: Option<pb::ApplicationSettings>) -> AppSettings {
 }
 
 fn nonzero_or<T: PartialEq + Default>(value: T, default: T) -> T {
-    if value == T::default() {
-        default
-    } else {
-        value
-    }
+    if value == T::default() { default } else { value }
 }
 
 impl From<Application> for pb::Application {
     fn from(app: Application) -> Self {
-        let Application {
-            id,
-            name,
-            settings,
-            created_at,
-        } = app;
+        let Application { id, name, settings, created_at } = app;
         let AppSettings {
             session_token_ttl_secs,
             access_token_limit,
@@ -110,14 +95,7 @@ impl From<Application> for pb::Application {
 
 impl From<ApiToken> for pb::ApiTokenInfo {
     fn from(token: ApiToken) -> Self {
-        let ApiToken {
-            id,
-            app_id,
-            name,
-            token_hash: _,
-            scopes,
-            created_at,
-        } = token;
+        let ApiToken { id, app_id, name, token_hash: _, scopes, created_at } = token;
         pb::ApiTokenInfo {
             id,
             app_id: app_id.as_str().to_owned(),

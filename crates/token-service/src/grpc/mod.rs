@@ -28,16 +28,9 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<pb::CreateApplicationRequest>,
     ) -> Result<Response<pb::CreateApplicationResponse>, Status> {
-        let pb::CreateApplicationRequest {
-            name,
-            settings,
-            with_api_token,
-        } = request.into_inner();
+        let pb::CreateApplicationRequest { name, settings, with_api_token } = request.into_inner();
         let name = convert::name("name", name)?;
-        let created = self
-            .tokens
-            .create_application(name, convert::settings(settings), with_api_token)
-            .await?;
+        let created = self.tokens.create_application(name, convert::settings(settings), with_api_token).await?;
         let (api_token_info, api_token) = match created.api_token {
             Some((info, secret)) => (Some(info.into()), secret.into_exposed()),
             None => (None, String::new()),
@@ -55,13 +48,8 @@ impl TokenService for TokenGrpc {
         request: Request<pb::GetApplicationRequest>,
     ) -> Result<Response<pb::GetApplicationResponse>, Status> {
         let pb::GetApplicationRequest { app_id } = request.into_inner();
-        let app = self
-            .tokens
-            .get_application(&convert::app_id(app_id)?)
-            .await?;
-        Ok(Response::new(pb::GetApplicationResponse {
-            application: Some(app.into()),
-        }))
+        let app = self.tokens.get_application(&convert::app_id(app_id)?).await?;
+        Ok(Response::new(pb::GetApplicationResponse { application: Some(app.into()) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -69,26 +57,14 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<pb::ListApplicationsRequest>,
     ) -> Result<Response<pb::ListApplicationsResponse>, Status> {
-        let pb::ListApplicationsRequest {
-            page_token,
-            page_size,
-        } = request.into_inner();
-        let after = if page_token.is_empty() {
-            None
-        } else {
-            Some(convert::app_id(page_token)?)
-        };
+        let pb::ListApplicationsRequest { page_token, page_size } = request.into_inner();
+        let after = if page_token.is_empty() { None } else { Some(convert::app_id(page_token)?) };
         let size = page_size.clamp(1, MAX_PAGE);
         // One extra row tells whether another page exists.
-        let mut apps = self
-            .tokens
-            .list_applications(after.as_ref(), u64::from(size) + 1)
-            .await?;
+        let mut apps = self.tokens.list_applications(after.as_ref(), u64::from(size) + 1).await?;
         let next_page_token = if apps.len() > size as usize {
             apps.truncate(size as usize);
-            apps.last()
-                .map(|a| a.id.as_str().to_owned())
-                .unwrap_or_default()
+            apps.last().map(|a| a.id.as_str().to_owned()).unwrap_or_default()
         } else {
             String::new()
         };
@@ -103,23 +79,12 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<pb::CreateApiTokenRequest>,
     ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
-        let pb::CreateApiTokenRequest {
-            app_id,
-            name,
-            scopes,
-        } = request.into_inner();
+        let pb::CreateApiTokenRequest { app_id, name, scopes } = request.into_inner();
         let (info, secret) = self
             .tokens
-            .create_api_token(
-                convert::app_id(app_id)?,
-                convert::name("name", name)?,
-                convert::scopes(scopes)?,
-            )
+            .create_api_token(convert::app_id(app_id)?, convert::name("name", name)?, convert::scopes(scopes)?)
             .await?;
-        Ok(Response::new(pb::CreateApiTokenResponse {
-            info: Some(info.into()),
-            api_token: secret.into_exposed(),
-        }))
+        Ok(Response::new(pb::CreateApiTokenResponse { info: Some(info.into()), api_token: secret.into_exposed() }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -127,13 +92,8 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<pb::RevokeApiTokenRequest>,
     ) -> Result<Response<pb::RevokeApiTokenResponse>, Status> {
-        let pb::RevokeApiTokenRequest {
-            app_id,
-            api_token_id,
-        } = request.into_inner();
-        self.tokens
-            .revoke_api_token(&convert::app_id(app_id)?, &api_token_id)
-            .await?;
+        let pb::RevokeApiTokenRequest { app_id, api_token_id } = request.into_inner();
+        self.tokens.revoke_api_token(&convert::app_id(app_id)?, &api_token_id).await?;
         Ok(Response::new(pb::RevokeApiTokenResponse {}))
     }
 
@@ -146,15 +106,11 @@ impl TokenService for TokenGrpc {
         let expected_app = app_id.map(convert::app_id).transpose()?;
         let caller = match credential {
             Some(pb::authenticate_caller_request::Credential::ApiToken(token)) => {
-                self.tokens
-                    .authenticate_api_token(Secret::from_presented(token), expected_app.as_ref())
-                    .await?
+                self.tokens.authenticate_api_token(Secret::from_presented(token), expected_app.as_ref()).await?
             }
             Some(pb::authenticate_caller_request::Credential::Basic(_))
             | Some(pb::authenticate_caller_request::Credential::Jwt(_)) => {
-                return Err(Status::unimplemented(
-                    "app-key and JWT credentials are not available yet",
-                ));
+                return Err(Status::unimplemented("app-key and JWT credentials are not available yet"));
             }
             None => return Err(crate::error::TokenError::CredentialMissing.into()),
         };
@@ -166,5 +122,15 @@ impl TokenService for TokenGrpc {
             scopes: convert::scopes_to_pb(&caller.scopes),
             credential_id: caller.credential_id,
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_user_tokens(
+        &self,
+        request: Request<pb::RevokeUserTokensRequest>,
+    ) -> Result<Response<pb::RevokeUserTokensResponse>, Status> {
+        let pb::RevokeUserTokensRequest { app_id, user_id } = request.into_inner();
+        self.tokens.revoke_user_tokens(&convert::app_id(app_id)?, &user_id).await?;
+        Ok(Response::new(pb::RevokeUserTokensResponse {}))
     }
 }

@@ -36,31 +36,14 @@ impl RedisCache {
     /// `redis://...` for one node (reconnects by itself); `redis+cluster://h1:p1,h2:p2` for a cluster.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let connection = if let Some((scheme, nodes)) = split_cluster_url(url) {
-            let nodes: Vec<String> = nodes
-                .split(',')
-                .map(|node| format!("{scheme}://{node}"))
-                .collect();
-            let client =
-                redis::cluster::ClusterClient::new(nodes).context("invalid Redis cluster URL")?;
-            Connection::Cluster(
-                client
-                    .get_async_connection()
-                    .await
-                    .context("cannot reach the Redis cluster")?,
-            )
+            let nodes: Vec<String> = nodes.split(',').map(|node| format!("{scheme}://{node}")).collect();
+            let client = redis::cluster::ClusterClient::new(nodes).context("invalid Redis cluster URL")?;
+            Connection::Cluster(client.get_async_connection().await.context("cannot reach the Redis cluster")?)
         } else {
             let client = redis::Client::open(url).context("invalid Redis URL")?;
-            Connection::Single(
-                client
-                    .get_connection_manager()
-                    .await
-                    .context("cannot reach Redis")?,
-            )
+            Connection::Single(client.get_connection_manager().await.context("cannot reach Redis")?)
         };
-        Ok(Self {
-            connection,
-            prefix: prefix.to_owned(),
-        })
+        Ok(Self { connection, prefix: prefix.to_owned() })
     }
 
     fn key(&self, token_hash: &str) -> String {
@@ -79,33 +62,26 @@ fn split_cluster_url(url: &str) -> Option<(&'static str, &str)> {
     if let Some(rest) = url.strip_prefix("redis+cluster://") {
         Some(("redis", rest))
     } else {
-        url.strip_prefix("rediss+cluster://")
-            .map(|rest| ("rediss", rest))
+        url.strip_prefix("rediss+cluster://").map(|rest| ("rediss", rest))
     }
 }
 
 #[async_trait]
 impl CredentialCache for RedisCache {
     async fn get(&self, token_hash: &str) -> anyhow::Result<Option<Caller>> {
-        let value: Option<String> = self
-            .query(redis::cmd("GET").arg(self.key(token_hash)))
-            .await?;
+        let value: Option<String> = self.query(redis::cmd("GET").arg(self.key(token_hash))).await?;
         value.map(|v| decode(&v)).transpose()
     }
 
     async fn put(&self, token_hash: &str, caller: &Caller) -> anyhow::Result<()> {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(token_hash))
-            .arg(encode(caller))
-            .arg("EX")
-            .arg(CREDENTIAL_TTL.as_secs());
+        cmd.arg(self.key(token_hash)).arg(encode(caller)).arg("EX").arg(CREDENTIAL_TTL.as_secs());
         self.query::<()>(&cmd).await?;
         Ok(())
     }
 
     async fn remove(&self, token_hash: &str) -> anyhow::Result<()> {
-        self.query::<()>(redis::cmd("DEL").arg(self.key(token_hash)))
-            .await?;
+        self.query::<()>(redis::cmd("DEL").arg(self.key(token_hash))).await?;
         Ok(())
     }
 }
@@ -113,19 +89,12 @@ impl CredentialCache for RedisCache {
 /// `app_id|scope,scope|credential_id`
 fn encode(caller: &Caller) -> String {
     let scopes: Vec<&str> = caller.scopes.iter().map(|s| s.as_str()).collect();
-    format!(
-        "{}|{}|{}",
-        caller.app_id.as_str(),
-        scopes.join(","),
-        caller.credential_id
-    )
+    format!("{}|{}|{}", caller.app_id.as_str(), scopes.join(","), caller.credential_id)
 }
 
 fn decode(value: &str) -> anyhow::Result<Caller> {
     let mut parts = value.splitn(3, '|');
-    let (Some(app_id), Some(scopes), Some(credential_id)) =
-        (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(app_id), Some(scopes), Some(credential_id)) = (parts.next(), parts.next(), parts.next()) else {
         anyhow::bail!("malformed cached credential");
     };
     let scopes = scopes
@@ -133,11 +102,7 @@ fn decode(value: &str) -> anyhow::Result<Caller> {
         .filter(|s| !s.is_empty())
         .map(|s| Scope::parse(s).context("unknown cached scope"))
         .collect::<anyhow::Result<_>>()?;
-    Ok(Caller {
-        app_id: AppId::parse(app_id.to_owned())?,
-        scopes,
-        credential_id: credential_id.to_owned(),
-    })
+    Ok(Caller { app_id: AppId::parse(app_id.to_owned())?, scopes, credential_id: credential_id.to_owned() })
 }
 
 /// The in-process cache: entries expire after `CREDENTIAL_TTL`; at capacity, expired entries
@@ -149,16 +114,11 @@ pub struct MemoryCache {
 
 impl MemoryCache {
     pub fn new(capacity: usize) -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity,
-        }
+        Self { entries: Mutex::new(HashMap::new()), capacity }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Caller, Instant)>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -191,10 +151,7 @@ impl CredentialCache for MemoryCache {
                 entries.clear();
             }
         }
-        entries.insert(
-            token_hash.to_owned(),
-            (caller.clone(), Instant::now() + CREDENTIAL_TTL),
-        );
+        entries.insert(token_hash.to_owned(), (caller.clone(), Instant::now() + CREDENTIAL_TTL));
         Ok(())
     }
 
@@ -221,10 +178,7 @@ mod tests {
 
     #[test]
     fn cluster_urls_are_recognised() {
-        assert_eq!(
-            split_cluster_url("redis+cluster://a:1,b:2"),
-            Some(("redis", "a:1,b:2"))
-        );
+        assert_eq!(split_cluster_url("redis+cluster://a:1,b:2"), Some(("redis", "a:1,b:2")));
         assert_eq!(split_cluster_url("redis://a:1"), None);
     }
 }

@@ -7,12 +7,13 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use platform::db::{UniqueIndex, unexpected};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr, TransactionTrait, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 
 pub use cache::{MemoryCache, RedisCache};
-use entity::{api_tokens, applications};
+use entity::{api_tokens, applications, user_revocations};
 
 use crate::{
     app::TokenStore,
@@ -20,11 +21,8 @@ use crate::{
     error::TokenError,
 };
 
-pub const API_TOKEN_HASH_KEY: UniqueIndex = UniqueIndex {
-    name: "api_tokens_hash_key",
-    table: "api_tokens",
-    columns: &["token_hash"],
-};
+pub const API_TOKEN_HASH_KEY: UniqueIndex =
+    UniqueIndex { name: "api_tokens_hash_key", table: "api_tokens", columns: &["token_hash"] };
 
 #[derive(Debug, Clone)]
 pub struct SeaTokenStore {
@@ -39,41 +37,22 @@ impl SeaTokenStore {
 
 #[async_trait]
 impl TokenStore for SeaTokenStore {
-    async fn create_application(
-        &self,
-        app: &Application,
-        first_token: Option<&ApiToken>,
-    ) -> anyhow::Result<()> {
+    async fn create_application(&self, app: &Application, first_token: Option<&ApiToken>) -> anyhow::Result<()> {
         let txn = self.db.begin().await.map_err(unexpected)?;
-        applications::Entity::insert(application_row(app))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(unexpected)?;
+        applications::Entity::insert(application_row(app)).exec_without_returning(&txn).await.map_err(unexpected)?;
         if let Some(token) = first_token {
-            api_tokens::Entity::insert(api_token_row(token))
-                .exec_without_returning(&txn)
-                .await
-                .map_err(unexpected)?;
+            api_tokens::Entity::insert(api_token_row(token)).exec_without_returning(&txn).await.map_err(unexpected)?;
         }
         txn.commit().await.map_err(unexpected)
     }
 
     async fn find_application(&self, id: &AppId) -> anyhow::Result<Option<Application>> {
-        let row = applications::Entity::find_by_id(id.as_str())
-            .one(&self.db)
-            .await
-            .map_err(unexpected)?;
+        let row = applications::Entity::find_by_id(id.as_str()).one(&self.db).await.map_err(unexpected)?;
         row.map(into_application).transpose()
     }
 
-    async fn list_applications(
-        &self,
-        after: Option<&AppId>,
-        limit: u64,
-    ) -> anyhow::Result<Vec<Application>> {
-        let mut query = applications::Entity::find()
-            .order_by_asc(applications::Column::Id)
-            .limit(limit);
+    async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> anyhow::Result<Vec<Application>> {
+        let mut query = applications::Entity::find().order_by_asc(applications::Column::Id).limit(limit);
         if let Some(after) = after {
             query = query.filter(applications::Column::Id.gt(after.as_str()));
         }
@@ -82,17 +61,16 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError> {
-        api_tokens::Entity::insert(api_token_row(token))
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|err| match err.sql_err() {
+        api_tokens::Entity::insert(api_token_row(token)).exec_without_returning(&self.db).await.map_err(
+            |err| match err.sql_err() {
                 Some(SqlErr::ForeignKeyConstraintViolation(_)) => TokenError::ApplicationNotFound,
                 // A 160-bit random token colliding is a fault, not a caller's mistake.
                 _ if API_TOKEN_HASH_KEY.is_violated_by(&err) => {
                     TokenError::Unexpected(anyhow::anyhow!("API token hash collision"))
                 }
                 _ => TokenError::Unexpected(unexpected(err)),
-            })?;
+            },
+        )?;
         Ok(())
     }
 
@@ -106,12 +84,7 @@ impl TokenStore for SeaTokenStore {
         row.map(into_api_token).transpose()
     }
 
-    async fn revoke_api_token(
-        &self,
-        app_id: &AppId,
-        id: &str,
-        now: i64,
-    ) -> anyhow::Result<Option<String>> {
+    async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<String>> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         let row = api_tokens::Entity::find_by_id(id)
             .filter(api_tokens::Column::AppId.eq(app_id.as_str()))
@@ -131,6 +104,32 @@ impl TokenStore for SeaTokenStore {
             .map_err(unexpected)?;
         txn.commit().await.map_err(unexpected)?;
         Ok((updated.rows_affected == 1).then_some(row.token_hash))
+    }
+
+    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
+        let row = user_revocations::ActiveModel {
+            app_id: Set(app_id.as_str().to_owned()),
+            user_id: Set(user_id.to_owned()),
+            revoked_before: Set(before),
+        };
+        user_revocations::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([user_revocations::Column::AppId, user_revocations::Column::UserId])
+                    .update_column(user_revocations::Column::RevokedBefore)
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(())
+    }
+
+    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>> {
+        let row = user_revocations::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
+            .one(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(row.map(|r| r.revoked_before))
     }
 }
 
@@ -154,12 +153,7 @@ fn api_token_row(token: &ApiToken) -> api_tokens::ActiveModel {
         app_id: Set(token.app_id.as_str().to_owned()),
         name: Set(token.name.as_str().to_owned()),
         token_hash: Set(token.token_hash.clone()),
-        scopes: Set(token
-            .scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(",")),
+        scopes: Set(token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")),
         created_at: Set(token.created_at),
         revoked_at: Set(None),
     }

@@ -9,19 +9,11 @@ use token_service::{
 };
 
 async fn redis(prefix: &str) -> Arc<dyn CredentialCache> {
-    Arc::new(
-        RedisCache::connect(&test_support::redis_url(), prefix)
-            .await
-            .expect("redis"),
-    )
+    Arc::new(RedisCache::connect(&test_support::redis_url(), prefix).await.expect("redis"))
 }
 
 fn caller() -> Caller {
-    Caller {
-        app_id: AppId::generate(),
-        scopes: vec![Scope::App],
-        credential_id: platform::ids::new_id(),
-    }
+    Caller { app_id: AppId::generate(), scopes: vec![Scope::App], credential_id: platform::ids::new_id() }
 }
 
 async fn put_get_remove(cache: Arc<dyn CredentialCache>) {
@@ -45,10 +37,7 @@ async fn redis_cache_contract() {
 
 #[tokio::test]
 async fn redis_prefixes_keep_deployments_apart() {
-    let (a, b) = (
-        redis(&test_support::redis_prefix()).await,
-        redis(&test_support::redis_prefix()).await,
-    );
+    let (a, b) = (redis(&test_support::redis_prefix()).await, redis(&test_support::redis_prefix()).await);
     a.put("same-hash", &caller()).await.unwrap();
     assert_eq!(b.get("same-hash").await.unwrap(), None);
 }
@@ -59,10 +48,7 @@ async fn memory_cache_stays_within_capacity() {
     for key in ["a", "b", "c"] {
         cache.put(key, &caller()).await.unwrap();
     }
-    assert!(
-        cache.get("c").await.unwrap().is_some(),
-        "the newest entry is kept"
-    );
+    assert!(cache.get("c").await.unwrap().is_some(), "the newest entry is kept");
     let kept = [cache.get("a").await.unwrap(), cache.get("b").await.unwrap()];
     assert!(kept.iter().filter(|c| c.is_some()).count() < 2);
 }

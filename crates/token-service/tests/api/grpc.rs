@@ -3,20 +3,14 @@
 use platform::{ApiError, ErrorCode};
 use proto::token::v1 as pb;
 use tonic::Code;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::helpers::{TestTokenService, spawn_token_service};
 
 async fn create_app(service: &mut TestTokenService, name: &str) -> (String, String) {
     let created = service
         .client
-        .create_application(pb::CreateApplicationRequest {
-            name: name.into(),
-            settings: None,
-            with_api_token: true,
-        })
+        .create_application(pb::CreateApplicationRequest { name: name.into(), settings: None, with_api_token: true })
         .await
         .expect("created")
         .into_inner();
@@ -25,9 +19,7 @@ async fn create_app(service: &mut TestTokenService, name: &str) -> (String, Stri
 
 fn authenticate(token: &str, app_id: Option<&str>) -> pb::AuthenticateCallerRequest {
     pb::AuthenticateCallerRequest {
-        credential: Some(pb::authenticate_caller_request::Credential::ApiToken(
-            token.into(),
-        )),
+        credential: Some(pb::authenticate_caller_request::Credential::ApiToken(token.into())),
         app_id: app_id.map(str::to_owned),
     }
 }
@@ -37,9 +29,7 @@ async fn answers_health_serving() {
     let service = spawn_token_service(false).await;
     let mut health = HealthClient::new(test_support::channel(service.addr).await);
     let status = health
-        .check(HealthCheckRequest {
-            service: "roster.token.v1.TokenService".into(),
-        })
+        .check(HealthCheckRequest { service: "roster.token.v1.TokenService".into() })
         .await
         .unwrap()
         .into_inner()
@@ -56,57 +46,25 @@ async fn an_api_token_authenticates_its_application_only() {
 
     for _ in 0..2 {
         // The second round is answered from the cache.
-        let caller = service
-            .client
-            .authenticate_caller(authenticate(&token_a, None))
-            .await
-            .unwrap()
-            .into_inner();
+        let caller = service.client.authenticate_caller(authenticate(&token_a, None)).await.unwrap().into_inner();
         assert_eq!(caller.app_id, app_a);
         assert_eq!(caller.scopes, vec![pb::Scope::App as i32]);
     }
-    let wrong_app = service
-        .client
-        .authenticate_caller(authenticate(&token_a, Some(&app_b)))
-        .await
-        .expect_err("other app");
-    assert_eq!(
-        ApiError::from_status(&wrong_app).code,
-        ErrorCode::CredentialInvalid
-    );
+    let wrong_app =
+        service.client.authenticate_caller(authenticate(&token_a, Some(&app_b))).await.expect_err("other app");
+    assert_eq!(ApiError::from_status(&wrong_app).code, ErrorCode::CredentialInvalid);
 }
 
 #[tokio::test]
 async fn unknown_and_missing_tokens_are_refused() {
     let mut service = spawn_token_service(false).await;
-    let unknown = service
-        .client
-        .authenticate_caller(authenticate("f".repeat(40).as_str(), None))
-        .await
-        .unwrap_err();
+    let unknown = service.client.authenticate_caller(authenticate("f".repeat(40).as_str(), None)).await.unwrap_err();
     assert_eq!(unknown.code(), Code::Unauthenticated);
-    assert_eq!(
-        ApiError::from_status(&unknown).code,
-        ErrorCode::CredentialInvalid
-    );
-    let empty = service
-        .client
-        .authenticate_caller(authenticate("", None))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        ApiError::from_status(&empty).code,
-        ErrorCode::CredentialMissing
-    );
-    let none = service
-        .client
-        .authenticate_caller(pb::AuthenticateCallerRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(
-        ApiError::from_status(&none).code,
-        ErrorCode::CredentialMissing
-    );
+    assert_eq!(ApiError::from_status(&unknown).code, ErrorCode::CredentialInvalid);
+    let empty = service.client.authenticate_caller(authenticate("", None)).await.unwrap_err();
+    assert_eq!(ApiError::from_status(&empty).code, ErrorCode::CredentialMissing);
+    let none = service.client.authenticate_caller(pb::AuthenticateCallerRequest::default()).await.unwrap_err();
+    assert_eq!(ApiError::from_status(&none).code, ErrorCode::CredentialMissing);
 }
 
 async fn revocation_takes_effect_at_once(with_redis: bool) {
@@ -114,37 +72,19 @@ async fn revocation_takes_effect_at_once(with_redis: bool) {
     let (app, _) = create_app(&mut service, "a").await;
     let created = service
         .client
-        .create_api_token(pb::CreateApiTokenRequest {
-            app_id: app.clone(),
-            name: "ci".into(),
-            scopes: vec![],
-        })
+        .create_api_token(pb::CreateApiTokenRequest { app_id: app.clone(), name: "ci".into(), scopes: vec![] })
         .await
         .unwrap()
         .into_inner();
     // Warm the cache, then revoke.
+    service.client.authenticate_caller(authenticate(&created.api_token, None)).await.expect("valid");
     service
         .client
-        .authenticate_caller(authenticate(&created.api_token, None))
-        .await
-        .expect("valid");
-    service
-        .client
-        .revoke_api_token(pb::RevokeApiTokenRequest {
-            app_id: app,
-            api_token_id: created.info.unwrap().id,
-        })
+        .revoke_api_token(pb::RevokeApiTokenRequest { app_id: app, api_token_id: created.info.unwrap().id })
         .await
         .expect("revoked");
-    let refused = service
-        .client
-        .authenticate_caller(authenticate(&created.api_token, None))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        ApiError::from_status(&refused).code,
-        ErrorCode::CredentialInvalid
-    );
+    let refused = service.client.authenticate_caller(authenticate(&created.api_token, None)).await.unwrap_err();
+    assert_eq!(ApiError::from_status(&refused).code, ErrorCode::CredentialInvalid);
 }
 
 #[tokio::test]
@@ -162,16 +102,9 @@ async fn application_names_are_validated() {
     let mut service = spawn_token_service(false).await;
     let err = service
         .client
-        .create_application(pb::CreateApplicationRequest {
-            name: " ".into(),
-            settings: None,
-            with_api_token: false,
-        })
+        .create_application(pb::CreateApplicationRequest { name: " ".into(), settings: None, with_api_token: false })
         .await
         .unwrap_err();
     let err = ApiError::from_status(&err);
-    assert_eq!(
-        (err.code, err.field.as_deref()),
-        (ErrorCode::MissingField, Some("name"))
-    );
+    assert_eq!((err.code, err.field.as_deref()), (ErrorCode::MissingField, Some("name")));
 }

@@ -54,19 +54,12 @@ pub async fn spawn_token_service(with_redis: bool) -> TestTokenService {
     test_support::init_logging();
     let db = TestDatabase::sqlite();
     let settings = test_support::settings(&db, with_redis);
-    let app = token_service::Application::build(&settings)
-        .await
-        .expect("build");
+    let app = token_service::Application::build(&settings).await.expect("build");
     let addr = app.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client = TokenServiceClient::new(test_support::channel(addr).await);
-    TestTokenService {
-        addr,
-        client,
-        shutdown,
-        _db: db,
-    }
+    TestTokenService { addr, client, shutdown, _db: db }
 }
 
 impl Drop for TestTokenService {

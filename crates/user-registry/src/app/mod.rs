@@ -1,4 +1,5 @@
-//! The registry's use cases, written against the `UserStore` trait and an injected clock.
+//! The registry's use cases, written against the `UserStore` trait, the `UserLifecycle` hook
+//! and an injected clock.
 
 use std::sync::Arc;
 
@@ -6,17 +7,27 @@ use async_trait::async_trait;
 use platform::Clock;
 
 use crate::{
-    domain::{AppId, Lookup, NewUser, User},
+    domain::{AppId, Lookup, Metadata, MetadataWrite, NewUser, RosterId, User, UserFilter, UserPatch, ValidationError},
     error::RegistryError,
 };
 
-/// Why the store refused a write.
+/// Why the store refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("user not found")]
+    UserNotFound,
     #[error("user_id taken")]
     UserIdTaken,
     #[error("external_id taken")]
     ExternalIdTaken,
+    #[error("a discovery key is taken")]
+    DiscoveryKeyTaken,
+    #[error("metadata key {0} exists")]
+    MetadataKeyExists(String),
+    #[error("metadata key {0} not found")]
+    MetadataKeyNotFound(String),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -24,46 +35,145 @@ pub enum StoreError {
 impl From<StoreError> for RegistryError {
     fn from(err: StoreError) -> Self {
         match err {
+            StoreError::UserNotFound => RegistryError::UserNotFound,
             StoreError::UserIdTaken => RegistryError::UserIdTaken,
             StoreError::ExternalIdTaken => RegistryError::ExternalIdTaken,
+            StoreError::DiscoveryKeyTaken => RegistryError::DiscoveryKeyTaken,
+            StoreError::MetadataKeyExists(key) => RegistryError::MetadataKeyExists(key),
+            StoreError::MetadataKeyNotFound(key) => RegistryError::MetadataKeyNotFound(key),
+            StoreError::Invalid(e) => RegistryError::Invalid(e),
             StoreError::Unexpected(e) => RegistryError::Unexpected(e),
         }
     }
 }
 
-/// Persistence of users. Uniqueness is the store's job (constraints, not read-then-write).
+/// Persistence of users. Every invariant is the store's job, held by constraints and
+/// transactions, never by reading first and writing after.
 #[async_trait]
 pub trait UserStore: Send + Sync {
+    /// The user with its metadata and discovery keys, in one transaction.
     async fn create(&self, user: &User) -> Result<(), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
+    async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
+    /// Deletes the user and everything hanging off it; false when there was none.
+    async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError>;
+    /// Users ordered by id, after `after` when given.
+    async fn list(
+        &self,
+        app_id: &AppId,
+        after: Option<&RosterId>,
+        limit: u64,
+        filter: &UserFilter,
+    ) -> Result<Vec<User>, StoreError>;
+    /// Writes metadata keys as `mode` says and answers the user's whole metadata after it.
+    async fn write_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        entries: &Metadata,
+        mode: MetadataWrite,
+        now: i64,
+    ) -> Result<Metadata, StoreError>;
+    /// Deletes the given keys (each must exist), or every key when `keys` is `None`.
+    async fn delete_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        keys: Option<&[String]>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+}
+
+/// What other services must hear of a user's life. A deleted user's tokens and context go
+/// first, so a failure leaves a user without tokens, never tokens without a user.
+#[async_trait]
+pub trait UserLifecycle: Send + Sync {
+    async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()>;
+}
+
+/// A page of users and where the next one starts.
+#[derive(Debug)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub next: Option<RosterId>,
 }
 
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn UserStore>,
+    lifecycle: Arc<dyn UserLifecycle>,
     clock: Arc<dyn Clock>,
 }
 
 impl Registry {
-    pub fn new(store: Arc<dyn UserStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub const MAX_PAGE: u32 = 100;
+
+    pub fn new(store: Arc<dyn UserStore>, lifecycle: Arc<dyn UserLifecycle>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, lifecycle, clock }
     }
 
     pub async fn create_user(&self, app_id: AppId, new: NewUser) -> Result<User, RegistryError> {
         let user = User::new(app_id, new, self.clock.now_millis());
         self.store.create(&user).await?;
-        tracing::info!(
-            user.id = user.id.as_str(),
-            app.id = user.app_id.as_str(),
-            "user created"
-        );
+        tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
         Ok(user)
     }
 
     pub async fn get_user(&self, app_id: &AppId, lookup: &Lookup) -> Result<User, RegistryError> {
-        self.store
-            .find(app_id, lookup)
-            .await?
-            .ok_or(RegistryError::UserNotFound)
+        self.store.find(app_id, lookup).await?.ok_or(RegistryError::UserNotFound)
+    }
+
+    pub async fn update_user(&self, app_id: &AppId, lookup: &Lookup, patch: UserPatch) -> Result<User, RegistryError> {
+        let user = self.store.update(app_id, lookup, &patch, self.clock.now_millis()).await?;
+        tracing::info!(user.id = user.id.as_str(), app.id = app_id.as_str(), "user updated");
+        Ok(user)
+    }
+
+    pub async fn delete_user(&self, app_id: &AppId, lookup: &Lookup) -> Result<RosterId, RegistryError> {
+        let user = self.get_user(app_id, lookup).await?;
+        self.lifecycle.before_delete(app_id, &user.id).await?;
+        if !self.store.delete(app_id, &user.id).await? {
+            return Err(RegistryError::UserNotFound);
+        }
+        tracing::info!(user.id = user.id.as_str(), app.id = app_id.as_str(), "user deleted");
+        Ok(user.id)
+    }
+
+    pub async fn list_users(
+        &self,
+        app_id: &AppId,
+        after: Option<RosterId>,
+        page_size: u32,
+        filter: &UserFilter,
+    ) -> Result<UserPage, RegistryError> {
+        let size = page_size.clamp(1, Self::MAX_PAGE) as usize;
+        // One extra row tells whether another page exists.
+        let mut users = self.store.list(app_id, after.as_ref(), size as u64 + 1, filter).await?;
+        let next = if users.len() > size {
+            users.truncate(size);
+            users.last().map(|u| u.id.clone())
+        } else {
+            None
+        };
+        Ok(UserPage { users, next })
+    }
+
+    pub async fn write_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        entries: Metadata,
+        mode: MetadataWrite,
+    ) -> Result<Metadata, RegistryError> {
+        Ok(self.store.write_metadata(app_id, lookup, &entries, mode, self.clock.now_millis()).await?)
+    }
+
+    pub async fn delete_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        keys: Option<Vec<String>>,
+    ) -> Result<(), RegistryError> {
+        Ok(self.store.delete_metadata(app_id, lookup, keys.as_deref(), self.clock.now_millis()).await?)
     }
 }

@@ -23,32 +23,20 @@ impl Metadata {
 
     pub fn parse(entries: BTreeMap<String, MetaValue>) -> Result<Self, ValidationError> {
         if entries.len() > Self::MAX_KEYS {
-            return Err(ValidationError::Invalid {
-                field: "metadata",
-                reason: "has more than 100 keys",
-            });
+            return Err(ValidationError::Invalid { field: "metadata", reason: "has more than 100 keys" });
         }
         let mut bytes = 0;
         for (key, value) in &entries {
             if key.is_empty() {
-                return Err(ValidationError::Invalid {
-                    field: "metadata",
-                    reason: "keys must not be empty",
-                });
+                return Err(ValidationError::Invalid { field: "metadata", reason: "keys must not be empty" });
             }
             if key.chars().count() > Self::MAX_KEY_CHARS {
-                return Err(ValidationError::TooLong {
-                    field: "metadata key",
-                    max: Self::MAX_KEY_CHARS,
-                });
+                return Err(ValidationError::TooLong { field: "metadata key", max: Self::MAX_KEY_CHARS });
             }
             if let MetaValue::Double(d) = value
                 && !d.is_finite()
             {
-                return Err(ValidationError::Invalid {
-                    field: "metadata",
-                    reason: "numbers must be finite",
-                });
+                return Err(ValidationError::Invalid { field: "metadata", reason: "numbers must be finite" });
             }
             bytes += key.len()
                 + match value {
@@ -57,10 +45,7 @@ impl Metadata {
                 };
         }
         if bytes > Self::MAX_BYTES {
-            return Err(ValidationError::Invalid {
-                field: "metadata",
-                reason: "is larger than 16 KB",
-            });
+            return Err(ValidationError::Invalid { field: "metadata", reason: "is larger than 16 KB" });
         }
         Ok(Self(entries))
     }
@@ -84,14 +69,11 @@ mod tests {
         assert!(Metadata::parse(ok).is_ok());
         let long_key: BTreeMap<_, _> = [("k".repeat(129), MetaValue::Bool(true))].into();
         assert!(Metadata::parse(long_key).is_err());
-        let big: BTreeMap<_, _> =
-            [("k".to_owned(), MetaValue::String("v".repeat(17 * 1024)))].into();
+        let big: BTreeMap<_, _> = [("k".to_owned(), MetaValue::String("v".repeat(17 * 1024)))].into();
         assert!(Metadata::parse(big).is_err());
         let nan: BTreeMap<_, _> = [("k".to_owned(), MetaValue::Double(f64::NAN))].into();
         assert!(Metadata::parse(nan).is_err());
-        let many: BTreeMap<_, _> = (0..101)
-            .map(|i| (i.to_string(), MetaValue::Int(i)))
-            .collect();
+        let many: BTreeMap<_, _> = (0..101).map(|i| (i.to_string(), MetaValue::Int(i))).collect();
         assert!(Metadata::parse(many).is_err());
     }
 }

@@ -5,6 +5,9 @@ mod metadata;
 mod user;
 
 pub use metadata::{MetaValue, Metadata};
-pub use user::{ExternalId, Lookup, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserId};
+pub use user::{
+    DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserFilter,
+    UserId, UserPatch, parse_languages,
+};
 
 pub use platform::{AppId, ValidationError, validation::bounded};

@@ -11,10 +11,7 @@ impl RosterId {
 
     pub fn parse(value: String) -> Result<Self, ValidationError> {
         if !platform::ids::is_id(&value) {
-            return Err(ValidationError::Invalid {
-                field: "id",
-                reason: "must be 24 lowercase hex characters",
-            });
+            return Err(ValidationError::Invalid { field: "id", reason: "must be 24 lowercase hex characters" });
         }
         Ok(Self(value))
     }
@@ -36,10 +33,7 @@ impl UserId {
             return Err(ValidationError::Missing { field: "user_id" });
         }
         if value.chars().any(char::is_control) {
-            return Err(ValidationError::Invalid {
-                field: "user_id",
-                reason: "must not contain control characters",
-            });
+            return Err(ValidationError::Invalid { field: "user_id", reason: "must not contain control characters" });
         }
         bounded("user_id", value, Self::MAX_CHARS).map(Self)
     }
@@ -64,9 +58,7 @@ impl ExternalId {
 
     pub fn parse(value: String) -> Result<Self, ValidationError> {
         if value.is_empty() {
-            return Err(ValidationError::Missing {
-                field: "external_id",
-            });
+            return Err(ValidationError::Missing { field: "external_id" });
         }
         bounded("external_id", value, Self::MAX_CHARS).map(Self)
     }
@@ -110,6 +102,45 @@ impl ProfileUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A key other users find this user by (a phone number, an email hash), unique per application.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiscoveryKey(String);
+
+impl DiscoveryKey {
+    pub const MAX_CHARS: usize = 256;
+    pub const MAX_PER_USER: usize = 100;
+
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        if value.is_empty() {
+            return Err(ValidationError::Invalid { field: "discovery_keys", reason: "keys must not be empty" });
+        }
+        bounded("discovery_keys", value, Self::MAX_CHARS).map(Self)
+    }
+
+    /// A set of keys: duplicates collapse, at most `MAX_PER_USER`.
+    pub fn parse_all(values: Vec<String>) -> Result<Vec<Self>, ValidationError> {
+        let mut keys = values.into_iter().map(Self::parse).collect::<Result<Vec<_>, _>>()?;
+        keys.sort();
+        keys.dedup();
+        if keys.len() > Self::MAX_PER_USER {
+            return Err(ValidationError::Invalid { field: "discovery_keys", reason: "has more than 100 keys" });
+        }
+        Ok(keys)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// BCP 47 tags the user prefers, most preferred first, at most 10.
+pub fn parse_languages(values: Vec<String>) -> Result<Vec<String>, ValidationError> {
+    if values.len() > 10 {
+        return Err(ValidationError::Invalid { field: "preferred_languages", reason: "has more than 10 languages" });
+    }
+    values.into_iter().map(|v| platform::validation::language_tag("preferred_languages", v)).collect()
 }
 
 /// How the user record came to exist.
@@ -162,7 +193,47 @@ pub struct NewUser {
     pub nickname: Nickname,
     pub profile_url: ProfileUrl,
     pub metadata: Metadata,
+    pub discovery_keys: Vec<DiscoveryKey>,
+    pub preferred_languages: Vec<String>,
     pub origin: Origin,
+}
+
+/// A partial update: `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserPatch {
+    pub nickname: Option<Nickname>,
+    pub profile_url: Option<ProfileUrl>,
+    pub is_active: Option<bool>,
+    pub discovery_keys: Option<Vec<DiscoveryKey>>,
+    pub preferred_languages: Option<Vec<String>>,
+    pub last_seen_at: Option<i64>,
+    /// `Some(None)` removes the external id.
+    pub external_id: Option<Option<ExternalId>>,
+}
+
+/// Which users a list returns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserFilter {
+    pub is_active: Option<bool>,
+    pub user_ids: Vec<UserId>,
+    pub nickname: Option<String>,
+    pub nickname_prefix: Option<String>,
+    /// A metadata key and the string values it may have.
+    pub metadata: Option<(String, Vec<String>)>,
+    pub external_id: Option<ExternalId>,
+}
+
+/// How a metadata write treats keys that do or do not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataWrite {
+    /// Set every key, existing or not.
+    Upsert,
+    /// Only new keys; an existing one refuses the whole write.
+    Create,
+    /// Only existing keys; a missing one refuses the whole write.
+    Update,
+    /// The given keys become the whole metadata.
+    Replace,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -174,10 +245,13 @@ pub struct User {
     pub nickname: Nickname,
     pub profile_url: ProfileUrl,
     pub metadata: Metadata,
+    pub discovery_keys: Vec<DiscoveryKey>,
+    pub preferred_languages: Vec<String>,
     pub is_active: bool,
     pub origin: Origin,
     pub created_at: i64,
     pub updated_at: i64,
+    pub last_seen_at: Option<i64>,
 }
 
 impl User {
@@ -193,10 +267,13 @@ impl User {
             nickname: new.nickname,
             profile_url: new.profile_url,
             metadata: new.metadata,
+            discovery_keys: new.discovery_keys,
+            preferred_languages: new.preferred_languages,
             is_active: true,
             origin: new.origin,
             created_at: now,
             updated_at: now,
+            last_seen_at: None,
         }
     }
 }
@@ -208,17 +285,8 @@ mod tests {
     #[test]
     fn user_id_limits_count_characters_not_bytes() {
         assert!(UserId::parse("é".repeat(80)).is_ok());
-        assert_eq!(
-            UserId::parse("a".repeat(81)),
-            Err(ValidationError::TooLong {
-                field: "user_id",
-                max: 80
-            })
-        );
-        assert_eq!(
-            UserId::parse(String::new()),
-            Err(ValidationError::Missing { field: "user_id" })
-        );
+        assert_eq!(UserId::parse("a".repeat(81)), Err(ValidationError::TooLong { field: "user_id", max: 80 }));
+        assert_eq!(UserId::parse(String::new()), Err(ValidationError::Missing { field: "user_id" }));
         assert!(UserId::parse("a\u{0}b".into()).is_err());
     }
 
@@ -229,6 +297,16 @@ mod tests {
         assert!(Nickname::parse("n".repeat(81)).is_err());
         assert!(ProfileUrl::parse("u".repeat(2048)).is_ok());
         assert!(ProfileUrl::parse("u".repeat(2049)).is_err());
+    }
+
+    #[test]
+    fn discovery_keys_collapse_and_are_bounded() {
+        let keys = DiscoveryKey::parse_all(vec!["b".into(), "a".into(), "b".into()]).expect("valid");
+        assert_eq!(keys.iter().map(DiscoveryKey::as_str).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(DiscoveryKey::parse_all(vec![String::new()]).is_err());
+        assert!(DiscoveryKey::parse_all((0..101).map(|i| i.to_string()).collect()).is_err());
+        assert!(parse_languages(vec!["en".into(), "ko-KR".into()]).is_ok());
+        assert!(parse_languages(vec!["not a tag".into()]).is_err());
     }
 
     #[test]
@@ -248,6 +326,8 @@ mod tests {
             nickname: Nickname::default(),
             profile_url: ProfileUrl::default(),
             metadata: Metadata::default(),
+            discovery_keys: Vec::new(),
+            preferred_languages: Vec::new(),
             origin: Origin::Api,
         };
         let user = User::new(app, new, 1);

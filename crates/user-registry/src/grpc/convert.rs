@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 
 use proto::registry::v1 as pb;
 
-use crate::domain::ValidationError;
 use crate::{
     domain::{
-        AppId, ExternalId, Lookup, MetaValue, Metadata, NewUser, Nickname, Origin, ProfileUrl,
-        RosterId, User, UserId,
+        AppId, DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname, Origin,
+        ProfileUrl, RosterId, User, UserFilter, UserId, UserPatch, ValidationError, parse_languages,
     },
     error::RegistryError,
 };
@@ -20,24 +19,16 @@ pub fn app_id(value: String) -> Result<AppId, RegistryError> {
 
 pub fn lookup(lookup: Option<pb::UserLookup>) -> Result<Lookup, RegistryError> {
     let pb::UserLookup { key } = lookup.ok_or(ValidationError::Missing { field: "lookup" })?;
-    Ok(
-        match key.ok_or(ValidationError::Missing { field: "lookup" })? {
-            pb::user_lookup::Key::Id(id) => Lookup::Id(RosterId::parse(id)?),
-            pb::user_lookup::Key::UserId(user_id) => Lookup::UserId(UserId::parse(user_id)?),
-            pb::user_lookup::Key::ExternalId(external_id) => {
-                Lookup::ExternalId(ExternalId::parse(external_id)?)
-            }
-        },
-    )
+    Ok(match key.ok_or(ValidationError::Missing { field: "lookup" })? {
+        pb::user_lookup::Key::Id(id) => Lookup::Id(RosterId::parse(id)?),
+        pb::user_lookup::Key::UserId(user_id) => Lookup::UserId(UserId::parse(user_id)?),
+        pb::user_lookup::Key::ExternalId(external_id) => Lookup::ExternalId(ExternalId::parse(external_id)?),
+    })
 }
 
 /// Not yet stored by the registry: refused rather than silently dropped.
 fn unsupported(field: &'static str) -> RegistryError {
-    ValidationError::Invalid {
-        field,
-        reason: "is not supported by this registry version",
-    }
-    .into()
+    ValidationError::Invalid { field, reason: "is not supported by this registry version" }.into()
 }
 
 impl TryFrom<pb::NewUser> for NewUser {
@@ -60,12 +51,6 @@ impl TryFrom<pb::NewUser> for NewUser {
         if profile.is_some_and(|p| p != pb::Profile::default()) {
             return Err(unsupported("profile"));
         }
-        if !discovery_keys.is_empty() {
-            return Err(unsupported("discovery_keys"));
-        }
-        if !preferred_languages.is_empty() {
-            return Err(unsupported("preferred_languages"));
-        }
         if !sensitive_metadata.is_empty() {
             return Err(unsupported("sensitive_metadata"));
         }
@@ -78,20 +63,120 @@ impl TryFrom<pb::NewUser> for NewUser {
             nickname: Nickname::parse(nickname)?,
             profile_url: ProfileUrl::parse(profile_url)?,
             metadata: metadata_from_pb(metadata)?,
+            discovery_keys: DiscoveryKey::parse_all(discovery_keys)?,
+            preferred_languages: parse_languages(preferred_languages)?,
             origin: origin_from_pb(origin),
         })
     }
 }
 
-fn metadata_from_pb(
+impl TryFrom<pb::UserPatch> for UserPatch {
+    type Error = RegistryError;
+
+    fn try_from(patch: pb::UserPatch) -> Result<Self, Self::Error> {
+        let pb::UserPatch {
+            nickname,
+            profile_url,
+            profile,
+            is_active,
+            discovery_keys,
+            preferred_languages,
+            last_seen_at,
+            external_id,
+            clear_external_id,
+        } = patch;
+        if profile.is_some_and(|p| p != pb::Profile::default()) {
+            return Err(unsupported("profile"));
+        }
+        let external_id = match (external_id, clear_external_id) {
+            (Some(_), true) => {
+                return Err(ValidationError::Invalid {
+                    field: "external_id",
+                    reason: "cannot be set and cleared at once",
+                }
+                .into());
+            }
+            (Some(value), false) => Some(Some(ExternalId::parse(value)?)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        };
+        Ok(UserPatch {
+            nickname: nickname.map(Nickname::parse).transpose()?,
+            profile_url: profile_url.map(ProfileUrl::parse).transpose()?,
+            is_active,
+            discovery_keys: discovery_keys.map(|k| DiscoveryKey::parse_all(k.keys)).transpose()?,
+            preferred_languages: preferred_languages.map(|l| parse_languages(l.languages)).transpose()?,
+            last_seen_at: last_seen_at.map(|t| proto::timestamp_to_millis(&t)),
+            external_id,
+        })
+    }
+}
+
+impl TryFrom<pb::UserFilter> for UserFilter {
+    type Error = RegistryError;
+
+    fn try_from(filter: pb::UserFilter) -> Result<Self, Self::Error> {
+        let pb::UserFilter {
+            is_active,
+            user_ids,
+            nickname,
+            nickname_prefix,
+            metadata_key,
+            metadata_values,
+            external_id,
+        } = filter;
+        if user_ids.len() > 250 {
+            return Err(ValidationError::Invalid { field: "user_ids", reason: "has more than 250 ids" }.into());
+        }
+        let metadata = match metadata_key {
+            Some(key) if !metadata_values.is_empty() => Some((key, metadata_values)),
+            Some(_) => return Err(ValidationError::Missing { field: "metadata_values" }.into()),
+            None if !metadata_values.is_empty() => {
+                return Err(ValidationError::Missing { field: "metadata_key" }.into());
+            }
+            None => None,
+        };
+        Ok(UserFilter {
+            is_active,
+            user_ids: user_ids.into_iter().map(UserId::parse).collect::<Result<_, _>>()?,
+            nickname,
+            nickname_prefix: nickname_prefix.filter(|p| !p.is_empty()),
+            metadata,
+            external_id: external_id.map(ExternalId::parse).transpose()?,
+        })
+    }
+}
+
+pub fn metadata_write(mode: i32) -> Result<MetadataWrite, RegistryError> {
+    Ok(match pb::MetadataWriteMode::try_from(mode) {
+        Ok(pb::MetadataWriteMode::Upsert) => MetadataWrite::Upsert,
+        Ok(pb::MetadataWriteMode::Create) => MetadataWrite::Create,
+        Ok(pb::MetadataWriteMode::Update) => MetadataWrite::Update,
+        Ok(pb::MetadataWriteMode::Replace) => MetadataWrite::Replace,
+        Err(_) => return Err(ValidationError::Invalid { field: "mode", reason: "unknown metadata write mode" }.into()),
+    })
+}
+
+/// Page tokens are opaque to callers: a version tag and the last id seen, hex encoded.
+pub fn page_token(id: &RosterId) -> String {
+    hex::encode(format!("u1:{}", id.as_str()))
+}
+
+pub fn parse_page_token(token: &str) -> Result<Option<RosterId>, RegistryError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let decoded = hex::decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+    let id = decoded.as_deref().and_then(|s| s.strip_prefix("u1:")).and_then(|id| RosterId::parse(id.to_owned()).ok());
+    id.map(Some).ok_or(RegistryError::InvalidPageToken)
+}
+
+pub fn metadata_from_pb(
     metadata: std::collections::HashMap<String, pb::MetadataValue>,
 ) -> Result<Metadata, RegistryError> {
     let mut entries = BTreeMap::new();
     for (key, pb::MetadataValue { kind }) in metadata {
-        let value = match kind.ok_or(ValidationError::Invalid {
-            field: "metadata",
-            reason: "values must be set",
-        })? {
+        let value = match kind.ok_or(ValidationError::Invalid { field: "metadata", reason: "values must be set" })? {
             pb::metadata_value::Kind::StringValue(s) => MetaValue::String(s),
             pb::metadata_value::Kind::IntValue(i) => MetaValue::Int(i),
             pb::metadata_value::Kind::DoubleValue(d) => MetaValue::Double(d),
@@ -102,7 +187,7 @@ fn metadata_from_pb(
     Ok(Metadata::parse(entries)?)
 }
 
-fn metadata_to_pb(metadata: Metadata) -> std::collections::HashMap<String, pb::MetadataValue> {
+pub fn metadata_to_pb(metadata: Metadata) -> std::collections::HashMap<String, pb::MetadataValue> {
     metadata
         .into_entries()
         .into_iter()
@@ -148,10 +233,13 @@ impl From<User> for pb::User {
             nickname,
             profile_url,
             metadata,
+            discovery_keys,
+            preferred_languages,
             is_active,
             origin,
             created_at,
             updated_at,
+            last_seen_at,
         } = user;
         pb::User {
             id: id.as_str().to_owned(),
@@ -162,13 +250,13 @@ impl From<User> for pb::User {
             profile_url: profile_url.as_str().to_owned(),
             profile: Some(pb::Profile::default()),
             metadata: metadata_to_pb(metadata),
-            discovery_keys: Vec::new(),
-            preferred_languages: Vec::new(),
+            discovery_keys: discovery_keys.iter().map(|k| k.as_str().to_owned()).collect(),
+            preferred_languages,
             is_active,
             origin: origin_to_pb(origin).into(),
             created_at: Some(proto::timestamp_from_millis(created_at)),
             updated_at: Some(proto::timestamp_from_millis(updated_at)),
-            last_seen_at: None,
+            last_seen_at: last_seen_at.map(proto::timestamp_from_millis),
             associated_at: None,
             authenticated: false,
             identities: Vec::new(),

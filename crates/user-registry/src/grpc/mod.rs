@@ -1,12 +1,17 @@
-//! The registry's gRPC server: authorise nothing (internal API), convert, call, convert back.
+//! The registry's gRPC server: convert, call, convert back.
 
 mod convert;
+mod lifecycle;
 
 use proto::registry::v1::{self as pb, registry_service_server::RegistryService};
 use tonic::{Request, Response, Status};
 
-use crate::{app::Registry, domain::NewUser};
+use crate::{
+    app::Registry,
+    domain::{NewUser, UserFilter, UserPatch},
+};
 
+pub use lifecycle::GrpcLifecycle;
 pub use pb::registry_service_server::RegistryServiceServer;
 
 pub struct RegistryGrpc {
@@ -21,33 +26,95 @@ impl RegistryGrpc {
 
 #[tonic::async_trait]
 impl RegistryService for RegistryGrpc {
-    #[tracing::instrument(skip_all, fields(app.id))]
+    #[tracing::instrument(skip_all)]
     async fn create_user(
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
         let pb::CreateUserRequest { app_id, user } = request.into_inner();
         let app_id = convert::app_id(app_id)?;
-        tracing::Span::current().record("app.id", app_id.as_str());
         let new = NewUser::try_from(user.unwrap_or_default())?;
         let user = self.registry.create_user(app_id, new).await?;
-        Ok(Response::new(pb::CreateUserResponse {
-            user: Some(user.into()),
+        Ok(Response::new(pb::CreateUserResponse { user: Some(user.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Result<Response<pb::GetUserResponse>, Status> {
+        let pb::GetUserRequest { app_id, lookup } = request.into_inner();
+        let user = self.registry.get_user(&convert::app_id(app_id)?, &convert::lookup(lookup)?).await?;
+        Ok(Response::new(pb::GetUserResponse { user: Some(user.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::UpdateUserResponse>, Status> {
+        let pb::UpdateUserRequest { app_id, lookup, patch } = request.into_inner();
+        let patch = UserPatch::try_from(patch.unwrap_or_default())?;
+        let user = self.registry.update_user(&convert::app_id(app_id)?, &convert::lookup(lookup)?, patch).await?;
+        Ok(Response::new(pb::UpdateUserResponse { user: Some(user.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_user(
+        &self,
+        request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        let pb::DeleteUserRequest { app_id, lookup } = request.into_inner();
+        let id = self.registry.delete_user(&convert::app_id(app_id)?, &convert::lookup(lookup)?).await?;
+        Ok(Response::new(pb::DeleteUserResponse { id: id.as_str().to_owned() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let pb::ListUsersRequest { app_id, page_token, page_size, filter } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        let after = convert::parse_page_token(&page_token)?;
+        let filter = UserFilter::try_from(filter.unwrap_or_default())?;
+        let page = self.registry.list_users(&app_id, after, page_size, &filter).await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: page.users.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.as_ref().map(convert::page_token).unwrap_or_default(),
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(app.id))]
-    async fn get_user(
+    #[tracing::instrument(skip_all)]
+    async fn set_metadata(
         &self,
-        request: Request<pb::GetUserRequest>,
-    ) -> Result<Response<pb::GetUserResponse>, Status> {
-        let pb::GetUserRequest { app_id, lookup } = request.into_inner();
-        let app_id = convert::app_id(app_id)?;
-        tracing::Span::current().record("app.id", app_id.as_str());
-        let lookup = convert::lookup(lookup)?;
-        let user = self.registry.get_user(&app_id, &lookup).await?;
-        Ok(Response::new(pb::GetUserResponse {
-            user: Some(user.into()),
-        }))
+        request: Request<pb::SetMetadataRequest>,
+    ) -> Result<Response<pb::SetMetadataResponse>, Status> {
+        let pb::SetMetadataRequest { app_id, lookup, metadata, mode } = request.into_inner();
+        let metadata = self
+            .registry
+            .write_metadata(
+                &convert::app_id(app_id)?,
+                &convert::lookup(lookup)?,
+                convert::metadata_from_pb(metadata)?,
+                convert::metadata_write(mode)?,
+            )
+            .await?;
+        Ok(Response::new(pb::SetMetadataResponse { metadata: convert::metadata_to_pb(metadata) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_metadata(
+        &self,
+        request: Request<pb::DeleteMetadataRequest>,
+    ) -> Result<Response<pb::DeleteMetadataResponse>, Status> {
+        let pb::DeleteMetadataRequest { app_id, lookup, keys } = request.into_inner();
+        let keys = if keys.is_empty() {
+            None
+        } else {
+            let mut keys = keys;
+            keys.sort();
+            keys.dedup();
+            Some(keys)
+        };
+        self.registry.delete_metadata(&convert::app_id(app_id)?, &convert::lookup(lookup)?, keys).await?;
+        Ok(Response::new(pb::DeleteMetadataResponse {}))
     }
 }

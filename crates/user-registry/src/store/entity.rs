@@ -1,27 +1,70 @@
-//! The `users` table as sea-orm sees it. Never leaves `store/`.
+//! The registry's tables as sea-orm sees them. Never leave `store/`.
 
-use sea_orm::entity::prelude::*;
+pub mod users {
+    use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "users")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub app_id: String,
-    pub user_id: String,
-    pub external_id: Option<String>,
-    pub external_id_norm: Option<String>,
-    pub nickname: String,
-    pub profile_url: String,
-    /// JSON object of scalar values.
-    pub metadata: String,
-    pub is_active: bool,
-    pub origin: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub app_id: String,
+        pub user_id: String,
+        pub external_id: Option<String>,
+        pub external_id_norm: Option<String>,
+        pub nickname: String,
+        pub profile_url: String,
+        /// JSON array of BCP 47 tags.
+        pub preferred_languages: String,
+        pub is_active: bool,
+        pub origin: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub last_seen_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub mod user_metadata {
+    use sea_orm::entity::prelude::*;
 
-impl ActiveModelBehavior for ActiveModel {}
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_metadata")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_pk: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub app_id: String,
+        /// A JSON scalar.
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod user_discovery_keys {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_discovery_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub discovery_key: String,
+        pub user_pk: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

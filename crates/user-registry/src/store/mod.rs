@@ -1,32 +1,38 @@
 //! sea-orm implementation of `UserStore`, for PostgreSQL and SQLite alike.
+//!
+//! Writes that read before they write (update, metadata) first touch the user's row with an
+//! UPDATE: that takes the row lock on PostgreSQL and the write lock on SQLite, so concurrent
+//! writers of one user queue instead of racing.
 
+mod codec;
 mod entity;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Context as _;
 use async_trait::async_trait;
 use platform::db::{UniqueIndex, unexpected};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+    sea_query::{Alias, Expr, Func, OnConflict, Query},
+};
 
 use crate::{
     app::{StoreError, UserStore},
-    domain::{
-        AppId, ExternalId, Lookup, MetaValue, Metadata, Nickname, Origin, ProfileUrl, RosterId,
-        User, UserId,
-    },
+    domain::{AppId, DiscoveryKey, ExternalId, Lookup, Metadata, MetadataWrite, RosterId, User, UserFilter, UserPatch},
 };
-use entity::{ActiveModel, Column, Entity as Users, Model};
+use codec::{decode_value, encode_value, into_user};
+use entity::{user_discovery_keys as keys, user_metadata as meta, users};
 
-pub const USER_ID_KEY: UniqueIndex = UniqueIndex {
-    name: "users_app_user_id_key",
-    table: "users",
-    columns: &["app_id", "user_id"],
-};
-pub const EXTERNAL_ID_KEY: UniqueIndex = UniqueIndex {
-    name: "users_app_external_id_key",
-    table: "users",
-    columns: &["app_id", "external_id_norm"],
+pub const USER_ID_KEY: UniqueIndex =
+    UniqueIndex { name: "users_app_user_id_key", table: "users", columns: &["app_id", "user_id"] };
+pub const EXTERNAL_ID_KEY: UniqueIndex =
+    UniqueIndex { name: "users_app_external_id_key", table: "users", columns: &["app_id", "external_id_norm"] };
+pub const DISCOVERY_KEY: UniqueIndex = UniqueIndex {
+    name: "user_discovery_keys_pkey",
+    table: "user_discovery_keys",
+    columns: &["app_id", "discovery_key"],
 };
 
 #[derive(Debug, Clone)]
@@ -40,10 +46,135 @@ impl SeaUserStore {
     }
 }
 
+/// Maps a write error by the constraint it violated.
+fn write_error(err: DbErr) -> StoreError {
+    if USER_ID_KEY.is_violated_by(&err) {
+        StoreError::UserIdTaken
+    } else if EXTERNAL_ID_KEY.is_violated_by(&err) {
+        StoreError::ExternalIdTaken
+    } else if DISCOVERY_KEY.is_violated_by(&err) {
+        StoreError::DiscoveryKeyTaken
+    } else {
+        StoreError::Unexpected(unexpected(err))
+    }
+}
+
+fn lookup_condition(app_id: &AppId, lookup: &Lookup) -> Condition {
+    let by = match lookup {
+        Lookup::Id(id) => users::Column::Id.eq(id.as_str()),
+        Lookup::UserId(user_id) => users::Column::UserId.eq(user_id.as_str()),
+        Lookup::ExternalId(external_id) => users::Column::ExternalIdNorm.eq(external_id.normalized()),
+    };
+    Condition::all().add(users::Column::AppId.eq(app_id.as_str())).add(by)
+}
+
+/// Bumps `updated_at`, locking the row for the rest of the transaction; answers the user's id.
+async fn touch(conn: &impl ConnectionTrait, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<String, StoreError> {
+    let touched = users::Entity::update_many()
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(lookup_condition(app_id, lookup))
+        .exec(conn)
+        .await
+        .map_err(unexpected)?;
+    if touched.rows_affected == 0 {
+        return Err(StoreError::UserNotFound);
+    }
+    let id: Option<String> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(lookup_condition(app_id, lookup))
+        .into_tuple()
+        .one(conn)
+        .await
+        .map_err(unexpected)?;
+    id.ok_or(StoreError::UserNotFound)
+}
+
+async fn insert_metadata(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_pk: &str,
+    entries: &Metadata,
+) -> Result<(), DbErr> {
+    if entries.entries().is_empty() {
+        return Ok(());
+    }
+    let rows = entries.entries().iter().map(|(key, value)| meta::ActiveModel {
+        user_pk: Set(user_pk.to_owned()),
+        key: Set(key.clone()),
+        app_id: Set(app_id.as_str().to_owned()),
+        value: Set(encode_value(value)),
+    });
+    meta::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([meta::Column::UserPk, meta::Column::Key])
+                .update_column(meta::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+async fn replace_discovery_keys(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_pk: &str,
+    discovery_keys: &[DiscoveryKey],
+) -> Result<(), StoreError> {
+    keys::Entity::delete_many().filter(keys::Column::UserPk.eq(user_pk)).exec(conn).await.map_err(unexpected)?;
+    if discovery_keys.is_empty() {
+        return Ok(());
+    }
+    let rows = discovery_keys.iter().map(|key| keys::ActiveModel {
+        app_id: Set(app_id.as_str().to_owned()),
+        discovery_key: Set(key.as_str().to_owned()),
+        user_pk: Set(user_pk.to_owned()),
+    });
+    keys::Entity::insert_many(rows).exec_without_returning(conn).await.map_err(write_error)?;
+    Ok(())
+}
+
+/// Loads the rows' metadata and discovery keys in two queries, whatever the number of rows.
+async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Result<Vec<User>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut metadata: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    for row in
+        meta::Entity::find().filter(meta::Column::UserPk.is_in(ids.clone())).all(conn).await.map_err(unexpected)?
+    {
+        metadata.entry(row.user_pk).or_default().insert(row.key, row.value);
+    }
+    let mut discovery: HashMap<String, Vec<String>> = HashMap::new();
+    for row in keys::Entity::find()
+        .filter(keys::Column::UserPk.is_in(ids))
+        .order_by_asc(keys::Column::DiscoveryKey)
+        .all(conn)
+        .await
+        .map_err(unexpected)?
+    {
+        discovery.entry(row.user_pk).or_default().push(row.discovery_key);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let metadata = metadata.remove(&row.id).unwrap_or_default();
+            let discovery = discovery.remove(&row.id).unwrap_or_default();
+            into_user(row, metadata, discovery).map_err(StoreError::Unexpected)
+        })
+        .collect()
+}
+
+async fn find_user(conn: &impl ConnectionTrait, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError> {
+    let row = users::Entity::find().filter(lookup_condition(app_id, lookup)).one(conn).await.map_err(unexpected)?;
+    Ok(load_users(conn, row.into_iter().collect()).await?.pop())
+}
+
 #[async_trait]
 impl UserStore for SeaUserStore {
     async fn create(&self, user: &User) -> Result<(), StoreError> {
-        let row = ActiveModel {
+        let row = users::ActiveModel {
             id: Set(user.id.as_str().to_owned()),
             app_id: Set(user.app_id.as_str().to_owned()),
             user_id: Set(user.user_id.as_str().to_owned()),
@@ -51,115 +182,199 @@ impl UserStore for SeaUserStore {
             external_id_norm: Set(user.external_id.as_ref().map(ExternalId::normalized)),
             nickname: Set(user.nickname.as_str().to_owned()),
             profile_url: Set(user.profile_url.as_str().to_owned()),
-            metadata: Set(encode_metadata(&user.metadata)),
+            preferred_languages: Set(serde_json::to_string(&user.preferred_languages).map_err(anyhow::Error::from)?),
             is_active: Set(user.is_active),
             origin: Set(user.origin.as_str().to_owned()),
             created_at: Set(user.created_at),
             updated_at: Set(user.updated_at),
+            last_seen_at: Set(user.last_seen_at),
         };
-        Users::insert(row)
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|err| {
-                if USER_ID_KEY.is_violated_by(&err) {
-                    StoreError::UserIdTaken
-                } else if EXTERNAL_ID_KEY.is_violated_by(&err) {
-                    StoreError::ExternalIdTaken
-                } else {
-                    StoreError::Unexpected(unexpected(err))
-                }
-            })?;
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        users::Entity::insert(row).exec_without_returning(&txn).await.map_err(write_error)?;
+        insert_metadata(&txn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
+        replace_discovery_keys(&txn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
+        txn.commit().await.map_err(unexpected)?;
         Ok(())
     }
 
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError> {
-        let query = Users::find().filter(Column::AppId.eq(app_id.as_str()));
-        let query = match lookup {
-            Lookup::Id(id) => query.filter(Column::Id.eq(id.as_str())),
-            Lookup::UserId(user_id) => query.filter(Column::UserId.eq(user_id.as_str())),
-            Lookup::ExternalId(external_id) => {
-                query.filter(Column::ExternalIdNorm.eq(external_id.normalized()))
+        find_user(&self.db, app_id, lookup).await
+    }
+
+    async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        let id = touch(&txn, app_id, lookup, now).await?;
+        let mut row = users::ActiveModel { id: Set(id.clone()), ..Default::default() };
+        let mut changed = false;
+        if let Some(nickname) = &patch.nickname {
+            row.nickname = Set(nickname.as_str().to_owned());
+            changed = true;
+        }
+        if let Some(profile_url) = &patch.profile_url {
+            row.profile_url = Set(profile_url.as_str().to_owned());
+            changed = true;
+        }
+        if let Some(is_active) = patch.is_active {
+            row.is_active = Set(is_active);
+            changed = true;
+        }
+        if let Some(languages) = &patch.preferred_languages {
+            row.preferred_languages = Set(serde_json::to_string(languages).map_err(anyhow::Error::from)?);
+            changed = true;
+        }
+        if let Some(last_seen_at) = patch.last_seen_at {
+            row.last_seen_at = Set(Some(last_seen_at));
+            changed = true;
+        }
+        if let Some(external_id) = &patch.external_id {
+            row.external_id = Set(external_id.as_ref().map(|e| e.as_str().to_owned()));
+            row.external_id_norm = Set(external_id.as_ref().map(ExternalId::normalized));
+            changed = true;
+        }
+        if changed {
+            users::Entity::update(row).exec(&txn).await.map_err(write_error)?;
+        }
+        if let Some(discovery_keys) = &patch.discovery_keys {
+            replace_discovery_keys(&txn, app_id, &id, discovery_keys).await?;
+        }
+        let lookup = Lookup::Id(RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into()))?);
+        let user = find_user(&txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+        txn.commit().await.map_err(unexpected)?;
+        Ok(user)
+    }
+
+    async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError> {
+        // Metadata and discovery keys go with the row (ON DELETE CASCADE).
+        let deleted = users::Entity::delete_many()
+            .filter(lookup_condition(app_id, &Lookup::Id(id.clone())))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(deleted.rows_affected > 0)
+    }
+
+    async fn list(
+        &self,
+        app_id: &AppId,
+        after: Option<&RosterId>,
+        limit: u64,
+        filter: &UserFilter,
+    ) -> Result<Vec<User>, StoreError> {
+        let mut query = users::Entity::find()
+            .filter(users::Column::AppId.eq(app_id.as_str()))
+            .order_by_asc(users::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(users::Column::Id.gt(after.as_str()));
+        }
+        if let Some(is_active) = filter.is_active {
+            query = query.filter(users::Column::IsActive.eq(is_active));
+        }
+        if !filter.user_ids.is_empty() {
+            query = query.filter(users::Column::UserId.is_in(filter.user_ids.iter().map(|u| u.as_str().to_owned())));
+        }
+        if let Some(nickname) = &filter.nickname {
+            query = query.filter(users::Column::Nickname.eq(nickname.as_str()));
+        }
+        if let Some(prefix) = &filter.nickname_prefix {
+            // substr, not LIKE: SQLite's LIKE ignores case, PostgreSQL's does not. i32 arguments
+            // match PostgreSQL's substr(text, integer, integer).
+            let chars = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+            let head = Func::cust(Alias::new("substr")).arg(Expr::col(users::Column::Nickname)).arg(1i32).arg(chars);
+            query = query.filter(Expr::expr(head).eq(prefix.as_str()));
+        }
+        if let Some(external_id) = &filter.external_id {
+            query = query.filter(users::Column::ExternalIdNorm.eq(external_id.normalized()));
+        }
+        if let Some((key, values)) = &filter.metadata {
+            let encoded: Vec<String> =
+                values.iter().map(|v| encode_value(&crate::domain::MetaValue::String(v.clone()))).collect();
+            query = query.filter(
+                users::Column::Id.in_subquery(
+                    Query::select()
+                        .column(meta::Column::UserPk)
+                        .from(meta::Entity)
+                        .and_where(meta::Column::AppId.eq(app_id.as_str()))
+                        .and_where(meta::Column::Key.eq(key.as_str()))
+                        .and_where(meta::Column::Value.is_in(encoded))
+                        .to_owned(),
+                ),
+            );
+        }
+        let rows = query.all(&self.db).await.map_err(unexpected)?;
+        load_users(&self.db, rows).await
+    }
+
+    async fn write_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        entries: &Metadata,
+        mode: MetadataWrite,
+        now: i64,
+    ) -> Result<Metadata, StoreError> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        let user_pk = touch(&txn, app_id, lookup, now).await?;
+        let existing: BTreeMap<String, String> = meta::Entity::find()
+            .filter(meta::Column::UserPk.eq(&user_pk))
+            .all(&txn)
+            .await
+            .map_err(unexpected)?
+            .into_iter()
+            .map(|row| (row.key, row.value))
+            .collect();
+        for key in entries.entries().keys() {
+            match mode {
+                MetadataWrite::Create if existing.contains_key(key) => {
+                    return Err(StoreError::MetadataKeyExists(key.clone()));
+                }
+                MetadataWrite::Update if !existing.contains_key(key) => {
+                    return Err(StoreError::MetadataKeyNotFound(key.clone()));
+                }
+                _ => {}
             }
+        }
+        let mut merged = if mode == MetadataWrite::Replace {
+            BTreeMap::new()
+        } else {
+            existing.into_iter().map(|(k, v)| decode_value(&v).map(|v| (k, v))).collect::<anyhow::Result<_>>()?
         };
-        let row = query.one(&self.db).await.map_err(unexpected)?;
-        Ok(row.map(into_user).transpose()?)
+        merged.extend(entries.entries().clone());
+        // The limits hold for the whole map after the write, not only for what was sent.
+        let merged = Metadata::parse(merged)?;
+        if mode == MetadataWrite::Replace {
+            meta::Entity::delete_many()
+                .filter(meta::Column::UserPk.eq(&user_pk))
+                .exec(&txn)
+                .await
+                .map_err(unexpected)?;
+        }
+        insert_metadata(&txn, app_id, &user_pk, entries).await.map_err(unexpected)?;
+        txn.commit().await.map_err(unexpected)?;
+        Ok(merged)
     }
-}
 
-/// Rows were validated on the way in; a row that no longer parses is a server fault.
-fn into_user(row: Model) -> anyhow::Result<User> {
-    let context = || format!("stored user {} is invalid", row.id);
-    Ok(User {
-        id: RosterId::parse(row.id.clone()).with_context(context)?,
-        app_id: AppId::parse(row.app_id).with_context(context)?,
-        user_id: UserId::parse(row.user_id).with_context(context)?,
-        external_id: row
-            .external_id
-            .map(ExternalId::parse)
-            .transpose()
-            .with_context(context)?,
-        nickname: Nickname::parse(row.nickname).with_context(context)?,
-        profile_url: ProfileUrl::parse(row.profile_url).with_context(context)?,
-        metadata: decode_metadata(&row.metadata).with_context(context)?,
-        is_active: row.is_active,
-        origin: Origin::parse(&row.origin).with_context(context)?,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
-}
-
-fn encode_metadata(metadata: &Metadata) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = metadata
-        .entries()
-        .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                MetaValue::String(s) => serde_json::Value::from(s.as_str()),
-                MetaValue::Int(i) => serde_json::Value::from(*i),
-                MetaValue::Double(d) => serde_json::Value::from(*d),
-                MetaValue::Bool(b) => serde_json::Value::from(*b),
-            };
-            (k.clone(), value)
-        })
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-fn decode_metadata(json: &str) -> anyhow::Result<Metadata> {
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)?;
-    let mut entries = BTreeMap::new();
-    for (key, value) in map {
-        let value = match value {
-            serde_json::Value::String(s) => MetaValue::String(s),
-            serde_json::Value::Bool(b) => MetaValue::Bool(b),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => MetaValue::Int(i),
-                None => MetaValue::Double(n.as_f64().context("number out of range")?),
-            },
-            other => anyhow::bail!("metadata value {other} is not a scalar"),
-        };
-        entries.insert(key, value);
-    }
-    Ok(Metadata::parse(entries)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_round_trips_through_json_keeping_number_kinds() {
-        let entries: BTreeMap<_, _> = [
-            ("s".to_owned(), MetaValue::String("v".into())),
-            ("i".to_owned(), MetaValue::Int(123)),
-            ("d".to_owned(), MetaValue::Double(1.0)),
-            ("b".to_owned(), MetaValue::Bool(true)),
-        ]
-        .into();
-        let metadata = Metadata::parse(entries).expect("valid");
-        assert_eq!(
-            decode_metadata(&encode_metadata(&metadata)).expect("decodes"),
-            metadata
-        );
+    async fn delete_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        keys: Option<&[String]>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        let user_pk = touch(&txn, app_id, lookup, now).await?;
+        let mut delete = meta::Entity::delete_many().filter(meta::Column::UserPk.eq(&user_pk));
+        if let Some(keys) = keys {
+            delete = delete.filter(meta::Column::Key.is_in(keys.iter().cloned()));
+        }
+        let deleted = delete.exec(&txn).await.map_err(unexpected)?;
+        if let Some(keys) = keys
+            && deleted.rows_affected < keys.len() as u64
+        {
+            // Roll back: a delete of named keys is all or nothing.
+            return Err(StoreError::MetadataKeyNotFound(keys.join(", ")));
+        }
+        txn.commit().await.map_err(unexpected)?;
+        Ok(())
     }
 }

@@ -3,20 +3,14 @@
 use platform::{ApiError, AppId, ErrorCode};
 use proto::registry::v1 as pb;
 use tonic::Code;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::helpers::spawn_registry;
 
 fn create(app_id: &str, user_id: &str) -> pb::CreateUserRequest {
     pb::CreateUserRequest {
         app_id: app_id.to_owned(),
-        user: Some(pb::NewUser {
-            user_id: Some(user_id.to_owned()),
-            nickname: "Asty".into(),
-            ..Default::default()
-        }),
+        user: Some(pb::NewUser { user_id: Some(user_id.to_owned()), nickname: "Asty".into(), ..Default::default() }),
     }
 }
 
@@ -25,14 +19,8 @@ async fn answers_health_serving_for_itself_and_overall() {
     let registry = spawn_registry().await;
     let mut health = HealthClient::new(test_support::channel(registry.addr).await);
     for service in ["", "roster.registry.v1.RegistryService"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .expect("health")
-            .into_inner()
-            .status;
+        let status =
+            health.check(HealthCheckRequest { service: service.into() }).await.expect("health").into_inner().status;
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
 }
@@ -55,17 +43,9 @@ async fn creates_and_gets_a_user() {
 
     let by_user_id = pb::GetUserRequest {
         app_id: app.as_str().into(),
-        lookup: Some(pb::UserLookup {
-            key: Some(pb::user_lookup::Key::UserId("jacob".into())),
-        }),
+        lookup: Some(pb::UserLookup { key: Some(pb::user_lookup::Key::UserId("jacob".into())) }),
     };
-    let fetched = registry
-        .client
-        .get_user(by_user_id)
-        .await
-        .expect("found")
-        .into_inner()
-        .user;
+    let fetched = registry.client.get_user(by_user_id).await.expect("found").into_inner().user;
     assert_eq!(fetched, Some(created));
 }
 
@@ -73,65 +53,31 @@ async fn creates_and_gets_a_user() {
 async fn errors_carry_stable_codes_across_the_hop() {
     let mut registry = spawn_registry().await;
     let app = AppId::generate();
-    registry
-        .client
-        .create_user(create(app.as_str(), "jacob"))
-        .await
-        .expect("created");
+    registry.client.create_user(create(app.as_str(), "jacob")).await.expect("created");
 
-    let duplicate = registry
-        .client
-        .create_user(create(app.as_str(), "jacob"))
-        .await
-        .expect_err("taken");
+    let duplicate = registry.client.create_user(create(app.as_str(), "jacob")).await.expect_err("taken");
     assert_eq!(duplicate.code(), Code::AlreadyExists);
-    assert_eq!(
-        ApiError::from_status(&duplicate).code,
-        ErrorCode::UserIdTaken
-    );
+    assert_eq!(ApiError::from_status(&duplicate).code, ErrorCode::UserIdTaken);
 
-    let too_long = registry
-        .client
-        .create_user(create(app.as_str(), &"x".repeat(81)))
-        .await
-        .expect_err("too long");
+    let too_long = registry.client.create_user(create(app.as_str(), &"x".repeat(81))).await.expect_err("too long");
     let err = ApiError::from_status(&too_long);
-    assert_eq!(
-        (err.code, err.field.as_deref()),
-        (ErrorCode::ValueTooLong, Some("user_id"))
-    );
+    assert_eq!((err.code, err.field.as_deref()), (ErrorCode::ValueTooLong, Some("user_id")));
 
-    let bad_app = registry
-        .client
-        .create_user(create("not-an-app", "jacob"))
-        .await
-        .expect_err("bad app");
+    let bad_app = registry.client.create_user(create("not-an-app", "jacob")).await.expect_err("bad app");
     assert_eq!(bad_app.code(), Code::InvalidArgument);
 
     let missing = pb::GetUserRequest {
         app_id: app.as_str().into(),
-        lookup: Some(pb::UserLookup {
-            key: Some(pb::user_lookup::Key::UserId("nobody".into())),
-        }),
+        lookup: Some(pb::UserLookup { key: Some(pb::user_lookup::Key::UserId("nobody".into())) }),
     };
-    let not_found = registry
-        .client
-        .get_user(missing)
-        .await
-        .expect_err("missing");
-    assert_eq!(
-        ApiError::from_status(&not_found).code,
-        ErrorCode::UserNotFound
-    );
+    let not_found = registry.client.get_user(missing).await.expect_err("missing");
+    assert_eq!(ApiError::from_status(&not_found).code, ErrorCode::UserNotFound);
 }
 
 #[tokio::test]
 async fn rpcs_not_built_yet_answer_unimplemented() {
     let mut registry = spawn_registry().await;
-    let status = registry
-        .client
-        .delete_user(pb::DeleteUserRequest::default())
-        .await
-        .expect_err("not built");
+    let status =
+        registry.client.batch_create_users(pb::BatchCreateUsersRequest::default()).await.expect_err("not built");
     assert_eq!(status.code(), Code::Unimplemented);
 }

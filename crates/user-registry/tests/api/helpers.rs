@@ -32,6 +32,8 @@ pub fn new_user(user_id: &str) -> NewUser {
         nickname: Nickname::parse("Nick".into()).expect("valid"),
         profile_url: ProfileUrl::default(),
         metadata: Metadata::default(),
+        discovery_keys: Vec::new(),
+        preferred_languages: Vec::new(),
         origin: Origin::Api,
     }
 }
@@ -52,21 +54,12 @@ pub async fn spawn_registry() -> TestRegistry {
     test_support::init_logging();
     let db = TestDatabase::sqlite();
     let settings: Settings = test_support::settings(&db, false);
-    let app = user_registry::Application::build(&settings)
-        .await
-        .expect("build");
+    let app = user_registry::Application::build(&settings).await.expect("build");
     let addr = app.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));
-    let client = RegistryServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connect");
-    TestRegistry {
-        addr,
-        client,
-        shutdown,
-        _db: db,
-    }
+    let client = RegistryServiceClient::connect(format!("http://{addr}")).await.expect("connect");
+    TestRegistry { addr, client, shutdown, _db: db }
 }
 
 impl Drop for TestRegistry {

@@ -4,3 +4,4 @@
 mod grpc;
 mod helpers;
 mod store;
+mod store_writes;

@@ -39,17 +39,10 @@ async fn creates_and_finds_by_every_key(backend: Backend) {
         Lookup::UserId(alice.user_id.clone()),
         Lookup::ExternalId(ExternalId::parse("crm-1".into()).unwrap()),
     ] {
-        let found = store
-            .find(&app, &lookup)
-            .await
-            .expect("query")
-            .expect("found");
+        let found = store.find(&app, &lookup).await.expect("query").expect("found");
         assert_eq!(found, alice, "{lookup:?}");
     }
-    let missing = store
-        .find(&app, &Lookup::UserId(UserId::parse("bob".into()).unwrap()))
-        .await
-        .expect("query");
+    let missing = store.find(&app, &Lookup::UserId(UserId::parse("bob".into()).unwrap())).await.expect("query");
     assert!(missing.is_none());
 }
 
@@ -57,15 +50,9 @@ async fn user_id_is_unique_per_application(backend: Backend) {
     let (store, _db) = store(backend).await;
     let (a, b) = (app(), app());
     store.create(&user(&a, "alice")).await.expect("first");
-    let err = store
-        .create(&user(&a, "alice"))
-        .await
-        .expect_err("duplicate");
+    let err = store.create(&user(&a, "alice")).await.expect_err("duplicate");
     assert!(matches!(err, StoreError::UserIdTaken), "{err:?}");
-    store
-        .create(&user(&b, "alice"))
-        .await
-        .expect("same user_id in another app");
+    store.create(&user(&b, "alice")).await.expect("same user_id in another app");
 }
 
 async fn external_id_is_unique_case_insensitively(backend: Backend) {
@@ -79,14 +66,8 @@ async fn external_id_is_unique_case_insensitively(backend: Backend) {
     let err = store.create(&second).await.expect_err("duplicate");
     assert!(matches!(err, StoreError::ExternalIdTaken), "{err:?}");
     // Users without an external id never collide.
-    store
-        .create(&user(&app, "three"))
-        .await
-        .expect("no external id");
-    store
-        .create(&user(&app, "four"))
-        .await
-        .expect("no external id");
+    store.create(&user(&app, "three")).await.expect("no external id");
+    store.create(&user(&app, "four")).await.expect("no external id");
 }
 
 async fn applications_never_see_each_other(backend: Backend) {
@@ -94,14 +75,8 @@ async fn applications_never_see_each_other(backend: Backend) {
     let (a, b) = (app(), app());
     let alice = user(&a, "alice");
     store.create(&alice).await.expect("created");
-    for lookup in [
-        Lookup::Id(alice.id.clone()),
-        Lookup::UserId(alice.user_id.clone()),
-    ] {
-        assert!(
-            store.find(&b, &lookup).await.expect("query").is_none(),
-            "{lookup:?}"
-        );
+    for lookup in [Lookup::Id(alice.id.clone()), Lookup::UserId(alice.user_id.clone())] {
+        assert!(store.find(&b, &lookup).await.expect("query").is_none(), "{lookup:?}");
     }
 }
 

@@ -25,14 +25,10 @@ impl JsonBody {
         })?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(_) => Err(SendbirdError::bad_request(
-                codes::INVALID_JSON_BODY,
-                "The request body must be a JSON object.",
-            )),
-            Err(_) => Err(SendbirdError::bad_request(
-                codes::INVALID_JSON_BODY,
-                "Invalid JSON request body.",
-            )),
+            Ok(_) => {
+                Err(SendbirdError::bad_request(codes::INVALID_JSON_BODY, "The request body must be a JSON object."))
+            }
+            Err(_) => Err(SendbirdError::bad_request(codes::INVALID_JSON_BODY, "Invalid JSON request body.")),
         }
     }
 
@@ -43,10 +39,7 @@ impl JsonBody {
 
     pub fn required_string(&self, key: &str) -> Result<String, SendbirdError> {
         self.optional_string(key)?.ok_or_else(|| {
-            SendbirdError::bad_request(
-                codes::MISSING_REQUIRED_PARAMETER,
-                format!("\"{key}\" is required."),
-            )
+            SendbirdError::bad_request(codes::MISSING_REQUIRED_PARAMETER, format!("\"{key}\" is required."))
         })
     }
 
@@ -54,11 +47,7 @@ impl JsonBody {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(wrong_type(
-                codes::UNEXPECTED_PARAMETER_TYPE_STRING,
-                key,
-                "a string",
-            )),
+            Some(_) => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_STRING, key, "a string")),
         }
     }
 
@@ -66,11 +55,7 @@ impl JsonBody {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(wrong_type(
-                codes::UNEXPECTED_PARAMETER_TYPE_BOOLEAN,
-                key,
-                "a boolean",
-            )),
+            Some(_) => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_BOOLEAN, key, "a boolean")),
         }
     }
 
@@ -78,11 +63,7 @@ impl JsonBody {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
-            Some(_) => Err(wrong_type(
-                codes::UNEXPECTED_PARAMETER_TYPE_NUMBER,
-                key,
-                "an integer",
-            )),
+            Some(_) => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_NUMBER, key, "an integer")),
         }
     }
 
@@ -93,45 +74,26 @@ impl JsonBody {
                 .iter()
                 .map(|item| match item {
                     Value::String(s) => Ok(s.clone()),
-                    _ => Err(wrong_type(
-                        codes::UNEXPECTED_PARAMETER_TYPE_STRING,
-                        key,
-                        "a list of strings",
-                    )),
+                    _ => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_STRING, key, "a list of strings")),
                 })
                 .collect::<Result<_, _>>()
                 .map(Some),
-            Some(_) => Err(wrong_type(
-                codes::UNEXPECTED_PARAMETER_TYPE_LIST,
-                key,
-                "a list",
-            )),
+            Some(_) => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_LIST, key, "a list")),
         }
     }
 
-    pub fn optional_string_map(
-        &self,
-        key: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, SendbirdError> {
+    pub fn optional_string_map(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, SendbirdError> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Object(map)) => map
                 .iter()
                 .map(|(k, v)| match v {
                     Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(wrong_type(
-                        codes::UNEXPECTED_PARAMETER_TYPE_STRING,
-                        key,
-                        "an object of strings",
-                    )),
+                    _ => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_STRING, key, "an object of strings")),
                 })
                 .collect::<Result<_, _>>()
                 .map(Some),
-            Some(_) => Err(wrong_type(
-                codes::UNEXPECTED_PARAMETER_TYPE_JSON,
-                key,
-                "a JSON object",
-            )),
+            Some(_) => Err(wrong_type(codes::UNEXPECTED_PARAMETER_TYPE_JSON, key, "a JSON object")),
         }
     }
 }
@@ -151,38 +113,18 @@ mod tests {
     #[test]
     fn each_mistake_gets_its_own_code() {
         let b = body(r#"{"s": 1, "b": "x", "l": {}, "m": [], "n": null}"#);
-        assert_eq!(
-            b.required_string("n").unwrap_err().code,
-            codes::MISSING_REQUIRED_PARAMETER
-        );
-        assert_eq!(
-            b.optional_string("s").unwrap_err().code,
-            codes::UNEXPECTED_PARAMETER_TYPE_STRING
-        );
-        assert_eq!(
-            b.optional_bool("b").unwrap_err().code,
-            codes::UNEXPECTED_PARAMETER_TYPE_BOOLEAN
-        );
-        assert_eq!(
-            b.optional_string_list("l").unwrap_err().code,
-            codes::UNEXPECTED_PARAMETER_TYPE_LIST
-        );
-        assert_eq!(
-            b.optional_string_map("m").unwrap_err().code,
-            codes::UNEXPECTED_PARAMETER_TYPE_JSON
-        );
-        assert_eq!(
-            b.optional_i64("b").unwrap_err().code,
-            codes::UNEXPECTED_PARAMETER_TYPE_NUMBER
-        );
+        assert_eq!(b.required_string("n").unwrap_err().code, codes::MISSING_REQUIRED_PARAMETER);
+        assert_eq!(b.optional_string("s").unwrap_err().code, codes::UNEXPECTED_PARAMETER_TYPE_STRING);
+        assert_eq!(b.optional_bool("b").unwrap_err().code, codes::UNEXPECTED_PARAMETER_TYPE_BOOLEAN);
+        assert_eq!(b.optional_string_list("l").unwrap_err().code, codes::UNEXPECTED_PARAMETER_TYPE_LIST);
+        assert_eq!(b.optional_string_map("m").unwrap_err().code, codes::UNEXPECTED_PARAMETER_TYPE_JSON);
+        assert_eq!(b.optional_i64("b").unwrap_err().code, codes::UNEXPECTED_PARAMETER_TYPE_NUMBER);
     }
 
     #[test]
     fn not_an_object_is_invalid_json() {
         for bad in ["", "[]", "{", "\"x\""] {
-            let err = JsonBody::parse(Ok(Bytes::from(bad)))
-                .err()
-                .expect("refused");
+            let err = JsonBody::parse(Ok(Bytes::from(bad))).err().expect("refused");
             assert_eq!(err.code, codes::INVALID_JSON_BODY, "{bad}");
         }
     }

@@ -42,11 +42,7 @@ struct Body<'a> {
 
 impl SendbirdError {
     pub fn bad_request(code: u32, message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code,
-            message: message.into(),
-        }
+        Self { status: StatusCode::BAD_REQUEST, code, message: message.into() }
     }
 }
 
@@ -55,9 +51,7 @@ impl From<ApiError> for SendbirdError {
         let (status, code, message) = match err.code {
             ErrorCode::MissingField => (400, MISSING_REQUIRED_PARAMETER, err.message),
             ErrorCode::ValueTooLong => (400, PARAMETER_VALUE_LENGTH_EXCEEDED, err.message),
-            ErrorCode::InvalidArgument | ErrorCode::InvalidPageToken => {
-                (400, INVALID_VALUE, err.message)
-            }
+            ErrorCode::InvalidArgument | ErrorCode::InvalidPageToken => (400, INVALID_VALUE, err.message),
             ErrorCode::PayloadTooLarge => (413, INVALID_VALUE, err.message),
             ErrorCode::UserNotFound | ErrorCode::NotFound | ErrorCode::ApplicationNotFound => {
                 (400, RESOURCE_NOT_FOUND, err.message)
@@ -65,25 +59,15 @@ impl From<ApiError> for SendbirdError {
             ErrorCode::UserIdTaken | ErrorCode::ExternalIdTaken | ErrorCode::AlreadyExists => {
                 (400, RESOURCE_ALREADY_EXISTS, err.message)
             }
-            ErrorCode::CredentialMissing | ErrorCode::CredentialInvalid => (
-                400,
-                INVALID_API_TOKEN,
-                "Invalid value: \"Api-Token\".".to_owned(),
-            ),
+            ErrorCode::CredentialMissing | ErrorCode::CredentialInvalid => {
+                (400, INVALID_API_TOKEN, "Invalid value: \"Api-Token\".".to_owned())
+            }
             ErrorCode::PermissionDenied => (400, UNAUTHORIZED_REQUEST, err.message),
             ErrorCode::RateLimited => (429, RATE_LIMIT_EXCEEDED, err.message),
-            ErrorCode::Unavailable => (
-                503,
-                UNEXPECTED_ERROR,
-                "Service temporarily unavailable.".to_owned(),
-            ),
+            ErrorCode::Unavailable => (503, UNEXPECTED_ERROR, "Service temporarily unavailable.".to_owned()),
             ErrorCode::Internal => (500, UNEXPECTED_ERROR, "Unexpected error.".to_owned()),
         };
-        Self {
-            status: StatusCode::from_u16(status).expect("valid status"),
-            code,
-            message,
-        }
+        Self { status: StatusCode::from_u16(status).expect("valid status"), code, message }
     }
 }
 
@@ -94,16 +78,10 @@ impl IntoResponse for SendbirdError {
         } else {
             tracing::warn!(code = self.code, message = self.message, "request refused");
         }
-        let body = Body {
-            error: true,
-            code: self.code,
-            message: &self.message,
-        };
+        let body = Body { error: true, code: self.code, message: &self.message };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

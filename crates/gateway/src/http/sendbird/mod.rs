@@ -20,9 +20,7 @@ use crate::{
 };
 
 pub fn routes() -> Router<Clients> {
-    Router::new()
-        .route("/v3/users", post(users::create))
-        .route("/v3/users/{user_id}", get(users::view))
+    Router::new().route("/v3/users", post(users::create)).route("/v3/users/{user_id}", get(users::view))
 }
 
 /// The application behind the `Api-Token` header (the SDK sends it as `api-token`).
@@ -31,13 +29,8 @@ pub struct SendbirdCaller(pub Caller);
 impl FromRequestParts<Clients> for SendbirdCaller {
     type Rejection = SendbirdError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        clients: &Clients,
-    ) -> Result<Self, Self::Rejection> {
-        let request_id = RequestId::from_request_parts(parts, clients)
-            .await
-            .unwrap_or_default();
+    async fn from_request_parts(parts: &mut Parts, clients: &Clients) -> Result<Self, Self::Rejection> {
+        let request_id = RequestId::from_request_parts(parts, clients).await.unwrap_or_default();
         let token = parts.headers.get("api-token").and_then(|v| v.to_str().ok());
         let caller = auth::api_token(clients, &request_id, token).await?;
         Ok(Self(caller))

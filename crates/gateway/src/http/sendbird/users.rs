@@ -42,10 +42,7 @@ pub struct UserResource {
 
 impl UserResource {
     fn from_user(user: pb::User, is_created: Option<bool>) -> Self {
-        let last_seen_at = user
-            .last_seen_at
-            .as_ref()
-            .map_or(0, proto::timestamp_to_millis);
+        let last_seen_at = user.last_seen_at.as_ref().map_or(0, proto::timestamp_to_millis);
         Self {
             user_id: user.user_id,
             nickname: user.nickname,
@@ -57,16 +54,8 @@ impl UserResource {
             last_seen_at,
             created_at: user.created_at.map_or(0, |t| t.seconds),
             discovery_keys: user.discovery_keys,
-            metadata: user
-                .metadata
-                .into_iter()
-                .map(|(k, v)| (k, metadata_string(v)))
-                .collect(),
-            locale: user
-                .preferred_languages
-                .first()
-                .cloned()
-                .unwrap_or_default(),
+            metadata: user.metadata.into_iter().map(|(k, v)| (k, metadata_string(v))).collect(),
+            locale: user.preferred_languages.first().cloned().unwrap_or_default(),
             preferred_languages: user.preferred_languages,
             require_auth_for_profile_image: false,
             is_created,
@@ -98,9 +87,7 @@ pub async fn create(
     let user_id = body.required_string("user_id")?;
     let nickname = body.required_string("nickname")?;
     let profile_url = body.required_string("profile_url")?;
-    let discovery_keys = body
-        .optional_string_list("discovery_keys")?
-        .unwrap_or_default();
+    let discovery_keys = body.optional_string_list("discovery_keys")?.unwrap_or_default();
     let metadata = body.optional_string_map("metadata")?.unwrap_or_default();
     // Deprecated companion of `issue_session_token`: type-checked even though unused.
     body.optional_i64("session_token_expires_at")?;
@@ -152,9 +139,7 @@ pub async fn view(
 ) -> Result<Json<UserResource>, SendbirdError> {
     let request = pb::GetUserRequest {
         app_id: caller.app_id.as_str().to_owned(),
-        lookup: Some(pb::UserLookup {
-            key: Some(pb::user_lookup::Key::UserId(user_id)),
-        }),
+        lookup: Some(pb::UserLookup { key: Some(pb::user_lookup::Key::UserId(user_id)) }),
     };
     let user = clients
         .registry
@@ -169,9 +154,5 @@ pub async fn view(
 }
 
 fn missing_user() -> SendbirdError {
-    ApiError::new(
-        platform::ErrorCode::Internal,
-        "registry answered without a user",
-    )
-    .into()
+    ApiError::new(platform::ErrorCode::Internal, "registry answered without a user").into()
 }

@@ -1,0 +1,50 @@
+//! Tells token-service and context-service about a user's deletion, over their gRPC APIs.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use platform::Settings;
+use proto::{
+    context::v1::{self as context_pb, context_service_client::ContextServiceClient},
+    token::v1::{self as token_pb, token_service_client::TokenServiceClient},
+};
+use tonic::transport::Channel;
+
+use crate::{
+    app::UserLifecycle,
+    domain::{AppId, RosterId},
+};
+
+#[derive(Clone)]
+pub struct GrpcLifecycle {
+    token: TokenServiceClient<Channel>,
+    context: ContextServiceClient<Channel>,
+}
+
+impl GrpcLifecycle {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let timeout = Duration::from_secs(10);
+        Ok(Self {
+            token: TokenServiceClient::new(platform::grpc::channel(&settings.token.endpoint, timeout)?),
+            context: ContextServiceClient::new(platform::grpc::channel(&settings.context.endpoint, timeout)?),
+        })
+    }
+}
+
+#[async_trait]
+impl UserLifecycle for GrpcLifecycle {
+    async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()> {
+        let (app_id, user_id) = (app_id.as_str().to_owned(), id.as_str().to_owned());
+        self.token
+            .clone()
+            .revoke_user_tokens(token_pb::RevokeUserTokensRequest { app_id: app_id.clone(), user_id: user_id.clone() })
+            .await
+            .map_err(|s| anyhow::anyhow!("token-service could not revoke the user's tokens: {}", s.message()))?;
+        self.context
+            .clone()
+            .delete_user_data(context_pb::DeleteUserDataRequest { app_id, user_id })
+            .await
+            .map_err(|s| anyhow::anyhow!("context-service could not delete the user's data: {}", s.message()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Rows to domain values and back. Rows were validated on the way in, so a row that no longer
+//! parses is a server fault, reported with the row's id.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use super::entity::users;
+use crate::domain::{
+    AppId, DiscoveryKey, ExternalId, MetaValue, Metadata, Nickname, Origin, ProfileUrl, RosterId, User, UserId,
+};
+
+pub fn into_user(
+    row: users::Model,
+    metadata: BTreeMap<String, String>,
+    discovery_keys: Vec<String>,
+) -> anyhow::Result<User> {
+    let context = || format!("stored user {} is invalid", row.id);
+    let metadata = metadata
+        .into_iter()
+        .map(|(k, v)| decode_value(&v).map(|v| (k, v)))
+        .collect::<anyhow::Result<BTreeMap<_, _>>>()
+        .with_context(context)?;
+    Ok(User {
+        id: RosterId::parse(row.id.clone()).with_context(context)?,
+        app_id: AppId::parse(row.app_id).with_context(context)?,
+        user_id: UserId::parse(row.user_id).with_context(context)?,
+        external_id: row.external_id.map(ExternalId::parse).transpose().with_context(context)?,
+        nickname: Nickname::parse(row.nickname).with_context(context)?,
+        profile_url: ProfileUrl::parse(row.profile_url).with_context(context)?,
+        metadata: Metadata::parse(metadata).with_context(context)?,
+        discovery_keys: discovery_keys
+            .into_iter()
+            .map(DiscoveryKey::parse)
+            .collect::<Result<_, _>>()
+            .with_context(context)?,
+        preferred_languages: serde_json::from_str(&row.preferred_languages).with_context(context)?,
+        is_active: row.is_active,
+        origin: Origin::parse(&row.origin).with_context(context)?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        last_seen_at: row.last_seen_at,
+    })
+}
+
+/// A metadata value as a JSON scalar, so numbers and booleans keep their kind.
+pub fn encode_value(value: &MetaValue) -> String {
+    match value {
+        MetaValue::String(s) => serde_json::Value::from(s.as_str()),
+        MetaValue::Int(i) => serde_json::Value::from(*i),
+        MetaValue::Double(d) => serde_json::Value::from(*d),
+        MetaValue::Bool(b) => serde_json::Value::from(*b),
+    }
+    .to_string()
+}
+
+pub fn decode_value(json: &str) -> anyhow::Result<MetaValue> {
+    Ok(match serde_json::from_str(json)? {
+        serde_json::Value::String(s) => MetaValue::String(s),
+        serde_json::Value::Bool(b) => MetaValue::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => MetaValue::Int(i),
+            None => MetaValue::Double(n.as_f64().context("number out of range")?),
+        },
+        other => anyhow::bail!("metadata value {other} is not a scalar"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_keeping_their_kind() {
+        for value in [MetaValue::String("v".into()), MetaValue::Int(123), MetaValue::Double(1.0), MetaValue::Bool(true)]
+        {
+            assert_eq!(decode_value(&encode_value(&value)).expect("decodes"), value);
+        }
+        assert!(decode_value("[1]").is_err());
+    }
+}

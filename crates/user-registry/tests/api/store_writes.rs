@@ -1,0 +1,268 @@
+//! The `UserStore` contract for updates, deletes, lists and metadata, on both backends.
+
+use std::collections::BTreeMap;
+
+use test_support::Backend;
+use user_registry::{
+    app::StoreError,
+    domain::{
+        DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, Nickname, RosterId, UserFilter, UserId,
+        UserPatch,
+    },
+};
+
+use crate::helpers::{app, store, user};
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Postgres).await })*
+        }
+    };
+}
+
+contract!(
+    update_changes_only_what_the_patch_names,
+    discovery_keys_are_unique_per_application,
+    delete_removes_the_user_with_its_metadata_and_keys,
+    pages_visit_every_user_once_while_others_are_inserted_and_deleted,
+    filters_narrow_the_list,
+    metadata_modes_hold,
+    concurrent_metadata_writes_of_different_keys_all_land,
+    metadata_limits_hold_for_the_merged_map,
+);
+
+fn meta(entries: &[(&str, &str)]) -> Metadata {
+    Metadata::parse(entries.iter().map(|(k, v)| (k.to_string(), MetaValue::String(v.to_string()))).collect()).unwrap()
+}
+
+fn uid(s: &str) -> Lookup {
+    Lookup::UserId(UserId::parse(s.into()).unwrap())
+}
+
+fn keys(values: &[&str]) -> Vec<DiscoveryKey> {
+    DiscoveryKey::parse_all(values.iter().map(|v| v.to_string()).collect()).unwrap()
+}
+
+async fn update_changes_only_what_the_patch_names(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    let mut alice = user(&app, "alice");
+    alice.metadata = meta(&[("tier", "gold")]);
+    store.create(&alice).await.unwrap();
+
+    let patch = UserPatch {
+        nickname: Some(Nickname::parse("Alice B".into()).unwrap()),
+        is_active: Some(false),
+        preferred_languages: Some(vec!["ko-KR".into(), "en".into()]),
+        discovery_keys: Some(keys(&["+15550100"])),
+        last_seen_at: Some(1_700_000_000_000),
+        external_id: Some(Some(ExternalId::parse("Crm-9".into()).unwrap())),
+        ..UserPatch::default()
+    };
+    let updated = store.update(&app, &uid("alice"), &patch, alice.created_at + 5).await.unwrap();
+    assert_eq!(updated.nickname.as_str(), "Alice B");
+    assert!(!updated.is_active);
+    assert_eq!(updated.preferred_languages, ["ko-KR", "en"]);
+    assert_eq!(updated.discovery_keys, keys(&["+15550100"]));
+    assert_eq!(updated.last_seen_at, Some(1_700_000_000_000));
+    assert_eq!(updated.external_id.as_ref().map(ExternalId::as_str), Some("Crm-9"));
+    assert_eq!(updated.updated_at, alice.created_at + 5);
+    // Untouched fields survive.
+    assert_eq!(updated.profile_url, alice.profile_url);
+    assert_eq!(updated.metadata, alice.metadata);
+    assert_eq!(store.find(&app, &uid("alice")).await.unwrap(), Some(updated));
+
+    let cleared = UserPatch { external_id: Some(None), discovery_keys: Some(vec![]), ..UserPatch::default() };
+    let updated = store.update(&app, &uid("alice"), &cleared, 1).await.unwrap();
+    assert_eq!(updated.external_id, None);
+    assert!(updated.discovery_keys.is_empty());
+
+    let missing = store.update(&app, &uid("nobody"), &UserPatch::default(), 1).await.unwrap_err();
+    assert!(matches!(missing, StoreError::UserNotFound), "{missing:?}");
+}
+
+async fn discovery_keys_are_unique_per_application(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let (a, b) = (app(), app());
+    let mut first = user(&a, "first");
+    first.discovery_keys = keys(&["k1", "k2"]);
+    store.create(&first).await.unwrap();
+    let mut second = user(&a, "second");
+    second.discovery_keys = keys(&["k2"]);
+    let err = store.create(&second).await.unwrap_err();
+    assert!(matches!(err, StoreError::DiscoveryKeyTaken), "{err:?}");
+    assert!(store.find(&a, &uid("second")).await.unwrap().is_none(), "nothing half-written");
+    // Through an update too, and the failed update changes nothing.
+    store.create(&user(&a, "third")).await.unwrap();
+    let patch = UserPatch {
+        nickname: Some(Nickname::parse("changed".into()).unwrap()),
+        discovery_keys: Some(keys(&["k1"])),
+        ..UserPatch::default()
+    };
+    let err = store.update(&a, &uid("third"), &patch, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::DiscoveryKeyTaken), "{err:?}");
+    assert_eq!(store.find(&a, &uid("third")).await.unwrap().unwrap().nickname.as_str(), "Nick");
+    // Another application may use the same key.
+    let mut other = user(&b, "first");
+    other.discovery_keys = keys(&["k1"]);
+    store.create(&other).await.unwrap();
+}
+
+async fn delete_removes_the_user_with_its_metadata_and_keys(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    let mut gone = user(&app, "gone");
+    gone.metadata = meta(&[("k", "v")]);
+    gone.discovery_keys = keys(&["dk"]);
+    store.create(&gone).await.unwrap();
+    assert!(store.delete(&app, &gone.id).await.unwrap());
+    assert!(!store.delete(&app, &gone.id).await.unwrap(), "already gone");
+    assert!(store.find(&app, &Lookup::Id(gone.id.clone())).await.unwrap().is_none());
+    // Its key is free again, and the same user_id can be created afresh without old metadata.
+    let mut again = user(&app, "gone");
+    again.discovery_keys = keys(&["dk"]);
+    store.create(&again).await.unwrap();
+    assert!(store.find(&app, &uid("gone")).await.unwrap().unwrap().metadata.entries().is_empty());
+}
+
+async fn pages_visit_every_user_once_while_others_are_inserted_and_deleted(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    let mut ids: Vec<RosterId> = Vec::new();
+    for i in 0..25 {
+        let u = user(&app, &format!("u{i:02}"));
+        ids.push(u.id.clone());
+        store.create(&u).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<RosterId> = None;
+    let mut round = 0;
+    loop {
+        let page = store.list(&app, after.as_ref(), 7, &UserFilter::default()).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page.iter().map(|u| u.id.clone()));
+        after = page.last().map(|u| u.id.clone());
+        // Between pages: delete a user not yet seen and insert one.
+        round += 1;
+        let victim = ids.iter().rev().find(|id| !seen.contains(id)).cloned();
+        if let Some(victim) = victim {
+            store.delete(&app, &victim).await.unwrap();
+            ids.retain(|id| *id != victim);
+        }
+        let newcomer = user(&app, &format!("new{round}"));
+        ids.push(newcomer.id.clone());
+        store.create(&newcomer).await.unwrap();
+    }
+    let mut unique = seen.clone();
+    unique.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no user twice");
+    // Every user that existed throughout was visited.
+    for id in ids.iter().take(10) {
+        assert!(seen.contains(id), "{id:?} missed");
+    }
+}
+
+async fn filters_narrow_the_list(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    for (id, nickname, active, tier) in
+        [("a", "Alice", true, "gold"), ("b", "alison", true, "silver"), ("c", "Bob", false, "gold")]
+    {
+        let mut u = user(&app, id);
+        u.nickname = Nickname::parse(nickname.into()).unwrap();
+        u.is_active = active;
+        u.metadata = meta(&[("tier", tier)]);
+        store.create(&u).await.unwrap();
+    }
+    let names = |users: Vec<user_registry::domain::User>| -> Vec<String> {
+        let mut v: Vec<String> = users.into_iter().map(|u| u.user_id.as_str().to_owned()).collect();
+        v.sort();
+        v
+    };
+    let list = |filter: UserFilter| {
+        let store = store.clone();
+        let app = app.clone();
+        async move { names(store.list(&app, None, 100, &filter).await.unwrap()) }
+    };
+    assert_eq!(list(UserFilter { is_active: Some(false), ..Default::default() }).await, ["c"]);
+    let ids = vec![UserId::parse("a".into()).unwrap(), UserId::parse("c".into()).unwrap()];
+    assert_eq!(list(UserFilter { user_ids: ids, ..Default::default() }).await, ["a", "c"]);
+    assert_eq!(list(UserFilter { nickname: Some("Bob".into()), ..Default::default() }).await, ["c"]);
+    // Prefixes are case-sensitive on both backends.
+    assert_eq!(list(UserFilter { nickname_prefix: Some("Ali".into()), ..Default::default() }).await, ["a"]);
+    let gold = UserFilter { metadata: Some(("tier".into(), vec!["gold".into()])), ..Default::default() };
+    assert_eq!(list(gold).await, ["a", "c"]);
+    let none = UserFilter { metadata: Some(("tier".into(), vec!["bronze".into()])), ..Default::default() };
+    assert!(list(none).await.is_empty());
+    // Another application's filter sees nothing.
+    assert!(store.list(&crate::helpers::app(), None, 100, &UserFilter::default()).await.unwrap().is_empty());
+}
+
+async fn metadata_modes_hold(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    store.create(&user(&app, "m")).await.unwrap();
+    let who = uid("m");
+    let all = store.write_metadata(&app, &who, &meta(&[("a", "1")]), MetadataWrite::Create, 1).await.unwrap();
+    assert_eq!(all, meta(&[("a", "1")]));
+    let err = store.write_metadata(&app, &who, &meta(&[("a", "2"), ("b", "2")]), MetadataWrite::Create, 2).await;
+    assert!(matches!(err, Err(StoreError::MetadataKeyExists(k)) if k == "a"));
+    let err = store.write_metadata(&app, &who, &meta(&[("z", "1")]), MetadataWrite::Update, 3).await;
+    assert!(matches!(err, Err(StoreError::MetadataKeyNotFound(k)) if k == "z"));
+    let all = store.write_metadata(&app, &who, &meta(&[("a", "3")]), MetadataWrite::Update, 4).await.unwrap();
+    assert_eq!(all, meta(&[("a", "3")]));
+    let all = store.write_metadata(&app, &who, &meta(&[("b", "4")]), MetadataWrite::Upsert, 5).await.unwrap();
+    assert_eq!(all, meta(&[("a", "3"), ("b", "4")]));
+    let all = store.write_metadata(&app, &who, &meta(&[("c", "5")]), MetadataWrite::Replace, 6).await.unwrap();
+    assert_eq!(all, meta(&[("c", "5")]));
+    assert_eq!(store.find(&app, &who).await.unwrap().unwrap().metadata, all);
+
+    let err = store.delete_metadata(&app, &who, Some(&["nope".to_owned()]), 7).await;
+    assert!(matches!(err, Err(StoreError::MetadataKeyNotFound(_))));
+    store.delete_metadata(&app, &who, Some(&["c".to_owned()]), 8).await.unwrap();
+    store.write_metadata(&app, &who, &meta(&[("x", "1"), ("y", "2")]), MetadataWrite::Upsert, 9).await.unwrap();
+    store.delete_metadata(&app, &who, None, 10).await.unwrap();
+    assert!(store.find(&app, &who).await.unwrap().unwrap().metadata.entries().is_empty());
+    let err = store.write_metadata(&app, &uid("ghost"), &meta(&[("a", "1")]), MetadataWrite::Upsert, 11).await;
+    assert!(matches!(err, Err(StoreError::UserNotFound)));
+}
+
+async fn concurrent_metadata_writes_of_different_keys_all_land(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    store.create(&user(&app, "busy")).await.unwrap();
+    let writes = (0..16).map(|i| {
+        let (store, app) = (store.clone(), app.clone());
+        tokio::spawn(async move {
+            let entry = meta(&[(&format!("k{i}"), "v")]);
+            store.write_metadata(&app, &uid("busy"), &entry, MetadataWrite::Upsert, i).await
+        })
+    });
+    for write in writes {
+        write.await.unwrap().expect("write lands");
+    }
+    let stored = store.find(&app, &uid("busy")).await.unwrap().unwrap().metadata;
+    assert_eq!(stored.entries().len(), 16);
+}
+
+async fn metadata_limits_hold_for_the_merged_map(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    store.create(&user(&app, "full")).await.unwrap();
+    let half: BTreeMap<String, MetaValue> = (0..60).map(|i| (format!("k{i}"), MetaValue::String("v".into()))).collect();
+    let first = Metadata::parse(half).unwrap();
+    store.write_metadata(&app, &uid("full"), &first, MetadataWrite::Upsert, 1).await.unwrap();
+    let more: BTreeMap<String, MetaValue> =
+        (60..120).map(|i| (format!("k{i}"), MetaValue::String("v".into()))).collect();
+    let second = Metadata::parse(more).unwrap();
+    let err = store.write_metadata(&app, &uid("full"), &second, MetadataWrite::Upsert, 2).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(store.find(&app, &uid("full")).await.unwrap().unwrap().metadata, first, "nothing written");
+}
