@@ -41,14 +41,15 @@ impl Stack {
     /// Binds every listener (port 0 works), points the gateway at the bound addresses, starts
     /// serving, and creates the first application when there is none.
     pub async fn start(mut settings: Settings) -> anyhow::Result<Self> {
-        let registry = user_registry::Application::build(&settings).await?;
+        // Each service is built after the ones it calls, so it is given their bound addresses.
         let token = token_service::Application::build(&settings).await?;
         let context = context_service::Application::build(&settings).await?;
-        let (registry_addr, token_addr, context_addr) =
-            (registry.local_addr(), token.local_addr(), context.local_addr());
-        settings.registry.endpoint = format!("http://{registry_addr}");
+        let (token_addr, context_addr) = (token.local_addr(), context.local_addr());
         settings.token.endpoint = format!("http://{token_addr}");
         settings.context.endpoint = format!("http://{context_addr}");
+        let registry = user_registry::Application::build(&settings).await?;
+        let registry_addr = registry.local_addr();
+        settings.registry.endpoint = format!("http://{registry_addr}");
         let gateway = gateway::Application::build(&settings).await?;
         let gateway_addr = gateway.local_addr();
 

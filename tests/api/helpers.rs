@@ -9,6 +9,7 @@ pub struct TestStack {
     pub base: String,
     /// The first application's API token, printed once at first start.
     pub token: String,
+    pub app_id: String,
     pub http: reqwest::Client,
     pub db: TestDatabase,
 }
@@ -22,13 +23,14 @@ pub async fn spawn_stack(backend: Backend, with_redis: bool) -> TestStack {
         base: format!("http://{}", stack.gateway),
         stack: Some(stack),
         token: first.api_token,
+        app_id: first.app_id,
         http: reqwest::Client::new(),
         db,
     }
 }
 
 impl TestStack {
-    fn stack(&self) -> &Stack {
+    pub fn stack(&self) -> &Stack {
         self.stack.as_ref().expect("running")
     }
 
@@ -42,6 +44,24 @@ impl TestStack {
             request = request.header("Api-Token", token);
         }
         request.send().await.expect("request")
+    }
+
+    /// Any method, JSON body or none, with the first application's token.
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).header("api-token", token);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        request.send().await.expect("request")
+    }
+
+    /// A call that must answer 200, and its JSON body.
+    pub async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let response = self.call(method.clone(), path, &self.token, body).await;
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, StatusCode::OK, "{method} {path}: {text}");
+        serde_json::from_str(&text).expect("JSON")
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {

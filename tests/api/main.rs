@@ -3,4 +3,5 @@
 
 mod helpers;
 mod sendbird;
+mod sendbird_users;
 mod stack;

@@ -30,8 +30,13 @@ pub fn init(settings: &TelemetrySettings, service_name: &str) -> anyhow::Result<
         _ => EnvFilter::try_new(&settings.filter)?,
     };
     let fmt = match settings.format {
-        LogFormat::Human => tracing_subscriber::fmt::layer().with_target(false).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed(),
+        LogFormat::Human => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed(),
     };
 
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {

@@ -23,6 +23,11 @@ impl JsonBody {
                 SendbirdError::bad_request(codes::INVALID_JSON_BODY, "Invalid JSON request body.")
             }
         })?;
+        // The SDK sends an empty body with `Content-Type: application/json` when no request
+        // object is given: that is an empty object, not malformed JSON.
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Map::new()));
+        }
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => {
@@ -122,8 +127,14 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_body_is_an_empty_object() {
+        let empty = JsonBody::parse(Ok(Bytes::new())).expect("empty is {}");
+        assert_eq!(empty.required_string("user_id").unwrap_err().code, codes::MISSING_REQUIRED_PARAMETER);
+    }
+
+    #[test]
     fn not_an_object_is_invalid_json() {
-        for bad in ["", "[]", "{", "\"x\""] {
+        for bad in ["[]", "{", "\"x\""] {
             let err = JsonBody::parse(Ok(Bytes::from(bad))).err().expect("refused");
             assert_eq!(err.code, codes::INVALID_JSON_BODY, "{bad}");
         }

@@ -3,14 +3,12 @@
 
 mod body;
 mod error;
+mod metadata;
+mod query;
+mod resource;
 mod users;
 
-use axum::{
-    Router,
-    extract::FromRequestParts,
-    http::request::Parts,
-    routing::{get, post},
-};
+use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};
 
 pub use error::SendbirdError;
 
@@ -20,7 +18,17 @@ use crate::{
 };
 
 pub fn routes() -> Router<Clients> {
-    Router::new().route("/v3/users", post(users::create)).route("/v3/users/{user_id}", get(users::view))
+    Router::new()
+        .route("/v3/users", get(users::list).post(users::create))
+        .route("/v3/users/{user_id}", get(users::view).put(users::update).delete(users::delete))
+        .route(
+            "/v3/users/{user_id}/metadata",
+            get(metadata::view_all).post(metadata::create).put(metadata::update).delete(metadata::delete_all),
+        )
+        .route(
+            "/v3/users/{user_id}/metadata/{key}",
+            get(metadata::view_key).put(metadata::update_key).delete(metadata::delete_key),
+        )
 }
 
 /// The application behind the `Api-Token` header (the SDK sends it as `api-token`).

@@ -1,79 +1,37 @@
-//! `/v3/users`: create and view.
-
-use std::collections::BTreeMap;
+//! `/v3/users`: create, list, view, update, delete.
 
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State, rejection::BytesRejection},
+    extract::{Path, RawQuery, State, rejection::BytesRejection},
 };
-use platform::ApiError;
 use proto::registry::v1 as pb;
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::{
     SendbirdCaller,
     body::JsonBody,
     error::{self as codes, SendbirdError},
+    query::{QueryParams, invalid},
+    resource::{UserResource, by_user_id, metadata_to_pb, missing_user, upstream},
 };
 use crate::clients::{Clients, RequestId};
 
-/// Sendbird's user resource, as the SDK's `SendbirdUser` model reads it.
-#[derive(Debug, Serialize)]
-pub struct UserResource {
-    user_id: String,
-    nickname: String,
-    profile_url: String,
-    access_token: String,
-    is_active: bool,
-    is_online: bool,
-    has_ever_logged_in: bool,
-    last_seen_at: i64,
-    /// Seconds, as Sendbird sends it.
-    created_at: i64,
-    discovery_keys: Vec<String>,
-    metadata: BTreeMap<String, String>,
-    preferred_languages: Vec<String>,
-    locale: String,
-    require_auth_for_profile_image: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    is_created: Option<bool>,
-}
-
-impl UserResource {
-    fn from_user(user: pb::User, is_created: Option<bool>) -> Self {
-        let last_seen_at = user.last_seen_at.as_ref().map_or(0, proto::timestamp_to_millis);
-        Self {
-            user_id: user.user_id,
-            nickname: user.nickname,
-            profile_url: user.profile_url,
-            access_token: String::new(),
-            is_active: user.is_active,
-            is_online: false,
-            has_ever_logged_in: last_seen_at > 0,
-            last_seen_at,
-            created_at: user.created_at.map_or(0, |t| t.seconds),
-            discovery_keys: user.discovery_keys,
-            metadata: user.metadata.into_iter().map(|(k, v)| (k, metadata_string(v))).collect(),
-            locale: user.preferred_languages.first().cloned().unwrap_or_default(),
-            preferred_languages: user.preferred_languages,
-            require_auth_for_profile_image: false,
-            is_created,
+/// Access and session tokens come with the token work; until then asking for one is refused
+/// rather than silently ignored.
+fn refuse_token_flags(body: &JsonBody) -> Result<(), SendbirdError> {
+    // Deprecated companion of `issue_session_token`: type-checked even though unused.
+    body.optional_i64("session_token_expires_at")?;
+    for flag in ["issue_access_token", "issue_session_token"] {
+        if body.optional_bool(flag)? == Some(true) {
+            return Err(SendbirdError::bad_request(
+                codes::INVALID_VALUE,
+                format!("\"{flag}\" is not available in this Roster version."),
+            ));
         }
     }
-}
-
-/// Sendbird metadata is string-valued; values another dialect stored as numbers or booleans
-/// are shown in their JSON spelling.
-fn metadata_string(value: pb::MetadataValue) -> String {
-    use pb::metadata_value::Kind;
-    match value.kind {
-        Some(Kind::StringValue(s)) => s,
-        Some(Kind::IntValue(i)) => i.to_string(),
-        Some(Kind::DoubleValue(d)) => d.to_string(),
-        Some(Kind::BoolValue(b)) => b.to_string(),
-        None => String::new(),
-    }
+    Ok(())
 }
 
 /// `POST /v3/users`
@@ -89,16 +47,7 @@ pub async fn create(
     let profile_url = body.required_string("profile_url")?;
     let discovery_keys = body.optional_string_list("discovery_keys")?.unwrap_or_default();
     let metadata = body.optional_string_map("metadata")?.unwrap_or_default();
-    // Deprecated companion of `issue_session_token`: type-checked even though unused.
-    body.optional_i64("session_token_expires_at")?;
-    for flag in ["issue_access_token", "issue_session_token"] {
-        if body.optional_bool(flag)? == Some(true) {
-            return Err(SendbirdError::bad_request(
-                codes::INVALID_VALUE,
-                format!("\"{flag}\" is not available in this Roster version."),
-            ));
-        }
-    }
+    refuse_token_flags(&body)?;
 
     let request = pb::CreateUserRequest {
         app_id: caller.app_id.as_str().to_owned(),
@@ -107,27 +56,69 @@ pub async fn create(
             nickname,
             profile_url,
             discovery_keys,
-            metadata: metadata
-                .into_iter()
-                .map(|(k, v)| {
-                    let kind = pb::metadata_value::Kind::StringValue(v);
-                    (k, pb::MetadataValue { kind: Some(kind) })
-                })
-                .collect(),
+            metadata: metadata_to_pb(metadata),
             origin: pb::Origin::Api.into(),
             ..Default::default()
         }),
     };
-    let user = clients
-        .registry
-        .clone()
-        .create_user(request_id.grpc(request))
-        .await
-        .map_err(|s| ApiError::from_status(&s))?
-        .into_inner()
-        .user
-        .ok_or_else(missing_user)?;
-    Ok(Json(UserResource::from_user(user, Some(true))))
+    let user = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
+    let user = user.into_inner().user.ok_or_else(missing_user)?;
+    Ok(Json(UserResource::new(user).created()))
+}
+
+#[derive(Serialize)]
+pub struct UserList {
+    users: Vec<UserResource>,
+    /// Empty on the last page, never `null` (the SDK's model refuses `null`).
+    next: String,
+}
+
+/// `GET /v3/users`
+pub async fn list(
+    SendbirdCaller(caller): SendbirdCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<UserList>, SendbirdError> {
+    let query = QueryParams::parse(raw.as_deref())?;
+    let limit = query.int("limit", 1..=100, 10)?;
+    let is_active = match query.one_of("active_mode", &["activated", "deactivated", "all"], "activated")?.as_str() {
+        "activated" => Some(true),
+        "deactivated" => Some(false),
+        _ => None,
+    };
+    // Bots are not users of this registry, so `show_bot` filters nothing; still type-checked.
+    query.bool("show_bot")?;
+    let metadata_key = query.string("metadatakey");
+    let metadata_values = query.list("metadatavalues_in");
+    if metadata_key.is_some() == metadata_values.is_empty() {
+        return Err(SendbirdError::bad_request(
+            codes::MISSING_REQUIRED_PARAMETER,
+            "\"metadatakey\" and \"metadatavalues_in\" go together.",
+        ));
+    }
+    let request = pb::ListUsersRequest {
+        app_id: caller.app_id.as_str().to_owned(),
+        page_token: query.string("token").unwrap_or_default(),
+        page_size: limit,
+        filter: Some(pb::UserFilter {
+            is_active,
+            user_ids: query.list("user_ids"),
+            nickname: query.string("nickname"),
+            nickname_prefix: query.string("nickname_startswith"),
+            metadata_key,
+            metadata_values,
+            external_id: None,
+        }),
+    };
+    let page = clients.registry.clone().list_users(request_id.grpc(request)).await.map_err(|status| {
+        match platform::ApiError::from_status(&status).code {
+            platform::ErrorCode::InvalidPageToken => invalid("token"),
+            _ => upstream(status),
+        }
+    })?;
+    let page = page.into_inner();
+    Ok(Json(UserList { users: page.users.into_iter().map(UserResource::new).collect(), next: page.next_page_token }))
 }
 
 /// `GET /v3/users/{user_id}`
@@ -137,22 +128,55 @@ pub async fn view(
     State(clients): State<Clients>,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserResource>, SendbirdError> {
-    let request = pb::GetUserRequest {
-        app_id: caller.app_id.as_str().to_owned(),
-        lookup: Some(pb::UserLookup { key: Some(pb::user_lookup::Key::UserId(user_id)) }),
-    };
-    let user = clients
-        .registry
-        .clone()
-        .get_user(request_id.grpc(request))
-        .await
-        .map_err(|s| ApiError::from_status(&s))?
-        .into_inner()
-        .user
-        .ok_or_else(missing_user)?;
-    Ok(Json(UserResource::from_user(user, None)))
+    let request = pb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
+    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_user)?)))
 }
 
-fn missing_user() -> SendbirdError {
-    ApiError::new(platform::ErrorCode::Internal, "registry answered without a user").into()
+/// `PUT /v3/users/{user_id}`
+pub async fn update(
+    SendbirdCaller(caller): SendbirdCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    Path(user_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<UserResource>, SendbirdError> {
+    let body = JsonBody::parse(body)?;
+    refuse_token_flags(&body)?;
+    // Accepted for compatibility: Roster has no channels for a user to leave.
+    body.optional_bool("leave_all_when_deactivated")?;
+    let last_seen_at = body.optional_i64("last_seen_at")?;
+    if last_seen_at.is_some_and(|ms| ms < 0) {
+        return Err(invalid("last_seen_at"));
+    }
+    let patch = pb::UserPatch {
+        nickname: body.optional_string("nickname")?,
+        profile_url: body.optional_string("profile_url")?,
+        is_active: body.optional_bool("is_active")?,
+        discovery_keys: body.optional_string_list("discovery_keys")?.map(|keys| pb::DiscoveryKeys { keys }),
+        preferred_languages: body
+            .optional_string_list("preferred_languages")?
+            .map(|languages| pb::PreferredLanguages { languages }),
+        last_seen_at: last_seen_at.map(proto::timestamp_from_millis),
+        ..Default::default()
+    };
+    let request = pb::UpdateUserRequest {
+        app_id: caller.app_id.as_str().to_owned(),
+        lookup: by_user_id(user_id),
+        patch: Some(patch),
+    };
+    let user = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
+    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_user)?)))
+}
+
+/// `DELETE /v3/users/{user_id}`: the user's tokens stop working at once.
+pub async fn delete(
+    SendbirdCaller(caller): SendbirdCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, SendbirdError> {
+    let request = pb::DeleteUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
+    clients.registry.clone().delete_user(request_id.grpc(request)).await.map_err(upstream)?;
+    Ok(Json(json!({})))
 }

@@ -1,0 +1,101 @@
+//! Sendbird's resources as the SDK's models read them, built from registry users.
+
+use std::collections::{BTreeMap, HashMap};
+
+use platform::ApiError;
+use proto::registry::v1 as pb;
+use serde::Serialize;
+
+use super::error::SendbirdError;
+
+/// Sendbird's user resource (`SendbirdUser`). Fields the model declares non-nullable are always
+/// present with a value, never `null`.
+#[derive(Debug, Serialize)]
+pub struct UserResource {
+    user_id: String,
+    nickname: String,
+    profile_url: String,
+    access_token: String,
+    is_active: bool,
+    is_online: bool,
+    has_ever_logged_in: bool,
+    last_seen_at: i64,
+    /// Seconds, as Sendbird sends it.
+    created_at: i64,
+    discovery_keys: Vec<String>,
+    metadata: BTreeMap<String, String>,
+    preferred_languages: Vec<String>,
+    locale: String,
+    require_auth_for_profile_image: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_created: Option<bool>,
+}
+
+impl UserResource {
+    pub fn new(user: pb::User) -> Self {
+        let last_seen_at = user.last_seen_at.as_ref().map_or(0, proto::timestamp_to_millis);
+        Self {
+            user_id: user.user_id,
+            nickname: user.nickname,
+            profile_url: user.profile_url,
+            access_token: String::new(),
+            is_active: user.is_active,
+            is_online: false,
+            has_ever_logged_in: last_seen_at > 0,
+            last_seen_at,
+            created_at: user.created_at.map_or(0, |t| t.seconds),
+            discovery_keys: user.discovery_keys,
+            metadata: metadata_strings(user.metadata),
+            locale: user.preferred_languages.first().cloned().unwrap_or_default(),
+            preferred_languages: user.preferred_languages,
+            require_auth_for_profile_image: false,
+            is_created: None,
+        }
+    }
+
+    /// The create call's answer: `is_created` tells a new user from an existing one.
+    pub fn created(mut self) -> Self {
+        self.is_created = Some(true);
+        self
+    }
+}
+
+/// Sendbird metadata is string-valued; values another dialect stored as numbers or booleans
+/// are shown in their JSON spelling.
+pub fn metadata_strings(metadata: HashMap<String, pb::MetadataValue>) -> BTreeMap<String, String> {
+    use pb::metadata_value::Kind;
+    metadata
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v.kind {
+                Some(Kind::StringValue(s)) => s,
+                Some(Kind::IntValue(i)) => i.to_string(),
+                Some(Kind::DoubleValue(d)) => d.to_string(),
+                Some(Kind::BoolValue(b)) => b.to_string(),
+                None => String::new(),
+            };
+            (k, value)
+        })
+        .collect()
+}
+
+pub fn metadata_to_pb(metadata: BTreeMap<String, String>) -> HashMap<String, pb::MetadataValue> {
+    metadata
+        .into_iter()
+        .map(|(k, v)| (k, pb::MetadataValue { kind: Some(pb::metadata_value::Kind::StringValue(v)) }))
+        .collect()
+}
+
+pub fn by_user_id(user_id: String) -> Option<pb::UserLookup> {
+    Some(pb::UserLookup { key: Some(pb::user_lookup::Key::UserId(user_id)) })
+}
+
+/// A registry answer that should carry a user but does not: a server fault.
+pub fn missing_user() -> SendbirdError {
+    ApiError::new(platform::ErrorCode::Internal, "registry answered without a user").into()
+}
+
+/// Any gRPC failure, in Sendbird's terms.
+pub fn upstream(status: tonic::Status) -> SendbirdError {
+    ApiError::from_status(&status).into()
+}
