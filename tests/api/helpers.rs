@@ -64,6 +64,13 @@ impl TestStack {
         serde_json::from_str(&text).expect("JSON")
     }
 
+    /// Asks token-service, over gRPC, what a user token is worth.
+    pub async fn validate(&self, token: &str) -> pb::ValidateTokenResponse {
+        let mut client = TokenServiceClient::new(test_support::channel(self.stack().token).await);
+        let request = pb::ValidateTokenRequest { token: token.to_owned(), app_id: Some(self.app_id.clone()) };
+        client.validate_token(request).await.expect("validation answers").into_inner()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         let mut request = self.http.get(format!("{}{path}", self.base));
         if let Some(token) = token {

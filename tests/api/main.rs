@@ -3,5 +3,6 @@
 
 mod helpers;
 mod sendbird;
+mod sendbird_tokens;
 mod sendbird_users;
 mod stack;

@@ -27,6 +27,37 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     pub telemetry: TelemetrySettings,
     pub shutdown: ShutdownSettings,
+    pub session: SessionSettings,
+}
+
+/// What `ValidateToken` does when Redis cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisFailurePolicy {
+    /// Refuse session tokens (reason UNAVAILABLE) until Redis answers again. The default.
+    Closed,
+    /// Read revocation state from the database instead (correct, slower, loads the database).
+    Database,
+    /// Accept signature-valid session tokens without a revocation check.
+    Open,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Session-token signing keys, `kid:hexsecret` separated by commas; the first signs, all
+    /// verify, so a new key goes first and an old one stays until its tokens expire. Unset: a
+    /// generated key kept in token-service's database.
+    pub signing_keys: Option<SecretString>,
+    pub redis_failure: RedisFailurePolicy,
+    /// How long a replica trusts revocation state it read, in milliseconds.
+    pub revocation_cache_ms: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { signing_keys: None, redis_failure: RedisFailurePolicy::Closed, revocation_cache_ms: 1000 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +134,7 @@ impl Default for Settings {
             gateway: GatewaySettings::default(),
             telemetry: TelemetrySettings::default(),
             shutdown: ShutdownSettings::default(),
+            session: SessionSettings::default(),
         }
     }
 }
@@ -190,7 +222,7 @@ impl Settings {
                 }
             )*};
         }
-        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown);
+        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session);
         match figment.data() {
             Ok(dict) => {
                 for key in dict.values().flat_map(|d| d.keys()) {
@@ -242,6 +274,11 @@ impl Settings {
         if self.gateway.upstream_timeout_ms == 0 {
             problems.push("gateway.upstream_timeout_ms must be at least 1".into());
         }
+        if let Some(keys) = &self.session.signing_keys
+            && let Err(problem) = parse_signing_keys(keys.expose_secret())
+        {
+            problems.push(format!("session.signing_keys: {problem}"));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
             problems.push(format!("telemetry.filter `{}` is not a valid filter", self.telemetry.filter));
         }
@@ -259,6 +296,30 @@ impl Settings {
     pub fn redis_url(&self) -> Option<&str> {
         self.redis.url.as_ref().map(|u| u.expose_secret())
     }
+}
+
+/// `kid:hexsecret,kid:hexsecret` -> (kid, secret bytes), in order. Secrets are at least 32 bytes.
+pub fn parse_signing_keys(value: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (kid, secret) = entry.split_once(':').ok_or("each key is kid:hexsecret")?;
+        if kid.is_empty() || kid.len() > 64 || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err("a kid is 1 to 64 letters, digits, - or _".into());
+        }
+        let secret = hex::decode(secret).map_err(|_| format!("the secret of {kid} is not hex"))?;
+        if secret.len() < 32 {
+            return Err(format!("the secret of {kid} is shorter than 32 bytes"));
+        }
+        if keys.iter().any(|(k, _)| k == kid) {
+            return Err(format!("kid {kid} appears twice"));
+        }
+        keys.push((kid.to_owned(), secret));
+    }
+    if keys.is_empty() {
+        return Err("no keys given".into());
+    }
+    Ok(keys)
 }
 
 const KNOWN_SECTIONS: &[&str] = &[
@@ -324,6 +385,18 @@ mod tests {
             }
             Ok(())
         });
+    }
+
+    #[test]
+    fn signing_keys_parse_in_order_and_refuse_weak_secrets() {
+        let strong = "ab".repeat(32);
+        let keys = parse_signing_keys(&format!("new:{strong}, old:{strong}")).expect("valid");
+        assert_eq!(keys.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["new", "old"]);
+        assert_eq!(keys[0].1.len(), 32);
+        assert!(parse_signing_keys("k:abcd").is_err(), "too short");
+        assert!(parse_signing_keys(&format!("k:{strong},k:{strong}")).is_err(), "duplicate kid");
+        assert!(parse_signing_keys("nokey").is_err());
+        assert!(parse_signing_keys("").is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub enum TokenError {
     ApplicationNotFound,
     #[error("API token not found")]
     ApiTokenNotFound,
+    #[error("access token not found")]
+    AccessTokenNotFound,
     #[error("no credential was presented")]
     CredentialMissing,
     #[error("the credential is not valid")]
@@ -23,7 +25,9 @@ impl From<TokenError> for ApiError {
         match err {
             TokenError::Invalid(invalid) => invalid.into(),
             TokenError::ApplicationNotFound => ApiError::new(ErrorCode::ApplicationNotFound, err.to_string()),
-            TokenError::ApiTokenNotFound => ApiError::new(ErrorCode::NotFound, err.to_string()),
+            TokenError::ApiTokenNotFound | TokenError::AccessTokenNotFound => {
+                ApiError::new(ErrorCode::NotFound, err.to_string())
+            }
             TokenError::CredentialMissing => ApiError::new(ErrorCode::CredentialMissing, err.to_string()),
             TokenError::CredentialInvalid => ApiError::new(ErrorCode::CredentialInvalid, err.to_string()),
             TokenError::Unexpected(cause) => ApiError::internal(&cause),

@@ -5,6 +5,7 @@ pub mod app;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod jwt;
 pub mod migration;
 pub mod startup;
 pub mod store;

@@ -8,10 +8,11 @@ use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
-    app::{CredentialCache, Tokens},
+    app::{KvCache, TokenConfig, TokenStore, Tokens},
     grpc::{TokenGrpc, TokenServiceServer},
+    jwt::KeySet,
     migration::Migrator,
-    store::{MemoryCache, RedisCache, SeaTokenStore},
+    store::{MemoryKv, RedisKv, SeaTokenStore},
 };
 
 pub const SERVICE: &str = "token";
@@ -24,9 +25,15 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let cache = credential_cache(settings).await?;
+        let cache = cache(settings).await?;
         let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
-        let tokens = Tokens::new(Arc::new(SeaTokenStore::new(db)), cache, Arc::new(SystemClock));
+        let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
+        let config = TokenConfig {
+            keys: key_set(settings, store.as_ref()).await?,
+            redis_failure: settings.session.redis_failure,
+            revocation_cache: std::time::Duration::from_millis(settings.session.revocation_cache_ms),
+        };
+        let tokens = Tokens::new(store, cache, config, Arc::new(SystemClock));
         Ok(Self { listener, tokens })
     }
 
@@ -46,18 +53,41 @@ impl Application {
     }
 }
 
-async fn credential_cache(settings: &Settings) -> anyhow::Result<Arc<dyn CredentialCache>> {
+async fn cache(settings: &Settings) -> anyhow::Result<Arc<dyn KvCache>> {
     Ok(match settings.redis_url() {
         Some(url) => {
-            let cache = RedisCache::connect(url, &settings.redis.key_prefix).await?;
-            tracing::info!("token-service caches credentials in Redis");
+            let cache = RedisKv::connect(url, &settings.redis.key_prefix).await?;
+            tracing::info!(policy = ?settings.session.redis_failure, "token-service keeps revocation state and credential lookups in Redis");
             Arc::new(cache)
         }
         None => {
             tracing::info!("no REDIS_URL set: token-service uses an in-process cache (fine for one process only)");
-            Arc::new(MemoryCache::default())
+            Arc::new(MemoryKv::default())
         }
     })
+}
+
+/// The configured keys, or the generated ones kept in the database (one is generated on the
+/// first start; replicas racing to do so converge on the newest).
+async fn key_set(settings: &Settings, store: &dyn TokenStore) -> anyhow::Result<KeySet> {
+    if let Some(keys) = &settings.session.signing_keys {
+        let keys = platform::config::parse_signing_keys(secrecy::ExposeSecret::expose_secret(keys))
+            .map_err(|problem| anyhow::anyhow!("session.signing_keys: {problem}"))?;
+        return KeySet::new(&keys);
+    }
+    let mut keys = store.signing_keys().await?;
+    if keys.is_empty() {
+        let kid = format!("k{}", &platform::ids::new_id()[..12]);
+        let secret = hex::decode(platform::secret::new_secret(32))?;
+        if let Err(err) = store.add_signing_key(&kid, &secret, platform::now_millis()).await {
+            tracing::debug!(error = format!("{err:#}"), "another replica generated the signing key first");
+        }
+        keys = store.signing_keys().await?;
+        tracing::info!(
+            "session tokens are signed with a generated key kept in the database; set session.signing_keys to manage keys yourself"
+        );
+    }
+    KeySet::new(&keys)
 }
 
 /// Applies every pending token-service migration.

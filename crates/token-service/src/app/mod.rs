@@ -1,16 +1,24 @@
-//! Token-service use cases, written against `TokenStore`, `CredentialCache` and a clock.
+//! Token-service use cases, written against `TokenStore`, `KvCache`, the signing key set and a
+//! clock. Split by concern: applications and API tokens here, user tokens in `access` and
+//! `sessions`, the hot path in `validate`.
 
-use std::sync::Arc;
+mod access;
+mod sessions;
+mod validate;
+
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use platform::Clock;
+use platform::{Clock, config::RedisFailurePolicy};
 
 use crate::{
-    domain::{ApiToken, AppId, AppSettings, Application, Caller, Name, Scope, Secret},
+    domain::{AccessToken, ApiToken, AppId, AppSettings, Application, Caller, Name, Scope, Secret},
     error::TokenError,
+    jwt::KeySet,
+    store::MemoryKv,
 };
 
-/// Persistence of applications and credentials.
+/// Persistence of applications, credentials and user tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Creates the application and, when given, its first API token in one transaction.
@@ -24,18 +32,42 @@ pub trait TokenStore: Send + Sync {
     async fn find_api_token(&self, token_hash: &str) -> anyhow::Result<Option<ApiToken>>;
     /// Marks the token revoked; returns its hash, or `None` when no live token had that id.
     async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<String>>;
-    /// Records durably that the user's tokens issued before `before` are revoked.
-    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()>;
+
+    /// Stores `token` and, in the same transaction, revokes the user's oldest live tokens beyond
+    /// `limit`; answers the tokens it revoked. Concurrent issues for one user are serialised.
+    async fn issue_access_token(&self, token: &AccessToken, limit: u32, now: i64) -> anyhow::Result<Vec<AccessToken>>;
+    /// The user's live access tokens, newest first.
+    async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Vec<AccessToken>>;
+    async fn find_access_token(&self, token_hash: &str) -> anyhow::Result<Option<AccessToken>>;
+    async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<AccessToken>>;
+
+    /// Records durably that the user's session tokens issued before `before` are revoked.
+    async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()>;
+    /// Revokes every access token of the user and records `before` for session tokens, in one
+    /// transaction; answers the access tokens it revoked.
+    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<Vec<AccessToken>>;
     async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>>;
+
+    /// Generated signing keys, newest first.
+    async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>>;
+    async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> anyhow::Result<()>;
 }
 
-/// A short-lived cache of credential lookups, keyed by the credential's hash. Redis in
-/// production, in-process for a single process. A failing cache is bypassed, never trusted.
+/// A string cache with expiry: Redis (single node or cluster) for many replicas, in-process for
+/// one. Keys here are relative; the Redis side adds `<prefix>:token:`.
 #[async_trait]
-pub trait CredentialCache: Send + Sync {
-    async fn get(&self, token_hash: &str) -> anyhow::Result<Option<Caller>>;
-    async fn put(&self, token_hash: &str, caller: &Caller) -> anyhow::Result<()>;
-    async fn remove(&self, token_hash: &str) -> anyhow::Result<()>;
+pub trait KvCache: Send + Sync {
+    async fn get(&self, key: &str) -> anyhow::Result<Option<String>>;
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
+    async fn delete(&self, keys: &[String]) -> anyhow::Result<()>;
+}
+
+/// How long a looked-up credential or token is trusted without reading the database again.
+/// Revocation removes the entry at once; this bounds staleness should that removal fail.
+pub const CREDENTIAL_TTL: Duration = Duration::from_secs(300);
+
+fn api_token_key(hash: &str) -> String {
+    format!("api_token:{hash}")
 }
 
 /// An application created together with its first API token (shown once).
@@ -45,16 +77,32 @@ pub struct CreatedApplication {
     pub api_token: Option<(ApiToken, Secret)>,
 }
 
+/// Everything a `Tokens` needs besides its store and caches.
+pub struct TokenConfig {
+    pub keys: KeySet,
+    pub redis_failure: RedisFailurePolicy,
+    /// How long this replica trusts revocation state it read.
+    pub revocation_cache: Duration,
+}
+
 #[derive(Clone)]
 pub struct Tokens {
     store: Arc<dyn TokenStore>,
-    cache: Arc<dyn CredentialCache>,
+    cache: Arc<dyn KvCache>,
+    /// A short in-process layer over `cache` for revocation state, read on every validation.
+    hot: Arc<MemoryKv>,
+    config: Arc<TokenConfig>,
     clock: Arc<dyn Clock>,
 }
 
 impl Tokens {
-    pub fn new(store: Arc<dyn TokenStore>, cache: Arc<dyn CredentialCache>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, cache, clock }
+    pub fn new(
+        store: Arc<dyn TokenStore>,
+        cache: Arc<dyn KvCache>,
+        config: TokenConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, cache, hot: Arc::new(MemoryKv::new(100_000)), config: Arc::new(config), clock }
     }
 
     pub async fn create_application(
@@ -102,26 +150,9 @@ impl Tokens {
             .await?
             .ok_or(TokenError::ApiTokenNotFound)?;
         // The cache must not outlive the revocation; a failure here is a server fault.
-        self.cache.remove(&hash).await?;
+        self.cache.delete(&[api_token_key(&hash)]).await?;
         tracing::info!(app.id = app_id.as_str(), credential.id = id, "API token revoked");
         Ok(())
-    }
-
-    /// Every token of the user issued until now stops working (the user was deleted, or asked
-    /// to be signed out everywhere).
-    pub async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str) -> Result<(), TokenError> {
-        let user_id = platform::validation::bounded("user_id", user_id.to_owned(), 80)?;
-        if user_id.is_empty() {
-            return Err(crate::domain::ValidationError::Missing { field: "user_id" }.into());
-        }
-        self.store.revoke_user_tokens(app_id, &user_id, self.clock.now_millis()).await?;
-        tracing::info!(app.id = app_id.as_str(), user.id = user_id, "user tokens revoked");
-        Ok(())
-    }
-
-    /// When the user's tokens were last revoked, if ever.
-    pub async fn user_revoked_before(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, TokenError> {
-        Ok(self.store.find_user_revocation(app_id, user_id).await?)
     }
 
     /// An API token -> who is calling. `expected_app`, when given, must be the token's application.
@@ -133,22 +164,21 @@ impl Tokens {
         if presented.expose().is_empty() {
             return Err(TokenError::CredentialMissing);
         }
-        let hash = presented.hash();
-        let caller = match self.cache.get(&hash).await {
-            Ok(Some(caller)) => Some(caller),
-            Ok(None) => None,
+        let key = api_token_key(&presented.hash());
+        let cached = match self.cache.get(&key).await {
+            Ok(value) => value.and_then(|v| decode_caller(&v)),
             Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), "credential cache unavailable; reading the database");
+                tracing::warn!(error = format!("{err:#}"), "cache unavailable; reading the database");
                 None
             }
         };
-        let caller = match caller {
+        let caller = match cached {
             Some(caller) => caller,
             None => {
-                let token = self.store.find_api_token(&hash).await?.ok_or(TokenError::CredentialInvalid)?;
+                let token = self.store.find_api_token(&presented.hash()).await?.ok_or(TokenError::CredentialInvalid)?;
                 let caller = Caller { app_id: token.app_id, scopes: token.scopes, credential_id: token.id };
-                if let Err(err) = self.cache.put(&hash, &caller).await {
-                    tracing::warn!(error = format!("{err:#}"), "credential cache unavailable; not cached");
+                if let Err(err) = self.cache.set(&key, &encode_caller(&caller), CREDENTIAL_TTL).await {
+                    tracing::warn!(error = format!("{err:#}"), "cache unavailable; not cached");
                 }
                 caller
             }
@@ -171,4 +201,53 @@ fn new_api_token(app_id: &AppId, name: Name, scopes: Vec<Scope>, now: i64) -> (A
         created_at: now,
     };
     (token, secret)
+}
+
+/// `app_id|scope,scope|credential_id`
+fn encode_caller(caller: &Caller) -> String {
+    let scopes: Vec<&str> = caller.scopes.iter().map(|s| s.as_str()).collect();
+    format!("{}|{}|{}", caller.app_id.as_str(), scopes.join(","), caller.credential_id)
+}
+
+/// A cached value that does not parse is ignored (and re-read from the database).
+fn decode_caller(value: &str) -> Option<Caller> {
+    let mut parts = value.splitn(3, '|');
+    let (app_id, scopes, credential_id) = (parts.next()?, parts.next()?, parts.next()?);
+    let scopes = scopes.split(',').filter(|s| !s.is_empty()).map(Scope::parse).collect::<Option<_>>()?;
+    Some(Caller { app_id: AppId::parse(app_id.to_owned()).ok()?, scopes, credential_id: credential_id.to_owned() })
+}
+
+/// `app_id|user_id|token_id`
+fn encode_access(token: &AccessToken) -> String {
+    format!("{}|{}|{}", token.app_id.as_str(), token.user_id, token.id)
+}
+
+fn decode_access(value: &str) -> Option<(AppId, String)> {
+    let mut parts = value.splitn(3, '|');
+    let (app_id, user_id) = (parts.next()?, parts.next()?);
+    Some((AppId::parse(app_id.to_owned()).ok()?, user_id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_values_round_trip_and_garbage_is_ignored() {
+        let caller = Caller {
+            app_id: AppId::generate(),
+            scopes: vec![Scope::App, Scope::UserManagement],
+            credential_id: "c".into(),
+        };
+        assert_eq!(decode_caller(&encode_caller(&caller)), Some(caller));
+        assert_eq!(decode_caller("nonsense"), None);
+        let token = AccessToken {
+            id: "t".into(),
+            app_id: AppId::generate(),
+            user_id: "u".into(),
+            token_hash: "h".into(),
+            created_at: 1,
+        };
+        assert_eq!(decode_access(&encode_access(&token)), Some((token.app_id.clone(), "u".into())));
+    }
 }

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+mod tokens;
+
+pub use tokens::{AccessToken, ISSUER, InvalidReason, SessionClaims, TokenKind, ValidToken, Validation};
+
 pub use platform::{AppId, ValidationError};
 
 /// A human name for an application or a credential: 1 to 100 characters.

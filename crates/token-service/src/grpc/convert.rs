@@ -3,7 +3,10 @@
 use proto::token::v1 as pb;
 
 use crate::{
-    domain::{ApiToken, AppId, AppSettings, Application, Name, Scope, ValidationError},
+    domain::{
+        AccessToken, ApiToken, AppId, AppSettings, Application, InvalidReason, Name, Scope, TokenKind, ValidToken,
+        Validation, ValidationError,
+    },
     error::TokenError,
 };
 
@@ -103,5 +106,42 @@ impl From<ApiToken> for pb::ApiTokenInfo {
             scopes: scopes_to_pb(&scopes),
             created_at: Some(proto::timestamp_from_millis(created_at)),
         }
+    }
+}
+
+impl From<AccessToken> for pb::AccessTokenInfo {
+    fn from(token: AccessToken) -> Self {
+        let AccessToken { id, app_id: _, user_id, token_hash: _, created_at } = token;
+        pb::AccessTokenInfo { id, user_id, created_at: Some(proto::timestamp_from_millis(created_at)) }
+    }
+}
+
+pub fn validation(outcome: Validation) -> pb::ValidateTokenResponse {
+    match outcome {
+        Ok(ValidToken { app_id, user_id, kind, expires_at }) => pb::ValidateTokenResponse {
+            valid: true,
+            app_id: app_id.as_str().to_owned(),
+            user_id,
+            kind: match kind {
+                TokenKind::Access => pb::TokenKind::Access,
+                TokenKind::Session => pb::TokenKind::Session,
+            }
+            .into(),
+            expires_at: expires_at.map(proto::timestamp_from_millis),
+            reason: pb::InvalidReason::Unspecified.into(),
+        },
+        Err(reason) => pb::ValidateTokenResponse {
+            valid: false,
+            reason: match reason {
+                InvalidReason::Malformed => pb::InvalidReason::Malformed,
+                InvalidReason::Unknown => pb::InvalidReason::Unknown,
+                InvalidReason::Expired => pb::InvalidReason::Expired,
+                InvalidReason::Revoked => pb::InvalidReason::Revoked,
+                InvalidReason::BadSignature => pb::InvalidReason::BadSignature,
+                InvalidReason::Unavailable => pb::InvalidReason::Unavailable,
+            }
+            .into(),
+            ..Default::default()
+        },
     }
 }

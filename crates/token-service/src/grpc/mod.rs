@@ -133,4 +133,73 @@ impl TokenService for TokenGrpc {
         self.tokens.revoke_user_tokens(&convert::app_id(app_id)?, &user_id).await?;
         Ok(Response::new(pb::RevokeUserTokensResponse {}))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn issue_access_token(
+        &self,
+        request: Request<pb::IssueAccessTokenRequest>,
+    ) -> Result<Response<pb::IssueAccessTokenResponse>, Status> {
+        let pb::IssueAccessTokenRequest { app_id, user_id } = request.into_inner();
+        let issued = self.tokens.issue_access_token(&convert::app_id(app_id)?, &user_id).await?;
+        Ok(Response::new(pb::IssueAccessTokenResponse {
+            info: Some(issued.token.into()),
+            token: issued.secret.into_exposed(),
+            revoked_ids: issued.revoked_ids,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_access_tokens(
+        &self,
+        request: Request<pb::ListAccessTokensRequest>,
+    ) -> Result<Response<pb::ListAccessTokensResponse>, Status> {
+        let pb::ListAccessTokensRequest { app_id, user_id } = request.into_inner();
+        let tokens = self.tokens.list_access_tokens(&convert::app_id(app_id)?, &user_id).await?;
+        Ok(Response::new(pb::ListAccessTokensResponse { tokens: tokens.into_iter().map(Into::into).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_access_token(
+        &self,
+        request: Request<pb::RevokeAccessTokenRequest>,
+    ) -> Result<Response<pb::RevokeAccessTokenResponse>, Status> {
+        let pb::RevokeAccessTokenRequest { app_id, token_id } = request.into_inner();
+        self.tokens.revoke_access_token(&convert::app_id(app_id)?, &token_id).await?;
+        Ok(Response::new(pb::RevokeAccessTokenResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn issue_session_token(
+        &self,
+        request: Request<pb::IssueSessionTokenRequest>,
+    ) -> Result<Response<pb::IssueSessionTokenResponse>, Status> {
+        let pb::IssueSessionTokenRequest { app_id, user_id, expires_at } = request.into_inner();
+        let expires_at = expires_at.as_ref().map(proto::timestamp_to_millis);
+        let issued = self.tokens.issue_session_token(&convert::app_id(app_id)?, &user_id, expires_at).await?;
+        Ok(Response::new(pb::IssueSessionTokenResponse {
+            token: issued.token,
+            expires_at: Some(proto::timestamp_from_millis(issued.expires_at)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_session_tokens(
+        &self,
+        request: Request<pb::RevokeSessionTokensRequest>,
+    ) -> Result<Response<pb::RevokeSessionTokensResponse>, Status> {
+        let pb::RevokeSessionTokensRequest { app_id, user_id } = request.into_inner();
+        self.tokens.revoke_session_tokens(&convert::app_id(app_id)?, &user_id).await?;
+        Ok(Response::new(pb::RevokeSessionTokensResponse {}))
+    }
+
+    /// The hot path: no span of its own at info level, no database on the common path.
+    async fn validate_token(
+        &self,
+        request: Request<pb::ValidateTokenRequest>,
+    ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
+        let pb::ValidateTokenRequest { token, app_id } = request.into_inner();
+        let expected_app = app_id.map(convert::app_id).transpose()?;
+        let outcome = self.tokens.validate(&token, expected_app.as_ref()).await?;
+        Ok(Response::new(convert::validation(outcome)))
+    }
 }

@@ -1,6 +1,6 @@
 use sea_orm_migration::prelude::*;
 
-use crate::store::API_TOKEN_HASH_KEY;
+use crate::store::{ACCESS_TOKEN_HASH_KEY, API_TOKEN_HASH_KEY};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -30,14 +30,35 @@ enum ApiTokens {
     RevokedAt,
 }
 
-/// Per-user "every token issued before this instant is revoked", kept durably so a cache flush
-/// never brings a revoked token back.
+/// One row per user that has tokens: "every session token issued before this instant is
+/// revoked" (0: never), kept durably so a cache flush never brings a revoked token back. Its
+/// row lock also serialises concurrent access-token issues for the user.
 #[derive(DeriveIden)]
-enum UserRevocations {
+enum TokenUsers {
     Table,
     AppId,
     UserId,
     RevokedBefore,
+}
+
+#[derive(DeriveIden)]
+enum AccessTokens {
+    Table,
+    Id,
+    AppId,
+    UserId,
+    TokenHash,
+    CreatedAt,
+    RevokedAt,
+}
+
+/// Generated session-token signing keys (used when none are configured).
+#[derive(DeriveIden)]
+enum SigningKeys {
+    Table,
+    Kid,
+    Secret,
+    CreatedAt,
 }
 
 #[async_trait::async_trait]
@@ -97,16 +118,56 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table(UserRevocations::Table)
-                    .col(ColumnDef::new(UserRevocations::AppId).string_len(24).not_null())
-                    .col(ColumnDef::new(UserRevocations::UserId).text().not_null())
-                    .col(ColumnDef::new(UserRevocations::RevokedBefore).big_integer().not_null())
+                    .table(TokenUsers::Table)
+                    .col(ColumnDef::new(TokenUsers::AppId).string_len(24).not_null())
+                    .col(ColumnDef::new(TokenUsers::UserId).text().not_null())
+                    .col(ColumnDef::new(TokenUsers::RevokedBefore).big_integer().not_null())
                     .primary_key(
-                        Index::create()
-                            .name("user_revocations_pkey")
-                            .col(UserRevocations::AppId)
-                            .col(UserRevocations::UserId),
+                        Index::create().name("token_users_pkey").col(TokenUsers::AppId).col(TokenUsers::UserId),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AccessTokens::Table)
+                    .col(ColumnDef::new(AccessTokens::Id).string_len(24).not_null().primary_key())
+                    .col(ColumnDef::new(AccessTokens::AppId).string_len(24).not_null())
+                    .col(ColumnDef::new(AccessTokens::UserId).text().not_null())
+                    .col(ColumnDef::new(AccessTokens::TokenHash).string_len(64).not_null())
+                    .col(ColumnDef::new(AccessTokens::CreatedAt).big_integer().not_null())
+                    .col(ColumnDef::new(AccessTokens::RevokedAt).big_integer().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name(ACCESS_TOKEN_HASH_KEY.name)
+                    .table(AccessTokens::Table)
+                    .col(AccessTokens::TokenHash)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("access_tokens_user_idx")
+                    .table(AccessTokens::Table)
+                    .col(AccessTokens::AppId)
+                    .col(AccessTokens::UserId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(SigningKeys::Table)
+                    .col(ColumnDef::new(SigningKeys::Kid).string_len(64).not_null().primary_key())
+                    .col(ColumnDef::new(SigningKeys::Secret).text().not_null())
+                    .col(ColumnDef::new(SigningKeys::CreatedAt).big_integer().not_null())
                     .to_owned(),
             )
             .await

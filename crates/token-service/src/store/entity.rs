@@ -46,18 +46,58 @@ pub mod api_tokens {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod user_revocations {
+pub mod token_users {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "user_revocations")]
+    #[sea_orm(table_name = "token_users")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub app_id: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: String,
-        /// Milliseconds: tokens of this user issued before it are revoked.
+        /// Milliseconds: session tokens of this user issued before it are revoked; 0 never.
         pub revoked_before: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod access_tokens {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "access_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub app_id: String,
+        pub user_id: String,
+        pub token_hash: String,
+        pub created_at: i64,
+        pub revoked_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod signing_keys {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        /// Hex.
+        pub secret: String,
+        pub created_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

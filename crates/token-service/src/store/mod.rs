@@ -8,21 +8,24 @@ use async_trait::async_trait;
 use platform::db::{UniqueIndex, unexpected};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 
-pub use cache::{MemoryCache, RedisCache};
-use entity::{api_tokens, applications, user_revocations};
+pub use cache::{MemoryKv, RedisKv};
+use entity::{access_tokens, api_tokens, applications, signing_keys, token_users};
 
 use crate::{
     app::TokenStore,
-    domain::{ApiToken, AppId, AppSettings, Application, Name, Scope},
+    domain::{AccessToken, ApiToken, AppId, AppSettings, Application, Name, Scope},
     error::TokenError,
 };
 
 pub const API_TOKEN_HASH_KEY: UniqueIndex =
     UniqueIndex { name: "api_tokens_hash_key", table: "api_tokens", columns: &["token_hash"] };
+pub const ACCESS_TOKEN_HASH_KEY: UniqueIndex =
+    UniqueIndex { name: "access_tokens_hash_key", table: "access_tokens", columns: &["token_hash"] };
 
 #[derive(Debug, Clone)]
 pub struct SeaTokenStore {
@@ -106,31 +109,182 @@ impl TokenStore for SeaTokenStore {
         Ok((updated.rows_affected == 1).then_some(row.token_hash))
     }
 
-    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
-        let row = user_revocations::ActiveModel {
-            app_id: Set(app_id.as_str().to_owned()),
-            user_id: Set(user_id.to_owned()),
-            revoked_before: Set(before),
-        };
-        user_revocations::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([user_revocations::Column::AppId, user_revocations::Column::UserId])
-                    .update_column(user_revocations::Column::RevokedBefore)
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
+    async fn issue_access_token(&self, token: &AccessToken, limit: u32, now: i64) -> anyhow::Result<Vec<AccessToken>> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        lock_user(&txn, &token.app_id, &token.user_id, None).await?;
+        access_tokens::Entity::insert(access_token_row(token))
+            .exec_without_returning(&txn)
             .await
             .map_err(unexpected)?;
-        Ok(())
+        let live = live_access_tokens(&txn, &token.app_id, &token.user_id).await?;
+        let extra: Vec<access_tokens::Model> = live.into_iter().skip(limit as usize).collect();
+        if !extra.is_empty() {
+            access_tokens::Entity::update_many()
+                .col_expr(access_tokens::Column::RevokedAt, Expr::value(now))
+                .filter(access_tokens::Column::Id.is_in(extra.iter().map(|t| t.id.clone())))
+                .exec(&txn)
+                .await
+                .map_err(unexpected)?;
+        }
+        txn.commit().await.map_err(unexpected)?;
+        extra.into_iter().map(into_access_token).collect()
     }
 
-    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>> {
-        let row = user_revocations::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
+    async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Vec<AccessToken>> {
+        live_access_tokens(&self.db, app_id, user_id).await?.into_iter().map(into_access_token).collect()
+    }
+
+    async fn find_access_token(&self, token_hash: &str) -> anyhow::Result<Option<AccessToken>> {
+        let row = access_tokens::Entity::find()
+            .filter(access_tokens::Column::TokenHash.eq(token_hash))
+            .filter(access_tokens::Column::RevokedAt.is_null())
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        Ok(row.map(|r| r.revoked_before))
+        row.map(into_access_token).transpose()
     }
+
+    async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<AccessToken>> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        let row = access_tokens::Entity::find_by_id(id)
+            .filter(access_tokens::Column::AppId.eq(app_id.as_str()))
+            .filter(access_tokens::Column::RevokedAt.is_null())
+            .one(&txn)
+            .await
+            .map_err(unexpected)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let updated = access_tokens::Entity::update_many()
+            .col_expr(access_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(access_tokens::Column::Id.eq(id))
+            .filter(access_tokens::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        txn.commit().await.map_err(unexpected)?;
+        if updated.rows_affected == 1 { into_access_token(row).map(Some) } else { Ok(None) }
+    }
+
+    async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
+        lock_user(&self.db, app_id, user_id, Some(before)).await
+    }
+
+    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<Vec<AccessToken>> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        lock_user(&txn, app_id, user_id, Some(before)).await?;
+        let live = live_access_tokens(&txn, app_id, user_id).await?;
+        if !live.is_empty() {
+            access_tokens::Entity::update_many()
+                .col_expr(access_tokens::Column::RevokedAt, Expr::value(before))
+                .filter(access_tokens::Column::Id.is_in(live.iter().map(|t| t.id.clone())))
+                .exec(&txn)
+                .await
+                .map_err(unexpected)?;
+        }
+        txn.commit().await.map_err(unexpected)?;
+        live.into_iter().map(into_access_token).collect()
+    }
+
+    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>> {
+        let row = token_users::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
+            .one(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(row.map(|r| r.revoked_before).filter(|before| *before > 0))
+    }
+
+    async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let rows = signing_keys::Entity::find()
+            .order_by_desc(signing_keys::Column::CreatedAt)
+            .order_by_desc(signing_keys::Column::Kid)
+            .all(&self.db)
+            .await
+            .map_err(unexpected)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok((row.kid.clone(), hex::decode(&row.secret).with_context(|| format!("signing key {}", row.kid))?))
+            })
+            .collect()
+    }
+
+    async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> anyhow::Result<()> {
+        let row = signing_keys::ActiveModel {
+            kid: Set(kid.to_owned()),
+            secret: Set(hex::encode(secret)),
+            created_at: Set(now),
+        };
+        signing_keys::Entity::insert(row).exec_without_returning(&self.db).await.map_err(unexpected)?;
+        Ok(())
+    }
+}
+
+/// Upserts the user's row, which locks it until the transaction ends (PostgreSQL row lock,
+/// SQLite write lock). `revoked_before`, when given, moves the revocation instant.
+async fn lock_user(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_id: &str,
+    revoked_before: Option<i64>,
+) -> anyhow::Result<()> {
+    let row = token_users::ActiveModel {
+        app_id: Set(app_id.as_str().to_owned()),
+        user_id: Set(user_id.to_owned()),
+        revoked_before: Set(revoked_before.unwrap_or(0)),
+    };
+    let mut on_conflict = OnConflict::columns([token_users::Column::AppId, token_users::Column::UserId]);
+    match revoked_before {
+        Some(_) => on_conflict.update_column(token_users::Column::RevokedBefore),
+        // A no-op update still takes the lock.
+        None => on_conflict.value(
+            token_users::Column::RevokedBefore,
+            Expr::col((token_users::Entity, token_users::Column::RevokedBefore)),
+        ),
+    };
+    token_users::Entity::insert(row)
+        .on_conflict(on_conflict.to_owned())
+        .exec_without_returning(conn)
+        .await
+        .map_err(unexpected)?;
+    Ok(())
+}
+
+/// Newest first.
+async fn live_access_tokens(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_id: &str,
+) -> anyhow::Result<Vec<access_tokens::Model>> {
+    access_tokens::Entity::find()
+        .filter(access_tokens::Column::AppId.eq(app_id.as_str()))
+        .filter(access_tokens::Column::UserId.eq(user_id))
+        .filter(access_tokens::Column::RevokedAt.is_null())
+        .order_by_desc(access_tokens::Column::CreatedAt)
+        .order_by_desc(access_tokens::Column::Id)
+        .all(conn)
+        .await
+        .map_err(unexpected)
+}
+
+fn access_token_row(token: &AccessToken) -> access_tokens::ActiveModel {
+    access_tokens::ActiveModel {
+        id: Set(token.id.clone()),
+        app_id: Set(token.app_id.as_str().to_owned()),
+        user_id: Set(token.user_id.clone()),
+        token_hash: Set(token.token_hash.clone()),
+        created_at: Set(token.created_at),
+        revoked_at: Set(None),
+    }
+}
+
+fn into_access_token(row: access_tokens::Model) -> anyhow::Result<AccessToken> {
+    Ok(AccessToken {
+        id: row.id,
+        app_id: AppId::parse(row.app_id).context("stored access token app id")?,
+        user_id: row.user_id,
+        token_hash: row.token_hash,
+        created_at: row.created_at,
+    })
 }
 
 fn application_row(app: &Application) -> applications::ActiveModel {

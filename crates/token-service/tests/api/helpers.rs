@@ -46,20 +46,54 @@ pub struct TestTokenService {
     pub addr: SocketAddr,
     pub client: TokenServiceClient<Channel>,
     pub shutdown: Shutdown,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
 }
 
 /// token-service on port 0, SQLite, and the real Redis when `with_redis`.
 pub async fn spawn_token_service(with_redis: bool) -> TestTokenService {
-    test_support::init_logging();
     let db = TestDatabase::sqlite();
     let settings = test_support::settings(&db, with_redis);
-    let app = token_service::Application::build(&settings).await.expect("build");
+    let mut service = spawn_with(&settings).await;
+    service._db = Some(db);
+    service
+}
+
+/// token-service with the given settings; the caller keeps the database alive.
+pub async fn spawn_with(settings: &platform::Settings) -> TestTokenService {
+    test_support::init_logging();
+    let app = token_service::Application::build(settings).await.expect("build");
     let addr = app.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client = TokenServiceClient::new(test_support::channel(addr).await);
-    TestTokenService { addr, client, shutdown, _db: db }
+    TestTokenService { addr, client, shutdown, _db: None }
+}
+
+impl TestTokenService {
+    pub async fn create_app(&mut self) -> String {
+        let request =
+            proto::token::v1::CreateApplicationRequest { name: "app".into(), settings: None, with_api_token: false };
+        self.client.create_application(request).await.expect("created").into_inner().application.expect("app").id
+    }
+
+    pub async fn validate(&mut self, token: &str) -> proto::token::v1::ValidateTokenResponse {
+        let request = proto::token::v1::ValidateTokenRequest { token: token.into(), app_id: None };
+        self.client.validate_token(request).await.expect("validation answers").into_inner()
+    }
+
+    pub async fn session_token(&mut self, app_id: &str, user_id: &str) -> String {
+        let request = proto::token::v1::IssueSessionTokenRequest {
+            app_id: app_id.into(),
+            user_id: user_id.into(),
+            expires_at: None,
+        };
+        self.client.issue_session_token(request).await.expect("issued").into_inner().token
+    }
+
+    pub async fn access_token(&mut self, app_id: &str, user_id: &str) -> String {
+        let request = proto::token::v1::IssueAccessTokenRequest { app_id: app_id.into(), user_id: user_id.into() };
+        self.client.issue_access_token(request).await.expect("issued").into_inner().token
+    }
 }
 
 impl Drop for TestTokenService {

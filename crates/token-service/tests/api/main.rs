@@ -4,4 +4,5 @@
 mod cache;
 mod grpc;
 mod helpers;
+mod sessions;
 mod store;

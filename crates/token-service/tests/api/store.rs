@@ -17,6 +17,10 @@ macro_rules! contract {
 }
 
 contract!(
+    access_tokens_beyond_the_limit_are_revoked_oldest_first,
+    fifty_concurrent_issues_leave_exactly_the_limit,
+    revoking_a_user_revokes_its_access_tokens_and_records_the_instant,
+    generated_signing_keys_come_newest_first,
     an_application_and_its_first_token_are_stored_together,
     applications_page_in_id_order,
     tokens_need_an_existing_application,
@@ -85,9 +89,78 @@ async fn user_revocations_are_durable_and_move_forward() {
         let app = application("a");
         store.create_application(&app, None).await.unwrap();
         assert_eq!(store.find_user_revocation(&app.id, "u1").await.unwrap(), None);
-        store.revoke_user_tokens(&app.id, "u1", 100).await.unwrap();
-        store.revoke_user_tokens(&app.id, "u1", 200).await.unwrap();
+        store.revoke_session_tokens(&app.id, "u1", 100).await.unwrap();
+        store.revoke_session_tokens(&app.id, "u1", 200).await.unwrap();
         assert_eq!(store.find_user_revocation(&app.id, "u1").await.unwrap(), Some(200));
         assert_eq!(store.find_user_revocation(&app.id, "u2").await.unwrap(), None);
     }
+}
+
+fn access_token(app: &AppId, user: &str, created_at: i64) -> token_service::domain::AccessToken {
+    let secret = token_service::domain::Secret::generate();
+    token_service::domain::AccessToken {
+        id: platform::ids::new_id(),
+        app_id: app.clone(),
+        user_id: user.to_owned(),
+        token_hash: secret.hash(),
+        created_at,
+    }
+}
+
+async fn access_tokens_beyond_the_limit_are_revoked_oldest_first(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = AppId::generate();
+    let tokens: Vec<_> = (0..4).map(|i| access_token(&app, "u", 1000 + i)).collect();
+    for token in &tokens[..3] {
+        assert!(store.issue_access_token(token, 3, token.created_at).await.unwrap().is_empty());
+    }
+    let revoked = store.issue_access_token(&tokens[3], 3, 2000).await.unwrap();
+    assert_eq!(revoked, vec![tokens[0].clone()]);
+    assert!(store.find_access_token(&tokens[0].token_hash).await.unwrap().is_none());
+    let live = store.list_access_tokens(&app, "u").await.unwrap();
+    assert_eq!(live, vec![tokens[3].clone(), tokens[2].clone(), tokens[1].clone()], "newest first");
+    // Explicit revocation, only through the token's own application.
+    assert!(store.revoke_access_token(&AppId::generate(), &tokens[1].id, 1).await.unwrap().is_none());
+    assert_eq!(store.revoke_access_token(&app, &tokens[1].id, 1).await.unwrap(), Some(tokens[1].clone()));
+    assert!(store.revoke_access_token(&app, &tokens[1].id, 2).await.unwrap().is_none(), "already revoked");
+}
+
+async fn fifty_concurrent_issues_leave_exactly_the_limit(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = AppId::generate();
+    let issues = (0..50).map(|i| {
+        let (store, token) = (store.clone(), access_token(&app, "busy", 1000 + i));
+        tokio::spawn(async move { store.issue_access_token(&token, 10, token.created_at).await })
+    });
+    let mut revoked = 0;
+    for issue in issues {
+        revoked += issue.await.unwrap().expect("issued").len();
+    }
+    assert_eq!(revoked, 40);
+    assert_eq!(store.list_access_tokens(&app, "busy").await.unwrap().len(), 10);
+}
+
+async fn revoking_a_user_revokes_its_access_tokens_and_records_the_instant(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = AppId::generate();
+    let mine = access_token(&app, "gone", 1);
+    let other = access_token(&app, "stays", 1);
+    store.issue_access_token(&mine, 10, 1).await.unwrap();
+    store.issue_access_token(&other, 10, 1).await.unwrap();
+    let revoked = store.revoke_user_tokens(&app, "gone", 5000).await.unwrap();
+    assert_eq!(revoked, vec![mine.clone()]);
+    assert!(store.find_access_token(&mine.token_hash).await.unwrap().is_none());
+    assert!(store.find_access_token(&other.token_hash).await.unwrap().is_some());
+    assert_eq!(store.find_user_revocation(&app, "gone").await.unwrap(), Some(5000));
+    assert_eq!(store.find_user_revocation(&app, "stays").await.unwrap(), None, "issuing is not revoking");
+}
+
+async fn generated_signing_keys_come_newest_first(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    assert!(store.signing_keys().await.unwrap().is_empty());
+    store.add_signing_key("old", &[1; 32], 1).await.unwrap();
+    store.add_signing_key("new", &[2; 32], 2).await.unwrap();
+    assert!(store.add_signing_key("new", &[3; 32], 3).await.is_err(), "kids are unique");
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys, vec![("new".to_owned(), vec![2; 32]), ("old".to_owned(), vec![1; 32])]);
 }

@@ -6,6 +6,7 @@ mod error;
 mod metadata;
 mod query;
 mod resource;
+mod tokens;
 mod users;
 
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};
@@ -21,6 +22,7 @@ pub fn routes() -> Router<Clients> {
     Router::new()
         .route("/v3/users", get(users::list).post(users::create))
         .route("/v3/users/{user_id}", get(users::view).put(users::update).delete(users::delete))
+        .route("/v3/users/{user_id}/token", axum::routing::post(tokens::issue).delete(tokens::revoke_all))
         .route(
             "/v3/users/{user_id}/metadata",
             get(metadata::view_all).post(metadata::create).put(metadata::update).delete(metadata::delete_all),

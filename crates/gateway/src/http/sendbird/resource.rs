@@ -29,6 +29,16 @@ pub struct UserResource {
     require_auth_for_profile_image: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     is_created: Option<bool>,
+    /// Only on the deprecated `issue_session_token` path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_tokens: Option<Vec<SessionTokenResource>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionTokenResource {
+    pub session_token: String,
+    /// Milliseconds.
+    pub expires_at: i64,
 }
 
 impl UserResource {
@@ -50,7 +60,19 @@ impl UserResource {
             preferred_languages: user.preferred_languages,
             require_auth_for_profile_image: false,
             is_created: None,
+            session_tokens: None,
         }
+    }
+
+    /// A token issued with this call; stored only as a hash, so shown this once.
+    pub fn with_access_token(mut self, token: String) -> Self {
+        self.access_token = token;
+        self
+    }
+
+    pub fn with_session_token(mut self, token: SessionTokenResource) -> Self {
+        self.session_tokens = Some(vec![token]);
+        self
     }
 
     /// The create call's answer: `is_created` tells a new user from an existing one.

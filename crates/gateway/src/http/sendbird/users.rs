@@ -15,24 +15,9 @@ use super::{
     error::{self as codes, SendbirdError},
     query::{QueryParams, invalid},
     resource::{UserResource, by_user_id, metadata_to_pb, missing_user, upstream},
+    tokens::TokenFlags,
 };
 use crate::clients::{Clients, RequestId};
-
-/// Access and session tokens come with the token work; until then asking for one is refused
-/// rather than silently ignored.
-fn refuse_token_flags(body: &JsonBody) -> Result<(), SendbirdError> {
-    // Deprecated companion of `issue_session_token`: type-checked even though unused.
-    body.optional_i64("session_token_expires_at")?;
-    for flag in ["issue_access_token", "issue_session_token"] {
-        if body.optional_bool(flag)? == Some(true) {
-            return Err(SendbirdError::bad_request(
-                codes::INVALID_VALUE,
-                format!("\"{flag}\" is not available in this Roster version."),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// `POST /v3/users`
 pub async fn create(
@@ -47,7 +32,7 @@ pub async fn create(
     let profile_url = body.required_string("profile_url")?;
     let discovery_keys = body.optional_string_list("discovery_keys")?.unwrap_or_default();
     let metadata = body.optional_string_map("metadata")?.unwrap_or_default();
-    refuse_token_flags(&body)?;
+    let flags = TokenFlags::read(&body)?;
 
     let request = pb::CreateUserRequest {
         app_id: caller.app_id.as_str().to_owned(),
@@ -63,7 +48,7 @@ pub async fn create(
     };
     let user = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
     let user = user.into_inner().user.ok_or_else(missing_user)?;
-    Ok(Json(UserResource::new(user).created()))
+    Ok(Json(flags.apply(&clients, &request_id, &caller, user).await?.created()))
 }
 
 #[derive(Serialize)]
@@ -142,7 +127,7 @@ pub async fn update(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UserResource>, SendbirdError> {
     let body = JsonBody::parse(body)?;
-    refuse_token_flags(&body)?;
+    let flags = TokenFlags::read(&body)?;
     // Accepted for compatibility: Roster has no channels for a user to leave.
     body.optional_bool("leave_all_when_deactivated")?;
     let last_seen_at = body.optional_i64("last_seen_at")?;
@@ -166,7 +151,8 @@ pub async fn update(
         patch: Some(patch),
     };
     let user = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_user)?)))
+    let user = user.into_inner().user.ok_or_else(missing_user)?;
+    Ok(Json(flags.apply(&clients, &request_id, &caller, user).await?))
 }
 
 /// `DELETE /v3/users/{user_id}`: the user's tokens stop working at once.

@@ -1,0 +1,80 @@
+//! Access tokens: opaque, shown once, stored as a hash, permanent until revoked, at most the
+//! application's limit live per user (issuing one more revokes the oldest).
+
+use super::{CREDENTIAL_TTL, Tokens};
+use crate::{
+    domain::{AccessToken, AppId, Secret},
+    error::TokenError,
+};
+
+pub(super) fn access_token_key(hash: &str) -> String {
+    format!("access_token:{hash}")
+}
+
+/// A registry user id: 1 to 80 characters.
+pub(super) fn user_id(value: &str) -> Result<String, TokenError> {
+    if value.is_empty() {
+        return Err(crate::domain::ValidationError::Missing { field: "user_id" }.into());
+    }
+    Ok(platform::validation::bounded("user_id", value.to_owned(), 80)?)
+}
+
+/// A newly issued access token: the stored record, the secret (shown once), and the ids of the
+/// tokens it pushed out.
+#[derive(Debug)]
+pub struct IssuedAccessToken {
+    pub token: AccessToken,
+    pub secret: Secret,
+    pub revoked_ids: Vec<String>,
+}
+
+impl Tokens {
+    pub async fn issue_access_token(&self, app_id: &AppId, user: &str) -> Result<IssuedAccessToken, TokenError> {
+        let user = user_id(user)?;
+        let limit = self.get_application(app_id).await?.settings.access_token_limit;
+        let secret = Secret::generate();
+        let now = self.clock.now_millis();
+        let token = AccessToken {
+            id: platform::ids::new_id(),
+            app_id: app_id.clone(),
+            user_id: user,
+            token_hash: secret.hash(),
+            created_at: now,
+        };
+        let revoked = self.store.issue_access_token(&token, limit, now).await?;
+        if !revoked.is_empty() {
+            let keys: Vec<String> = revoked.iter().map(|t| access_token_key(&t.token_hash)).collect();
+            if let Err(err) = self.cache.delete(&keys).await {
+                // Revoked in the database; a cached copy lives at most CREDENTIAL_TTL.
+                tracing::error!(
+                    error = format!("{err:#}"),
+                    ttl_secs = CREDENTIAL_TTL.as_secs(),
+                    "cache eviction failed"
+                );
+            }
+        }
+        tracing::info!(
+            app.id = app_id.as_str(),
+            user.id = token.user_id,
+            token.id = token.id,
+            revoked = revoked.len(),
+            "access token issued"
+        );
+        Ok(IssuedAccessToken { token, secret, revoked_ids: revoked.into_iter().map(|t| t.id).collect() })
+    }
+
+    pub async fn list_access_tokens(&self, app_id: &AppId, user: &str) -> Result<Vec<AccessToken>, TokenError> {
+        Ok(self.store.list_access_tokens(app_id, &user_id(user)?).await?)
+    }
+
+    pub async fn revoke_access_token(&self, app_id: &AppId, id: &str) -> Result<(), TokenError> {
+        let token = self
+            .store
+            .revoke_access_token(app_id, id, self.clock.now_millis())
+            .await?
+            .ok_or(TokenError::AccessTokenNotFound)?;
+        self.cache.delete(&[access_token_key(&token.token_hash)]).await?;
+        tracing::info!(app.id = app_id.as_str(), token.id = id, "access token revoked");
+        Ok(())
+    }
+}

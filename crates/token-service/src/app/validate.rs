@@ -1,0 +1,114 @@
+//! The hot path: a token -> who it belongs to, or why not. Session tokens are checked without
+//! the database: signature and expiry locally, revocation state from a short in-process cache,
+//! then Redis, and the database only on a cache miss. When Redis cannot be reached the
+//! configured policy decides (fail closed by default); the connection recovers by itself.
+
+use platform::config::RedisFailurePolicy;
+
+use super::{
+    CREDENTIAL_TTL, KvCache, Tokens,
+    access::access_token_key,
+    decode_access, encode_access,
+    sessions::{REVOCATION_TTL, revocation_key},
+};
+use crate::{
+    domain::{AppId, InvalidReason, TokenKind, ValidToken, Validation},
+    error::TokenError,
+};
+
+impl Tokens {
+    /// Only a broken service is an error; a bad token is an `Ok(Err(reason))`.
+    pub async fn validate(&self, token: &str, expected_app: Option<&AppId>) -> Result<Validation, TokenError> {
+        let outcome = if token.bytes().filter(|b| *b == b'.').count() == 2 {
+            self.validate_session(token).await?
+        } else {
+            self.validate_access(token).await?
+        };
+        Ok(match outcome {
+            Ok(valid) if expected_app.is_some_and(|app| *app != valid.app_id) => Err(InvalidReason::Unknown),
+            other => other,
+        })
+    }
+
+    async fn validate_session(&self, token: &str) -> Result<Validation, TokenError> {
+        let claims = match self.config.keys.verify(token) {
+            Ok(claims) => claims,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let Ok(app_id) = AppId::parse(claims.app) else {
+            return Ok(Err(InvalidReason::Malformed));
+        };
+        Ok(match self.revoked_before(&app_id, &claims.sub).await? {
+            None => Err(InvalidReason::Unavailable),
+            Some(before) if claims.iat_ms < before => Err(InvalidReason::Revoked),
+            Some(_) => Ok(ValidToken {
+                app_id,
+                user_id: claims.sub,
+                kind: TokenKind::Session,
+                expires_at: Some(claims.exp.saturating_mul(1000)),
+            }),
+        })
+    }
+
+    /// The user's "revoked before" instant (0 when never revoked), or `None` when it cannot be
+    /// known and the policy says to refuse.
+    async fn revoked_before(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, TokenError> {
+        let key = revocation_key(app_id, user_id);
+        if let Some(value) = self.hot.get(&key).await?.and_then(|v| v.parse().ok()) {
+            return Ok(Some(value));
+        }
+        let before = match self.cache.get(&key).await {
+            Ok(Some(value)) => value.parse().unwrap_or(0),
+            Ok(None) => {
+                let before = self.store.find_user_revocation(app_id, user_id).await?.unwrap_or(0);
+                if let Err(err) = self.cache.set(&key, &before.to_string(), REVOCATION_TTL).await {
+                    tracing::warn!(error = format!("{err:#}"), "revocation state not cached");
+                }
+                before
+            }
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
+                match self.config.redis_failure {
+                    RedisFailurePolicy::Closed => return Ok(None),
+                    RedisFailurePolicy::Database => {
+                        self.store.find_user_revocation(app_id, user_id).await?.unwrap_or(0)
+                    }
+                    RedisFailurePolicy::Open => return Ok(Some(0)),
+                }
+            }
+        };
+        self.hot.set(&key, &before.to_string(), self.config.revocation_cache).await?;
+        Ok(Some(before))
+    }
+
+    async fn validate_access(&self, token: &str) -> Result<Validation, TokenError> {
+        if token.len() != 40 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Err(InvalidReason::Malformed));
+        }
+        let hash = platform::secret::hash_secret(token);
+        let key = access_token_key(&hash);
+        let cached = match self.cache.get(&key).await {
+            Ok(value) => value.and_then(|v| decode_access(&v)),
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
+                if self.config.redis_failure == RedisFailurePolicy::Closed {
+                    return Ok(Err(InvalidReason::Unavailable));
+                }
+                None
+            }
+        };
+        let (app_id, user_id) = match cached {
+            Some(owner) => owner,
+            None => {
+                let Some(stored) = self.store.find_access_token(&hash).await? else {
+                    return Ok(Err(InvalidReason::Unknown));
+                };
+                if let Err(err) = self.cache.set(&key, &encode_access(&stored), CREDENTIAL_TTL).await {
+                    tracing::warn!(error = format!("{err:#}"), "access token not cached");
+                }
+                (stored.app_id, stored.user_id)
+            }
+        };
+        Ok(Ok(ValidToken { app_id, user_id, kind: TokenKind::Access, expires_at: None }))
+    }
+}

@@ -1,0 +1,306 @@
+//! User tokens over gRPC: session tokens (issue, validate, revoke, rotate keys, survive a Redis
+//! flush, Redis outages under each policy) and access tokens (limit, revoke).
+
+use platform::config::RedisFailurePolicy;
+use proto::token::v1 as pb;
+use secrecy::SecretString;
+use test_support::{Backend, TestDatabase};
+use tonic::Code;
+
+use crate::helpers::{spawn_token_service, spawn_with};
+
+const VALID: i32 = pb::InvalidReason::Unspecified as i32;
+
+fn reason(r: pb::InvalidReason) -> i32 {
+    r as i32
+}
+
+#[tokio::test]
+async fn session_tokens_work_until_revoked_and_new_ones_work_after() {
+    let mut service = spawn_token_service(true).await;
+    let app = service.create_app().await;
+    let token = service.session_token(&app, "u1").await;
+    let access = service.access_token(&app, "u1").await;
+
+    let answer = service.validate(&token).await;
+    assert!(answer.valid, "{answer:?}");
+    assert_eq!((answer.app_id.as_str(), answer.user_id.as_str()), (app.as_str(), "u1"));
+    assert_eq!(answer.kind, pb::TokenKind::Session as i32);
+    let expires = proto::timestamp_to_millis(&answer.expires_at.unwrap());
+    let week = 7 * 24 * 3600 * 1000;
+    assert!((expires - platform::now_millis() - week).abs() < 60_000, "default lifetime is 7 days");
+
+    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "u1".into() };
+    service.client.revoke_session_tokens(revoke).await.expect("revoked");
+    let answer = service.validate(&token).await;
+    assert!(!answer.valid);
+    assert_eq!(answer.reason, reason(pb::InvalidReason::Revoked));
+
+    let fresh = service.session_token(&app, "u1").await;
+    assert!(service.validate(&fresh).await.valid, "a token issued after the revocation works");
+    assert!(service.validate(&access).await.valid, "access tokens are not session tokens");
+    let other_user = service.session_token(&app, "u2").await;
+    assert!(service.validate(&other_user).await.valid);
+}
+
+#[tokio::test]
+async fn a_redis_flush_never_brings_a_revoked_token_back() {
+    let db = TestDatabase::sqlite();
+    let settings = test_support::settings(&db, true);
+    let mut first = spawn_with(&settings).await;
+    let app = first.create_app().await;
+    let token = first.session_token(&app, "u1").await;
+    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "u1".into() };
+    first.client.revoke_session_tokens(revoke).await.expect("revoked");
+
+    // Flush everything this deployment keeps in Redis, then ask a fresh replica.
+    let client = redis::Client::open(test_support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!("{}:*", settings.redis.key_prefix);
+    let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut conn).await.unwrap();
+    assert!(!keys.is_empty(), "revocation state was in Redis");
+    let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+
+    let mut second = spawn_with(&settings).await;
+    let answer = second.validate(&token).await;
+    assert_eq!(answer.reason, reason(pb::InvalidReason::Revoked), "{answer:?}");
+}
+
+/// A Redis server of this test's own, so it can be stopped and started again.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed by scripts/test");
+        Self { port, child }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn ready(&self) {
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn redis_outages_follow_the_policy_and_recovery_needs_nothing() {
+    let mut redis = OwnRedis::start(free_port());
+    redis.ready().await;
+    let db = TestDatabase::sqlite();
+    let mut settings = test_support::settings(&db, false);
+    settings.redis.url = Some(SecretString::from(redis.url()));
+    settings.session.revocation_cache_ms = 0;
+    let mut closed = spawn_with(&settings).await;
+    let app = closed.create_app().await;
+    let token = closed.session_token(&app, "u1").await;
+    let revoked = closed.session_token(&app, "u2").await;
+    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "u2".into() };
+    closed.client.revoke_session_tokens(revoke).await.expect("revoked");
+    assert!(closed.validate(&token).await.valid);
+
+    settings.session.redis_failure = RedisFailurePolicy::Database;
+    let mut database = spawn_with(&settings).await;
+    settings.session.redis_failure = RedisFailurePolicy::Open;
+    let mut open = spawn_with(&settings).await;
+
+    redis.stop();
+    let answer = closed.validate(&token).await;
+    assert_eq!(answer.reason, reason(pb::InvalidReason::Unavailable), "fail closed: {answer:?}");
+    assert!(database.validate(&token).await.valid, "database policy reads the durable state");
+    assert_eq!(database.validate(&revoked).await.reason, reason(pb::InvalidReason::Revoked));
+    assert!(open.validate(&token).await.valid, "open policy skips the revocation check");
+
+    // Redis comes back on the same port; the service reconnects by itself.
+    let restarted = OwnRedis::start(redis.port);
+    restarted.ready().await;
+    let mut recovered = false;
+    for _ in 0..100 {
+        if closed.validate(&token).await.valid {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "validation recovers when Redis returns");
+    assert_eq!(
+        closed.validate(&revoked).await.reason,
+        reason(pb::InvalidReason::Revoked),
+        "state reloaded from the database"
+    );
+}
+
+fn key(byte: u8) -> String {
+    hex_of(&[byte; 32])
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_without_breaking_live_tokens() {
+    let db = TestDatabase::sqlite();
+    let mut settings = test_support::settings(&db, false);
+    settings.session.signing_keys = Some(SecretString::from(format!("old:{}", key(1))));
+    let mut before = spawn_with(&settings).await;
+    let app = before.create_app().await;
+    let old_token = before.session_token(&app, "u1").await;
+
+    settings.session.signing_keys = Some(SecretString::from(format!("new:{},old:{}", key(2), key(1))));
+    let mut rotated = spawn_with(&settings).await;
+    assert!(rotated.validate(&old_token).await.valid, "tokens of the old key keep working");
+    let new_token = rotated.session_token(&app, "u1").await;
+    assert!(rotated.validate(&new_token).await.valid);
+    assert_ne!(new_token.split('.').next(), old_token.split('.').next(), "a new kid in the header");
+
+    settings.session.signing_keys = Some(SecretString::from(format!("new:{}", key(2))));
+    let mut retired = spawn_with(&settings).await;
+    assert_eq!(retired.validate(&old_token).await.reason, reason(pb::InvalidReason::Unknown));
+    assert!(retired.validate(&new_token).await.valid);
+}
+
+#[tokio::test]
+async fn generated_keys_survive_a_restart() {
+    let db = TestDatabase::sqlite();
+    let settings = test_support::settings(&db, false);
+    let mut first = spawn_with(&settings).await;
+    let app = first.create_app().await;
+    let token = first.session_token(&app, "u1").await;
+    let mut second = spawn_with(&settings).await;
+    assert!(second.validate(&token).await.valid);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_access_token_issues_leave_exactly_ten_valid() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let settings = test_support::settings(&db, true);
+    let mut service = spawn_with(&settings).await;
+    let app = service.create_app().await;
+    let issues = (0..50).map(|_| {
+        let mut client = service.client.clone();
+        let request = pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: "busy".into() };
+        tokio::spawn(async move { client.issue_access_token(request).await.expect("issued").into_inner().token })
+    });
+    let mut tokens = Vec::new();
+    for issue in issues {
+        tokens.push(issue.await.unwrap());
+    }
+    let mut valid = 0;
+    for token in &tokens {
+        if service.validate(token).await.valid {
+            valid += 1;
+        }
+    }
+    assert_eq!(valid, 10);
+    let listed = pb::ListAccessTokensRequest { app_id: app, user_id: "busy".into() };
+    assert_eq!(service.client.list_access_tokens(listed).await.unwrap().into_inner().tokens.len(), 10);
+}
+
+#[tokio::test]
+async fn access_tokens_validate_until_revoked() {
+    let mut service = spawn_token_service(true).await;
+    let app = service.create_app().await;
+    let issued = service
+        .client
+        .issue_access_token(pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: "u1".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(issued.token.len(), 40);
+    let answer = service.validate(&issued.token).await;
+    assert!(answer.valid);
+    assert_eq!((answer.kind, answer.expires_at), (pb::TokenKind::Access as i32, None));
+
+    let other_app = service.create_app().await;
+    let scoped = pb::ValidateTokenRequest { token: issued.token.clone(), app_id: Some(other_app) };
+    let answer = service.client.validate_token(scoped).await.unwrap().into_inner();
+    assert_eq!(answer.reason, reason(pb::InvalidReason::Unknown), "another application's token");
+
+    let revoke = pb::RevokeAccessTokenRequest { app_id: app, token_id: issued.info.unwrap().id };
+    service.client.revoke_access_token(revoke.clone()).await.expect("revoked");
+    assert_eq!(service.validate(&issued.token).await.reason, reason(pb::InvalidReason::Unknown));
+    let again = service.client.revoke_access_token(revoke).await.unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn revoking_a_user_stops_every_token_at_once() {
+    let mut service = spawn_token_service(true).await;
+    let app = service.create_app().await;
+    let session = service.session_token(&app, "gone").await;
+    let access = service.access_token(&app, "gone").await;
+    // Warm every cache first.
+    assert!(service.validate(&session).await.valid && service.validate(&access).await.valid);
+    let request = pb::RevokeUserTokensRequest { app_id: app, user_id: "gone".into() };
+    service.client.revoke_user_tokens(request).await.expect("revoked");
+    assert!(!service.validate(&session).await.valid);
+    assert!(!service.validate(&access).await.valid);
+}
+
+#[tokio::test]
+async fn bad_tokens_and_bad_requests_are_told_apart() {
+    let mut service = spawn_token_service(false).await;
+    let app = service.create_app().await;
+    for (token, expected) in [
+        ("", pb::InvalidReason::Malformed),
+        ("short", pb::InvalidReason::Malformed),
+        ("a.b.c", pb::InvalidReason::Malformed),
+        ("0123456789abcdef0123456789abcdef01234567", pb::InvalidReason::Unknown),
+    ] {
+        assert_eq!(service.validate(token).await.reason, reason(expected), "{token:?}");
+    }
+    let past = pb::IssueSessionTokenRequest {
+        app_id: app.clone(),
+        user_id: "u".into(),
+        expires_at: Some(proto::timestamp_from_millis(platform::now_millis() - 1000)),
+    };
+    assert_eq!(service.client.issue_session_token(past).await.unwrap_err().code(), Code::InvalidArgument);
+
+    let chosen = platform::now_millis() + 3_600_500;
+    let request = pb::IssueSessionTokenRequest {
+        app_id: app.clone(),
+        user_id: "u".into(),
+        expires_at: Some(proto::timestamp_from_millis(chosen)),
+    };
+    let issued = service.client.issue_session_token(request).await.unwrap().into_inner();
+    assert_eq!(proto::timestamp_to_millis(&issued.expires_at.unwrap()), chosen);
+    let answer = service.validate(&issued.token).await;
+    assert_eq!(answer.reason, VALID);
+    assert!(proto::timestamp_to_millis(&answer.expires_at.unwrap()) >= chosen, "never earlier than promised");
+
+    let unknown_app =
+        pb::IssueSessionTokenRequest { app_id: platform::ids::new_id(), user_id: "u".into(), expires_at: None };
+    assert_eq!(service.client.issue_session_token(unknown_app).await.unwrap_err().code(), Code::NotFound);
+    let no_user = pb::IssueAccessTokenRequest { app_id: app, user_id: String::new() };
+    assert_eq!(service.client.issue_access_token(no_user).await.unwrap_err().code(), Code::InvalidArgument);
+}
