@@ -3,6 +3,7 @@
 
 mod helpers;
 mod sendbird;
+mod sendbird_agents;
 mod sendbird_tokens;
 mod sendbird_users;
 mod stack;

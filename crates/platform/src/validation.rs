@@ -55,6 +55,32 @@ pub fn language_tag(field: &'static str, value: String) -> Result<String, Valida
     Ok(value)
 }
 
+/// The 249 officially assigned ISO 3166-1 alpha-2 codes, sorted (for a binary search).
+const ISO_3166_ALPHA_2: &[&str] = &[
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD",
+    "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA",
+    "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE",
+    "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
+    "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK",
+    "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP",
+    "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT",
+    "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS",
+    "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ",
+    "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS",
+    "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST",
+    "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA",
+    "ZM", "ZW",
+];
+
+/// `value` when it is an officially assigned ISO 3166-1 alpha-2 code (upper case).
+pub fn country_code(field: &'static str, value: String) -> Result<String, ValidationError> {
+    if ISO_3166_ALPHA_2.binary_search(&value.as_str()).is_err() {
+        return Err(ValidationError::Invalid { field, reason: "must be an ISO 3166-1 alpha-2 code such as US" });
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +92,18 @@ mod tests {
         }
         for bad in ["", "e", "englishlanguage", "en-toolongsubtag", "en_US", "en--US", "1a"] {
             assert!(language_tag("language", bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn country_codes_are_the_assigned_ones() {
+        assert!(ISO_3166_ALPHA_2.windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
+        assert_eq!(ISO_3166_ALPHA_2.len(), 249);
+        for ok in ["US", "KR", "BR", "DE"] {
+            assert!(country_code("country", ok.into()).is_ok(), "{ok}");
+        }
+        for bad in ["us", "USA", "U", "", "XX", "ZZ"] {
+            assert!(country_code("country", bad.into()).is_err(), "{bad}");
         }
     }
 

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use platform::Clock;
 
 use crate::{
-    domain::{AppId, Context, ContextKey, ContextValues, Country, Language},
+    domain::{
+        Agent, AgentSpec, AppId, Context, ContextKey, ContextPatch, ContextValues, Country, Language, MessengerChannel,
+    },
     error::ContextError,
 };
 
@@ -15,10 +17,46 @@ pub trait ContextStore: Send + Sync {
     /// Inserts or replaces the whole object.
     async fn put(&self, context: &Context) -> anyhow::Result<()>;
     async fn find(&self, key: &ContextKey) -> anyhow::Result<Option<Context>>;
+    /// Applies `patch` under the row's lock, creating the object when absent.
+    async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, ContextError>;
     /// True when something was deleted.
     async fn delete(&self, key: &ContextKey) -> anyhow::Result<bool>;
     /// Everything kept for one user of one application.
     async fn delete_user(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<()>;
+
+    async fn create_agent(&self, agent: &Agent) -> Result<(), ContextError>;
+    async fn find_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<Option<Agent>>;
+    /// Agents ordered by id, after `after` when given.
+    async fn list_agents(&self, app_id: &AppId, after: Option<&str>, limit: u64) -> anyhow::Result<Vec<Agent>>;
+    /// Replaces the agent's spec; false when there is no such agent.
+    async fn update_agent(&self, agent: &Agent) -> anyhow::Result<bool>;
+    /// Deletes the agent with its channels and contexts; false when there was none.
+    async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<bool>;
+    /// The (agent, user) channel, created when absent; true when this call created it.
+    async fn open_channel(
+        &self,
+        app_id: &AppId,
+        agent_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<(MessengerChannel, bool), ContextError>;
+    async fn find_channel(&self, app_id: &AppId, channel_url: &str) -> anyhow::Result<Option<MessengerChannel>>;
+}
+
+/// A page of agents and where the next one starts.
+#[derive(Debug)]
+pub struct AgentPage {
+    pub agents: Vec<Agent>,
+    pub next: Option<String>,
+}
+
+/// What opening a messenger channel answers.
+#[derive(Debug)]
+pub struct OpenedChannel {
+    pub channel: MessengerChannel,
+    pub agent: Agent,
+    pub context: Context,
+    pub created: bool,
 }
 
 #[derive(Clone)]
@@ -28,6 +66,8 @@ pub struct Contexts {
 }
 
 impl Contexts {
+    pub const MAX_PAGE: u32 = 100;
+
     pub fn new(store: Arc<dyn ContextStore>, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
@@ -44,6 +84,10 @@ impl Contexts {
         Ok(context)
     }
 
+    pub async fn patch(&self, key: &ContextKey, patch: &ContextPatch) -> Result<Context, ContextError> {
+        self.store.patch(key, patch, self.clock.now_millis()).await
+    }
+
     pub async fn get(&self, key: &ContextKey) -> Result<Context, ContextError> {
         self.store.find(key).await?.ok_or(ContextError::NotFound)
     }
@@ -56,5 +100,72 @@ impl Contexts {
     pub async fn delete_user_data(&self, app_id: &AppId, user_id: &str) -> Result<(), ContextError> {
         self.store.delete_user(app_id, user_id).await?;
         Ok(())
+    }
+
+    pub async fn create_agent(&self, app_id: AppId, agent_id: String, spec: AgentSpec) -> Result<Agent, ContextError> {
+        let agent = Agent { app_id, agent_id, spec, created_at: self.clock.now_millis() };
+        self.store.create_agent(&agent).await?;
+        tracing::info!(app.id = agent.app_id.as_str(), agent.id = agent.agent_id, "agent created");
+        Ok(agent)
+    }
+
+    pub async fn get_agent(&self, app_id: &AppId, agent_id: &str) -> Result<Agent, ContextError> {
+        self.store.find_agent(app_id, agent_id).await?.ok_or(ContextError::AgentNotFound)
+    }
+
+    pub async fn list_agents(
+        &self,
+        app_id: &AppId,
+        after: Option<&str>,
+        page_size: u32,
+    ) -> Result<AgentPage, ContextError> {
+        let size = page_size.clamp(1, Self::MAX_PAGE) as usize;
+        let mut agents = self.store.list_agents(app_id, after, size as u64 + 1).await?;
+        let next = if agents.len() > size {
+            agents.truncate(size);
+            agents.last().map(|a| a.agent_id.clone())
+        } else {
+            None
+        };
+        Ok(AgentPage { agents, next })
+    }
+
+    pub async fn update_agent(&self, app_id: &AppId, agent_id: &str, spec: AgentSpec) -> Result<Agent, ContextError> {
+        let mut agent = self.get_agent(app_id, agent_id).await?;
+        agent.spec = spec;
+        if !self.store.update_agent(&agent).await? {
+            return Err(ContextError::AgentNotFound);
+        }
+        Ok(agent)
+    }
+
+    pub async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> Result<(), ContextError> {
+        if !self.store.delete_agent(app_id, agent_id).await? {
+            return Err(ContextError::AgentNotFound);
+        }
+        tracing::info!(app.id = app_id.as_str(), agent.id = agent_id, "agent deleted");
+        Ok(())
+    }
+
+    /// The (agent, user) messenger channel, created on first use, with `patch` applied to its
+    /// context object.
+    pub async fn open_messenger_channel(
+        &self,
+        key: ContextKey,
+        patch: &ContextPatch,
+    ) -> Result<OpenedChannel, ContextError> {
+        let agent = self.get_agent(&key.app_id, &key.agent_id).await?;
+        let now = self.clock.now_millis();
+        let (channel, created) = self.store.open_channel(&key.app_id, &key.agent_id, &key.user_id, now).await?;
+        let context = self.store.patch(&key, patch, now).await?;
+        Ok(OpenedChannel { channel, agent, context, created })
+    }
+
+    pub async fn get_messenger_channel(
+        &self,
+        app_id: &AppId,
+        channel_url: &str,
+    ) -> Result<MessengerChannel, ContextError> {
+        self.store.find_channel(app_id, channel_url).await?.ok_or(ContextError::ChannelNotFound)
     }
 }

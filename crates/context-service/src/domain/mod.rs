@@ -45,13 +45,7 @@ pub struct Country(String);
 
 impl Country {
     pub fn parse(value: String) -> Result<Self, ValidationError> {
-        if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ValidationError::Invalid {
-                field: "country",
-                reason: "must be an ISO 3166-1 alpha-2 code such as US",
-            });
-        }
-        Ok(Self(value))
+        platform::validation::country_code("country", value).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -93,6 +87,108 @@ impl ContextValues {
     }
 }
 
+/// A change to a context object. Absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContextPatch {
+    /// `Some(None)` clears it.
+    pub language: Option<Option<Language>>,
+    pub country: Option<Option<Country>>,
+    pub values: ValuesPatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuesPatch {
+    /// Set these keys, remove those; the rest survive.
+    Merge { set: BTreeMap<String, String>, remove: Vec<String> },
+    /// The map becomes exactly this.
+    Replace(BTreeMap<String, String>),
+}
+
+impl Default for ValuesPatch {
+    fn default() -> Self {
+        Self::Merge { set: BTreeMap::new(), remove: Vec::new() }
+    }
+}
+
+impl ContextPatch {
+    /// The object after the patch; the limits hold for the result, not only for what was sent.
+    pub fn apply(&self, mut context: Context, now: i64) -> Result<Context, ValidationError> {
+        if let Some(language) = &self.language {
+            context.language = language.clone();
+        }
+        if let Some(country) = &self.country {
+            context.country = country.clone();
+        }
+        let values = match &self.values {
+            ValuesPatch::Merge { set, remove } => {
+                let mut values = context.values.entries().clone();
+                for key in remove {
+                    values.remove(key);
+                }
+                values.extend(set.clone());
+                values
+            }
+            ValuesPatch::Replace(values) => values.clone(),
+        };
+        context.values = ContextValues::parse(values)?;
+        context.updated_at = now;
+        Ok(context)
+    }
+}
+
+/// An agent id (Sendbird's `bot_userid`): 1 to 80 characters.
+pub fn agent_id(value: String) -> Result<String, ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::Missing { field: "agent_id" });
+    }
+    bounded("agent_id", value, 80)
+}
+
+/// What an AI agent is, besides its id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentSpec {
+    pub nickname: String,
+    pub profile_url: String,
+    pub agent_type: String,
+    pub callback_url: String,
+    pub is_privacy_mode: bool,
+    pub enable_mark_as_read: bool,
+    pub show_member: bool,
+    pub channel_invitation_preference: i32,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl AgentSpec {
+    pub fn validate(self) -> Result<Self, ValidationError> {
+        Ok(Self {
+            nickname: bounded("nickname", self.nickname, 80)?,
+            profile_url: bounded("profile_url", self.profile_url, 2048)?,
+            agent_type: bounded("agent_type", self.agent_type, 80)?,
+            callback_url: bounded("callback_url", self.callback_url, 2048)?,
+            metadata: ContextValues::parse(self.metadata)?.entries().clone(),
+            ..self
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub app_id: AppId,
+    pub agent_id: String,
+    pub spec: AgentSpec,
+    pub created_at: i64,
+}
+
+/// The messenger channel between one agent and one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessengerChannel {
+    pub app_id: AppId,
+    pub channel_url: String,
+    pub agent_id: String,
+    pub user_id: String,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
     pub key: ContextKey,
@@ -109,7 +205,8 @@ mod tests {
     #[test]
     fn country_codes() {
         assert!(Country::parse("US".into()).is_ok());
-        for bad in ["us", "USA", "U", ""] {
+        assert!(Country::parse("KR".into()).is_ok());
+        for bad in ["us", "USA", "U", "", "XX", "ZZ"] {
             assert!(Country::parse(bad.into()).is_err(), "{bad}");
         }
     }

@@ -1,24 +1,76 @@
-//! The `contexts` table as sea-orm sees it. Never leaves `store/`.
+//! Context-service tables as sea-orm sees them. Never leave `store/`.
 
-use sea_orm::entity::prelude::*;
+pub mod contexts {
+    use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "contexts")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub app_id: String,
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: String,
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub agent_id: String,
-    pub language: Option<String>,
-    pub country: Option<String>,
-    /// JSON object of strings.
-    pub values: String,
-    pub updated_at: i64,
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contexts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub agent_id: String,
+        pub language: Option<String>,
+        pub country: Option<String>,
+        /// JSON object of strings.
+        pub values: String,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub mod agents {
+    use sea_orm::entity::prelude::*;
 
-impl ActiveModelBehavior for ActiveModel {}
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub agent_id: String,
+        pub nickname: String,
+        pub profile_url: String,
+        pub agent_type: String,
+        pub callback_url: String,
+        pub is_privacy_mode: bool,
+        pub enable_mark_as_read: bool,
+        pub show_member: bool,
+        pub channel_invitation_preference: i32,
+        /// JSON object of strings.
+        pub metadata: String,
+        pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod messenger_channels {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "messenger_channels")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub channel_url: String,
+        pub agent_id: String,
+        pub user_id: String,
+        pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

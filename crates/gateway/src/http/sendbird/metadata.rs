@@ -15,7 +15,7 @@ use super::{
     SendbirdCaller,
     body::JsonBody,
     error::{self as codes, SendbirdError},
-    resource::{by_user_id, metadata_strings, metadata_to_pb, missing_user, upstream},
+    resource::{by_user_id, metadata_strings, metadata_to_pb, missing_answer, upstream},
 };
 use crate::{
     auth::Caller,
@@ -50,7 +50,7 @@ async fn read_all(
 ) -> Result<Metadata, SendbirdError> {
     let request = pb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
     let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(metadata_strings(user.into_inner().user.ok_or_else(missing_user)?.metadata))
+    Ok(metadata_strings(user.into_inner().user.ok_or_else(missing_answer)?.metadata))
 }
 
 async fn delete(

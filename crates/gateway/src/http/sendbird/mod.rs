@@ -1,7 +1,9 @@
 //! Sendbird Platform API v3 dialect (`/v3`): auth by `Api-Token`, Sendbird's user resource and
 //! its error body `{ "error": true, "code", "message" }`.
 
+mod ai_agent;
 mod body;
+mod bots;
 mod error;
 mod metadata;
 mod query;
@@ -22,6 +24,13 @@ pub fn routes() -> Router<Clients> {
     Router::new()
         .route("/v3/users", get(users::list).post(users::create))
         .route("/v3/users/{user_id}", get(users::view).put(users::update).delete(users::delete))
+        .route("/v3/bots", get(bots::list).post(bots::create))
+        .route("/v3/bots/{bot_userid}", get(bots::view).put(bots::update).delete(bots::delete))
+        .route("/v3/ai_agent/ai_agents/{bot_userid}/messenger", axum::routing::post(ai_agent::open_messenger))
+        .route(
+            "/v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context",
+            get(ai_agent::get_context).put(ai_agent::replace_context),
+        )
         .route("/v3/users/{user_id}/token", axum::routing::post(tokens::issue).delete(tokens::revoke_all))
         .route(
             "/v3/users/{user_id}/metadata",

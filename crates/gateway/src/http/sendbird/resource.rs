@@ -113,8 +113,8 @@ pub fn by_user_id(user_id: String) -> Option<pb::UserLookup> {
 }
 
 /// A registry answer that should carry a user but does not: a server fault.
-pub fn missing_user() -> SendbirdError {
-    ApiError::new(platform::ErrorCode::Internal, "registry answered without a user").into()
+pub fn missing_answer() -> SendbirdError {
+    ApiError::new(platform::ErrorCode::Internal, "a service answered without the resource").into()
 }
 
 /// Any gRPC failure, in Sendbird's terms.

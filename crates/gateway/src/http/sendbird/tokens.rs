@@ -14,7 +14,7 @@ use super::{
     body::JsonBody,
     error::SendbirdError,
     query::invalid,
-    resource::{SessionTokenResource, UserResource, by_user_id, missing_user, upstream},
+    resource::{SessionTokenResource, UserResource, by_user_id, missing_answer, upstream},
 };
 use crate::{
     auth::Caller,
@@ -95,7 +95,7 @@ async fn registry_id(
 ) -> Result<String, SendbirdError> {
     let request = rpb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
     let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(user.into_inner().user.ok_or_else(missing_user)?.id)
+    Ok(user.into_inner().user.ok_or_else(missing_answer)?.id)
 }
 
 #[derive(Serialize)]

@@ -14,7 +14,7 @@ use super::{
     body::JsonBody,
     error::{self as codes, SendbirdError},
     query::{QueryParams, invalid},
-    resource::{UserResource, by_user_id, metadata_to_pb, missing_user, upstream},
+    resource::{UserResource, by_user_id, metadata_to_pb, missing_answer, upstream},
     tokens::TokenFlags,
 };
 use crate::clients::{Clients, RequestId};
@@ -47,7 +47,7 @@ pub async fn create(
         }),
     };
     let user = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
-    let user = user.into_inner().user.ok_or_else(missing_user)?;
+    let user = user.into_inner().user.ok_or_else(missing_answer)?;
     Ok(Json(flags.apply(&clients, &request_id, &caller, user).await?.created()))
 }
 
@@ -115,7 +115,7 @@ pub async fn view(
 ) -> Result<Json<UserResource>, SendbirdError> {
     let request = pb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
     let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_user)?)))
+    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_answer)?)))
 }
 
 /// `PUT /v3/users/{user_id}`
@@ -151,7 +151,7 @@ pub async fn update(
         patch: Some(patch),
     };
     let user = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
-    let user = user.into_inner().user.ok_or_else(missing_user)?;
+    let user = user.into_inner().user.ok_or_else(missing_answer)?;
     Ok(Json(flags.apply(&clients, &request_id, &caller, user).await?))
 }
 
