@@ -1,9 +1,11 @@
 //! End-to-end tests of the whole stack: every service started in one process on port 0, the
 //! gateway reaching them over real gRPC, driven over HTTP as a Sendbird client would.
 
+mod compat;
 mod helpers;
 mod sendbird;
 mod sendbird_agents;
+mod sendbird_images;
 mod sendbird_tokens;
 mod sendbird_users;
 mod stack;

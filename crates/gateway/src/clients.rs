@@ -19,6 +19,8 @@ pub struct Clients {
     pub registry: RegistryServiceClient<Channel>,
     pub token: TokenServiceClient<Channel>,
     pub context: ContextServiceClient<Channel>,
+    /// `gateway.public_url`, without a trailing slash.
+    pub public_url: Option<String>,
     channels: [(&'static str, Channel); 3],
 }
 
@@ -29,9 +31,11 @@ impl Clients {
         let token = platform::grpc::channel(&settings.token.endpoint, timeout)?;
         let context = platform::grpc::channel(&settings.context.endpoint, timeout)?;
         Ok(Self {
-            registry: RegistryServiceClient::new(registry.clone()),
+            // Room for a 5 MB profile image coming back from the registry.
+            registry: RegistryServiceClient::new(registry.clone()).max_decoding_message_size(8 * 1024 * 1024),
             token: TokenServiceClient::new(token.clone()),
             context: ContextServiceClient::new(context.clone()),
+            public_url: settings.gateway.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
             channels: [("registry", registry), ("token", token), ("context", context)],
         })
     }
@@ -53,6 +57,22 @@ async fn is_serving(channel: &Channel) -> bool {
         .ok()
         .and_then(Result::ok)
         .is_some_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+}
+
+/// The base URL links in answers start with: `gateway.public_url`, else `http://<Host>`.
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub String);
+
+impl FromRequestParts<Clients> for PublicBase {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, clients: &Clients) -> Result<Self, Self::Rejection> {
+        if let Some(url) = &clients.public_url {
+            return Ok(Self(url.clone()));
+        }
+        let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        Ok(Self(format!("http://{host}")))
+    }
 }
 
 /// The request id the gateway assigned (or the caller sent), carried into every gRPC call.

@@ -98,6 +98,9 @@ pub struct GatewaySettings {
     pub max_body_bytes: usize,
     /// Deadline for each gRPC call the gateway makes, in milliseconds.
     pub upstream_timeout_ms: u64,
+    /// The gateway's public base URL (`https://chat.example.com`), for links it hands out such as
+    /// uploaded profile images. Unset: taken from each request's `Host`.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -169,6 +172,7 @@ impl Default for GatewaySettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 6 * 1024 * 1024,
             upstream_timeout_ms: 10_000,
+            public_url: None,
         }
     }
 }
@@ -270,6 +274,11 @@ impl Settings {
         }
         if self.gateway.max_body_bytes < 1024 {
             problems.push("gateway.max_body_bytes must be at least 1024".into());
+        }
+        if let Some(url) = &self.gateway.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push("gateway.public_url must be an http:// or https:// URL".into());
         }
         if self.gateway.upstream_timeout_ms == 0 {
             problems.push("gateway.upstream_timeout_ms must be at least 1".into());

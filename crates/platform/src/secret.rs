@@ -13,7 +13,12 @@ pub fn new_secret(bytes: usize) -> String {
 /// SHA-256 of a high-entropy secret, hex encoded: what is stored and looked up.
 /// (Only for random secrets; a secret a person may choose needs a slow password hash.)
 pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hash_secret_bytes(secret.as_bytes())
+}
+
+/// SHA-256 of any bytes, hex encoded.
+pub fn hash_secret_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub enum RegistryError {
     MetadataKeyNotFound(String),
     #[error("the page token is not valid")]
     InvalidPageToken,
+    #[error("profile image not found")]
+    ProfileImageNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -43,6 +45,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::InvalidPageToken => {
                 ApiError::new(ErrorCode::InvalidPageToken, message).with_field("page_token")
             }
+            RegistryError::ProfileImageNotFound => ApiError::new(ErrorCode::NotFound, message),
             RegistryError::Unexpected(cause) => ApiError::internal(&cause),
         }
     }

@@ -16,6 +16,9 @@ use crate::{
 
 pub const SERVICE: &str = "registry";
 
+/// Largest gRPC message the registry takes or gives: an image of 5 MB and its envelope.
+pub const MAX_MESSAGE: usize = 8 * 1024 * 1024;
+
 pub struct Application {
     listener: TcpListener,
     registry: Registry,
@@ -35,7 +38,9 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let server = RegistryServiceServer::new(RegistryGrpc::new(self.registry));
+        // Room for a 5 MB profile image and the rest of the request.
+        let server =
+            RegistryServiceServer::new(RegistryGrpc::new(self.registry)).max_decoding_message_size(MAX_MESSAGE);
         let name = <RegistryServiceServer<RegistryGrpc> as NamedService>::NAME;
         platform::grpc::serve(self.listener, name, Routes::new(server), shutdown).await
     }

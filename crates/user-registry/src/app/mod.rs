@@ -7,7 +7,10 @@ use async_trait::async_trait;
 use platform::Clock;
 
 use crate::{
-    domain::{AppId, Lookup, Metadata, MetadataWrite, NewUser, RosterId, User, UserFilter, UserPatch, ValidationError},
+    domain::{
+        AppId, Lookup, Metadata, MetadataWrite, NewUser, ProfileImage, RosterId, User, UserFilter, UserPatch,
+        ValidationError,
+    },
     error::RegistryError,
 };
 
@@ -52,7 +55,7 @@ impl From<StoreError> for RegistryError {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// The user with its metadata and discovery keys, in one transaction.
-    async fn create(&self, user: &User) -> Result<(), StoreError>;
+    async fn create(&self, user: &User, image: Option<&ProfileImage>) -> Result<(), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
     /// Deletes the user and everything hanging off it; false when there was none.
@@ -74,6 +77,7 @@ pub trait UserStore: Send + Sync {
         mode: MetadataWrite,
         now: i64,
     ) -> Result<Metadata, StoreError>;
+    async fn find_profile_image(&self, app_id: &AppId, id: &RosterId) -> Result<Option<ProfileImage>, StoreError>;
     /// Deletes the given keys (each must exist), or every key when `keys` is `None`.
     async fn delete_metadata(
         &self,
@@ -113,14 +117,18 @@ impl Registry {
     }
 
     pub async fn create_user(&self, app_id: AppId, new: NewUser) -> Result<User, RegistryError> {
-        let user = User::new(app_id, new, self.clock.now_millis());
-        self.store.create(&user).await?;
+        let (user, image) = User::new(app_id, new, self.clock.now_millis());
+        self.store.create(&user, image.as_ref()).await?;
         tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
         Ok(user)
     }
 
     pub async fn get_user(&self, app_id: &AppId, lookup: &Lookup) -> Result<User, RegistryError> {
         self.store.find(app_id, lookup).await?.ok_or(RegistryError::UserNotFound)
+    }
+
+    pub async fn get_profile_image(&self, app_id: &AppId, id: &RosterId) -> Result<ProfileImage, RegistryError> {
+        self.store.find_profile_image(app_id, id).await?.ok_or(RegistryError::ProfileImageNotFound)
     }
 
     pub async fn update_user(&self, app_id: &AppId, lookup: &Lookup, patch: UserPatch) -> Result<User, RegistryError> {

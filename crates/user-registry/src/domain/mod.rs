@@ -1,9 +1,11 @@
 //! Users as plain values. Every value is made by a `parse` that refuses bad input, so the rest
 //! of the service only ever holds valid ones.
 
+mod image;
 mod metadata;
 mod user;
 
+pub use image::{ImageType, ProfileImage};
 pub use metadata::{MetaValue, Metadata};
 pub use user::{
     DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserFilter,

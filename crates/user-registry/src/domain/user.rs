@@ -1,4 +1,4 @@
-use super::{AppId, Metadata, ValidationError, bounded};
+use super::{AppId, Metadata, ProfileImage, ValidationError, bounded};
 
 /// The immutable Roster id: 24 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -196,6 +196,8 @@ pub struct NewUser {
     pub discovery_keys: Vec<DiscoveryKey>,
     pub preferred_languages: Vec<String>,
     pub origin: Origin,
+    /// Takes the place of `profile_url` when given.
+    pub profile_image: Option<ProfileImage>,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -209,6 +211,8 @@ pub struct UserPatch {
     pub last_seen_at: Option<i64>,
     /// `Some(None)` removes the external id.
     pub external_id: Option<Option<ExternalId>>,
+    /// Replaces the image and `profile_url`.
+    pub profile_image: Option<ProfileImage>,
 }
 
 /// Which users a list returns.
@@ -255,26 +259,34 @@ pub struct User {
 }
 
 impl User {
-    /// A new user with a fresh id; `user_id` defaults to that id.
-    pub fn new(app_id: AppId, new: NewUser, now: i64) -> Self {
+    /// A new user with a fresh id; `user_id` defaults to that id. The uploaded image, if any,
+    /// comes back beside the user (it is stored, not carried).
+    pub fn new(app_id: AppId, new: NewUser, now: i64) -> (Self, Option<ProfileImage>) {
         let id = RosterId::generate();
         let user_id = new.user_id.unwrap_or_else(|| UserId::from(&id));
-        Self {
-            id,
-            app_id,
-            user_id,
-            external_id: new.external_id,
-            nickname: new.nickname,
-            profile_url: new.profile_url,
-            metadata: new.metadata,
-            discovery_keys: new.discovery_keys,
-            preferred_languages: new.preferred_languages,
-            is_active: true,
-            origin: new.origin,
-            created_at: now,
-            updated_at: now,
-            last_seen_at: None,
-        }
+        let profile_url = match &new.profile_image {
+            Some(image) => ProfileUrl(image.path(app_id.as_str(), id.as_str())),
+            None => new.profile_url,
+        };
+        (
+            Self {
+                id,
+                app_id,
+                user_id,
+                external_id: new.external_id,
+                nickname: new.nickname,
+                profile_url,
+                metadata: new.metadata,
+                discovery_keys: new.discovery_keys,
+                preferred_languages: new.preferred_languages,
+                is_active: true,
+                origin: new.origin,
+                created_at: now,
+                updated_at: now,
+                last_seen_at: None,
+            },
+            new.profile_image,
+        )
     }
 }
 
@@ -329,8 +341,10 @@ mod tests {
             discovery_keys: Vec::new(),
             preferred_languages: Vec::new(),
             origin: Origin::Api,
+            profile_image: None,
         };
-        let user = User::new(app, new, 1);
+        let (user, image) = User::new(app, new, 1);
+        assert!(image.is_none());
         assert_eq!(user.user_id.as_str(), user.id.as_str());
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use proto::registry::v1 as pb;
 
+use crate::domain::ProfileImage;
+
 use crate::{
     domain::{
         AppId, DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname, Origin,
@@ -47,6 +49,7 @@ impl TryFrom<pb::NewUser> for NewUser {
             origin,
             sensitive_metadata,
             member,
+            profile_image,
         } = new;
         if profile.is_some_and(|p| p != pb::Profile::default()) {
             return Err(unsupported("profile"));
@@ -66,6 +69,7 @@ impl TryFrom<pb::NewUser> for NewUser {
             discovery_keys: DiscoveryKey::parse_all(discovery_keys)?,
             preferred_languages: parse_languages(preferred_languages)?,
             origin: origin_from_pb(origin),
+            profile_image: profile_image.map(ProfileImage::parse).transpose()?,
         })
     }
 }
@@ -84,6 +88,7 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             last_seen_at,
             external_id,
             clear_external_id,
+            profile_image,
         } = patch;
         if profile.is_some_and(|p| p != pb::Profile::default()) {
             return Err(unsupported("profile"));
@@ -108,6 +113,7 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             preferred_languages: preferred_languages.map(|l| parse_languages(l.languages)).transpose()?,
             last_seen_at: last_seen_at.map(|t| proto::timestamp_to_millis(&t)),
             external_id,
+            profile_image: profile_image.map(ProfileImage::parse).transpose()?,
         })
     }
 }

@@ -8,7 +8,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     app::Registry,
-    domain::{NewUser, UserFilter, UserPatch},
+    domain::{NewUser, RosterId, UserFilter, UserPatch},
+    error::RegistryError,
 };
 
 pub use lifecycle::GrpcLifecycle;
@@ -116,5 +117,20 @@ impl RegistryService for RegistryGrpc {
         };
         self.registry.delete_metadata(&convert::app_id(app_id)?, &convert::lookup(lookup)?, keys).await?;
         Ok(Response::new(pb::DeleteMetadataResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_profile_image(
+        &self,
+        request: Request<pb::GetProfileImageRequest>,
+    ) -> Result<Response<pb::GetProfileImageResponse>, Status> {
+        let pb::GetProfileImageRequest { app_id, id } = request.into_inner();
+        let id = RosterId::parse(id).map_err(RegistryError::from)?;
+        let image = self.registry.get_profile_image(&convert::app_id(app_id)?, &id).await?;
+        Ok(Response::new(pb::GetProfileImageResponse {
+            content_type: image.kind.content_type().to_owned(),
+            data: image.data,
+            digest: image.digest,
+        }))
     }
 }

@@ -33,6 +33,15 @@ enum UserMetadata {
 }
 
 #[derive(DeriveIden)]
+enum ProfileImages {
+    Table,
+    UserPk,
+    ContentType,
+    Data,
+    Digest,
+}
+
+#[derive(DeriveIden)]
 enum UserDiscoveryKeys {
     Table,
     AppId,
@@ -152,11 +161,34 @@ impl MigrationTrait for Migration {
                     .col(UserDiscoveryKeys::UserPk)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ProfileImages::Table)
+                    .col(ColumnDef::new(ProfileImages::UserPk).string_len(24).not_null().primary_key())
+                    .col(ColumnDef::new(ProfileImages::ContentType).string_len(16).not_null())
+                    .col(ColumnDef::new(ProfileImages::Data).blob().not_null())
+                    .col(ColumnDef::new(ProfileImages::Digest).string_len(16).not_null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("profile_images_user_fk")
+                            .from(ProfileImages::Table, ProfileImages::UserPk)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [UserDiscoveryKeys::Table.into_iden(), UserMetadata::Table.into_iden(), Users::Table.into_iden()] {
+        for table in [
+            ProfileImages::Table.into_iden(),
+            UserDiscoveryKeys::Table.into_iden(),
+            UserMetadata::Table.into_iden(),
+            Users::Table.into_iden(),
+        ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

@@ -68,3 +68,22 @@ pub mod user_discovery_keys {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod profile_images {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "profile_images")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_pk: String,
+        pub content_type: String,
+        pub data: Vec<u8>,
+        pub digest: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -20,10 +20,13 @@ use sea_orm::{
 
 use crate::{
     app::{StoreError, UserStore},
-    domain::{AppId, DiscoveryKey, ExternalId, Lookup, Metadata, MetadataWrite, RosterId, User, UserFilter, UserPatch},
+    domain::{
+        AppId, DiscoveryKey, ExternalId, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId, User,
+        UserFilter, UserPatch,
+    },
 };
 use codec::{decode_value, encode_value, into_user};
-use entity::{user_discovery_keys as keys, user_metadata as meta, users};
+use entity::{profile_images as images, user_discovery_keys as keys, user_metadata as meta, users};
 
 pub const USER_ID_KEY: UniqueIndex =
     UniqueIndex { name: "users_app_user_id_key", table: "users", columns: &["app_id", "user_id"] };
@@ -135,6 +138,25 @@ async fn replace_discovery_keys(
     Ok(())
 }
 
+/// Stores (or replaces) the user's uploaded image.
+async fn put_image(conn: &impl ConnectionTrait, user_pk: &str, image: &ProfileImage) -> Result<(), DbErr> {
+    let row = images::ActiveModel {
+        user_pk: Set(user_pk.to_owned()),
+        content_type: Set(image.kind.content_type().to_owned()),
+        data: Set(image.data.clone()),
+        digest: Set(image.digest.clone()),
+    };
+    images::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(images::Column::UserPk)
+                .update_columns([images::Column::ContentType, images::Column::Data, images::Column::Digest])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
 /// Loads the rows' metadata and discovery keys in two queries, whatever the number of rows.
 async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Result<Vec<User>, StoreError> {
     if rows.is_empty() {
@@ -173,7 +195,7 @@ async fn find_user(conn: &impl ConnectionTrait, app_id: &AppId, lookup: &Lookup)
 
 #[async_trait]
 impl UserStore for SeaUserStore {
-    async fn create(&self, user: &User) -> Result<(), StoreError> {
+    async fn create(&self, user: &User, image: Option<&ProfileImage>) -> Result<(), StoreError> {
         let row = users::ActiveModel {
             id: Set(user.id.as_str().to_owned()),
             app_id: Set(user.app_id.as_str().to_owned()),
@@ -193,8 +215,30 @@ impl UserStore for SeaUserStore {
         users::Entity::insert(row).exec_without_returning(&txn).await.map_err(write_error)?;
         insert_metadata(&txn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
         replace_discovery_keys(&txn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
+        if let Some(image) = image {
+            put_image(&txn, user.id.as_str(), image).await.map_err(unexpected)?;
+        }
         txn.commit().await.map_err(unexpected)?;
         Ok(())
+    }
+
+    async fn find_profile_image(&self, app_id: &AppId, id: &RosterId) -> Result<Option<ProfileImage>, StoreError> {
+        // Through the user row, so another application's id finds nothing.
+        let Some(user) = users::Entity::find()
+            .filter(lookup_condition(app_id, &Lookup::Id(id.clone())))
+            .one(&self.db)
+            .await
+            .map_err(unexpected)?
+        else {
+            return Ok(None);
+        };
+        let row = images::Entity::find_by_id(user.id).one(&self.db).await.map_err(unexpected)?;
+        row.map(|row| {
+            let kind = ImageType::from_content_type(&row.content_type)
+                .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("stored image type {}", row.content_type)))?;
+            Ok(ProfileImage { kind, data: row.data, digest: row.digest })
+        })
+        .transpose()
     }
 
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError> {
@@ -210,8 +254,13 @@ impl UserStore for SeaUserStore {
             row.nickname = Set(nickname.as_str().to_owned());
             changed = true;
         }
-        if let Some(profile_url) = &patch.profile_url {
+        if let Some(image) = &patch.profile_image {
+            row.profile_url = Set(image.path(app_id.as_str(), &id));
+            put_image(&txn, &id, image).await.map_err(unexpected)?;
+            changed = true;
+        } else if let Some(profile_url) = &patch.profile_url {
             row.profile_url = Set(profile_url.as_str().to_owned());
+            images::Entity::delete_by_id(id.clone()).exec(&txn).await.map_err(unexpected)?;
             changed = true;
         }
         if let Some(is_active) = patch.is_active {

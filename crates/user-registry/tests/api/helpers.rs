@@ -35,11 +35,12 @@ pub fn new_user(user_id: &str) -> NewUser {
         discovery_keys: Vec::new(),
         preferred_languages: Vec::new(),
         origin: Origin::Api,
+        profile_image: None,
     }
 }
 
 pub fn user(app: &AppId, user_id: &str) -> User {
-    User::new(app.clone(), new_user(user_id), platform::now_millis())
+    User::new(app.clone(), new_user(user_id), platform::now_millis()).0
 }
 
 /// The registry serving on port 0 against SQLite.

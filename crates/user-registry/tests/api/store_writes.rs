@@ -25,6 +25,7 @@ macro_rules! contract {
 }
 
 contract!(
+    profile_images_are_stored_with_the_user_and_replaced_by_urls,
     update_changes_only_what_the_patch_names,
     discovery_keys_are_unique_per_application,
     delete_removes_the_user_with_its_metadata_and_keys,
@@ -52,7 +53,7 @@ async fn update_changes_only_what_the_patch_names(backend: Backend) {
     let app = app();
     let mut alice = user(&app, "alice");
     alice.metadata = meta(&[("tier", "gold")]);
-    store.create(&alice).await.unwrap();
+    store.create(&alice, None).await.unwrap();
 
     let patch = UserPatch {
         nickname: Some(Nickname::parse("Alice B".into()).unwrap()),
@@ -90,14 +91,14 @@ async fn discovery_keys_are_unique_per_application(backend: Backend) {
     let (a, b) = (app(), app());
     let mut first = user(&a, "first");
     first.discovery_keys = keys(&["k1", "k2"]);
-    store.create(&first).await.unwrap();
+    store.create(&first, None).await.unwrap();
     let mut second = user(&a, "second");
     second.discovery_keys = keys(&["k2"]);
-    let err = store.create(&second).await.unwrap_err();
+    let err = store.create(&second, None).await.unwrap_err();
     assert!(matches!(err, StoreError::DiscoveryKeyTaken), "{err:?}");
     assert!(store.find(&a, &uid("second")).await.unwrap().is_none(), "nothing half-written");
     // Through an update too, and the failed update changes nothing.
-    store.create(&user(&a, "third")).await.unwrap();
+    store.create(&user(&a, "third"), None).await.unwrap();
     let patch = UserPatch {
         nickname: Some(Nickname::parse("changed".into()).unwrap()),
         discovery_keys: Some(keys(&["k1"])),
@@ -109,7 +110,7 @@ async fn discovery_keys_are_unique_per_application(backend: Backend) {
     // Another application may use the same key.
     let mut other = user(&b, "first");
     other.discovery_keys = keys(&["k1"]);
-    store.create(&other).await.unwrap();
+    store.create(&other, None).await.unwrap();
 }
 
 async fn delete_removes_the_user_with_its_metadata_and_keys(backend: Backend) {
@@ -118,14 +119,14 @@ async fn delete_removes_the_user_with_its_metadata_and_keys(backend: Backend) {
     let mut gone = user(&app, "gone");
     gone.metadata = meta(&[("k", "v")]);
     gone.discovery_keys = keys(&["dk"]);
-    store.create(&gone).await.unwrap();
+    store.create(&gone, None).await.unwrap();
     assert!(store.delete(&app, &gone.id).await.unwrap());
     assert!(!store.delete(&app, &gone.id).await.unwrap(), "already gone");
     assert!(store.find(&app, &Lookup::Id(gone.id.clone())).await.unwrap().is_none());
     // Its key is free again, and the same user_id can be created afresh without old metadata.
     let mut again = user(&app, "gone");
     again.discovery_keys = keys(&["dk"]);
-    store.create(&again).await.unwrap();
+    store.create(&again, None).await.unwrap();
     assert!(store.find(&app, &uid("gone")).await.unwrap().unwrap().metadata.entries().is_empty());
 }
 
@@ -136,7 +137,7 @@ async fn pages_visit_every_user_once_while_others_are_inserted_and_deleted(backe
     for i in 0..25 {
         let u = user(&app, &format!("u{i:02}"));
         ids.push(u.id.clone());
-        store.create(&u).await.unwrap();
+        store.create(&u, None).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut after: Option<RosterId> = None;
@@ -157,7 +158,7 @@ async fn pages_visit_every_user_once_while_others_are_inserted_and_deleted(backe
         }
         let newcomer = user(&app, &format!("new{round}"));
         ids.push(newcomer.id.clone());
-        store.create(&newcomer).await.unwrap();
+        store.create(&newcomer, None).await.unwrap();
     }
     let mut unique = seen.clone();
     unique.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -179,7 +180,7 @@ async fn filters_narrow_the_list(backend: Backend) {
         u.nickname = Nickname::parse(nickname.into()).unwrap();
         u.is_active = active;
         u.metadata = meta(&[("tier", tier)]);
-        store.create(&u).await.unwrap();
+        store.create(&u, None).await.unwrap();
     }
     let names = |users: Vec<user_registry::domain::User>| -> Vec<String> {
         let mut v: Vec<String> = users.into_iter().map(|u| u.user_id.as_str().to_owned()).collect();
@@ -208,7 +209,7 @@ async fn filters_narrow_the_list(backend: Backend) {
 async fn metadata_modes_hold(backend: Backend) {
     let (store, _db) = store(backend).await;
     let app = app();
-    store.create(&user(&app, "m")).await.unwrap();
+    store.create(&user(&app, "m"), None).await.unwrap();
     let who = uid("m");
     let all = store.write_metadata(&app, &who, &meta(&[("a", "1")]), MetadataWrite::Create, 1).await.unwrap();
     assert_eq!(all, meta(&[("a", "1")]));
@@ -237,7 +238,7 @@ async fn metadata_modes_hold(backend: Backend) {
 async fn concurrent_metadata_writes_of_different_keys_all_land(backend: Backend) {
     let (store, _db) = store(backend).await;
     let app = app();
-    store.create(&user(&app, "busy")).await.unwrap();
+    store.create(&user(&app, "busy"), None).await.unwrap();
     let writes = (0..16).map(|i| {
         let (store, app) = (store.clone(), app.clone());
         tokio::spawn(async move {
@@ -255,7 +256,7 @@ async fn concurrent_metadata_writes_of_different_keys_all_land(backend: Backend)
 async fn metadata_limits_hold_for_the_merged_map(backend: Backend) {
     let (store, _db) = store(backend).await;
     let app = app();
-    store.create(&user(&app, "full")).await.unwrap();
+    store.create(&user(&app, "full"), None).await.unwrap();
     let half: BTreeMap<String, MetaValue> = (0..60).map(|i| (format!("k{i}"), MetaValue::String("v".into()))).collect();
     let first = Metadata::parse(half).unwrap();
     store.write_metadata(&app, &uid("full"), &first, MetadataWrite::Upsert, 1).await.unwrap();
@@ -265,4 +266,33 @@ async fn metadata_limits_hold_for_the_merged_map(backend: Backend) {
     let err = store.write_metadata(&app, &uid("full"), &second, MetadataWrite::Upsert, 2).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
     assert_eq!(store.find(&app, &uid("full")).await.unwrap().unwrap().metadata, first, "nothing written");
+}
+
+async fn profile_images_are_stored_with_the_user_and_replaced_by_urls(backend: Backend) {
+    use user_registry::domain::{NewUser, ProfileImage, ProfileUrl, User};
+    let (store, _db) = store(backend).await;
+    let app = app();
+    let png = ProfileImage::parse(b"\x89PNG\r\n\x1a\nfirst".to_vec()).unwrap();
+    let new = NewUser { profile_image: Some(png.clone()), ..crate::helpers::new_user("pic") };
+    let (user, image) = User::new(app.clone(), new, 1);
+    store.create(&user, image.as_ref()).await.unwrap();
+    let expected = format!("/profile_images/{}/{}/{}.png", app.as_str(), user.id.as_str(), png.digest);
+    assert_eq!(user.profile_url.as_str(), expected);
+    assert_eq!(store.find_profile_image(&app, &user.id).await.unwrap(), Some(png));
+    assert_eq!(
+        store.find_profile_image(&crate::helpers::app(), &user.id).await.unwrap(),
+        None,
+        "other apps see nothing"
+    );
+
+    let jpeg = ProfileImage::parse(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2]).unwrap();
+    let patch = UserPatch { profile_image: Some(jpeg.clone()), ..UserPatch::default() };
+    let updated = store.update(&app, &uid("pic"), &patch, 2).await.unwrap();
+    assert!(updated.profile_url.as_str().ends_with(&format!("{}.jpg", jpeg.digest)));
+    assert_eq!(store.find_profile_image(&app, &user.id).await.unwrap(), Some(jpeg));
+
+    let by_url =
+        UserPatch { profile_url: Some(ProfileUrl::parse("https://cdn/x.png".into()).unwrap()), ..UserPatch::default() };
+    store.update(&app, &uid("pic"), &by_url, 3).await.unwrap();
+    assert_eq!(store.find_profile_image(&app, &user.id).await.unwrap(), None, "a URL replaces the upload");
 }

@@ -37,6 +37,10 @@ impl JsonBody {
         }
     }
 
+    pub fn from_map(map: Map<String, Value>) -> Self {
+        Self(map)
+    }
+
     /// `null` counts as absent, as Sendbird treats it.
     fn get(&self, key: &str) -> Option<&Value> {
         self.0.get(key).filter(|v| !v.is_null())

@@ -5,6 +5,8 @@ mod ai_agent;
 mod body;
 mod bots;
 mod error;
+mod form;
+mod images;
 mod metadata;
 mod query;
 mod resource;
@@ -24,6 +26,7 @@ pub fn routes() -> Router<Clients> {
     Router::new()
         .route("/v3/users", get(users::list).post(users::create))
         .route("/v3/users/{user_id}", get(users::view).put(users::update).delete(users::delete))
+        .route("/profile_images/{app_id}/{id}/{file}", get(images::serve))
         .route("/v3/bots", get(bots::list).post(bots::create))
         .route("/v3/bots/{bot_userid}", get(bots::view).put(bots::update).delete(bots::delete))
         .route("/v3/ai_agent/ai_agents/{bot_userid}/messenger", axum::routing::post(ai_agent::open_messenger))

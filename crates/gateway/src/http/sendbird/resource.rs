@@ -7,6 +7,7 @@ use proto::registry::v1 as pb;
 use serde::Serialize;
 
 use super::error::SendbirdError;
+use crate::clients::PublicBase;
 
 /// Sendbird's user resource (`SendbirdUser`). Fields the model declares non-nullable are always
 /// present with a value, never `null`.
@@ -42,12 +43,18 @@ pub struct SessionTokenResource {
 }
 
 impl UserResource {
-    pub fn new(user: pb::User) -> Self {
+    /// `base` turns the path of an uploaded image into the absolute URL it is served at.
+    pub fn new(user: pb::User, base: &PublicBase) -> Self {
         let last_seen_at = user.last_seen_at.as_ref().map_or(0, proto::timestamp_to_millis);
+        let profile_url = if user.profile_url.starts_with("/profile_images/") {
+            format!("{}{}", base.0, user.profile_url)
+        } else {
+            user.profile_url
+        };
         Self {
             user_id: user.user_id,
             nickname: user.nickname,
-            profile_url: user.profile_url,
+            profile_url,
             access_token: String::new(),
             is_active: user.is_active,
             is_online: false,

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    clients::{Clients, RequestId},
+    clients::{Clients, PublicBase, RequestId},
 };
 
 /// The token flags a create or update may carry.
@@ -42,9 +42,10 @@ impl TokenFlags {
         request_id: &RequestId,
         caller: &Caller,
         user: rpb::User,
+        base: &PublicBase,
     ) -> Result<UserResource, SendbirdError> {
         let user_id = user.id.clone();
-        let mut resource = UserResource::new(user);
+        let mut resource = UserResource::new(user, base);
         if self.issue_access_token {
             let request =
                 tpb::IssueAccessTokenRequest { app_id: caller.app_id.as_str().to_owned(), user_id: user_id.clone() };

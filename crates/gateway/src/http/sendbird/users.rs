@@ -2,8 +2,7 @@
 
 use axum::{
     Json,
-    body::Bytes,
-    extract::{Path, RawQuery, State, rejection::BytesRejection},
+    extract::{Path, RawQuery, State},
 };
 use proto::registry::v1 as pb;
 use serde::Serialize;
@@ -11,25 +10,29 @@ use serde_json::{Value, json};
 
 use super::{
     SendbirdCaller,
-    body::JsonBody,
     error::{self as codes, SendbirdError},
+    form::UserForm,
     query::{QueryParams, invalid},
     resource::{UserResource, by_user_id, metadata_to_pb, missing_answer, upstream},
     tokens::TokenFlags,
 };
-use crate::clients::{Clients, RequestId};
+use crate::clients::{Clients, PublicBase, RequestId};
 
 /// `POST /v3/users`
 pub async fn create(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
-    body: Result<Bytes, BytesRejection>,
+    base: PublicBase,
+    UserForm { body, profile_file }: UserForm,
 ) -> Result<Json<UserResource>, SendbirdError> {
-    let body = JsonBody::parse(body)?;
     let user_id = body.required_string("user_id")?;
     let nickname = body.required_string("nickname")?;
-    let profile_url = body.required_string("profile_url")?;
+    // An uploaded image takes the place of `profile_url`.
+    let profile_url = match profile_file {
+        Some(_) => body.optional_string("profile_url")?.unwrap_or_default(),
+        None => body.required_string("profile_url")?,
+    };
     let discovery_keys = body.optional_string_list("discovery_keys")?.unwrap_or_default();
     let metadata = body.optional_string_map("metadata")?.unwrap_or_default();
     let flags = TokenFlags::read(&body)?;
@@ -43,12 +46,13 @@ pub async fn create(
             discovery_keys,
             metadata: metadata_to_pb(metadata),
             origin: pb::Origin::Api.into(),
+            profile_image: profile_file,
             ..Default::default()
         }),
     };
     let user = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
     let user = user.into_inner().user.ok_or_else(missing_answer)?;
-    Ok(Json(flags.apply(&clients, &request_id, &caller, user).await?.created()))
+    Ok(Json(flags.apply(&clients, &request_id, &caller, user, &base).await?.created()))
 }
 
 #[derive(Serialize)]
@@ -63,6 +67,7 @@ pub async fn list(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<UserList>, SendbirdError> {
     let query = QueryParams::parse(raw.as_deref())?;
@@ -103,7 +108,8 @@ pub async fn list(
         }
     })?;
     let page = page.into_inner();
-    Ok(Json(UserList { users: page.users.into_iter().map(UserResource::new).collect(), next: page.next_page_token }))
+    let users = page.users.into_iter().map(|user| UserResource::new(user, &base)).collect();
+    Ok(Json(UserList { users, next: page.next_page_token }))
 }
 
 /// `GET /v3/users/{user_id}`
@@ -111,11 +117,12 @@ pub async fn view(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserResource>, SendbirdError> {
     let request = pb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
     let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_answer)?)))
+    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_answer)?, &base)))
 }
 
 /// `PUT /v3/users/{user_id}`
@@ -123,10 +130,10 @@ pub async fn update(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path(user_id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    UserForm { body, profile_file }: UserForm,
 ) -> Result<Json<UserResource>, SendbirdError> {
-    let body = JsonBody::parse(body)?;
     let flags = TokenFlags::read(&body)?;
     // Accepted for compatibility: Roster has no channels for a user to leave.
     body.optional_bool("leave_all_when_deactivated")?;
@@ -143,6 +150,7 @@ pub async fn update(
             .optional_string_list("preferred_languages")?
             .map(|languages| pb::PreferredLanguages { languages }),
         last_seen_at: last_seen_at.map(proto::timestamp_from_millis),
+        profile_image: profile_file,
         ..Default::default()
     };
     let request = pb::UpdateUserRequest {
@@ -152,7 +160,7 @@ pub async fn update(
     };
     let user = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
     let user = user.into_inner().user.ok_or_else(missing_answer)?;
-    Ok(Json(flags.apply(&clients, &request_id, &caller, user).await?))
+    Ok(Json(flags.apply(&clients, &request_id, &caller, user, &base).await?))
 }
 
 /// `DELETE /v3/users/{user_id}`: the user's tokens stop working at once.
