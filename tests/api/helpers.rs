@@ -81,13 +81,13 @@ impl TestStack {
 
     /// Creates another application through token-service and returns its API token.
     pub async fn second_application(&self) -> String {
+        self.application_with(None).await
+    }
+
+    pub async fn application_with(&self, settings: Option<pb::ApplicationSettings>) -> String {
         let mut client = TokenServiceClient::new(test_support::channel(self.stack().token).await);
         client
-            .create_application(pb::CreateApplicationRequest {
-                name: "second".into(),
-                settings: None,
-                with_api_token: true,
-            })
+            .create_application(pb::CreateApplicationRequest { name: "second".into(), settings, with_api_token: true })
             .await
             .expect("created")
             .into_inner()

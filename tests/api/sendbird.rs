@@ -140,3 +140,21 @@ async fn applications_never_see_each_others_users() {
     let own = stack.post("/v3/users", Some(&other), &body).await;
     assert_eq!(own.status(), StatusCode::OK, "the same user_id is free in another application");
 }
+
+#[tokio::test]
+async fn an_application_over_its_rate_limit_gets_429_with_retry_after() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let settings = proto::token::v1::ApplicationSettings { rate_limit_per_second: 2, ..Default::default() };
+    let limited = stack.application_with(Some(settings)).await;
+    for _ in 0..2 {
+        let response = stack.get("/v3/users/anyone", Some(&limited)).await;
+        assert_sendbird_error(response, StatusCode::BAD_REQUEST, 400201).await;
+    }
+    let response = stack.get("/v3/users/anyone", Some(&limited)).await;
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_sendbird_error(response, StatusCode::TOO_MANY_REQUESTS, 500910).await;
+    // Other applications are not held back.
+    let other = stack.get("/v3/users/anyone", Some(&stack.token)).await;
+    assert_sendbird_error(other, StatusCode::BAD_REQUEST, 400201).await;
+}

@@ -33,5 +33,8 @@ pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<
         .into_inner();
     let app_id = AppId::parse(response.app_id)
         .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
+    if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
+        return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
+    }
     Ok(Caller { app_id })
 }

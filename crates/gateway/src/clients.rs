@@ -21,6 +21,7 @@ pub struct Clients {
     pub context: ContextServiceClient<Channel>,
     /// `gateway.public_url`, without a trailing slash.
     pub public_url: Option<String>,
+    pub limiter: crate::ratelimit::RateLimiter,
     channels: [(&'static str, Channel); 3],
 }
 
@@ -36,6 +37,7 @@ impl Clients {
             token: TokenServiceClient::new(token.clone()),
             context: ContextServiceClient::new(context.clone()),
             public_url: settings.gateway.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
+            limiter: crate::ratelimit::RateLimiter::default(),
             channels: [("registry", registry), ("token", token), ("context", context)],
         })
     }

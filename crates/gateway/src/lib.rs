@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clients;
 pub mod http;
+pub mod ratelimit;
 
 use std::net::SocketAddr;
 

@@ -69,11 +69,18 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// When the caller may try again (rate limits); crosses gRPC as `RetryInfo`.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self { code, message: message.into(), field: None, retry_after: None }
+    }
+
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -95,7 +102,12 @@ impl ApiError {
             && info.domain == DOMAIN
             && let Some(code) = ErrorCode::parse(&info.reason)
         {
-            return Self { code, message: status.message().to_owned(), field: info.metadata.get("field").cloned() };
+            return Self {
+                code,
+                message: status.message().to_owned(),
+                field: info.metadata.get("field").cloned(),
+                retry_after: details.retry_info().and_then(|r| r.retry_delay),
+            };
         }
         let code = match status.code() {
             Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidArgument,
@@ -123,6 +135,9 @@ impl From<ApiError> for Status {
         }
         let mut details = ErrorDetails::new();
         details.set_error_info(err.code.as_str(), DOMAIN, metadata);
+        if let Some(wait) = err.retry_after {
+            details.set_retry_info(Some(wait));
+        }
         Status::with_error_details(err.code.grpc_code(), err.message, details)
     }
 }
@@ -142,7 +157,9 @@ mod tests {
 
     #[test]
     fn an_error_survives_the_grpc_hop() {
-        let err = ApiError::new(ErrorCode::ValueTooLong, "nickname is longer than 80").with_field("nickname");
+        let err = ApiError::new(ErrorCode::ValueTooLong, "nickname is longer than 80")
+            .with_field("nickname")
+            .with_retry_after(std::time::Duration::from_secs(2));
         let status = Status::from(err.clone());
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(ApiError::from_status(&status), err);

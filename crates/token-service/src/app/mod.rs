@@ -176,7 +176,13 @@ impl Tokens {
             Some(caller) => caller,
             None => {
                 let token = self.store.find_api_token(&presented.hash()).await?.ok_or(TokenError::CredentialInvalid)?;
-                let caller = Caller { app_id: token.app_id, scopes: token.scopes, credential_id: token.id };
+                let rate_limit_per_second = self.get_application(&token.app_id).await?.settings.rate_limit_per_second;
+                let caller = Caller {
+                    app_id: token.app_id,
+                    scopes: token.scopes,
+                    credential_id: token.id,
+                    rate_limit_per_second,
+                };
                 if let Err(err) = self.cache.set(&key, &encode_caller(&caller), CREDENTIAL_TTL).await {
                     tracing::warn!(error = format!("{err:#}"), "cache unavailable; not cached");
                 }
@@ -203,18 +209,23 @@ fn new_api_token(app_id: &AppId, name: Name, scopes: Vec<Scope>, now: i64) -> (A
     (token, secret)
 }
 
-/// `app_id|scope,scope|credential_id`
+/// `app_id|scope,scope|rate_limit|credential_id`
 fn encode_caller(caller: &Caller) -> String {
     let scopes: Vec<&str> = caller.scopes.iter().map(|s| s.as_str()).collect();
-    format!("{}|{}|{}", caller.app_id.as_str(), scopes.join(","), caller.credential_id)
+    format!("{}|{}|{}|{}", caller.app_id.as_str(), scopes.join(","), caller.rate_limit_per_second, caller.credential_id)
 }
 
 /// A cached value that does not parse is ignored (and re-read from the database).
 fn decode_caller(value: &str) -> Option<Caller> {
-    let mut parts = value.splitn(3, '|');
-    let (app_id, scopes, credential_id) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut parts = value.splitn(4, '|');
+    let (app_id, scopes, rate, credential_id) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let scopes = scopes.split(',').filter(|s| !s.is_empty()).map(Scope::parse).collect::<Option<_>>()?;
-    Some(Caller { app_id: AppId::parse(app_id.to_owned()).ok()?, scopes, credential_id: credential_id.to_owned() })
+    Some(Caller {
+        app_id: AppId::parse(app_id.to_owned()).ok()?,
+        scopes,
+        credential_id: credential_id.to_owned(),
+        rate_limit_per_second: rate.parse().ok()?,
+    })
 }
 
 /// `app_id|user_id|token_id`
@@ -238,6 +249,7 @@ mod tests {
             app_id: AppId::generate(),
             scopes: vec![Scope::App, Scope::UserManagement],
             credential_id: "c".into(),
+            rate_limit_per_second: 5,
         };
         assert_eq!(decode_caller(&encode_caller(&caller)), Some(caller));
         assert_eq!(decode_caller("nonsense"), None);

@@ -140,6 +140,8 @@ pub struct Caller {
     pub app_id: AppId,
     pub scopes: Vec<Scope>,
     pub credential_id: String,
+    /// The application's gateway rate limit (requests per second, 0 unlimited).
+    pub rate_limit_per_second: u32,
 }
 
 #[cfg(test)]

@@ -121,6 +121,7 @@ impl TokenService for TokenGrpc {
             app_id: caller.app_id.as_str().to_owned(),
             scopes: convert::scopes_to_pb(&caller.scopes),
             credential_id: caller.credential_id,
+            rate_limit_per_second: caller.rate_limit_per_second,
         }))
     }
 

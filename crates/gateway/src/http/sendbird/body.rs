@@ -14,11 +14,7 @@ impl JsonBody {
     pub fn parse(bytes: Result<Bytes, BytesRejection>) -> Result<Self, SendbirdError> {
         let bytes = bytes.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                SendbirdError {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    code: codes::INVALID_VALUE,
-                    message: "The request body is too large.".into(),
-                }
+                SendbirdError::too_large()
             } else {
                 SendbirdError::bad_request(codes::INVALID_JSON_BODY, "Invalid JSON request body.")
             }

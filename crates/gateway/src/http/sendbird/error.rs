@@ -31,6 +31,8 @@ pub struct SendbirdError {
     pub status: StatusCode,
     pub code: u32,
     pub message: String,
+    /// Whole seconds for `Retry-After` on 429.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -42,12 +44,24 @@ struct Body<'a> {
 
 impl SendbirdError {
     pub fn bad_request(code: u32, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code, message: message.into() }
+        Self { status: StatusCode::BAD_REQUEST, code, message: message.into(), retry_after: None }
+    }
+
+    /// A body over the gateway's limit: 413, in Sendbird's shape.
+    pub fn too_large() -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: INVALID_VALUE,
+            message: "The request body is too large.".into(),
+            retry_after: None,
+        }
     }
 }
 
 impl From<ApiError> for SendbirdError {
     fn from(err: ApiError) -> Self {
+        // Rounded up: never invite a retry that is still too early.
+        let retry_after = err.retry_after.map(|wait| (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
         let (status, code, message) = match err.code {
             ErrorCode::MissingField => (400, MISSING_REQUIRED_PARAMETER, err.message),
             ErrorCode::ValueTooLong => (400, PARAMETER_VALUE_LENGTH_EXCEEDED, err.message),
@@ -67,7 +81,7 @@ impl From<ApiError> for SendbirdError {
             ErrorCode::Unavailable => (503, UNEXPECTED_ERROR, "Service temporarily unavailable.".to_owned()),
             ErrorCode::Internal => (500, UNEXPECTED_ERROR, "Unexpected error.".to_owned()),
         };
-        Self { status: StatusCode::from_u16(status).expect("valid status"), code, message }
+        Self { status: StatusCode::from_u16(status).expect("valid status"), code, message, retry_after }
     }
 }
 
@@ -81,7 +95,8 @@ impl IntoResponse for SendbirdError {
         let body = Body { error: true, code: self.code, message: &self.message };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            let seconds = self.retry_after.unwrap_or(1);
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -89,11 +89,7 @@ fn malformed() -> SendbirdError {
 }
 
 fn too_large_or_malformed(status: axum::http::StatusCode) -> SendbirdError {
-    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        SendbirdError { status, code: codes::INVALID_VALUE, message: "The request body is too large.".into() }
-    } else {
-        malformed()
-    }
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE { SendbirdError::too_large() } else { malformed() }
 }
 
 #[cfg(test)]
