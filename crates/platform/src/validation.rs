@@ -115,3 +115,35 @@ mod tests {
         assert_eq!((api.code, api.field.as_deref()), (ErrorCode::MissingField, Some("user_id")));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn bounded_accepts_exactly_up_to_the_limit(s in "\\PC{0,64}", max in 0usize..64) {
+            prop_assert_eq!(bounded("f", s.clone(), max).is_ok(), s.chars().count() <= max);
+        }
+
+        #[test]
+        fn well_formed_language_tags_pass(primary in "[a-z]{2,3}", region in proptest::option::of("[A-Z]{2}|[0-9]{3}")) {
+            let tag = match region { Some(r) => format!("{primary}-{r}"), None => primary };
+            prop_assert!(language_tag("language", tag).is_ok());
+        }
+
+        #[test]
+        fn language_tags_never_contain_anything_but_letters_digits_and_hyphens(s in "\\PC{0,20}") {
+            if let Ok(tag) = language_tag("language", s) {
+                prop_assert!(tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+            }
+        }
+
+        #[test]
+        fn only_listed_countries_pass(code in "[A-Za-z]{0,3}") {
+            prop_assert_eq!(country_code("country", code.clone()).is_ok(), ISO_3166_ALPHA_2.contains(&code.as_str()));
+        }
+    }
+}

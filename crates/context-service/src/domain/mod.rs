@@ -219,3 +219,31 @@ mod tests {
         assert!(ContextValues::parse(big).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn context_values_are_bounded_in_total_size(value in "[a-z]{0,9000}") {
+            let bytes = 1 + value.len();
+            let values: BTreeMap<_, _> = [("k".to_owned(), value)].into();
+            prop_assert_eq!(ContextValues::parse(values).is_ok(), bytes <= ContextValues::MAX_BYTES);
+        }
+
+        #[test]
+        fn a_patch_never_leaves_an_object_over_its_limits(a in "[a-z]{0,5000}", b in "[a-z]{0,5000}") {
+            let key = ContextKey::parse(AppId::generate().as_str().into(), "u".into(), "bot".into()).unwrap();
+            let start = Context { key, language: None, country: None, values: ContextValues::default(), updated_at: 0 };
+            let first = ContextPatch { values: ValuesPatch::Merge { set: [("a".to_owned(), a)].into(), remove: vec![] }, ..Default::default() };
+            let second = ContextPatch { values: ValuesPatch::Merge { set: [("b".to_owned(), b)].into(), remove: vec![] }, ..Default::default() };
+            if let Ok(after) = first.apply(start, 1).and_then(|c| second.apply(c, 2)) {
+                let size: usize = after.values.entries().iter().map(|(k, v)| k.len() + v.len()).sum();
+                prop_assert!(size <= ContextValues::MAX_BYTES);
+            }
+        }
+    }
+}

@@ -77,3 +77,18 @@ mod tests {
         assert!(Metadata::parse(many).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn keys_are_bounded_in_characters(key in "\\PC{1,200}") {
+            let entries: BTreeMap<_, _> = [(key.clone(), MetaValue::Bool(true))].into();
+            prop_assert_eq!(Metadata::parse(entries).is_ok(), key.chars().count() <= Metadata::MAX_KEY_CHARS);
+        }
+    }
+}

@@ -348,3 +348,39 @@ mod tests {
         assert_eq!(user.user_id.as_str(), user.id.as_str());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every bounded field accepts exactly the strings of at most its limit, counted in characters.
+        #[test]
+        fn limits_are_exact(s in "\\PC{0,120}") {
+            let n = s.chars().count();
+            prop_assert_eq!(Nickname::parse(s.clone()).is_ok(), n <= Nickname::MAX_CHARS);
+            prop_assert_eq!(UserId::parse(s.clone()).is_ok(), (1..=UserId::MAX_CHARS).contains(&n));
+            prop_assert_eq!(ProfileUrl::parse(s.clone()).is_ok(), n <= ProfileUrl::MAX_CHARS);
+            prop_assert_eq!(ExternalId::parse(s.clone()).is_ok(), (1..=ExternalId::MAX_CHARS).contains(&n));
+            prop_assert_eq!(DiscoveryKey::parse(s).is_ok(), (1..=DiscoveryKey::MAX_CHARS).contains(&n));
+        }
+
+        #[test]
+        fn long_values_are_refused_with_their_limit(extra in 1usize..50) {
+            prop_assert_eq!(
+                ProfileUrl::parse("u".repeat(ProfileUrl::MAX_CHARS + extra)),
+                Err(ValidationError::TooLong { field: "profile_url", max: ProfileUrl::MAX_CHARS })
+            );
+            prop_assert!(ExternalId::parse("e".repeat(ExternalId::MAX_CHARS + extra)).is_err());
+        }
+
+        #[test]
+        fn external_ids_equal_up_to_case_collide(s in "[a-zA-Z0-9-]{1,40}") {
+            let lower = ExternalId::parse(s.to_lowercase()).unwrap();
+            let upper = ExternalId::parse(s.to_uppercase()).unwrap();
+            prop_assert_eq!(lower.normalized(), upper.normalized());
+        }
+    }
+}

@@ -140,3 +140,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever arrives, the answer is a body or a Sendbird 4xx, never a panic.
+        #[test]
+        fn any_bytes_parse_or_get_a_client_error(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            match JsonBody::parse(Ok(Bytes::from(bytes))) {
+                Ok(body) => {
+                    for key in ["user_id", "metadata", "discovery_keys", "is_active", "last_seen_at"] {
+                        let _ = body.optional_string(key);
+                        let _ = body.optional_string_map(key);
+                        let _ = body.optional_string_list(key);
+                        let _ = body.optional_bool(key);
+                        let _ = body.optional_i64(key);
+                    }
+                }
+                Err(err) => prop_assert!(err.status.is_client_error()),
+            }
+        }
+    }
+}

@@ -115,6 +115,56 @@ mod tests {
         }
     }
 
+    /// Every error body the dialect renders, pinned: status, headers that matter, and body.
+    #[test]
+    fn error_bodies() {
+        let cases: Vec<(&str, SendbirdError)> = vec![
+            ("missing field", ApiError::new(ErrorCode::MissingField, "\"nickname\" is required.").into()),
+            ("too long", ApiError::new(ErrorCode::ValueTooLong, "user_id is longer than 80 characters").into()),
+            ("invalid value", ApiError::new(ErrorCode::InvalidArgument, "country is invalid").into()),
+            ("bad page token", ApiError::new(ErrorCode::InvalidPageToken, "the page token is not valid").into()),
+            ("unknown user", ApiError::new(ErrorCode::UserNotFound, "user not found").into()),
+            ("duplicate user_id", ApiError::new(ErrorCode::UserIdTaken, "user_id is already taken").into()),
+            ("missing api token", ApiError::new(ErrorCode::CredentialMissing, "API token is missing").into()),
+            ("wrong api token", ApiError::new(ErrorCode::CredentialInvalid, "the credential is not valid").into()),
+            ("forbidden", ApiError::new(ErrorCode::PermissionDenied, "not allowed").into()),
+            (
+                "rate limited",
+                ApiError::new(ErrorCode::RateLimited, "Too many requests.")
+                    .with_retry_after(std::time::Duration::from_millis(1500))
+                    .into(),
+            ),
+            ("body too large", SendbirdError::too_large()),
+            (
+                "wrong type",
+                SendbirdError::bad_request(UNEXPECTED_PARAMETER_TYPE_STRING, "\"user_id\" must be a string."),
+            ),
+            ("invalid json", SendbirdError::bad_request(INVALID_JSON_BODY, "Invalid JSON request body.")),
+            ("unavailable", ApiError::new(ErrorCode::Unavailable, "token-service down").into()),
+            ("internal", ApiError::new(ErrorCode::Internal, "db password wrong").into()),
+        ];
+        let rendered: Vec<serde_json::Value> = cases
+            .into_iter()
+            .map(|(case, err)| {
+                let response = err.into_response();
+                let status = response.status().as_u16();
+                let retry_after = response.headers().get(RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
+                let body = futures_body(response);
+                serde_json::json!({ "case": case, "status": status, "retry_after": retry_after, "body": body })
+            })
+            .collect();
+        insta::assert_json_snapshot!(rendered);
+    }
+
+    fn futures_body(response: Response) -> serde_json::Value {
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     #[test]
     fn internal_details_never_reach_the_caller() {
         let err = SendbirdError::from(ApiError::new(ErrorCode::Internal, "db password wrong"));

@@ -67,3 +67,23 @@ mod tests {
         assert!(QueryParams::parse(Some("b=yes")).unwrap().bool("b").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_query_string_parses_or_gets_a_client_error(raw in "\\PC{0,80}") {
+            if let Ok(query) = QueryParams::parse(Some(&raw)) {
+                if let Err(err) = query.int("limit", 1..=100, 10) {
+                    prop_assert_eq!(err.code, crate::http::sendbird::error::INVALID_VALUE);
+                }
+                let _ = query.bool("show_bot");
+                let _ = query.list("user_ids");
+            }
+        }
+    }
+}
