@@ -55,3 +55,61 @@ async fn memory_kv_entries_expire() {
     cache.set("gone", "v", Duration::ZERO).await.unwrap();
     assert_eq!(cache.get("gone").await.unwrap(), None);
 }
+
+/// Three masters in cluster mode, of this test's own, on free ports.
+#[tokio::test]
+async fn redis_cluster_urls_work_like_single_node_ones() {
+    use crate::helpers::{OwnRedis, free_port};
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let config = dir.path().join(format!("nodes-{port}.conf"));
+        let node = OwnRedis::start_with(
+            port,
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                config.to_str().unwrap(),
+                "--dir",
+                dir.path().to_str().unwrap(),
+            ],
+        );
+        node.ready().await;
+        nodes.push(node);
+    }
+    let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+    let created = std::process::Command::new("redis-cli")
+        .arg("--cluster")
+        .arg("create")
+        .args(&addrs)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli is installed with redis-server");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stdout));
+    // The cluster agrees on its slots shortly after creation; wait for it, boundedly.
+    for _ in 0..100 {
+        let info = std::process::Command::new("redis-cli")
+            .args(["-p", &nodes[0].port.to_string(), "cluster", "info"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = format!("redis+cluster://{}", addrs.join(","));
+    let cache: Arc<dyn KvCache> =
+        Arc::new(RedisKv::connect(&url, &test_support::redis_prefix()).await.expect("cluster"));
+    set_get_delete(cache.clone()).await;
+    // Keys spread over slots on different nodes.
+    for i in 0..20 {
+        cache.set(&format!("spread{i}"), "v", Duration::from_secs(60)).await.unwrap();
+    }
+    let keys: Vec<String> = (0..20).map(|i| format!("spread{i}")).collect();
+    cache.delete(&keys).await.unwrap();
+    for key in &keys {
+        assert_eq!(cache.get(key).await.unwrap(), None);
+    }
+}

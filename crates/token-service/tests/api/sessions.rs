@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use test_support::{Backend, TestDatabase};
 use tonic::Code;
 
-use crate::helpers::{spawn_token_service, spawn_with};
+use crate::helpers::{OwnRedis, free_port, spawn_token_service, spawn_with};
 
 const VALID: i32 = pb::InvalidReason::Unspecified as i32;
 
@@ -64,52 +64,6 @@ async fn a_redis_flush_never_brings_a_revoked_token_back() {
     let mut second = spawn_with(&settings).await;
     let answer = second.validate(&token).await;
     assert_eq!(answer.reason, reason(pb::InvalidReason::Revoked), "{answer:?}");
-}
-
-/// A Redis server of this test's own, so it can be stopped and started again.
-struct OwnRedis {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Self {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed by scripts/test");
-        Self { port, child }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn ready(&self) {
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test]
