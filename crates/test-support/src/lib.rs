@@ -112,3 +112,17 @@ pub async fn channel(addr: std::net::SocketAddr) -> tonic::transport::Channel {
         .await
         .expect("connect")
 }
+
+/// Runs each named `async fn(Backend)` as a test against SQLite and again against PostgreSQL:
+/// one store contract, both backends.
+#[macro_export]
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Backend::Postgres).await })*
+        }
+    };
+}

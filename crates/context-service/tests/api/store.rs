@@ -10,18 +10,7 @@ use test_support::Backend;
 
 use crate::store;
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Postgres).await })*
-        }
-    };
-}
-
-contract!(
+test_support::contract!(
     put_replaces_the_whole_object,
     keys_are_scoped_by_app_user_and_agent,
     delete_reports_what_it_did,

@@ -5,18 +5,7 @@ use token_service::{domain::AppId, error::TokenError};
 
 use crate::helpers::{api_token, application, store};
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Postgres).await })*
-        }
-    };
-}
-
-contract!(
+test_support::contract!(
     access_tokens_beyond_the_limit_are_revoked_oldest_first,
     fifty_concurrent_issues_leave_exactly_the_limit,
     revoking_a_user_revokes_its_access_tokens_and_records_the_instant,

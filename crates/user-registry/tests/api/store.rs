@@ -8,18 +8,7 @@ use user_registry::{
 
 use crate::helpers::{app, store, user};
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Postgres).await })*
-        }
-    };
-}
-
-contract!(
+test_support::contract!(
     creates_and_finds_by_every_key,
     user_id_is_unique_per_application,
     external_id_is_unique_case_insensitively,

@@ -13,18 +13,7 @@ use user_registry::{
 
 use crate::helpers::{app, store, user};
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(test_support::Backend::Postgres).await })*
-        }
-    };
-}
-
-contract!(
+test_support::contract!(
     profile_images_are_stored_with_the_user_and_replaced_by_urls,
     update_changes_only_what_the_patch_names,
     discovery_keys_are_unique_per_application,
