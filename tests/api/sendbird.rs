@@ -158,3 +158,22 @@ async fn an_application_over_its_rate_limit_gets_429_with_retry_after() {
     let other = stack.get("/v3/users/anyone", Some(&stack.token)).await;
     assert_sendbird_error(other, StatusCode::BAD_REQUEST, 400201).await;
 }
+
+#[tokio::test]
+async fn axum_rejections_come_in_sendbirds_shape_too() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    // A path that is not UTF-8, and a method the route does not have.
+    let bad_path = stack.get("/v3/users/%FF", Some(&stack.token)).await;
+    assert_sendbird_error(bad_path, StatusCode::BAD_REQUEST, 400111).await;
+    let wrong_method =
+        stack.http.patch(format!("{}/v3/users/u", stack.base)).header("api-token", &stack.token).send().await.unwrap();
+    assert_sendbird_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, 400111).await;
+    // NUL reaches no database: a clear 400, never a 500.
+    for path in ["/v3/users/a%00b", "/v3/bots/a%00b", "/v3/users?nickname=%00"] {
+        let response = stack.get(path, Some(&stack.token)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    let body = json!({ "user_id": "nul", "nickname": "a\u{0}b", "profile_url": "" });
+    let response = stack.post("/v3/users", Some(&stack.token), &body.to_string()).await;
+    assert_sendbird_error(response, StatusCode::BAD_REQUEST, 400111).await;
+}

@@ -51,7 +51,8 @@ async fn unknown_routes_are_json_404s() {
     let stack = spawn_stack(Backend::Sqlite, false).await;
     let response = stack.get("/v9/nothing", None).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let _: Value = response.json().await.expect("JSON");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"], true);
 }
 
 #[tokio::test]

@@ -32,10 +32,19 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-/// `value` when it has at most `max` characters (Unicode scalar values, as the dialects count).
+/// `value` when it has at most `max` characters (Unicode scalar values, as the dialects count)
+/// and no NUL, which no database text column can hold.
 pub fn bounded(field: &'static str, value: String, max: usize) -> Result<String, ValidationError> {
     if value.chars().count() > max {
         return Err(ValidationError::TooLong { field, max });
+    }
+    no_nul(field, value)
+}
+
+/// `value` when it holds no NUL character.
+pub fn no_nul(field: &'static str, value: String) -> Result<String, ValidationError> {
+    if value.contains('\0') {
+        return Err(ValidationError::Invalid { field, reason: "must not contain NUL characters" });
     }
     Ok(value)
 }
@@ -111,6 +120,7 @@ mod tests {
     fn bounded_counts_characters() {
         assert!(bounded("f", "é".repeat(3), 3).is_ok());
         assert_eq!(bounded("f", "abcd".into(), 3), Err(ValidationError::TooLong { field: "f", max: 3 }));
+        assert!(bounded("f", "a\0b".into(), 3).is_err(), "NUL never reaches a database");
         let api = ApiError::from(ValidationError::Missing { field: "user_id" });
         assert_eq!((api.code, api.field.as_deref()), (ErrorCode::MissingField, Some("user_id")));
     }
@@ -125,7 +135,7 @@ mod properties {
     proptest! {
         #[test]
         fn bounded_accepts_exactly_up_to_the_limit(s in "\\PC{0,64}", max in 0usize..64) {
-            prop_assert_eq!(bounded("f", s.clone(), max).is_ok(), s.chars().count() <= max);
+            prop_assert_eq!(bounded("f", s.clone(), max).is_ok(), s.chars().count() <= max && !s.contains('\0'));
         }
 
         #[test]

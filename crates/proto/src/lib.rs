@@ -29,9 +29,10 @@ pub fn timestamp_from_millis(ms: i64) -> Timestamp {
     Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
 }
 
-/// A protobuf `Timestamp` as milliseconds since the Unix epoch.
+/// A protobuf `Timestamp` as milliseconds since the Unix epoch, saturating rather than
+/// overflowing on absurd values (callers then refuse them as out of range).
 pub fn timestamp_to_millis(ts: &Timestamp) -> i64 {
-    ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000
+    ts.seconds.saturating_mul(1000).saturating_add(i64::from(ts.nanos) / 1_000_000)
 }
 
 #[cfg(test)]
@@ -43,5 +44,6 @@ mod tests {
         for ms in [0, 1, 999, 1_700_000_000_123, -1, -1001] {
             assert_eq!(timestamp_to_millis(&timestamp_from_millis(ms)), ms);
         }
+        assert_eq!(timestamp_to_millis(&Timestamp { seconds: i64::MAX, nanos: 0 }), i64::MAX);
     }
 }

@@ -12,6 +12,8 @@ pub enum TokenError {
     ApiTokenNotFound,
     #[error("access token not found")]
     AccessTokenNotFound,
+    #[error("user not found")]
+    UserDeleted,
     #[error("no credential was presented")]
     CredentialMissing,
     #[error("the credential is not valid")]
@@ -28,6 +30,7 @@ impl From<TokenError> for ApiError {
             TokenError::ApiTokenNotFound | TokenError::AccessTokenNotFound => {
                 ApiError::new(ErrorCode::NotFound, err.to_string())
             }
+            TokenError::UserDeleted => ApiError::new(ErrorCode::UserNotFound, err.to_string()),
             TokenError::CredentialMissing => ApiError::new(ErrorCode::CredentialMissing, err.to_string()),
             TokenError::CredentialInvalid => ApiError::new(ErrorCode::CredentialInvalid, err.to_string()),
             TokenError::Unexpected(cause) => ApiError::internal(&cause),

@@ -62,6 +62,7 @@ impl ContextService for ContextGrpc {
         request: Request<pb::DeleteUserDataRequest>,
     ) -> Result<Response<pb::DeleteUserDataResponse>, Status> {
         let pb::DeleteUserDataRequest { app_id, user_id } = request.into_inner();
+        let user_id = crate::domain::bounded("user_id", user_id, 80).map_err(ContextError::from)?;
         self.contexts.delete_user_data(&convert::app_id(app_id)?, &user_id).await?;
         Ok(Response::new(pb::DeleteUserDataResponse {}))
     }
@@ -104,7 +105,7 @@ impl ContextService for ContextGrpc {
     #[tracing::instrument(skip_all)]
     async fn get_agent(&self, request: Request<pb::GetAgentRequest>) -> Result<Response<pb::GetAgentResponse>, Status> {
         let pb::GetAgentRequest { app_id, agent_id } = request.into_inner();
-        let agent = self.contexts.get_agent(&convert::app_id(app_id)?, &agent_id).await?;
+        let agent = self.contexts.get_agent(&convert::app_id(app_id)?, &agent_id_of(agent_id)?).await?;
         Ok(Response::new(pb::GetAgentResponse { agent: Some(agent.into()) }))
     }
 
@@ -118,7 +119,9 @@ impl ContextService for ContextGrpc {
             None
         } else {
             let decoded = hex::decode(&page_token).ok().and_then(|b| String::from_utf8(b).ok());
-            Some(decoded.and_then(|s| s.strip_prefix("a1:").map(str::to_owned)).ok_or(ContextError::InvalidPageToken)?)
+            let after =
+                decoded.and_then(|s| s.strip_prefix("a1:").map(str::to_owned)).ok_or(ContextError::InvalidPageToken)?;
+            Some(agent_id_of(after).map_err(|_| ContextError::InvalidPageToken)?)
         };
         let page = self.contexts.list_agents(&convert::app_id(app_id)?, after.as_deref(), page_size).await?;
         Ok(Response::new(pb::ListAgentsResponse {
@@ -134,7 +137,7 @@ impl ContextService for ContextGrpc {
     ) -> Result<Response<pb::UpdateAgentResponse>, Status> {
         let pb::UpdateAgentRequest { app_id, agent_id, spec } = request.into_inner();
         let spec = AgentSpec::try_from(spec.unwrap_or_default())?;
-        let agent = self.contexts.update_agent(&convert::app_id(app_id)?, &agent_id, spec).await?;
+        let agent = self.contexts.update_agent(&convert::app_id(app_id)?, &agent_id_of(agent_id)?, spec).await?;
         Ok(Response::new(pb::UpdateAgentResponse { agent: Some(agent.into()) }))
     }
 
@@ -144,7 +147,7 @@ impl ContextService for ContextGrpc {
         request: Request<pb::DeleteAgentRequest>,
     ) -> Result<Response<pb::DeleteAgentResponse>, Status> {
         let pb::DeleteAgentRequest { app_id, agent_id } = request.into_inner();
-        self.contexts.delete_agent(&convert::app_id(app_id)?, &agent_id).await?;
+        self.contexts.delete_agent(&convert::app_id(app_id)?, &agent_id_of(agent_id)?).await?;
         Ok(Response::new(pb::DeleteAgentResponse {}))
     }
 
@@ -172,6 +175,7 @@ impl ContextService for ContextGrpc {
         request: Request<pb::GetMessengerChannelRequest>,
     ) -> Result<Response<pb::GetMessengerChannelResponse>, Status> {
         let pb::GetMessengerChannelRequest { app_id, channel_url } = request.into_inner();
+        let channel_url = crate::domain::bounded("channel_url", channel_url, 200).map_err(ContextError::from)?;
         let channel = self.contexts.get_messenger_channel(&convert::app_id(app_id)?, &channel_url).await?;
         Ok(Response::new(pb::GetMessengerChannelResponse { channel: Some(channel.into()) }))
     }

@@ -54,6 +54,7 @@ async fn readyz(State(clients): State<Clients>) -> impl IntoResponse {
     (status, Json(json!({ "status": if ready { "ready" } else { "not ready" }, "services": body })))
 }
 
+/// Unknown routes answer JSON in the shape the dialects share (`error` a boolean, a code).
 async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": "no such route" })))
+    (StatusCode::NOT_FOUND, Json(json!({ "error": true, "code": 404, "message": "No such route." })))
 }

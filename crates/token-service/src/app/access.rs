@@ -19,8 +19,8 @@ pub(super) fn user_id(value: &str) -> Result<String, TokenError> {
     Ok(platform::validation::bounded("user_id", value.to_owned(), 80)?)
 }
 
-/// A newly issued access token: the stored record, the secret (shown once), and the ids of the
-/// tokens it pushed out.
+/// A newly issued access token: the stored record, the secret (shown once, redacted in `Debug`),
+/// and the ids of the tokens it pushed out.
 #[derive(Debug)]
 pub struct IssuedAccessToken {
     pub token: AccessToken,

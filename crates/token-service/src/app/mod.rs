@@ -35,7 +35,13 @@ pub trait TokenStore: Send + Sync {
 
     /// Stores `token` and, in the same transaction, revokes the user's oldest live tokens beyond
     /// `limit`; answers the tokens it revoked. Concurrent issues for one user are serialised.
-    async fn issue_access_token(&self, token: &AccessToken, limit: u32, now: i64) -> anyhow::Result<Vec<AccessToken>>;
+    /// Refuses with `UserDeleted` once the user's tokens were revoked for deletion.
+    async fn issue_access_token(
+        &self,
+        token: &AccessToken,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<AccessToken>, TokenError>;
     /// The user's live access tokens, newest first.
     async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Vec<AccessToken>>;
     async fn find_access_token(&self, token_hash: &str) -> anyhow::Result<Option<AccessToken>>;
@@ -43,10 +49,11 @@ pub trait TokenStore: Send + Sync {
 
     /// Records durably that the user's session tokens issued before `before` are revoked.
     async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()>;
-    /// Revokes every access token of the user and records `before` for session tokens, in one
-    /// transaction; answers the access tokens it revoked.
+    /// Revokes every access token of the user, records `before` for session tokens and marks the
+    /// user deleted, in one transaction; answers the access tokens it revoked.
     async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<Vec<AccessToken>>;
     async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>>;
+    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<bool>;
 
     /// Generated signing keys, newest first.
     async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>>;

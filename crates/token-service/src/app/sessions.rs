@@ -20,8 +20,7 @@ pub(super) fn revocation_key(app_id: &AppId, user_id: &str) -> String {
     format!("revoked_before:{}:{user_id}", app_id.as_str())
 }
 
-/// A session token and its expiry in milliseconds.
-#[derive(Debug)]
+/// A session token and its expiry in milliseconds. No `Debug`: it carries the token.
 pub struct IssuedSessionToken {
     pub token: String,
     pub expires_at: i64,
@@ -37,7 +36,11 @@ impl Tokens {
         expires_at: Option<i64>,
     ) -> Result<IssuedSessionToken, TokenError> {
         let user = user_id(user)?;
+        // `now` before the check: a deletion after it revokes from an instant past this token's.
         let now = self.clock.now_millis();
+        if self.store.is_user_deleted(app_id, &user).await? {
+            return Err(TokenError::UserDeleted);
+        }
         let expires_at = match expires_at {
             Some(ms) if ms <= now => {
                 return Err(ValidationError::Invalid { field: "expires_at", reason: "must be in the future" }.into());

@@ -45,8 +45,10 @@ pub fn scopes_to_pb(scopes: &[Scope]) -> Vec<i32> {
         .collect()
 }
 
-/// Zero fields mean "the default", so a caller can set only what it cares about.
-pub fn settings(settings: Option<pb::ApplicationSettings>) -> AppSettings {
+/// Zero fields mean "the default", so a caller can set only what it cares about. Values are
+/// range-checked so that every stored setting reads back.
+pub fn settings(settings: Option<pb::ApplicationSettings>) -> Result<AppSettings, TokenError> {
+    const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
     let defaults = AppSettings::default();
     let Some(pb::ApplicationSettings {
         session_token_ttl_seconds,
@@ -56,15 +58,28 @@ pub fn settings(settings: Option<pb::ApplicationSettings>) -> AppSettings {
         rate_limit_per_second,
     }) = settings
     else {
-        return defaults;
+        return Ok(defaults);
     };
-    AppSettings {
+    let out_of_range = |field| TokenError::from(ValidationError::Invalid { field, reason: "is out of range" });
+    if session_token_ttl_seconds > TEN_YEARS {
+        return Err(out_of_range("session_token_ttl_seconds"));
+    }
+    if unassociated_user_ttl_seconds > TEN_YEARS {
+        return Err(out_of_range("unassociated_user_ttl_seconds"));
+    }
+    if access_token_limit > 1000 {
+        return Err(out_of_range("access_token_limit"));
+    }
+    if rate_limit_per_second > 1_000_000 {
+        return Err(out_of_range("rate_limit_per_second"));
+    }
+    Ok(AppSettings {
         session_token_ttl_secs: nonzero_or(session_token_ttl_seconds, defaults.session_token_ttl_secs),
         access_token_limit: nonzero_or(access_token_limit, defaults.access_token_limit),
         allow_tokenless_users,
         unassociated_user_ttl_secs: unassociated_user_ttl_seconds,
         rate_limit_per_second,
-    }
+    })
 }
 
 fn nonzero_or<T: PartialEq + Default>(value: T, default: T) -> T {

@@ -30,7 +30,7 @@ impl TokenService for TokenGrpc {
     ) -> Result<Response<pb::CreateApplicationResponse>, Status> {
         let pb::CreateApplicationRequest { name, settings, with_api_token } = request.into_inner();
         let name = convert::name("name", name)?;
-        let created = self.tokens.create_application(name, convert::settings(settings), with_api_token).await?;
+        let created = self.tokens.create_application(name, convert::settings(settings)?, with_api_token).await?;
         let (api_token_info, api_token) = match created.api_token {
             Some((info, secret)) => (Some(info.into()), secret.into_exposed()),
             None => (None, String::new()),

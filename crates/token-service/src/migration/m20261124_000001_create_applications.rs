@@ -39,6 +39,7 @@ enum TokenUsers {
     AppId,
     UserId,
     RevokedBefore,
+    DeletedAt,
 }
 
 #[derive(DeriveIden)]
@@ -122,6 +123,8 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(TokenUsers::AppId).string_len(24).not_null())
                     .col(ColumnDef::new(TokenUsers::UserId).text().not_null())
                     .col(ColumnDef::new(TokenUsers::RevokedBefore).big_integer().not_null())
+                    // Set when the registry deleted the user: no token is issued for it again.
+                    .col(ColumnDef::new(TokenUsers::DeletedAt).big_integer().null())
                     .primary_key(
                         Index::create().name("token_users_pkey").col(TokenUsers::AppId).col(TokenUsers::UserId),
                     )

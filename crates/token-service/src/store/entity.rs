@@ -58,6 +58,8 @@ pub mod token_users {
         pub user_id: String,
         /// Milliseconds: session tokens of this user issued before it are revoked; 0 never.
         pub revoked_before: i64,
+        /// Milliseconds: when the registry deleted the user.
+        pub deleted_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

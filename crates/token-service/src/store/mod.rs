@@ -109,9 +109,17 @@ impl TokenStore for SeaTokenStore {
         Ok((updated.rows_affected == 1).then_some(row.token_hash))
     }
 
-    async fn issue_access_token(&self, token: &AccessToken, limit: u32, now: i64) -> anyhow::Result<Vec<AccessToken>> {
+    async fn issue_access_token(
+        &self,
+        token: &AccessToken,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<AccessToken>, TokenError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         lock_user(&txn, &token.app_id, &token.user_id, None).await?;
+        if deleted(&txn, &token.app_id, &token.user_id).await? {
+            return Err(TokenError::UserDeleted);
+        }
         access_tokens::Entity::insert(access_token_row(token))
             .exec_without_returning(&txn)
             .await
@@ -127,7 +135,7 @@ impl TokenStore for SeaTokenStore {
                 .map_err(unexpected)?;
         }
         txn.commit().await.map_err(unexpected)?;
-        extra.into_iter().map(into_access_token).collect()
+        Ok(extra.into_iter().map(into_access_token).collect::<anyhow::Result<_>>()?)
     }
 
     async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Vec<AccessToken>> {
@@ -173,6 +181,13 @@ impl TokenStore for SeaTokenStore {
     async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<Vec<AccessToken>> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         lock_user(&txn, app_id, user_id, Some(before)).await?;
+        token_users::Entity::update_many()
+            .col_expr(token_users::Column::DeletedAt, Expr::value(before))
+            .filter(token_users::Column::AppId.eq(app_id.as_str()))
+            .filter(token_users::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
         let live = live_access_tokens(&txn, app_id, user_id).await?;
         if !live.is_empty() {
             access_tokens::Entity::update_many()
@@ -192,6 +207,10 @@ impl TokenStore for SeaTokenStore {
             .await
             .map_err(unexpected)?;
         Ok(row.map(|r| r.revoked_before).filter(|before| *before > 0))
+    }
+
+    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<bool> {
+        deleted(&self.db, app_id, user_id).await
     }
 
     async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
@@ -231,10 +250,16 @@ async fn lock_user(
         app_id: Set(app_id.as_str().to_owned()),
         user_id: Set(user_id.to_owned()),
         revoked_before: Set(revoked_before.unwrap_or(0)),
+        deleted_at: Set(None),
     };
+    let current = Expr::col((token_users::Entity, token_users::Column::RevokedBefore));
     let mut on_conflict = OnConflict::columns([token_users::Column::AppId, token_users::Column::UserId]);
     match revoked_before {
-        Some(_) => on_conflict.update_column(token_users::Column::RevokedBefore),
+        // Never backwards: a late or skewed revocation keeps the later instant.
+        Some(before) => on_conflict.value(
+            token_users::Column::RevokedBefore,
+            Expr::case(current.clone().gt(before), current.clone()).finally(before),
+        ),
         // A no-op update still takes the lock.
         None => on_conflict.value(
             token_users::Column::RevokedBefore,
@@ -247,6 +272,14 @@ async fn lock_user(
         .await
         .map_err(unexpected)?;
     Ok(())
+}
+
+async fn deleted(conn: &impl ConnectionTrait, app_id: &AppId, user_id: &str) -> anyhow::Result<bool> {
+    let row = token_users::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
+        .one(conn)
+        .await
+        .map_err(unexpected)?;
+    Ok(row.is_some_and(|r| r.deleted_at.is_some()))
 }
 
 /// Newest first.

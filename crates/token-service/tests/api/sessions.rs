@@ -215,10 +215,15 @@ async fn revoking_a_user_stops_every_token_at_once() {
     let access = service.access_token(&app, "gone").await;
     // Warm every cache first.
     assert!(service.validate(&session).await.valid && service.validate(&access).await.valid);
-    let request = pb::RevokeUserTokensRequest { app_id: app, user_id: "gone".into() };
+    let request = pb::RevokeUserTokensRequest { app_id: app.clone(), user_id: "gone".into() };
     service.client.revoke_user_tokens(request).await.expect("revoked");
     assert!(!service.validate(&session).await.valid);
     assert!(!service.validate(&access).await.valid);
+    // A request racing the deletion cannot hand the deleted user a new token.
+    let session = pb::IssueSessionTokenRequest { app_id: app.clone(), user_id: "gone".into(), expires_at: None };
+    assert_eq!(service.client.issue_session_token(session).await.unwrap_err().code(), Code::NotFound);
+    let access = pb::IssueAccessTokenRequest { app_id: app, user_id: "gone".into() };
+    assert_eq!(service.client.issue_access_token(access).await.unwrap_err().code(), Code::NotFound);
 }
 
 #[tokio::test]

@@ -81,6 +81,8 @@ async fn user_revocations_are_durable_and_move_forward() {
         store.revoke_session_tokens(&app.id, "u1", 100).await.unwrap();
         store.revoke_session_tokens(&app.id, "u1", 200).await.unwrap();
         assert_eq!(store.find_user_revocation(&app.id, "u1").await.unwrap(), Some(200));
+        store.revoke_session_tokens(&app.id, "u1", 150).await.unwrap();
+        assert_eq!(store.find_user_revocation(&app.id, "u1").await.unwrap(), Some(200), "never backwards");
         assert_eq!(store.find_user_revocation(&app.id, "u2").await.unwrap(), None);
     }
 }
@@ -141,6 +143,12 @@ async fn revoking_a_user_revokes_its_access_tokens_and_records_the_instant(backe
     assert!(store.find_access_token(&mine.token_hash).await.unwrap().is_none());
     assert!(store.find_access_token(&other.token_hash).await.unwrap().is_some());
     assert_eq!(store.find_user_revocation(&app, "gone").await.unwrap(), Some(5000));
+    assert!(store.is_user_deleted(&app, "gone").await.unwrap());
+    assert!(!store.is_user_deleted(&app, "stays").await.unwrap());
+    let late = access_token(&app, "gone", 6000);
+    let refused = store.issue_access_token(&late, 10, 6000).await.unwrap_err();
+    assert!(matches!(refused, token_service::error::TokenError::UserDeleted), "{refused:?}");
+    assert!(store.find_access_token(&late.token_hash).await.unwrap().is_none(), "nothing written");
     assert_eq!(store.find_user_revocation(&app, "stays").await.unwrap(), None, "issuing is not revoking");
 }
 

@@ -30,6 +30,12 @@ impl Metadata {
             if key.is_empty() {
                 return Err(ValidationError::Invalid { field: "metadata", reason: "keys must not be empty" });
             }
+            if key.contains('\0') {
+                return Err(ValidationError::Invalid {
+                    field: "metadata",
+                    reason: "keys must not contain NUL characters",
+                });
+            }
             if key.chars().count() > Self::MAX_KEY_CHARS {
                 return Err(ValidationError::TooLong { field: "metadata key", max: Self::MAX_KEY_CHARS });
             }

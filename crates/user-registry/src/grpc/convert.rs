@@ -142,11 +142,22 @@ impl TryFrom<pb::UserFilter> for UserFilter {
             }
             None => None,
         };
+        let text = |field, value: Option<String>| value.map(|v| platform::validation::no_nul(field, v)).transpose();
+        let metadata = match metadata {
+            Some((key, values)) => Some((
+                platform::validation::no_nul("metadata_key", key)?,
+                values
+                    .into_iter()
+                    .map(|v| platform::validation::no_nul("metadata_values", v))
+                    .collect::<Result<_, _>>()?,
+            )),
+            None => None,
+        };
         Ok(UserFilter {
             is_active,
             user_ids: user_ids.into_iter().map(UserId::parse).collect::<Result<_, _>>()?,
-            nickname,
-            nickname_prefix: nickname_prefix.filter(|p| !p.is_empty()),
+            nickname: text("nickname", nickname)?,
+            nickname_prefix: text("nickname_prefix", nickname_prefix)?.filter(|p| !p.is_empty()),
             metadata,
             external_id: external_id.map(ExternalId::parse).transpose()?,
         })

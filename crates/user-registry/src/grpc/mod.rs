@@ -107,6 +107,11 @@ impl RegistryService for RegistryGrpc {
         request: Request<pb::DeleteMetadataRequest>,
     ) -> Result<Response<pb::DeleteMetadataResponse>, Status> {
         let pb::DeleteMetadataRequest { app_id, lookup, keys } = request.into_inner();
+        let keys = keys
+            .into_iter()
+            .map(|k| platform::validation::no_nul("keys", k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(RegistryError::from)?;
         let keys = if keys.is_empty() {
             None
         } else {

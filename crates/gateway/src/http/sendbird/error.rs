@@ -85,12 +85,30 @@ impl From<ApiError> for SendbirdError {
     }
 }
 
+/// Turns a client error that is not already JSON (axum's path and method rejections) into
+/// Sendbird's body, so every answer of the dialect has one shape.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let code = if status == StatusCode::NOT_FOUND { RESOURCE_NOT_FOUND } else { INVALID_VALUE };
+    let message = status.canonical_reason().unwrap_or("Bad request").to_owned();
+    SendbirdError { status, code, message, retry_after: None }.into_response()
+}
+
 impl IntoResponse for SendbirdError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, "request failed");
         } else {
-            tracing::warn!(code = self.code, message = self.message, "request refused");
+            // The message can quote what the caller sent (a metadata key, an id): not logged.
+            tracing::warn!(code = self.code, status = self.status.as_u16(), "request refused");
         }
         let body = Body { error: true, code: self.code, message: &self.message };
         let mut response = (self.status, Json(body)).into_response();

@@ -43,6 +43,8 @@ pub fn routes() -> Router<Clients> {
             "/v3/users/{user_id}/metadata/{key}",
             get(metadata::view_key).put(metadata::update_key).delete(metadata::delete_key),
         )
+        // axum's own rejections (a malformed path, a wrong method) come as plain text or nothing.
+        .layer(axum::middleware::map_response(error::json_rejections))
 }
 
 /// The application behind the `Api-Token` header (the SDK sends it as `api-token`).

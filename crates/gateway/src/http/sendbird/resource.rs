@@ -10,8 +10,8 @@ use super::error::SendbirdError;
 use crate::clients::PublicBase;
 
 /// Sendbird's user resource (`SendbirdUser`). Fields the model declares non-nullable are always
-/// present with a value, never `null`.
-#[derive(Debug, Serialize)]
+/// present with a value, never `null`. No `Debug`: it can carry a freshly issued token.
+#[derive(Serialize)]
 pub struct UserResource {
     user_id: String,
     nickname: String,
@@ -35,7 +35,8 @@ pub struct UserResource {
     session_tokens: Option<Vec<SessionTokenResource>>,
 }
 
-#[derive(Debug, Serialize)]
+/// No `Debug`: it carries a token.
+#[derive(Serialize)]
 pub struct SessionTokenResource {
     pub session_token: String,
     /// Milliseconds.
