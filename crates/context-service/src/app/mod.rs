@@ -32,14 +32,14 @@ pub trait ContextStore: Send + Sync {
     async fn update_agent(&self, agent: &Agent) -> anyhow::Result<bool>;
     /// Deletes the agent with its channels and contexts; false when there was none.
     async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<bool>;
-    /// The (agent, user) channel, created when absent; true when this call created it.
+    /// The (agent, user) channel, created when absent (true when this call created it), with
+    /// `patch` applied to its context, in one transaction holding the agent's row lock.
     async fn open_channel(
         &self,
-        app_id: &AppId,
-        agent_id: &str,
-        user_id: &str,
+        key: &ContextKey,
+        patch: &ContextPatch,
         now: i64,
-    ) -> Result<(MessengerChannel, bool), ContextError>;
+    ) -> Result<(MessengerChannel, bool, Context), ContextError>;
     async fn find_channel(&self, app_id: &AppId, channel_url: &str) -> anyhow::Result<Option<MessengerChannel>>;
 }
 
@@ -155,9 +155,7 @@ impl Contexts {
         patch: &ContextPatch,
     ) -> Result<OpenedChannel, ContextError> {
         let agent = self.get_agent(&key.app_id, &key.agent_id).await?;
-        let now = self.clock.now_millis();
-        let (channel, created) = self.store.open_channel(&key.app_id, &key.agent_id, &key.user_id, now).await?;
-        let context = self.store.patch(&key, patch, now).await?;
+        let (channel, created, context) = self.store.open_channel(&key, patch, self.clock.now_millis()).await?;
         Ok(OpenedChannel { channel, agent, context, created })
     }
 

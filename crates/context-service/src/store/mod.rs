@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use platform::db::{UniqueIndex, unexpected};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr, TransactionTrait, sea_query::OnConflict,
+    QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
 
 use crate::{
@@ -91,27 +91,7 @@ impl ContextStore for SeaContextStore {
 
     async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, ContextError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
-        // Creating the row when absent (or touching it) takes its lock before the read.
-        let empty = Context {
-            key: key.clone(),
-            language: None,
-            country: None,
-            values: ContextValues::default(),
-            updated_at: now,
-        };
-        contexts::Entity::insert(context_row(&empty)?)
-            .on_conflict(
-                OnConflict::columns([contexts::Column::AppId, contexts::Column::UserId, contexts::Column::AgentId])
-                    .update_column(contexts::Column::UpdatedAt)
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await
-            .map_err(unexpected)?;
-        let row = contexts::Entity::find().filter(key_filter(key)).one(&txn).await.map_err(unexpected)?;
-        let current = into_context(row.context("context row vanished inside its transaction")?)?;
-        let patched = patch.apply(current, now)?;
-        upsert_context(&txn, &patched).await?;
+        let patched = patch_in(&txn, key, patch, now).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(patched)
     }
@@ -185,9 +165,11 @@ impl ContextStore for SeaContextStore {
 
     async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<bool> {
         let txn = self.db.begin().await.map_err(unexpected)?;
-        contexts::Entity::delete_many()
-            .filter(contexts::Column::AppId.eq(app_id.as_str()))
-            .filter(contexts::Column::AgentId.eq(agent_id))
+        // The agent row first, as open_channel locks it first: no deadlock, and no context
+        // created for an agent being deleted. Its channels go with it (ON DELETE CASCADE).
+        let deleted = agents::Entity::delete_many()
+            .filter(agents::Column::AppId.eq(app_id.as_str()))
+            .filter(agents::Column::AgentId.eq(agent_id))
             .exec(&txn)
             .await
             .map_err(unexpected)?;
@@ -197,9 +179,9 @@ impl ContextStore for SeaContextStore {
             .exec(&txn)
             .await
             .map_err(unexpected)?;
-        let deleted = agents::Entity::delete_many()
-            .filter(agents::Column::AppId.eq(app_id.as_str()))
-            .filter(agents::Column::AgentId.eq(agent_id))
+        contexts::Entity::delete_many()
+            .filter(contexts::Column::AppId.eq(app_id.as_str()))
+            .filter(contexts::Column::AgentId.eq(agent_id))
             .exec(&txn)
             .await
             .map_err(unexpected)?;
@@ -209,35 +191,51 @@ impl ContextStore for SeaContextStore {
 
     async fn open_channel(
         &self,
-        app_id: &AppId,
-        agent_id: &str,
-        user_id: &str,
+        key: &ContextKey,
+        patch: &ContextPatch,
         now: i64,
-    ) -> Result<(MessengerChannel, bool), ContextError> {
+    ) -> Result<(MessengerChannel, bool, Context), ContextError> {
+        let (app_id, agent_id, user_id) = (key.app_id.as_str(), key.agent_id.as_str(), key.user_id.as_str());
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        // Lock the agent row: a concurrent delete of the agent waits, or this finds no agent.
+        let agent = agents::Entity::update_many()
+            .col_expr(agents::Column::CreatedAt, sea_orm::sea_query::Expr::col(agents::Column::CreatedAt).into())
+            .filter(agents::Column::AppId.eq(app_id))
+            .filter(agents::Column::AgentId.eq(agent_id))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        if agent.rows_affected == 0 {
+            return Err(ContextError::AgentNotFound);
+        }
         let row = channels::ActiveModel {
-            app_id: Set(app_id.as_str().to_owned()),
+            app_id: Set(app_id.to_owned()),
             channel_url: Set(format!("messenger_{}", platform::ids::new_id())),
             agent_id: Set(agent_id.to_owned()),
             user_id: Set(user_id.to_owned()),
             created_at: Set(now),
         };
-        let created = match channels::Entity::insert(row).exec_without_returning(&self.db).await {
-            Ok(_) => true,
-            Err(err) if CHANNEL_KEY.is_violated_by(&err) => false,
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
-                return Err(ContextError::AgentNotFound);
-            }
-            Err(err) => return Err(ContextError::Unexpected(unexpected(err))),
-        };
-        let row = channels::Entity::find()
-            .filter(channels::Column::AppId.eq(app_id.as_str()))
+        // One channel per (agent, user): a concurrent open inserts nothing and reads the winner's.
+        let inserted = channels::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([channels::Column::AppId, channels::Column::AgentId, channels::Column::UserId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unexpected)?;
+        let channel = channels::Entity::find()
+            .filter(channels::Column::AppId.eq(app_id))
             .filter(channels::Column::AgentId.eq(agent_id))
             .filter(channels::Column::UserId.eq(user_id))
-            .one(&self.db)
+            .one(&txn)
             .await
             .map_err(unexpected)?
             .context("messenger channel vanished after its insert")?;
-        Ok((into_channel(row)?, created))
+        let context = patch_in(&txn, key, patch, now).await?;
+        txn.commit().await.map_err(unexpected)?;
+        Ok((into_channel(channel)?, inserted == 1, context))
     }
 
     async fn find_channel(&self, app_id: &AppId, channel_url: &str) -> anyhow::Result<Option<MessengerChannel>> {
@@ -247,6 +245,32 @@ impl ContextStore for SeaContextStore {
             .map_err(unexpected)?;
         row.map(into_channel).transpose()
     }
+}
+
+/// Applies `patch` under the context row's lock, creating the object when absent.
+async fn patch_in(
+    conn: &impl ConnectionTrait,
+    key: &ContextKey,
+    patch: &ContextPatch,
+    now: i64,
+) -> Result<Context, ContextError> {
+    // Creating the row when absent (or touching it) takes its lock before the read.
+    let empty =
+        Context { key: key.clone(), language: None, country: None, values: ContextValues::default(), updated_at: now };
+    contexts::Entity::insert(context_row(&empty)?)
+        .on_conflict(
+            OnConflict::columns([contexts::Column::AppId, contexts::Column::UserId, contexts::Column::AgentId])
+                .update_column(contexts::Column::UpdatedAt)
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await
+        .map_err(unexpected)?;
+    let row = contexts::Entity::find().filter(key_filter(key)).one(conn).await.map_err(unexpected)?;
+    let current = into_context(row.context("context row vanished inside its transaction")?)?;
+    let patched = patch.apply(current, now)?;
+    upsert_context(conn, &patched).await?;
+    Ok(patched)
 }
 
 fn into_context(row: contexts::Model) -> anyhow::Result<Context> {

@@ -137,13 +137,21 @@ async fn agents_live_and_die_with_their_channels_and_contexts(backend: Backend) 
     assert!(store.update_agent(&renamed).await.unwrap());
     assert_eq!(store.find_agent(&app, "helper").await.unwrap().unwrap().spec.nickname, "Helpful");
 
-    let (channel, created) = store.open_channel(&app, "helper", "u1", 2).await.unwrap();
+    let merge = |k: &str, v: &str| ContextPatch {
+        values: ValuesPatch::Merge { set: map(&[(k, v)]), remove: vec![] },
+        ..ContextPatch::default()
+    };
+    let (channel, created, opened) = store.open_channel(&key(&app, "u1", "helper"), &merge("a", "1"), 2).await.unwrap();
     assert!(created);
-    let (again, created) = store.open_channel(&app, "helper", "u1", 3).await.unwrap();
+    assert_eq!(opened.values.entries(), &map(&[("a", "1")]));
+    let (again, created, reopened) = store.open_channel(&key(&app, "u1", "helper"), &merge("b", "2"), 3).await.unwrap();
     assert!(!created);
     assert_eq!(again, channel);
+    assert_eq!(reopened.values.entries(), &map(&[("a", "1"), ("b", "2")]));
     assert_eq!(store.find_channel(&app, &channel.channel_url).await.unwrap(), Some(channel.clone()));
-    assert!(matches!(store.open_channel(&app, "ghost", "u1", 4).await, Err(ContextError::AgentNotFound)));
+    let ghost = store.open_channel(&key(&app, "u1", "ghost"), &ContextPatch::default(), 4).await;
+    assert!(matches!(ghost, Err(ContextError::AgentNotFound)));
+    assert_eq!(store.find(&key(&app, "u1", "ghost")).await.unwrap(), None, "nothing written for an unknown agent");
     store.put(&context(key(&app, "u1", "helper"), &[("k", "v")], None)).await.unwrap();
 
     assert!(store.delete_agent(&app, "helper").await.unwrap());
@@ -166,12 +174,12 @@ async fn concurrent_opens_of_one_channel_converge(backend: Backend) {
     store.create_agent(&agent).await.unwrap();
     let opens = (0..10).map(|i| {
         let (store, app) = (store.clone(), app.clone());
-        tokio::spawn(async move { store.open_channel(&app, "bot", "u1", i).await })
+        tokio::spawn(async move { store.open_channel(&key(&app, "u1", "bot"), &ContextPatch::default(), i).await })
     });
     let mut urls = Vec::new();
     let mut created = 0;
     for open in opens {
-        let (channel, was_created) = open.await.unwrap().expect("opened");
+        let (channel, was_created, _) = open.await.unwrap().expect("opened");
         urls.push(channel.channel_url);
         created += usize::from(was_created);
     }
