@@ -9,3 +9,4 @@ mod sendbird_images;
 mod sendbird_tokens;
 mod sendbird_users;
 mod stack;
+mod traces;

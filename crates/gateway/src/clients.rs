@@ -90,9 +90,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 }
 
 impl RequestId {
-    /// Wraps a gRPC message with this request's id.
+    /// Wraps a gRPC message with this request's id and the current trace context.
     pub fn grpc<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
+        platform::telemetry::inject(request.metadata_mut());
         if let Some(id) = self.0.as_deref().and_then(|id| id.parse().ok()) {
             request.metadata_mut().insert(REQUEST_ID_HEADER, id);
         }

@@ -47,6 +47,7 @@ pub async fn serve(
     };
     Server::builder()
         .tcp_nodelay(true)
+        .trace_fn(crate::telemetry::grpc_server_span)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
         .await?;

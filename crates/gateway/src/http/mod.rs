@@ -31,7 +31,9 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
             let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            tracing::info_span!("http", method = %request.method(), route, request_id)
+            let span = tracing::info_span!("http", method = %request.method(), route, request_id, otel.kind = "server");
+            platform::telemetry::continue_trace(&span, request.headers());
+            span
         }))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))

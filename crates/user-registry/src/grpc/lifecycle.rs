@@ -37,14 +37,24 @@ impl UserLifecycle for GrpcLifecycle {
         let (app_id, user_id) = (app_id.as_str().to_owned(), id.as_str().to_owned());
         self.token
             .clone()
-            .revoke_user_tokens(token_pb::RevokeUserTokensRequest { app_id: app_id.clone(), user_id: user_id.clone() })
+            .revoke_user_tokens(traced(token_pb::RevokeUserTokensRequest {
+                app_id: app_id.clone(),
+                user_id: user_id.clone(),
+            }))
             .await
             .map_err(|s| anyhow::anyhow!("token-service could not revoke the user's tokens: {}", s.message()))?;
         self.context
             .clone()
-            .delete_user_data(context_pb::DeleteUserDataRequest { app_id, user_id })
+            .delete_user_data(traced(context_pb::DeleteUserDataRequest { app_id, user_id }))
             .await
             .map_err(|s| anyhow::anyhow!("context-service could not delete the user's data: {}", s.message()))?;
         Ok(())
     }
+}
+
+/// A request carrying the current trace context.
+fn traced<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    platform::telemetry::inject(request.metadata_mut());
+    request
 }

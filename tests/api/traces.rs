@@ -1,0 +1,63 @@
+//! One request through the gateway is one trace, with spans from the gateway and from every
+//! service it touched, joined by W3C trace context carried in gRPC metadata.
+
+use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use reqwest::StatusCode;
+use test_support::Backend;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
+
+use crate::helpers::spawn_stack;
+
+#[tokio::test]
+async fn one_request_is_one_trace_across_every_hop() {
+    // nextest runs each test in its own process, so this global subscriber is this test's alone.
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let subscriber = tracing_subscriber::registry()
+        .with(EnvFilter::new("info"))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::set_global_default(subscriber).expect("first subscriber of this process");
+    platform::telemetry::install_propagator();
+
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    exporter.reset();
+    let body = r#"{"user_id": "traced", "nickname": "t", "profile_url": ""}"#;
+    let response = stack.post("/v3/users", Some(&stack.token), body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Server spans end when their response is fully sent, which can be just after the client
+    // has it: wait (boundedly) until every span of the request has ended.
+    let mut spans = Vec::new();
+    for _ in 0..100 {
+        let _ = provider.force_flush();
+        spans = exporter.get_finished_spans().expect("spans");
+        let ended = |name: &str| spans.iter().filter(|s| s.name == name).count();
+        if ended("http") >= 1 && ended("grpc") >= 2 && ended("create_user") >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let attribute = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
+        span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
+    };
+    let http = spans.iter().find(|s| s.name == "http").expect("a gateway span");
+    let trace: TraceId = http.span_context.trace_id();
+    let rpc = |path: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == "grpc" && attribute(s, "rpc").is_some_and(|rpc| rpc.ends_with(path)))
+            .unwrap_or_else(|| {
+                panic!("a server span for {path}: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>())
+            })
+    };
+    for path in ["TokenService/AuthenticateCaller", "RegistryService/CreateUser"] {
+        let server = rpc(path);
+        assert_eq!(server.span_context.trace_id(), trace, "{path} joins the gateway's trace");
+        assert_eq!(server.parent_span_id, http.span_context.span_id(), "{path} is a child of the gateway span");
+    }
+    // The registry's own work is inside its server span.
+    let create = rpc("RegistryService/CreateUser");
+    let inner = spans.iter().find(|s| s.name == "create_user").expect("the handler's span");
+    assert_eq!(inner.parent_span_id, create.span_context.span_id());
+    assert_ne!(create.span_context.span_id(), SpanId::INVALID);
+}
