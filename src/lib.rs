@@ -31,6 +31,8 @@ pub struct Stack {
     pub registry: SocketAddr,
     pub token: SocketAddr,
     pub context: SocketAddr,
+    /// Where `GET /metrics` is served, when enabled.
+    pub metrics: Option<SocketAddr>,
     pub first_application: Option<FirstApplication>,
     shutdown: Shutdown,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -41,6 +43,10 @@ impl Stack {
     /// Binds every listener (port 0 works), points the gateway at the bound addresses, starts
     /// serving, and creates the first application when there is none.
     pub async fn start(mut settings: Settings) -> anyhow::Result<Self> {
+        if settings.metrics.enabled {
+            // Before the services start recording.
+            platform::metrics::install();
+        }
         // Each service is built after the ones it calls, so it is given their bound addresses.
         let token = token_service::Application::build(&settings).await?;
         let context = context_service::Application::build(&settings).await?;
@@ -55,6 +61,7 @@ impl Stack {
 
         let shutdown = Shutdown::new();
         let mut tasks = JoinSet::new();
+        let metrics = spawn_metrics(&settings, &shutdown, &mut tasks).await?;
         tasks.spawn(registry.run(shutdown.clone()));
         tasks.spawn(token.run(shutdown.clone()));
         tasks.spawn(context.run(shutdown.clone()));
@@ -65,6 +72,7 @@ impl Stack {
             registry: registry_addr,
             token: token_addr,
             context: context_addr,
+            metrics,
             first_application: None,
             shutdown,
             tasks,
@@ -96,6 +104,22 @@ impl Stack {
     }
 }
 
+/// Binds and serves `/metrics` when enabled; answers the bound address.
+async fn spawn_metrics(
+    settings: &Settings,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<Option<SocketAddr>> {
+    if !settings.metrics.enabled {
+        return Ok(None);
+    }
+    platform::metrics::install();
+    let listener = platform::grpc::bind("metrics", settings.metrics.listen).await?;
+    let addr = listener.local_addr()?;
+    tasks.spawn(platform::metrics::serve(listener, shutdown.clone()));
+    Ok(Some(addr))
+}
+
 /// Creates the first application when token-service has none.
 async fn bootstrap(token_endpoint: &str) -> anyhow::Result<Option<FirstApplication>> {
     let channel = platform::grpc::channel(token_endpoint, Duration::from_secs(10))?;
@@ -122,6 +146,8 @@ async fn bootstrap(token_endpoint: &str) -> anyhow::Result<Option<FirstApplicati
 /// Runs one service until shutdown, as a Kubernetes Deployment does.
 pub async fn serve_one(service: ServiceName, settings: &Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
+    spawn_metrics(settings, &shutdown, &mut tasks).await?;
+    // (spawn_metrics installed the recorder before any service records.)
     match service {
         ServiceName::Registry => {
             tasks.spawn(user_registry::Application::build(settings).await?.run(shutdown.clone()));

@@ -65,3 +65,38 @@ async fn runs_on_postgresql_with_redis() {
     assert_eq!(fetched.status(), StatusCode::OK);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_routes_rpcs_validations_caches_and_pools() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let body = r#"{"user_id": "m", "nickname": "m", "profile_url": ""}"#;
+    assert_eq!(stack.post("/v3/users", Some(&stack.token), body).await.status(), StatusCode::OK);
+    assert_eq!(stack.get("/v3/users/m", Some("wrong")).await.status(), StatusCode::BAD_REQUEST);
+    let session = stack
+        .http
+        .post(format!("{}/v3/users/m/token", stack.base))
+        .header("api-token", &stack.token)
+        .send()
+        .await
+        .unwrap();
+    let token = session.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert!(stack.validate(&token).await.valid);
+
+    let url = format!("http://{}/metrics", stack.stack().metrics.expect("metrics are on"));
+    let text = stack.http.get(url).send().await.unwrap().text().await.unwrap();
+    for needle in [
+        r#"roster_http_requests_total{route="/v3/users",method="POST",status="200"} 1"#,
+        r#"roster_http_requests_total{route="/v3/users/{user_id}",method="GET",status="400"} 1"#,
+        r#"roster_grpc_requests_total{rpc="/roster.registry.v1.RegistryService/CreateUser",code="0"} 1"#,
+        // The wrong API token: UNAUTHENTICATED (16) from token-service.
+        r#"roster_grpc_requests_total{rpc="/roster.token.v1.TokenService/AuthenticateCaller",code="16"} 1"#,
+        r#"roster_token_validations_total{kind="session",outcome="valid"} 1"#,
+        r#"roster_cache_requests_total{cache="api_token",result="hit"}"#,
+        r#"roster_cache_requests_total{cache="revocation",result="miss"} 1"#,
+        "roster_grpc_request_duration_seconds_bucket",
+        r#"roster_db_pool_max_connections{service="registry"} 5"#,
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+    assert!(!text.contains(&stack.token), "no credential in metrics");
+}

@@ -28,6 +28,21 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub shutdown: ShutdownSettings,
     pub session: SessionSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `GET /metrics` (Prometheus text) is served; `enabled = false` turns it off.
+    pub listen: SocketAddr,
+    pub enabled: bool,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9100)), enabled: true }
+    }
 }
 
 /// What `ValidateToken` does when Redis cannot be reached.
@@ -138,6 +153,7 @@ impl Default for Settings {
             telemetry: TelemetrySettings::default(),
             shutdown: ShutdownSettings::default(),
             session: SessionSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -226,7 +242,7 @@ impl Settings {
                 }
             )*};
         }
-        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session);
+        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session, metrics);
         match figment.data() {
             Ok(dict) => {
                 for key in dict.values().flat_map(|d| d.keys()) {

@@ -31,8 +31,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// Opens `service`'s database and, when `database.auto_migrate` is on, applies its migrations.
-pub async fn open<M: MigratorTrait>(settings: &Settings, service: &str) -> anyhow::Result<DatabaseConnection> {
+pub async fn open<M: MigratorTrait>(settings: &Settings, service: &'static str) -> anyhow::Result<DatabaseConnection> {
     let db = connect(&settings.database_url(service), settings.database.max_connections).await?;
+    crate::metrics::watch_pool(service, &db, settings.database.max_connections);
     if settings.database.auto_migrate {
         M::up(&db, None).await?;
     }

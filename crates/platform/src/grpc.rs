@@ -48,6 +48,7 @@ pub async fn serve(
     Server::builder()
         .tcp_nodelay(true)
         .trace_fn(crate::telemetry::grpc_server_span)
+        .layer(crate::metrics::GrpcMetricsLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
         .await?;

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod metrics;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

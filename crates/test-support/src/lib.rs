@@ -88,6 +88,7 @@ pub fn settings(db: &TestDatabase, with_redis: bool) -> Settings {
         service.listen = "127.0.0.1:0".parse().expect("addr");
     }
     settings.gateway.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.metrics.listen = "127.0.0.1:0".parse().expect("addr");
     settings.shutdown.drain_timeout_secs = 5;
     settings
 }

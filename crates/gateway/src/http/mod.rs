@@ -27,6 +27,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(axum::middleware::from_fn(record_metrics))
         // Spans name the route template, never the raw URI: paths and queries can hold ids or emails.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
@@ -37,6 +38,20 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+}
+
+/// Counts and times every request by route template (never the raw path), method and status.
+async fn record_metrics(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("roster_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("roster_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 /// Alive: the process answers.

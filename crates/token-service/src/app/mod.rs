@@ -173,8 +173,13 @@ impl Tokens {
         }
         let key = api_token_key(&presented.hash());
         let cached = match self.cache.get(&key).await {
-            Ok(value) => value.and_then(|v| decode_caller(&v)),
+            Ok(value) => {
+                let caller = value.and_then(|v| decode_caller(&v));
+                validate::cache_result("api_token", if caller.is_some() { "hit" } else { "miss" });
+                caller
+            }
             Err(err) => {
+                validate::cache_result("api_token", "error");
                 tracing::warn!(error = format!("{err:#}"), "cache unavailable; reading the database");
                 None
             }

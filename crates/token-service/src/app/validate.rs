@@ -19,15 +19,24 @@ use crate::{
 impl Tokens {
     /// Only a broken service is an error; a bad token is an `Ok(Err(reason))`.
     pub async fn validate(&self, token: &str, expected_app: Option<&AppId>) -> Result<Validation, TokenError> {
-        let outcome = if token.bytes().filter(|b| *b == b'.').count() == 2 {
-            self.validate_session(token).await?
-        } else {
-            self.validate_access(token).await?
-        };
-        Ok(match outcome {
+        let session = token.bytes().filter(|b| *b == b'.').count() == 2;
+        let outcome = if session { self.validate_session(token).await? } else { self.validate_access(token).await? };
+        let outcome = match outcome {
             Ok(valid) if expected_app.is_some_and(|app| *app != valid.app_id) => Err(InvalidReason::Unknown),
             other => other,
-        })
+        };
+        let label = match &outcome {
+            Ok(_) => "valid",
+            Err(InvalidReason::Malformed) => "malformed",
+            Err(InvalidReason::Unknown) => "unknown",
+            Err(InvalidReason::Expired) => "expired",
+            Err(InvalidReason::Revoked) => "revoked",
+            Err(InvalidReason::BadSignature) => "bad_signature",
+            Err(InvalidReason::Unavailable) => "unavailable",
+        };
+        let kind = if session { "session" } else { "access" };
+        metrics::counter!("roster_token_validations_total", "kind" => kind, "outcome" => label).increment(1);
+        Ok(outcome)
     }
 
     async fn validate_session(&self, token: &str) -> Result<Validation, TokenError> {
@@ -55,11 +64,16 @@ impl Tokens {
     async fn revoked_before(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, TokenError> {
         let key = revocation_key(app_id, user_id);
         if let Some(value) = self.hot.get(&key).await?.and_then(|v| v.parse().ok()) {
+            cache_result("revocation", "hit_local");
             return Ok(Some(value));
         }
         let before = match self.cache.get(&key).await {
-            Ok(Some(value)) => value.parse().unwrap_or(0),
+            Ok(Some(value)) => {
+                cache_result("revocation", "hit");
+                value.parse().unwrap_or(0)
+            }
             Ok(None) => {
+                cache_result("revocation", "miss");
                 let before = self.store.find_user_revocation(app_id, user_id).await?.unwrap_or(0);
                 if let Err(err) = self.cache.set(&key, &before.to_string(), REVOCATION_TTL).await {
                     tracing::warn!(error = format!("{err:#}"), "revocation state not cached");
@@ -67,6 +81,7 @@ impl Tokens {
                 before
             }
             Err(err) => {
+                cache_result("revocation", "error");
                 tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
                 match self.config.redis_failure {
                     RedisFailurePolicy::Closed => return Ok(None),
@@ -88,8 +103,13 @@ impl Tokens {
         let hash = platform::secret::hash_secret(token);
         let key = access_token_key(&hash);
         let cached = match self.cache.get(&key).await {
-            Ok(value) => value.and_then(|v| decode_access(&v)),
+            Ok(value) => {
+                let owner = value.and_then(|v| decode_access(&v));
+                cache_result("access_token", if owner.is_some() { "hit" } else { "miss" });
+                owner
+            }
             Err(err) => {
+                cache_result("access_token", "error");
                 tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
                 if self.config.redis_failure == RedisFailurePolicy::Closed {
                     return Ok(Err(InvalidReason::Unavailable));
@@ -111,4 +131,9 @@ impl Tokens {
         };
         Ok(Ok(ValidToken { app_id, user_id, kind: TokenKind::Access, expires_at: None }))
     }
+}
+
+/// `roster_cache_requests_total{cache, result}`: the hit ratio of each cache.
+pub(super) fn cache_result(cache: &'static str, result: &'static str) {
+    metrics::counter!("roster_cache_requests_total", "cache" => cache, "result" => result).increment(1);
 }
