@@ -3,6 +3,7 @@
 
 mod compat;
 mod helpers;
+mod logs;
 mod sendbird;
 mod sendbird_agents;
 mod sendbird_images;

@@ -41,7 +41,7 @@ pub struct MetricsSettings {
 
 impl Default for MetricsSettings {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9100)), enabled: true }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9464)), enabled: true }
     }
 }
 

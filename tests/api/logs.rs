@@ -1,0 +1,108 @@
+//! Log hygiene: drive the dialects with tokens, secrets, emails and sensitive values, capture
+//! every log line (JSON, debug level for Roster's own crates), and find none of them there.
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use test_support::Backend;
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt};
+
+use crate::helpers::spawn_stack;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
+    // nextest runs each test in its own process, so this global subscriber is this test's alone.
+    let captured = Captured::default();
+    let filter =
+        "info,roster=debug,platform=debug,gateway=debug,user_registry=debug,token_service=debug,context_service=debug";
+    let subscriber = tracing_subscriber::registry().with(EnvFilter::new(filter)).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(captured.clone()),
+    );
+    tracing::subscriber::set_global_default(subscriber).expect("first subscriber of this process");
+
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let email = "maria.secret@example.com";
+    let phone = "+15550199";
+    let ssn = "123-45-6789";
+    let created = stack
+        .ok(
+            Method::POST,
+            "/v3/users",
+            Some(json!({
+                "user_id": "maria", "nickname": "Maria", "profile_url": "",
+                "metadata": { "email": email }, "discovery_keys": [phone], "issue_access_token": true
+            })),
+        )
+        .await;
+    let access = created["access_token"].as_str().unwrap().to_owned();
+    let session = stack.ok(Method::POST, "/v3/users/maria/token", None).await["token"].as_str().unwrap().to_owned();
+    assert!(stack.validate(&access).await.valid && stack.validate(&session).await.valid);
+    // Refused calls log at warn: their messages quote what was sent, so they must not be logged.
+    let taken = stack
+        .call(Method::POST, "/v3/users/maria/metadata", &stack.token, Some(json!({ "metadata": { "email": email } })))
+        .await;
+    assert_eq!(taken.status(), StatusCode::BAD_REQUEST);
+    let missing = stack.call(Method::GET, &format!("/v3/users/maria/metadata/{email}"), &stack.token, None).await;
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    stack
+        .ok(Method::PUT, "/v3/users/maria/metadata", Some(json!({ "metadata": { "card": ssn }, "upsert": true })))
+        .await;
+    stack
+        .ok(
+            Method::POST,
+            "/v3/bots",
+            Some(json!({
+                "bot_userid": "helper", "bot_nickname": "H", "bot_profile_url": "", "bot_type": "ai_agent",
+                "bot_callback_url": "https://example.com/hook", "is_privacy_mode": false
+            })),
+        )
+        .await;
+    let body = json!({ "user_id": "maria", "context": { "ssn": ssn, "contact": email } });
+    stack.ok(Method::POST, "/v3/ai_agent/ai_agents/helper/messenger", Some(body)).await;
+    let wrong = stack.get("/v3/users/maria", Some("0123456789abcdef0123456789abcdef01234567")).await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    stack.ok(Method::DELETE, "/v3/users/maria/token", None).await;
+    stack.ok(Method::DELETE, "/v3/users/maria", None).await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("user created") && logs.contains("request refused"), "the logs were captured:\n{logs}");
+    for (what, secret) in [
+        ("the API token", stack.token.as_str()),
+        ("the access token", access.as_str()),
+        ("the session token", session.as_str()),
+        ("the session token's signature", session.rsplit('.').next().unwrap()),
+        ("an email", email),
+        ("a discovery key", phone),
+        ("a sensitive value", ssn),
+        ("the wrong token", "0123456789abcdef0123456789abcdef01234567"),
+    ] {
+        assert!(!logs.contains(secret), "{what} reached a log line");
+    }
+}
