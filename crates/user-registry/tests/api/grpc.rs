@@ -81,3 +81,27 @@ async fn rpcs_not_built_yet_answer_unimplemented() {
         registry.client.batch_create_users(pb::BatchCreateUsersRequest::default()).await.expect_err("not built");
     assert_eq!(status.code(), Code::Unimplemented);
 }
+
+#[tokio::test]
+async fn reflection_lists_the_service_and_health() {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let registry = spawn_registry().await;
+    let mut client = ServerReflectionClient::new(test_support::channel(registry.addr).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses =
+        client.server_reflection_info(tokio_stream::iter([request])).await.expect("reflection").into_inner();
+    let response = responses.message().await.expect("answer").expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("a list of services: {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["roster.registry.v1.RegistryService", "grpc.health.v1.Health"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+    }
+}
