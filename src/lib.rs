@@ -172,3 +172,40 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     context_service::startup::migrate(settings).await?;
     Ok(())
 }
+
+/// Checks one service's health: `grpc` (grpc.health.v1 overall status SERVING) or `http` (2xx).
+pub async fn probe(grpc: Option<&str>, http: Option<&str>) -> anyhow::Result<()> {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    match (grpc, http) {
+        (Some(addr), None) => {
+            let channel = platform::grpc::channel(&format!("http://{addr}"), Duration::from_secs(3))?;
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest { service: String::new() })
+                .await
+                .map_err(|s| anyhow::anyhow!("{addr}: {}", s.message()))?
+                .into_inner()
+                .status;
+            anyhow::ensure!(status == ServingStatus::Serving as i32, "{addr} is not serving");
+            Ok(())
+        }
+        (None, Some(url)) => probe_http(url).await,
+        _ => anyhow::bail!("give --grpc ADDR or --http URL"),
+    }
+}
+
+/// A bare HTTP/1.1 GET over TCP, so the image needs no HTTP client.
+async fn probe_http(url: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("only http:// URLs"))?;
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let mut stream = tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(authority)).await??;
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut head = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut head)).await??;
+    let status_line = String::from_utf8_lossy(&head[..n]);
+    let ok = status_line.split_whitespace().nth(1).is_some_and(|code| code.starts_with('2'));
+    anyhow::ensure!(ok, "{url} answered {}", status_line.lines().next().unwrap_or(""));
+    Ok(())
+}

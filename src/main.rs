@@ -37,6 +37,16 @@ enum Command {
         #[command(subcommand)]
         command: AppsCommand,
     },
+    /// Exit 0 when a service answers healthy: a gRPC server's grpc.health.v1 SERVING, or an
+    /// HTTP URL's 2xx. For container health checks (the image has no curl).
+    Probe {
+        /// gRPC address, e.g. 127.0.0.1:50051.
+        #[arg(long, conflicts_with = "http")]
+        grpc: Option<String>,
+        /// HTTP URL, e.g. http://127.0.0.1:8080/readyz.
+        #[arg(long)]
+        http: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +105,7 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
             Ok(())
         }
         Command::Apps { command } => apps(command, &settings).await,
+        Command::Probe { grpc, http } => roster::probe(grpc.as_deref(), http.as_deref()).await,
     }
 }
 

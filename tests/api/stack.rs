@@ -100,3 +100,13 @@ async fn metrics_count_routes_rpcs_validations_caches_and_pools() {
     }
     assert!(!text.contains(&stack.token), "no credential in metrics");
 }
+
+#[tokio::test]
+async fn the_probe_command_checks_grpc_and_http_health() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    roster::probe(Some(&stack.stack().registry.to_string()), None).await.expect("registry serving");
+    roster::probe(None, Some(&format!("{}/readyz", stack.base))).await.expect("gateway ready");
+    assert!(roster::probe(None, Some(&format!("{}/nope", stack.base))).await.is_err(), "404 is not healthy");
+    assert!(roster::probe(Some("127.0.0.1:1"), None).await.is_err(), "nothing listens there");
+    assert!(roster::probe(None, None).await.is_err());
+}
