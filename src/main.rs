@@ -55,9 +55,62 @@ enum AppsCommand {
     Create {
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        settings: AppSettingsArgs,
     },
-    /// List applications.
+    /// Change an application's name or settings; what is not given stays.
+    Update {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        settings: AppSettingsArgs,
+    },
+    /// List applications with their settings.
     List,
+}
+
+#[derive(clap::Args)]
+struct AppSettingsArgs {
+    /// Requests per second at the gateway (0: unlimited).
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Live access tokens per user (default 10).
+    #[arg(long)]
+    access_token_limit: Option<u32>,
+    /// Default session-token lifetime in seconds (default 7 days).
+    #[arg(long)]
+    session_ttl_secs: Option<u64>,
+    /// Lifetime of end users never associated with a conversation, in seconds (0: off).
+    #[arg(long)]
+    unassociated_ttl_secs: Option<u64>,
+}
+
+impl AppSettingsArgs {
+    /// `current` with the given flags applied.
+    fn apply(&self, current: pb::ApplicationSettings) -> pb::ApplicationSettings {
+        pb::ApplicationSettings {
+            rate_limit_per_second: self.rate_limit.unwrap_or(current.rate_limit_per_second),
+            access_token_limit: self.access_token_limit.unwrap_or(current.access_token_limit),
+            session_token_ttl_seconds: self.session_ttl_secs.unwrap_or(current.session_token_ttl_seconds),
+            unassociated_user_ttl_seconds: self.unassociated_ttl_secs.unwrap_or(current.unassociated_user_ttl_seconds),
+            allow_tokenless_users: current.allow_tokenless_users,
+        }
+    }
+}
+
+fn describe(app: &pb::Application) -> String {
+    let s = app.settings.unwrap_or_default();
+    format!(
+        "{}\t{}\trate_limit={} access_token_limit={} session_ttl_secs={} unassociated_ttl_secs={}",
+        app.id,
+        app.name,
+        s.rate_limit_per_second,
+        s.access_token_limit,
+        s.session_token_ttl_seconds,
+        s.unassociated_user_ttl_seconds
+    )
 }
 
 fn main() -> ExitCode {
@@ -132,15 +185,40 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
     let channel = platform::grpc::channel(&settings.token.endpoint, Duration::from_secs(10))?;
     let mut client = TokenServiceClient::new(channel);
     match command {
-        AppsCommand::Create { name } => {
+        AppsCommand::Create { name, settings } => {
+            // Zero fields take the service's defaults.
+            let settings = settings
+                .apply(pb::ApplicationSettings { unassociated_user_ttl_seconds: 24 * 3600, ..Default::default() });
             let created = client
-                .create_application(pb::CreateApplicationRequest { name, settings: None, with_api_token: true })
+                .create_application(pb::CreateApplicationRequest {
+                    name,
+                    settings: Some(settings),
+                    with_api_token: true,
+                })
                 .await
                 .map_err(|s| anyhow::anyhow!("{}", s.message()))?
                 .into_inner();
             let app = created.application.unwrap_or_default();
             println!("app id:    {}", app.id);
             println!("API token: {}", created.api_token);
+        }
+        AppsCommand::Update { id, name, settings } => {
+            let current = client
+                .get_application(pb::GetApplicationRequest { app_id: id.clone() })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner()
+                .application
+                .unwrap_or_default();
+            let settings = settings.apply(current.settings.unwrap_or_default());
+            let updated = client
+                .update_application(pb::UpdateApplicationRequest { app_id: id, name, settings: Some(settings) })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner()
+                .application
+                .unwrap_or_default();
+            println!("{}", describe(&updated));
         }
         AppsCommand::List => {
             let mut page_token = String::new();
@@ -151,7 +229,7 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
                     .map_err(|s| anyhow::anyhow!("{}", s.message()))?
                     .into_inner();
                 for app in page.applications {
-                    println!("{}\t{}", app.id, app.name);
+                    println!("{}", describe(&app));
                 }
                 if page.next_page_token.is_empty() {
                     break;

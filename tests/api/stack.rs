@@ -110,3 +110,45 @@ async fn the_probe_command_checks_grpc_and_http_health() {
     assert!(roster::probe(Some("127.0.0.1:1"), None).await.is_err(), "nothing listens there");
     assert!(roster::probe(None, None).await.is_err());
 }
+
+/// The `roster apps` admin CLI against the running token-service.
+#[tokio::test]
+async fn the_apps_cli_creates_updates_and_lists_applications() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let endpoint = format!("http://{}", stack.stack().token);
+    // Async, so this test's runtime keeps serving the stack while the CLI waits on it.
+    let roster = async |args: &[&str]| {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .env("ROSTER_TOKEN__ENDPOINT", &endpoint)
+            .env("ROSTER_TELEMETRY__FILTER", "warn")
+            .output()
+            .await
+            .expect("roster runs");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (output.status.success(), text(&output.stdout), text(&output.stderr))
+    };
+    let (ok, out, err) = roster(&["apps", "create", "--name", "cli app", "--rate-limit", "5"]).await;
+    assert!(ok, "{err}");
+    let field =
+        |name: &str| out.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).map(str::to_owned).expect(name);
+    let (app_id, token) = (field("app id:"), field("API token:"));
+    let unknown_user = stack.get("/v3/users/nobody", Some(&token)).await;
+    assert_eq!(unknown_user.json::<Value>().await.unwrap()["code"], 400201, "the printed token works");
+
+    let (ok, out, err) = roster(&["apps", "update", "--id", &app_id, "--access-token-limit", "3"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("rate_limit=5 access_token_limit=3 session_ttl_secs=604800"), "{out}");
+    let (ok, out, _) = roster(&["apps", "list"]).await;
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.starts_with(&app_id) && l.contains("cli app") && l.contains("access_token_limit=3")),
+        "{out}"
+    );
+
+    let (ok, _, err) = roster(&["apps", "update", "--id", &platform::ids::new_id(), "--rate-limit", "1"]).await;
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, _, err) = roster(&["apps", "update", "--id", &app_id, "--access-token-limit", "100000"]).await;
+    assert!(!ok && err.contains("out of range"), "{err}");
+}

@@ -26,6 +26,8 @@ pub trait TokenStore: Send + Sync {
     async fn find_application(&self, id: &AppId) -> anyhow::Result<Option<Application>>;
     /// Applications ordered by id, after `after` when given.
     async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> anyhow::Result<Vec<Application>>;
+    /// Replaces the application's name and settings; false when there is no such application.
+    async fn update_application(&self, app: &Application) -> anyhow::Result<bool>;
     /// Fails with `ApplicationNotFound` when the application does not exist.
     async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError>;
     /// A live (unrevoked) token by its hash.
@@ -135,6 +137,28 @@ impl Tokens {
 
     pub async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> Result<Vec<Application>, TokenError> {
         Ok(self.store.list_applications(after, limit).await?)
+    }
+
+    /// A new name and/or settings. Gateways see a new rate limit when their cached credential
+    /// lookup expires (at most `CREDENTIAL_TTL`).
+    pub async fn update_application(
+        &self,
+        id: &AppId,
+        name: Option<Name>,
+        settings: Option<AppSettings>,
+    ) -> Result<Application, TokenError> {
+        let mut app = self.get_application(id).await?;
+        if let Some(name) = name {
+            app.name = name;
+        }
+        if let Some(settings) = settings {
+            app.settings = settings;
+        }
+        if !self.store.update_application(&app).await? {
+            return Err(TokenError::ApplicationNotFound);
+        }
+        tracing::info!(app.id = id.as_str(), "application updated");
+        Ok(app)
     }
 
     pub async fn create_api_token(

@@ -75,6 +75,18 @@ impl TokenService for TokenGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn update_application(
+        &self,
+        request: Request<pb::UpdateApplicationRequest>,
+    ) -> Result<Response<pb::UpdateApplicationResponse>, Status> {
+        let pb::UpdateApplicationRequest { app_id, name, settings } = request.into_inner();
+        let name = name.map(|n| convert::name("name", n)).transpose()?;
+        let settings = settings.map(|s| convert::settings(Some(s))).transpose()?;
+        let app = self.tokens.update_application(&convert::app_id(app_id)?, name, settings).await?;
+        Ok(Response::new(pb::UpdateApplicationResponse { application: Some(app.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn create_api_token(
         &self,
         request: Request<pb::CreateApiTokenRequest>,

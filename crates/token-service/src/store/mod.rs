@@ -63,6 +63,18 @@ impl TokenStore for SeaTokenStore {
         rows.into_iter().map(into_application).collect()
     }
 
+    async fn update_application(&self, app: &Application) -> anyhow::Result<bool> {
+        let mut row = application_row(app);
+        row.created_at = sea_orm::ActiveValue::NotSet;
+        let updated = applications::Entity::update_many()
+            .set(row)
+            .filter(applications::Column::Id.eq(app.id.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(updated.rows_affected == 1)
+    }
+
     async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError> {
         api_tokens::Entity::insert(api_token_row(token)).exec_without_returning(&self.db).await.map_err(
             |err| match err.sql_err() {
