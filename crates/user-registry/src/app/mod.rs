@@ -56,6 +56,13 @@ impl From<StoreError> for RegistryError {
 pub trait UserStore: Send + Sync {
     /// The user with its metadata and discovery keys, in one transaction.
     async fn create(&self, user: &User, image: Option<&ProfileImage>) -> Result<(), StoreError>;
+    /// The user with `user.external_id`, created from `user` when there is none (true then);
+    /// concurrent calls for one external id (compared case-insensitively) create exactly one.
+    async fn upsert_by_external_id(
+        &self,
+        user: &User,
+        image: Option<&ProfileImage>,
+    ) -> Result<(User, bool), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
     /// Deletes the user and everything hanging off it; false when there was none.
@@ -121,6 +128,19 @@ impl Registry {
         self.store.create(&user, image.as_ref()).await?;
         tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
         Ok(user)
+    }
+
+    /// The user with this external id, created when absent; `true` when this call created it.
+    pub async fn upsert_user_by_external_id(&self, app_id: AppId, new: NewUser) -> Result<(User, bool), RegistryError> {
+        if new.external_id.is_none() {
+            return Err(ValidationError::Missing { field: "external_id" }.into());
+        }
+        let (candidate, image) = User::new(app_id, new, self.clock.now_millis());
+        let (user, created) = self.store.upsert_by_external_id(&candidate, image.as_ref()).await?;
+        if created {
+            tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
+        }
+        Ok((user, created))
     }
 
     pub async fn get_user(&self, app_id: &AppId, lookup: &Lookup) -> Result<User, RegistryError> {

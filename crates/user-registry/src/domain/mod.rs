@@ -3,10 +3,12 @@
 
 mod image;
 mod metadata;
+mod profile;
 mod user;
 
 pub use image::{ImageType, ProfileImage};
 pub use metadata::{MetaValue, Metadata};
+pub use profile::Profile;
 pub use user::{
     DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserFilter,
     UserId, UserPatch, parse_languages,

@@ -1,4 +1,4 @@
-use super::{AppId, Metadata, ProfileImage, ValidationError, bounded};
+use super::{AppId, Metadata, Profile, ProfileImage, ValidationError, bounded};
 
 /// The immutable Roster id: 24 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -192,6 +192,7 @@ pub struct NewUser {
     pub external_id: Option<ExternalId>,
     pub nickname: Nickname,
     pub profile_url: ProfileUrl,
+    pub profile: Profile,
     pub metadata: Metadata,
     pub discovery_keys: Vec<DiscoveryKey>,
     pub preferred_languages: Vec<String>,
@@ -205,6 +206,8 @@ pub struct NewUser {
 pub struct UserPatch {
     pub nickname: Option<Nickname>,
     pub profile_url: Option<ProfileUrl>,
+    /// Replaces the whole profile.
+    pub profile: Option<Profile>,
     pub is_active: Option<bool>,
     pub discovery_keys: Option<Vec<DiscoveryKey>>,
     pub preferred_languages: Option<Vec<String>>,
@@ -248,6 +251,7 @@ pub struct User {
     pub external_id: Option<ExternalId>,
     pub nickname: Nickname,
     pub profile_url: ProfileUrl,
+    pub profile: Profile,
     pub metadata: Metadata,
     pub discovery_keys: Vec<DiscoveryKey>,
     pub preferred_languages: Vec<String>,
@@ -276,6 +280,7 @@ impl User {
                 external_id: new.external_id,
                 nickname: new.nickname,
                 profile_url,
+                profile: new.profile,
                 metadata: new.metadata,
                 discovery_keys: new.discovery_keys,
                 preferred_languages: new.preferred_languages,
@@ -337,6 +342,7 @@ mod tests {
             external_id: None,
             nickname: Nickname::default(),
             profile_url: ProfileUrl::default(),
+            profile: Profile::default(),
             metadata: Metadata::default(),
             discovery_keys: Vec::new(),
             preferred_languages: Vec::new(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use proto::registry::v1 as pb;
 
-use crate::domain::ProfileImage;
+use crate::domain::{Profile, ProfileImage};
 
 use crate::{
     domain::{
@@ -51,9 +51,6 @@ impl TryFrom<pb::NewUser> for NewUser {
             member,
             profile_image,
         } = new;
-        if profile.is_some_and(|p| p != pb::Profile::default()) {
-            return Err(unsupported("profile"));
-        }
         if !sensitive_metadata.is_empty() {
             return Err(unsupported("sensitive_metadata"));
         }
@@ -65,6 +62,7 @@ impl TryFrom<pb::NewUser> for NewUser {
             external_id: external_id.map(ExternalId::parse).transpose()?,
             nickname: Nickname::parse(nickname)?,
             profile_url: ProfileUrl::parse(profile_url)?,
+            profile: profile_from_pb(profile.unwrap_or_default())?,
             metadata: metadata_from_pb(metadata)?,
             discovery_keys: DiscoveryKey::parse_all(discovery_keys)?,
             preferred_languages: parse_languages(preferred_languages)?,
@@ -90,9 +88,6 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             clear_external_id,
             profile_image,
         } = patch;
-        if profile.is_some_and(|p| p != pb::Profile::default()) {
-            return Err(unsupported("profile"));
-        }
         let external_id = match (external_id, clear_external_id) {
             (Some(_), true) => {
                 return Err(ValidationError::Invalid {
@@ -108,6 +103,7 @@ impl TryFrom<pb::UserPatch> for UserPatch {
         Ok(UserPatch {
             nickname: nickname.map(Nickname::parse).transpose()?,
             profile_url: profile_url.map(ProfileUrl::parse).transpose()?,
+            profile: profile.map(profile_from_pb).transpose()?,
             is_active,
             discovery_keys: discovery_keys.map(|k| DiscoveryKey::parse_all(k.keys)).transpose()?,
             preferred_languages: preferred_languages.map(|l| parse_languages(l.languages)).transpose()?,
@@ -162,6 +158,16 @@ impl TryFrom<pb::UserFilter> for UserFilter {
             external_id: external_id.map(ExternalId::parse).transpose()?,
         })
     }
+}
+
+fn profile_from_pb(profile: pb::Profile) -> Result<Profile, RegistryError> {
+    let pb::Profile { given_name, surname, display_name, email, language, avatar_url } = profile;
+    Ok(Profile::parse(given_name, surname, display_name, email, language, avatar_url)?)
+}
+
+fn profile_to_pb(profile: Profile) -> pb::Profile {
+    let Profile { given_name, surname, display_name, email, language, avatar_url } = profile;
+    pb::Profile { given_name, surname, display_name, email, language, avatar_url }
 }
 
 pub fn metadata_write(mode: i32) -> Result<MetadataWrite, RegistryError> {
@@ -249,6 +255,7 @@ impl From<User> for pb::User {
             external_id,
             nickname,
             profile_url,
+            profile,
             metadata,
             discovery_keys,
             preferred_languages,
@@ -265,7 +272,7 @@ impl From<User> for pb::User {
             external_id: external_id.map(|e| e.as_str().to_owned()),
             nickname: nickname.as_str().to_owned(),
             profile_url: profile_url.as_str().to_owned(),
-            profile: Some(pb::Profile::default()),
+            profile: Some(profile_to_pb(profile)),
             metadata: metadata_to_pb(metadata),
             discovery_keys: discovery_keys.iter().map(|k| k.as_str().to_owned()).collect(),
             preferred_languages,

@@ -40,6 +40,18 @@ impl RegistryService for RegistryGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn upsert_user_by_external_id(
+        &self,
+        request: Request<pb::UpsertUserByExternalIdRequest>,
+    ) -> Result<Response<pb::UpsertUserByExternalIdResponse>, Status> {
+        let pb::UpsertUserByExternalIdRequest { app_id, user } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        let new = NewUser::try_from(user.unwrap_or_default())?;
+        let (user, created) = self.registry.upsert_user_by_external_id(app_id, new).await?;
+        Ok(Response::new(pb::UpsertUserByExternalIdResponse { user: Some(user.into()), created }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Result<Response<pb::GetUserResponse>, Status> {
         let pb::GetUserRequest { app_id, lookup } = request.into_inner();
         let user = self.registry.get_user(&convert::app_id(app_id)?, &convert::lookup(lookup)?).await?;

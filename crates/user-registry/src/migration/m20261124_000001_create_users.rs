@@ -15,6 +15,12 @@ enum Users {
     ExternalIdNorm,
     Nickname,
     ProfileUrl,
+    GivenName,
+    Surname,
+    DisplayName,
+    Email,
+    Language,
+    AvatarUrl,
     PreferredLanguages,
     IsActive,
     Origin,
@@ -63,6 +69,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Users::ExternalIdNorm).text().null())
                     .col(ColumnDef::new(Users::Nickname).text().not_null())
                     .col(ColumnDef::new(Users::ProfileUrl).text().not_null())
+                    .col(ColumnDef::new(Users::GivenName).text().null())
+                    .col(ColumnDef::new(Users::Surname).text().null())
+                    .col(ColumnDef::new(Users::DisplayName).text().null())
+                    .col(ColumnDef::new(Users::Email).text().null())
+                    .col(ColumnDef::new(Users::Language).text().null())
+                    .col(ColumnDef::new(Users::AvatarUrl).text().null())
                     .col(ColumnDef::new(Users::PreferredLanguages).text().not_null())
                     .col(ColumnDef::new(Users::IsActive).boolean().not_null())
                     .col(ColumnDef::new(Users::Origin).string_len(16).not_null())

@@ -22,7 +22,7 @@ use crate::{
     app::{StoreError, UserStore},
     domain::{
         AppId, DiscoveryKey, ExternalId, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId, User,
-        UserFilter, UserPatch,
+        UserFilter, UserPatch, ValidationError,
     },
 };
 use codec::{decode_value, encode_value, into_user};
@@ -138,6 +138,44 @@ async fn replace_discovery_keys(
     Ok(())
 }
 
+fn user_row(user: &User) -> Result<users::ActiveModel, StoreError> {
+    Ok(users::ActiveModel {
+        id: Set(user.id.as_str().to_owned()),
+        app_id: Set(user.app_id.as_str().to_owned()),
+        user_id: Set(user.user_id.as_str().to_owned()),
+        external_id: Set(user.external_id.as_ref().map(|e| e.as_str().to_owned())),
+        external_id_norm: Set(user.external_id.as_ref().map(ExternalId::normalized)),
+        nickname: Set(user.nickname.as_str().to_owned()),
+        profile_url: Set(user.profile_url.as_str().to_owned()),
+        given_name: Set(user.profile.given_name.clone()),
+        surname: Set(user.profile.surname.clone()),
+        display_name: Set(user.profile.display_name.clone()),
+        email: Set(user.profile.email.clone()),
+        language: Set(user.profile.language.clone()),
+        avatar_url: Set(user.profile.avatar_url.clone()),
+        preferred_languages: Set(serde_json::to_string(&user.preferred_languages).map_err(anyhow::Error::from)?),
+        is_active: Set(user.is_active),
+        origin: Set(user.origin.as_str().to_owned()),
+        created_at: Set(user.created_at),
+        updated_at: Set(user.updated_at),
+        last_seen_at: Set(user.last_seen_at),
+    })
+}
+
+/// A new user's metadata, discovery keys and image, in the user's transaction.
+async fn insert_children(
+    conn: &impl ConnectionTrait,
+    user: &User,
+    image: Option<&ProfileImage>,
+) -> Result<(), StoreError> {
+    insert_metadata(conn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
+    replace_discovery_keys(conn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
+    if let Some(image) = image {
+        put_image(conn, user.id.as_str(), image).await.map_err(unexpected)?;
+    }
+    Ok(())
+}
+
 /// Stores (or replaces) the user's uploaded image.
 async fn put_image(conn: &impl ConnectionTrait, user_pk: &str, image: &ProfileImage) -> Result<(), DbErr> {
     let row = images::ActiveModel {
@@ -196,30 +234,36 @@ async fn find_user(conn: &impl ConnectionTrait, app_id: &AppId, lookup: &Lookup)
 #[async_trait]
 impl UserStore for SeaUserStore {
     async fn create(&self, user: &User, image: Option<&ProfileImage>) -> Result<(), StoreError> {
-        let row = users::ActiveModel {
-            id: Set(user.id.as_str().to_owned()),
-            app_id: Set(user.app_id.as_str().to_owned()),
-            user_id: Set(user.user_id.as_str().to_owned()),
-            external_id: Set(user.external_id.as_ref().map(|e| e.as_str().to_owned())),
-            external_id_norm: Set(user.external_id.as_ref().map(ExternalId::normalized)),
-            nickname: Set(user.nickname.as_str().to_owned()),
-            profile_url: Set(user.profile_url.as_str().to_owned()),
-            preferred_languages: Set(serde_json::to_string(&user.preferred_languages).map_err(anyhow::Error::from)?),
-            is_active: Set(user.is_active),
-            origin: Set(user.origin.as_str().to_owned()),
-            created_at: Set(user.created_at),
-            updated_at: Set(user.updated_at),
-            last_seen_at: Set(user.last_seen_at),
-        };
         let txn = self.db.begin().await.map_err(unexpected)?;
-        users::Entity::insert(row).exec_without_returning(&txn).await.map_err(write_error)?;
-        insert_metadata(&txn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
-        replace_discovery_keys(&txn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
-        if let Some(image) = image {
-            put_image(&txn, user.id.as_str(), image).await.map_err(unexpected)?;
-        }
+        users::Entity::insert(user_row(user)?).exec_without_returning(&txn).await.map_err(write_error)?;
+        insert_children(&txn, user, image).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(())
+    }
+
+    async fn upsert_by_external_id(
+        &self,
+        user: &User,
+        image: Option<&ProfileImage>,
+    ) -> Result<(User, bool), StoreError> {
+        let external_id =
+            user.external_id.clone().ok_or(StoreError::Invalid(ValidationError::Missing { field: "external_id" }))?;
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        // Concurrent upserts of one external id: one inserts, the others wait for it and insert nothing.
+        let inserted = users::Entity::insert(user_row(user)?)
+            .on_conflict(
+                OnConflict::columns([users::Column::AppId, users::Column::ExternalIdNorm]).do_nothing().to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(write_error)?;
+        let created = inserted == 1;
+        if created {
+            insert_children(&txn, user, image).await?;
+        }
+        txn.commit().await.map_err(unexpected)?;
+        let found = find_user(&self.db, &user.app_id, &Lookup::ExternalId(external_id)).await?;
+        Ok((found.ok_or(StoreError::UserNotFound)?, created))
     }
 
     async fn find_profile_image(&self, app_id: &AppId, id: &RosterId) -> Result<Option<ProfileImage>, StoreError> {
@@ -261,6 +305,15 @@ impl UserStore for SeaUserStore {
         } else if let Some(profile_url) = &patch.profile_url {
             row.profile_url = Set(profile_url.as_str().to_owned());
             images::Entity::delete_by_id(id.clone()).exec(&txn).await.map_err(unexpected)?;
+            changed = true;
+        }
+        if let Some(profile) = &patch.profile {
+            row.given_name = Set(profile.given_name.clone());
+            row.surname = Set(profile.surname.clone());
+            row.display_name = Set(profile.display_name.clone());
+            row.email = Set(profile.email.clone());
+            row.language = Set(profile.language.clone());
+            row.avatar_url = Set(profile.avatar_url.clone());
             changed = true;
         }
         if let Some(is_active) = patch.is_active {

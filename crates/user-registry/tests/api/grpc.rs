@@ -105,3 +105,39 @@ async fn reflection_lists_the_service_and_health() {
         assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
     }
 }
+
+#[tokio::test]
+async fn upsert_by_external_id_creates_once_and_keeps_profiles() {
+    let mut registry = spawn_registry().await;
+    let app = AppId::generate();
+    let upsert = |external: &str, email: &str| pb::UpsertUserByExternalIdRequest {
+        app_id: app.as_str().into(),
+        user: Some(pb::NewUser {
+            external_id: Some(external.into()),
+            profile: Some(pb::Profile {
+                given_name: Some("Ada".into()),
+                email: Some(email.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    };
+    let first =
+        registry.client.upsert_user_by_external_id(upsert("Crm-1", "ada@example.com")).await.unwrap().into_inner();
+    assert!(first.created);
+    let user = first.user.unwrap();
+    assert_eq!(user.user_id, user.id, "no caller-chosen id: the Roster id");
+    assert_eq!(user.profile.as_ref().unwrap().email.as_deref(), Some("ada@example.com"));
+    let again =
+        registry.client.upsert_user_by_external_id(upsert("CRM-1", "other@example.com")).await.unwrap().into_inner();
+    assert!(!again.created);
+    assert_eq!(again.user.unwrap().id, user.id);
+
+    let bad_email = registry.client.upsert_user_by_external_id(upsert("Crm-2", "not-an-email")).await.unwrap_err();
+    let err = ApiError::from_status(&bad_email);
+    assert_eq!((err.code, err.field.as_deref()), (ErrorCode::InvalidArgument, Some("email")));
+    let no_external =
+        pb::UpsertUserByExternalIdRequest { app_id: app.as_str().into(), user: Some(pb::NewUser::default()) };
+    let missing = registry.client.upsert_user_by_external_id(no_external).await.unwrap_err();
+    assert_eq!(ApiError::from_status(&missing).code, ErrorCode::MissingField);
+}

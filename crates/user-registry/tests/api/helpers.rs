@@ -7,7 +7,7 @@ use test_support::{Backend, TestDatabase};
 use tonic::transport::Channel;
 use user_registry::{
     app::UserStore,
-    domain::{AppId, Metadata, NewUser, Nickname, Origin, ProfileUrl, User, UserId},
+    domain::{AppId, Metadata, NewUser, Nickname, Origin, Profile, ProfileUrl, User, UserId},
     migration::Migrator,
     store::SeaUserStore,
 };
@@ -31,6 +31,7 @@ pub fn new_user(user_id: &str) -> NewUser {
         external_id: None,
         nickname: Nickname::parse("Nick".into()).expect("valid"),
         profile_url: ProfileUrl::default(),
+        profile: Profile::default(),
         metadata: Metadata::default(),
         discovery_keys: Vec::new(),
         preferred_languages: Vec::new(),

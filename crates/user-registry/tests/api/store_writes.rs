@@ -14,6 +14,8 @@ use user_registry::{
 use crate::helpers::{app, store, user};
 
 test_support::contract!(
+    profiles_round_trip_and_are_replaced_whole,
+    concurrent_upserts_of_one_external_id_create_exactly_one_user,
     profile_images_are_stored_with_the_user_and_replaced_by_urls,
     update_changes_only_what_the_patch_names,
     discovery_keys_are_unique_per_application,
@@ -284,4 +286,57 @@ async fn profile_images_are_stored_with_the_user_and_replaced_by_urls(backend: B
         UserPatch { profile_url: Some(ProfileUrl::parse("https://cdn/x.png".into()).unwrap()), ..UserPatch::default() };
     store.update(&app, &uid("pic"), &by_url, 3).await.unwrap();
     assert_eq!(store.find_profile_image(&app, &user.id).await.unwrap(), None, "a URL replaces the upload");
+}
+
+async fn profiles_round_trip_and_are_replaced_whole(backend: Backend) {
+    use user_registry::domain::Profile;
+    let (store, _db) = store(backend).await;
+    let app = app();
+    let mut maria = user(&app, "maria");
+    maria.profile = Profile::parse(
+        Some("Maria".into()),
+        Some("Santos".into()),
+        None,
+        Some("maria@example.com".into()),
+        Some("pt-BR".into()),
+        Some("https://example.com/m.png".into()),
+    )
+    .unwrap();
+    store.create(&maria, None).await.unwrap();
+    assert_eq!(store.find(&app, &uid("maria")).await.unwrap().unwrap().profile, maria.profile);
+    let replacement = Profile::parse(None, None, Some("M.".into()), None, None, None).unwrap();
+    let patch = UserPatch { profile: Some(replacement.clone()), ..UserPatch::default() };
+    assert_eq!(store.update(&app, &uid("maria"), &patch, 2).await.unwrap().profile, replacement);
+}
+
+async fn concurrent_upserts_of_one_external_id_create_exactly_one_user(backend: Backend) {
+    use user_registry::domain::{NewUser, User};
+    let (store, _db) = store(backend).await;
+    let app = app();
+    let upserts = (0..100).map(|i| {
+        let (store, app) = (store.clone(), app.clone());
+        // Mixed letter case: one identity.
+        let external = if i % 2 == 0 { "Crm-7" } else { "CRM-7" };
+        let new = NewUser {
+            user_id: None,
+            external_id: Some(ExternalId::parse(external.into()).unwrap()),
+            ..crate::helpers::new_user("ignored")
+        };
+        tokio::spawn(async move {
+            let (candidate, _) = User::new(app, new, i);
+            store.upsert_by_external_id(&candidate, None).await
+        })
+    });
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for upsert in upserts {
+        let (user, was_created) = upsert.await.unwrap().expect("upserted");
+        ids.push(user.id);
+        created += usize::from(was_created);
+    }
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    ids.dedup();
+    assert_eq!((ids.len(), created), (1, 1), "one user, created once");
+    let all = store.list(&app, None, 100, &UserFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
 }
