@@ -1,6 +1,7 @@
 //! End-to-end tests of the whole stack: every service started in one process on port 0, the
 //! gateway reaching them over real gRPC, driven over HTTP as a Sendbird client would.
 
+mod ada;
 mod compat;
 mod helpers;
 mod logs;

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
+pub mod time;
 pub mod validation;
 
 pub use config::Settings;

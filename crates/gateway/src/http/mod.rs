@@ -1,5 +1,6 @@
 //! The router: health endpoints, one module per dialect, request ids, tracing, body limits.
 
+pub mod ada;
 pub mod sendbird;
 
 use axum::{
@@ -24,6 +25,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(sendbird::routes())
+        .merge(ada::routes())
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

@@ -88,13 +88,15 @@ async fn redis_cluster_urls_work_like_single_node_ones() {
         .output()
         .expect("redis-cli is installed with redis-server");
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stdout));
-    // The cluster agrees on its slots shortly after creation; wait for it, boundedly.
+    // The nodes agree on the slots shortly after creation: wait until every node says so.
     for _ in 0..100 {
-        let info = std::process::Command::new("redis-cli")
-            .args(["-p", &nodes[0].port.to_string(), "cluster", "info"])
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+        let all_ok = nodes.iter().all(|node| {
+            let info = std::process::Command::new("redis-cli")
+                .args(["-p", &node.port.to_string(), "cluster", "info"])
+                .output();
+            info.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+        });
+        if all_ok {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,0 +1,342 @@
+//! `/api/v2/end-users`: create (idempotent by `external_id`), get, update (merge), list.
+//! An end user is the registry's user: `end_user_id` is its Roster id, the same user the other
+//! dialects see.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, RawQuery, State, rejection::BytesRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use proto::registry::v1 as pb;
+use serde_json::{Map, Value, json};
+
+use super::{AdaCaller, AdaError};
+use crate::clients::{Clients, PublicBase, RequestId};
+
+/// Ada's stricter rule on top of the registry's: at most 36 characters, no `<` or `>`.
+fn external_id(value: &str) -> Result<String, AdaError> {
+    if value.is_empty() || value.chars().count() > 36 || value.contains(['<', '>']) {
+        return Err(AdaError::validation(
+            "external_id",
+            "body",
+            "external_id must be 1 to 36 characters without < or >",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn upstream(status: tonic::Status) -> AdaError {
+    platform::ApiError::from_status(&status).into()
+}
+
+fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, AdaError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AdaError::too_large()
+        } else {
+            AdaError::validation("body", "body", "the body could not be read")
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(AdaError::validation("body", "body", "the body must be a JSON object")),
+    }
+}
+
+/// `external_id`: absent (`None`), `null` (`Some(None)`), or a value.
+fn read_external_id(body: &Map<String, Value>) -> Result<Option<Option<String>>, AdaError> {
+    match body.get("external_id") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(external_id(s)?))),
+        Some(_) => Err(AdaError::validation("external_id", "body", "external_id must be a string or null")),
+    }
+}
+
+/// The profile fields sent: each absent, `null` (clear) or a string.
+struct ProfileInput {
+    fields: HashMap<&'static str, Option<String>>,
+    metadata: Option<HashMap<String, pb::MetadataValue>>,
+}
+
+const PROFILE_FIELDS: [&str; 6] = ["first_name", "last_name", "display_name", "avatar", "email", "language"];
+
+fn read_profile(body: &Map<String, Value>) -> Result<ProfileInput, AdaError> {
+    let profile = match body.get("profile") {
+        None | Some(Value::Null) => return Ok(ProfileInput { fields: HashMap::new(), metadata: None }),
+        Some(Value::Object(profile)) => profile,
+        Some(_) => return Err(AdaError::validation("profile", "body", "profile must be an object")),
+    };
+    if profile.contains_key("sensitive_metadata") {
+        return Err(AdaError::validation(
+            "profile.sensitive_metadata",
+            "body",
+            "sensitive_metadata is not supported by this Roster version yet",
+        ));
+    }
+    let mut fields = HashMap::new();
+    for name in PROFILE_FIELDS {
+        match profile.get(name) {
+            None => {}
+            Some(Value::Null) => {
+                fields.insert(name, None);
+            }
+            Some(Value::String(s)) => {
+                fields.insert(name, Some(s.clone()));
+            }
+            Some(_) => {
+                return Err(AdaError::validation(
+                    &format!("profile.{name}"),
+                    "body",
+                    format!("{name} must be a string"),
+                ));
+            }
+        }
+    }
+    let metadata = match profile.get("metadata") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(
+            map.iter()
+                .map(|(key, value)| {
+                    use pb::metadata_value::Kind;
+                    let kind = match value {
+                        Value::String(s) => Kind::StringValue(s.clone()),
+                        Value::Bool(b) => Kind::BoolValue(*b),
+                        Value::Number(n) => match n.as_i64() {
+                            Some(i) => Kind::IntValue(i),
+                            None => Kind::DoubleValue(n.as_f64().unwrap_or_default()),
+                        },
+                        _ => {
+                            return Err(AdaError::validation(
+                                &format!("profile.metadata.{key}"),
+                                "body",
+                                "metadata values must be strings, numbers or booleans",
+                            ));
+                        }
+                    };
+                    Ok((key.clone(), pb::MetadataValue { kind: Some(kind) }))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err(AdaError::validation("profile.metadata", "body", "metadata must be an object")),
+    };
+    Ok(ProfileInput { fields, metadata })
+}
+
+/// The registry profile after applying `input` to `current`; `display_name` is derived from the
+/// names when none is set.
+fn merged_profile(current: pb::Profile, input: &ProfileInput) -> pb::Profile {
+    let pick = |name: &str, current: Option<String>| match input.fields.get(name) {
+        Some(value) => value.clone(),
+        None => current,
+    };
+    let given_name = pick("first_name", current.given_name);
+    let surname = pick("last_name", current.surname);
+    let derived = match (&given_name, &surname) {
+        (Some(g), Some(s)) => Some(format!("{g} {s}")),
+        (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+        (None, None) => None,
+    };
+    let display_name = pick("display_name", current.display_name).or(derived);
+    pb::Profile {
+        given_name,
+        surname,
+        display_name,
+        email: pick("email", current.email),
+        language: pick("language", current.language),
+        avatar_url: pick("avatar", current.avatar_url),
+    }
+}
+
+/// Ada's end-user resource.
+fn resource(user: pb::User) -> Value {
+    let profile = user.profile.unwrap_or_default();
+    let metadata: Map<String, Value> = user
+        .metadata
+        .into_iter()
+        .map(|(key, value)| {
+            use pb::metadata_value::Kind;
+            let value = match value.kind {
+                Some(Kind::StringValue(s)) => Value::from(s),
+                Some(Kind::IntValue(i)) => Value::from(i),
+                Some(Kind::DoubleValue(d)) => Value::from(d),
+                Some(Kind::BoolValue(b)) => Value::from(b),
+                None => Value::Null,
+            };
+            (key, value)
+        })
+        .collect();
+    let time = |t: Option<prost_types_timestamp::Timestamp>| {
+        t.map(|t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)))
+    };
+    json!({
+        "end_user_id": user.id,
+        "external_id": user.external_id,
+        "profile": {
+            "first_name": profile.given_name,
+            "last_name": profile.surname,
+            "display_name": profile.display_name,
+            "avatar": profile.avatar_url,
+            "email": profile.email,
+            "language": profile.language,
+            "metadata": metadata,
+            "system_properties": {},
+        },
+        "created_at": time(user.created_at),
+        "updated_at": time(user.updated_at),
+    })
+}
+
+mod prost_types_timestamp {
+    pub use proto::Timestamp;
+}
+
+fn by_id(id: String) -> Option<pb::UserLookup> {
+    Some(pb::UserLookup { key: Some(pb::user_lookup::Key::Id(id)) })
+}
+
+/// `POST /api/v2/end-users/`: a known `external_id` answers that end user with 200 and
+/// changes nothing; otherwise 201 with the new one.
+pub async fn create(
+    AdaCaller(caller): AdaCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AdaError> {
+    let body = parse_object(body)?;
+    let external_id = read_external_id(&body)?.flatten();
+    let input = read_profile(&body)?;
+    let new = pb::NewUser {
+        external_id: external_id.clone(),
+        profile: Some(merged_profile(pb::Profile::default(), &input)),
+        metadata: input.metadata.unwrap_or_default(),
+        origin: pb::Origin::Api.into(),
+        ..Default::default()
+    };
+    let app_id = caller.app_id.as_str().to_owned();
+    let (user, created) = if external_id.is_some() {
+        let request = pb::UpsertUserByExternalIdRequest { app_id, user: Some(new) };
+        let answer =
+            clients.registry.clone().upsert_user_by_external_id(request_id.grpc(request)).await.map_err(upstream)?;
+        let answer = answer.into_inner();
+        (answer.user, answer.created)
+    } else {
+        let request = pb::CreateUserRequest { app_id, user: Some(new) };
+        (
+            clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?.into_inner().user,
+            true,
+        )
+    };
+    let user = user.ok_or_else(|| AdaError::from(platform::ApiError::new(platform::ErrorCode::Internal, "no user")))?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(resource(user))).into_response())
+}
+
+async fn get(clients: &Clients, request_id: &RequestId, app_id: &str, id: String) -> Result<pb::User, AdaError> {
+    // An id that is not a Roster id names no end user.
+    if !platform::ids::is_id(&id) {
+        return Err(AdaError::not_found());
+    }
+    let request = pb::GetUserRequest { app_id: app_id.to_owned(), lookup: by_id(id) };
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
+    user.into_inner().user.ok_or_else(AdaError::not_found)
+}
+
+/// `GET /api/v2/end-users/{end_user_id}`
+pub async fn view(
+    AdaCaller(caller): AdaCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AdaError> {
+    Ok(Json(resource(get(&clients, &request_id, caller.app_id.as_str(), id).await?)))
+}
+
+/// `PATCH /api/v2/end-users/{end_user_id}`: profile fields sent replace theirs (`null` clears),
+/// metadata keys merge, `external_id` is set or removed with `null` (409 when taken).
+pub async fn update(
+    AdaCaller(caller): AdaCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AdaError> {
+    let body = parse_object(body)?;
+    let external_id = read_external_id(&body)?;
+    let input = read_profile(&body)?;
+    let app_id = caller.app_id.as_str().to_owned();
+    let current = get(&clients, &request_id, &app_id, id.clone()).await?;
+    let patch = pb::UserPatch {
+        profile: Some(merged_profile(current.profile.unwrap_or_default(), &input)),
+        clear_external_id: matches!(external_id, Some(None)),
+        external_id: external_id.flatten(),
+        ..Default::default()
+    };
+    let request = pb::UpdateUserRequest { app_id: app_id.clone(), lookup: by_id(id.clone()), patch: Some(patch) };
+    let mut user =
+        clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?.into_inner().user;
+    if let Some(metadata) = input.metadata.filter(|m| !m.is_empty()) {
+        let request = pb::SetMetadataRequest {
+            app_id: app_id.clone(),
+            lookup: by_id(id.clone()),
+            metadata,
+            mode: pb::MetadataWriteMode::Upsert.into(),
+        };
+        clients.registry.clone().set_metadata(request_id.grpc(request)).await.map_err(upstream)?;
+        user = Some(get(&clients, &request_id, &app_id, id).await?);
+    }
+    Ok(Json(resource(user.ok_or_else(AdaError::not_found)?)))
+}
+
+/// `GET /api/v2/end-users/?limit=N&cursor=C` (or `?external_id=`): `{ "data", "meta": {
+/// "next_page_url" } }`, the next page's absolute URL or `null`.
+pub async fn list(
+    AdaCaller(caller): AdaCaller,
+    request_id: RequestId,
+    State(clients): State<Clients>,
+    base: PublicBase,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AdaError> {
+    let query: HashMap<String, String> = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
+        .map_err(|_| AdaError::validation("query", "query", "the query string is malformed"))?;
+    let limit = match query.get("limit") {
+        None => 10,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AdaError::validation("limit", "query", "limit must be 1 to 100"))?,
+    };
+    let external = query.get("external_id").map(|e| external_id(e)).transpose()?;
+    let request = pb::ListUsersRequest {
+        app_id: caller.app_id.as_str().to_owned(),
+        page_token: query.get("cursor").cloned().unwrap_or_default(),
+        page_size: limit,
+        filter: Some(pb::UserFilter { external_id: external.clone(), ..Default::default() }),
+    };
+    let page = clients.registry.clone().list_users(request_id.grpc(request)).await.map_err(|status| {
+        match platform::ApiError::from_status(&status).code {
+            platform::ErrorCode::InvalidPageToken => AdaError::validation("cursor", "query", "the cursor is not valid"),
+            _ => upstream(status),
+        }
+    })?;
+    let page = page.into_inner();
+    let next = (!page.next_page_token.is_empty()).then(|| {
+        let mut next = format!("{}/api/v2/end-users/?limit={limit}&cursor={}", base.0, page.next_page_token);
+        if let Some(external) = &external {
+            next.push_str("&external_id=");
+            next.push_str(&serde_urlencoded::to_string([("", external)]).unwrap_or_default()[1..]);
+        }
+        next
+    });
+    Ok(Json(
+        json!({ "data": page.users.into_iter().map(resource).collect::<Vec<_>>(), "meta": { "next_page_url": next } }),
+    ))
+}

@@ -1,0 +1,141 @@
+//! Ada's error body: `{ "errors": [ { "type", "message", "details" } ] }`; for a
+//! `validation_error`, `details` lists `{ "parameter", "location", "message" }`.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+};
+use platform::{ApiError, ErrorCode};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl AdaError {
+    /// A caller mistake in one parameter, located in `body`, `query` or `path`.
+    pub fn validation(parameter: &str, location: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "validation_error",
+            message: "The request is invalid.".into(),
+            details: Some(json!([{ "parameter": parameter, "location": location, "message": message }])),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            kind: "not_found",
+            message: "Not found.".into(),
+            details: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn too_large() -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            kind: "payload_too_large",
+            message: "The request body is larger than 4 KB.".into(),
+            details: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// Registry field names as Ada's JSON paths.
+fn parameter(field: &str) -> String {
+    match field {
+        "given_name" => "profile.first_name".into(),
+        "surname" => "profile.last_name".into(),
+        "display_name" => "profile.display_name".into(),
+        "avatar_url" => "profile.avatar".into(),
+        "email" | "language" => format!("profile.{field}"),
+        "metadata" | "metadata key" => "profile.metadata".into(),
+        other => other.to_owned(),
+    }
+}
+
+impl From<ApiError> for AdaError {
+    fn from(err: ApiError) -> Self {
+        let retry_after = err.retry_after.map(|w| (w.as_secs() + u64::from(w.subsec_nanos() > 0)).max(1));
+        let plain =
+            |status, kind, message: &str| Self { status, kind, message: message.into(), details: None, retry_after };
+        match err.code {
+            ErrorCode::MissingField
+            | ErrorCode::ValueTooLong
+            | ErrorCode::InvalidArgument
+            | ErrorCode::InvalidPageToken => {
+                let field = err.field.as_deref().unwrap_or("body");
+                Self::validation(&parameter(field), "body", err.message)
+            }
+            ErrorCode::PayloadTooLarge => Self::too_large(),
+            ErrorCode::UserNotFound | ErrorCode::NotFound | ErrorCode::ApplicationNotFound => Self::not_found(),
+            ErrorCode::UserIdTaken | ErrorCode::ExternalIdTaken | ErrorCode::AlreadyExists => {
+                plain(StatusCode::CONFLICT, "conflict", "Another end user has this external_id.")
+            }
+            ErrorCode::CredentialMissing | ErrorCode::CredentialInvalid => {
+                plain(StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid bearer token.")
+            }
+            ErrorCode::PermissionDenied => plain(StatusCode::FORBIDDEN, "forbidden", "Not allowed."),
+            ErrorCode::RateLimited => plain(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests."),
+            ErrorCode::Unavailable | ErrorCode::Internal => {
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Unexpected error.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for AdaError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(kind = self.kind, "request failed");
+        } else {
+            // The message can quote what the caller sent: not logged.
+            tracing::warn!(kind = self.kind, status = self.status.as_u16(), "request refused");
+        }
+        let mut error = json!({ "type": self.kind, "message": self.message });
+        if let Some(details) = self.details {
+            error["details"] = details;
+        }
+        let mut response = (self.status, Json(json!({ "errors": [error] }))).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(1)));
+        }
+        response
+    }
+}
+
+/// axum's own rejections (body over 4 KB, bad path, wrong method) in Ada's shape.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AdaError::too_large(),
+        StatusCode::NOT_FOUND => AdaError::not_found(),
+        _ => AdaError {
+            status,
+            kind: "bad_request",
+            message: status.canonical_reason().unwrap_or("Bad request").into(),
+            details: None,
+            retry_after: None,
+        },
+    }
+    .into_response()
+}

@@ -1,0 +1,166 @@
+//! The Ada API v2 end users, as code written for Ada calls them.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use test_support::Backend;
+
+use crate::helpers::{TestStack, spawn_stack};
+
+async fn ada(stack: &TestStack, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    let mut request = stack.http.request(method, format!("{}{path}", stack.base));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    request.send().await.unwrap()
+}
+
+async fn ok(stack: &TestStack, method: Method, path: &str, body: Option<Value>, status: StatusCode) -> Value {
+    let response = ada(stack, method.clone(), path, Some(&stack.token), body).await;
+    assert_eq!(response.status(), status, "{method} {path}");
+    response.json().await.unwrap()
+}
+
+/// Ada's error body, and the type it names.
+async fn assert_ada_error(response: Response, status: StatusCode, kind: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["type"], kind, "{body}");
+    assert!(body["errors"][0]["message"].is_string());
+    body
+}
+
+#[tokio::test]
+async fn end_users_are_created_once_per_external_id() {
+    let stack = spawn_stack(Backend::Postgres, true).await;
+    let blank = ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({})), StatusCode::CREATED).await;
+    assert!(platform::ids::is_id(blank["end_user_id"].as_str().unwrap()));
+    assert_eq!(blank["external_id"], Value::Null);
+    assert!(blank["created_at"].as_str().unwrap().ends_with("+00:00"));
+
+    let body = json!({
+        "external_id": "Crm-1",
+        "profile": { "first_name": "Maria", "last_name": "Santos", "email": "maria@example.com",
+                     "language": "pt-BR", "metadata": { "region": "latam", "tier": 2, "vip": true } }
+    });
+    let created = ok(&stack, Method::POST, "/api/v2/end-users", Some(body), StatusCode::CREATED).await;
+    assert_eq!(created["profile"]["display_name"], "Maria Santos", "derived from the names");
+    assert_eq!(created["profile"]["metadata"], json!({ "region": "latam", "tier": 2, "vip": true }));
+    let again = json!({ "external_id": "CRM-1", "profile": { "first_name": "Someone else" } });
+    let existing = ok(&stack, Method::POST, "/api/v2/end-users/", Some(again), StatusCode::OK).await;
+    assert_eq!(existing, created, "the known end user, unchanged");
+
+    // The same user through the Sendbird dialect, by its Roster id.
+    let id = created["end_user_id"].as_str().unwrap();
+    let sendbird = stack.ok(Method::GET, &format!("/v3/users/{id}"), None).await;
+    assert_eq!(sendbird["user_id"], id);
+}
+
+#[tokio::test]
+async fn end_users_are_read_patched_and_listed() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let body = json!({ "external_id": "a-1", "profile": { "first_name": "Ada", "email": "ada@example.com", "metadata": { "k": "v" } } });
+    let created = ok(&stack, Method::POST, "/api/v2/end-users/", Some(body), StatusCode::CREATED).await;
+    let id = created["end_user_id"].as_str().unwrap().to_owned();
+    assert_eq!(ok(&stack, Method::GET, &format!("/api/v2/end-users/{id}"), None, StatusCode::OK).await, created);
+    assert_eq!(ok(&stack, Method::GET, &format!("/api/v2/end-users/{id}/"), None, StatusCode::OK).await, created);
+
+    let patch = json!({ "profile": { "last_name": "Lovelace", "metadata": { "plan": "pro" } } });
+    let patched = ok(&stack, Method::PATCH, &format!("/api/v2/end-users/{id}"), Some(patch), StatusCode::OK).await;
+    assert_eq!(patched["profile"]["first_name"], "Ada", "keys not sent survive");
+    assert_eq!(patched["profile"]["email"], "ada@example.com");
+    assert_eq!(patched["profile"]["last_name"], "Lovelace");
+    assert_eq!(patched["profile"]["metadata"], json!({ "k": "v", "plan": "pro" }));
+    let cleared = ok(
+        &stack,
+        Method::PATCH,
+        &format!("/api/v2/end-users/{id}/"),
+        Some(json!({ "external_id": null })),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cleared["external_id"], Value::Null);
+
+    ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({ "external_id": "taken" })), StatusCode::CREATED).await;
+    let conflict = ada(
+        &stack,
+        Method::PATCH,
+        &format!("/api/v2/end-users/{id}"),
+        Some(&stack.token),
+        Some(json!({ "external_id": "TAKEN" })),
+    )
+    .await;
+    assert_ada_error(conflict, StatusCode::CONFLICT, "conflict").await;
+
+    for _ in 0..3 {
+        ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({})), StatusCode::CREATED).await;
+    }
+    let mut seen = Vec::new();
+    let mut url = format!("{}/api/v2/end-users/?limit=2", stack.base);
+    loop {
+        let page: Value = stack.http.get(&url).bearer_auth(&stack.token).send().await.unwrap().json().await.unwrap();
+        seen.extend(page["data"].as_array().unwrap().iter().map(|u| u["end_user_id"].as_str().unwrap().to_owned()));
+        match page["meta"]["next_page_url"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (5, 5), "every end user once");
+    let found = ok(&stack, Method::GET, "/api/v2/end-users/?external_id=TaKeN", None, StatusCode::OK).await;
+    assert_eq!(found["data"].as_array().unwrap().len(), 1);
+    assert_eq!(found["meta"]["next_page_url"], Value::Null);
+}
+
+#[tokio::test]
+async fn mistakes_get_adas_error_bodies_and_change_nothing() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    for (body, parameter) in [
+        (json!({ "external_id": "x".repeat(37) }), "external_id"),
+        (json!({ "external_id": "<script>" }), "external_id"),
+        (json!({ "external_id": 7 }), "external_id"),
+        (json!({ "profile": { "email": "not-an-email" } }), "profile.email"),
+        (json!({ "profile": { "language": "english please" } }), "profile.language"),
+        (json!({ "profile": { "metadata": { "nested": { "no": 1 } } } }), "profile.metadata.nested"),
+        (json!({ "profile": { "sensitive_metadata": { "fields": { "t": "s" } } } }), "profile.sensitive_metadata"),
+    ] {
+        let response = ada(&stack, Method::POST, "/api/v2/end-users/", Some(&stack.token), Some(body)).await;
+        let error = assert_ada_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
+        assert_eq!(error["errors"][0]["details"][0]["parameter"], parameter, "{error}");
+        assert_eq!(error["errors"][0]["details"][0]["location"], "body");
+    }
+    let big = json!({ "profile": { "metadata": { "k": "v".repeat(5000) } } });
+    let too_large = ada(&stack, Method::POST, "/api/v2/end-users/", Some(&stack.token), Some(big)).await;
+    assert_ada_error(too_large, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let unauthorized = ada(&stack, Method::POST, "/api/v2/end-users/", None, Some(json!({}))).await;
+    assert_ada_error(unauthorized, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let wrong = ada(&stack, Method::GET, "/api/v2/end-users/", Some("nope"), None).await;
+    assert_ada_error(wrong, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for id in ["nope".to_owned(), platform::ids::new_id()] {
+        let missing = ada(&stack, Method::GET, &format!("/api/v2/end-users/{id}"), Some(&stack.token), None).await;
+        assert_ada_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let listed = ok(&stack, Method::GET, "/api/v2/end-users/", None, StatusCode::OK).await;
+    assert_eq!(listed["data"], json!([]), "nothing was created");
+    let bad_limit = ada(&stack, Method::GET, "/api/v2/end-users/?limit=0", Some(&stack.token), None).await;
+    let error = assert_ada_error(bad_limit, StatusCode::BAD_REQUEST, "validation_error").await;
+    assert_eq!(error["errors"][0]["details"][0]["location"], "query");
+
+    // Another application's token finds nothing.
+    let created =
+        ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({ "external_id": "mine" })), StatusCode::CREATED)
+            .await;
+    let other = stack.second_application().await;
+    let path = format!("/api/v2/end-users/{}", created["end_user_id"].as_str().unwrap());
+    assert_ada_error(ada(&stack, Method::GET, &path, Some(&other), None).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
+    let patch =
+        ada(&stack, Method::PATCH, &path, Some(&other), Some(json!({ "profile": { "first_name": "x" } }))).await;
+    assert_ada_error(patch, StatusCode::NOT_FOUND, "not_found").await;
+    let theirs = ada(&stack, Method::GET, "/api/v2/end-users/?external_id=mine", Some(&other), None).await;
+    assert_eq!(theirs.json::<Value>().await.unwrap()["data"], json!([]));
+}
