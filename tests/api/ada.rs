@@ -164,3 +164,46 @@ async fn mistakes_get_adas_error_bodies_and_change_nothing() {
     let theirs = ada(&stack, Method::GET, "/api/v2/end-users/?external_id=mine", Some(&other), None).await;
     assert_eq!(theirs.json::<Value>().await.unwrap()["data"], json!([]));
 }
+
+async fn two_hundred_concurrent_creates_of_one_external_id(backend: Backend) {
+    let stack = spawn_stack(backend, false).await;
+    let creates = (0..200).map(|i| {
+        let (http, base, token) = (stack.http.clone(), stack.base.clone(), stack.token.clone());
+        let external = if i % 2 == 0 { "Crowd-1" } else { "CROWD-1" };
+        tokio::spawn(async move {
+            let response = http
+                .post(format!("{base}/api/v2/end-users/"))
+                .bearer_auth(token)
+                .json(&json!({ "external_id": external }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            (status, body["end_user_id"].as_str().unwrap_or_default().to_owned())
+        })
+    });
+    let (mut created, mut existing, mut ids) = (0, 0, Vec::new());
+    for create in creates {
+        let (status, id) = create.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => existing += 1,
+            other => panic!("unexpected {other}"),
+        }
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!((created, existing, ids.len()), (1, 199, 1));
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_creates_give_one_201_on_sqlite() {
+    two_hundred_concurrent_creates_of_one_external_id(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_creates_give_one_201_on_postgres() {
+    two_hundred_concurrent_creates_of_one_external_id(Backend::Postgres).await;
+}
