@@ -88,6 +88,25 @@ async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
     stack.ok(Method::POST, "/v3/ai_agent/ai_agents/helper/messenger", Some(body)).await;
     let wrong = stack.get("/v3/users/maria", Some("0123456789abcdef0123456789abcdef01234567")).await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    // The Ada dialect: an email and an external id in a create, and a refused create quoting them.
+    let ada = stack
+        .http
+        .post(format!("{}/api/v2/end-users/", stack.base))
+        .bearer_auth(&stack.token)
+        .json(&json!({ "external_id": phone, "profile": { "email": email, "metadata": { "card": ssn } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ada.status(), StatusCode::CREATED);
+    let refused = stack
+        .http
+        .post(format!("{}/api/v2/end-users/", stack.base))
+        .bearer_auth(&stack.token)
+        .json(&json!({ "profile": { "email": format!("not an email {ssn}") } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     stack.ok(Method::DELETE, "/v3/users/maria/token", None).await;
     stack.ok(Method::DELETE, "/v3/users/maria", None).await;
 
