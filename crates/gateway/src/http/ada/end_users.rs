@@ -340,3 +340,20 @@ pub async fn list(
         json!({ "data": page.users.into_iter().map(resource).collect::<Vec<_>>(), "meta": { "next_page_url": next } }),
     ))
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Ada's rule exactly: 1 to 36 characters, neither `<` nor `>`.
+        #[test]
+        fn external_id_rule(s in "\\PC{0,45}") {
+            let n = s.chars().count();
+            let allowed = (1..=36).contains(&n) && !s.contains('<') && !s.contains('>');
+            prop_assert_eq!(external_id(&s).is_ok(), allowed);
+        }
+    }
+}

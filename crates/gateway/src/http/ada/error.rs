@@ -139,3 +139,50 @@ pub async fn json_rejections(response: Response) -> Response {
     }
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error body the dialect renders, pinned: status, Retry-After and body.
+    #[test]
+    fn error_bodies() {
+        let cases: Vec<(&str, AdaError)> = vec![
+            (
+                "validation",
+                AdaError::validation("external_id", "body", "external_id must be 1 to 36 characters without < or >"),
+            ),
+            (
+                "invalid field from a service",
+                ApiError::new(ErrorCode::InvalidArgument, "email is invalid").with_field("email").into(),
+            ),
+            ("too large", AdaError::too_large()),
+            ("not found", AdaError::not_found()),
+            ("conflict", ApiError::new(ErrorCode::ExternalIdTaken, "external_id is already taken").into()),
+            ("unauthorized", ApiError::new(ErrorCode::CredentialInvalid, "the credential is not valid").into()),
+            (
+                "rate limited",
+                ApiError::new(ErrorCode::RateLimited, "Too many requests.")
+                    .with_retry_after(std::time::Duration::from_millis(1200))
+                    .into(),
+            ),
+            ("internal", ApiError::new(ErrorCode::Internal, "db password wrong").into()),
+        ];
+        let rendered: Vec<Value> = cases
+            .into_iter()
+            .map(|(case, err)| {
+                let response = err.into_response();
+                let status = response.status().as_u16();
+                let retry_after = response.headers().get(RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
+                let bytes = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+                    .unwrap();
+                let body: Value = serde_json::from_slice(&bytes).unwrap();
+                json!({ "case": case, "status": status, "retry_after": retry_after, "body": body })
+            })
+            .collect();
+        insta::assert_json_snapshot!(rendered);
+    }
+}
