@@ -83,6 +83,12 @@ impl ApiError {
         self
     }
 
+    /// Whole seconds for an HTTP `Retry-After`, rounded up: never inviting a retry that is still
+    /// too early.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after.map(|wait| (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+    }
+
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self

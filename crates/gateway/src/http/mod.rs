@@ -56,6 +56,29 @@ async fn record_metrics(request: axum::extract::Request, next: axum::middleware:
     response
 }
 
+/// The status of a client error that axum answered itself (plain text or no body: a path or
+/// method rejection, a body over the limit), for a dialect to re-render in its own shape; `None`
+/// for everything else.
+pub(crate) fn bare_client_error(response: &axum::response::Response) -> Option<StatusCode> {
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    (response.status().is_client_error() && !is_json).then(|| response.status())
+}
+
+/// A rendered response's JSON body, for the dialects' snapshot tests.
+#[cfg(test)]
+pub(crate) fn body_json(response: axum::response::Response) -> serde_json::Value {
+    let bytes = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+        .expect("body");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
 /// Alive: the process answers.
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))

@@ -195,7 +195,9 @@ impl Tokens {
         if presented.expose().is_empty() {
             return Err(TokenError::CredentialMissing);
         }
-        let key = api_token_key(&presented.hash());
+        // SHA-256 once per call: it keys both the cache and the database lookup.
+        let hash = presented.hash();
+        let key = api_token_key(&hash);
         let cached = match self.cache.get(&key).await {
             Ok(value) => {
                 let caller = value.and_then(|v| decode_caller(&v));
@@ -211,7 +213,7 @@ impl Tokens {
         let caller = match cached {
             Some(caller) => caller,
             None => {
-                let token = self.store.find_api_token(&presented.hash()).await?.ok_or(TokenError::CredentialInvalid)?;
+                let token = self.store.find_api_token(&hash).await?.ok_or(TokenError::CredentialInvalid)?;
                 let rate_limit_per_second = self.get_application(&token.app_id).await?.settings.rate_limit_per_second;
                 let caller = Caller {
                     app_id: token.app_id,

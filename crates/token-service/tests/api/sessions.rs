@@ -263,3 +263,33 @@ async fn bad_tokens_and_bad_requests_are_told_apart() {
     let no_user = pb::IssueAccessTokenRequest { app_id: app, user_id: String::new() };
     assert_eq!(service.client.issue_access_token(no_user).await.unwrap_err().code(), Code::InvalidArgument);
 }
+
+/// The hot path: only a cache miss reads revocation state from the database; later validations
+/// are answered by this replica's short cache or by Redis. Counted by the service's own metric
+/// (`result="miss"` is the one branch that reads the database).
+#[tokio::test]
+async fn validation_reads_the_database_only_on_a_cache_miss() {
+    let handle = platform::metrics::install();
+    let db = TestDatabase::sqlite();
+    let mut settings = test_support::settings(&db, true);
+    let mut first = spawn_with(&settings).await;
+    let app = first.create_app().await;
+    let token = first.session_token(&app, "u1").await;
+    for _ in 0..20 {
+        assert!(first.validate(&token).await.valid);
+    }
+    // A second replica that trusts nothing locally: it must get the state from Redis.
+    settings.session.revocation_cache_ms = 0;
+    let mut second = spawn_with(&settings).await;
+    for _ in 0..20 {
+        assert!(second.validate(&token).await.valid);
+    }
+    let text = handle.render();
+    let count = |result: &str| -> u64 {
+        let needle = format!("roster_cache_requests_total{{cache=\"revocation\",result=\"{result}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(&needle)).map_or(0, |n| n.trim().parse().unwrap())
+    };
+    assert_eq!(count("miss"), 1, "one database read in 40 validations:\n{text}");
+    assert_eq!(count("hit_local"), 19);
+    assert_eq!(count("hit"), 20);
+}

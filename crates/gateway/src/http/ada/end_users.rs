@@ -173,9 +173,7 @@ fn resource(user: pb::User) -> Value {
             (key, value)
         })
         .collect();
-    let time = |t: Option<prost_types_timestamp::Timestamp>| {
-        t.map(|t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)))
-    };
+    let time = |t: Option<proto::Timestamp>| t.map(|t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)));
     json!({
         "end_user_id": user.id,
         "external_id": user.external_id,
@@ -192,10 +190,6 @@ fn resource(user: pb::User) -> Value {
         "created_at": time(user.created_at),
         "updated_at": time(user.updated_at),
     })
-}
-
-mod prost_types_timestamp {
-    pub use proto::Timestamp;
 }
 
 fn by_id(id: String) -> Option<pb::UserLookup> {

@@ -67,7 +67,7 @@ fn parameter(field: &str) -> String {
 
 impl From<ApiError> for AdaError {
     fn from(err: ApiError) -> Self {
-        let retry_after = err.retry_after.map(|w| (w.as_secs() + u64::from(w.subsec_nanos() > 0)).max(1));
+        let retry_after = err.retry_after_secs();
         let plain =
             |status, kind, message: &str| Self { status, kind, message: message.into(), details: None, retry_after };
         match err.code {
@@ -117,15 +117,9 @@ impl IntoResponse for AdaError {
 
 /// axum's own rejections (body over 4 KB, bad path, wrong method) in Ada's shape.
 pub async fn json_rejections(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !status.is_client_error() || is_json {
+    let Some(status) = crate::http::bare_client_error(&response) else {
         return response;
-    }
+    };
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => AdaError::too_large(),
         StatusCode::NOT_FOUND => AdaError::not_found(),
@@ -174,12 +168,7 @@ mod tests {
                 let response = err.into_response();
                 let status = response.status().as_u16();
                 let retry_after = response.headers().get(RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
-                let bytes = tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .unwrap()
-                    .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
-                    .unwrap();
-                let body: Value = serde_json::from_slice(&bytes).unwrap();
+                let body = crate::http::body_json(response);
                 json!({ "case": case, "status": status, "retry_after": retry_after, "body": body })
             })
             .collect();

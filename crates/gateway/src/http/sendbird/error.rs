@@ -60,8 +60,7 @@ impl SendbirdError {
 
 impl From<ApiError> for SendbirdError {
     fn from(err: ApiError) -> Self {
-        // Rounded up: never invite a retry that is still too early.
-        let retry_after = err.retry_after.map(|wait| (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1));
+        let retry_after = err.retry_after_secs();
         let (status, code, message) = match err.code {
             ErrorCode::MissingField => (400, MISSING_REQUIRED_PARAMETER, err.message),
             ErrorCode::ValueTooLong => (400, PARAMETER_VALUE_LENGTH_EXCEEDED, err.message),
@@ -88,15 +87,9 @@ impl From<ApiError> for SendbirdError {
 /// Turns a client error that is not already JSON (axum's path and method rejections) into
 /// Sendbird's body, so every answer of the dialect has one shape.
 pub async fn json_rejections(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !status.is_client_error() || is_json {
+    let Some(status) = crate::http::bare_client_error(&response) else {
         return response;
-    }
+    };
     let code = if status == StatusCode::NOT_FOUND { RESOURCE_NOT_FOUND } else { INVALID_VALUE };
     let message = status.canonical_reason().unwrap_or("Bad request").to_owned();
     SendbirdError { status, code, message, retry_after: None }.into_response()
@@ -167,20 +160,11 @@ mod tests {
                 let response = err.into_response();
                 let status = response.status().as_u16();
                 let retry_after = response.headers().get(RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
-                let body = futures_body(response);
+                let body = crate::http::body_json(response);
                 serde_json::json!({ "case": case, "status": status, "retry_after": retry_after, "body": body })
             })
             .collect();
         insta::assert_json_snapshot!(rendered);
-    }
-
-    fn futures_body(response: Response) -> serde_json::Value {
-        let bytes = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
     }
 
     #[test]
