@@ -273,7 +273,10 @@ impl Settings {
                 }
             )*};
         }
-        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session, metrics, secrets, reaper);
+        section!(
+            data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session, metrics,
+            secrets, reaper
+        );
         match figment.data() {
             Ok(dict) => {
                 for key in dict.values().flat_map(|d| d.keys()) {
