@@ -301,3 +301,48 @@ async fn sensitive_metadata_is_write_only_and_read_back_only_with_the_scope() {
     let refused = ada(&stack, Method::GET, "/api/v2/end-users/", Some(&reader), None).await;
     assert_ada_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
 }
+
+/// Keyset pages visit every end user present throughout exactly once, while others are
+/// inserted and not-yet-visited ones deleted between pages.
+#[tokio::test]
+async fn paging_visits_each_end_user_once_under_concurrent_inserts_and_deletes() {
+    use std::collections::{BTreeSet, HashMap};
+    let stack = spawn_stack(Backend::Postgres, false).await;
+    let mut originals = BTreeSet::new();
+    for _ in 0..40 {
+        let created = ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({})), StatusCode::CREATED).await;
+        originals.insert(created["end_user_id"].as_str().unwrap().to_owned());
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut deleted = BTreeSet::new();
+    let mut next = Some(format!("{}/api/v2/end-users/?limit=7", stack.base));
+    while let Some(url) = next {
+        let page: Value = stack.http.get(&url).bearer_auth(&stack.token).send().await.unwrap().json().await.unwrap();
+        let ids: Vec<String> =
+            page["data"].as_array().unwrap().iter().map(|u| u["end_user_id"].as_str().unwrap().to_owned()).collect();
+        let last = ids.last().cloned().unwrap_or_default();
+        for id in ids {
+            *seen.entry(id).or_default() += 1;
+        }
+        // Between pages: three new end users, and one original not reached yet is deleted.
+        for _ in 0..3 {
+            ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({})), StatusCode::CREATED).await;
+        }
+        if let Some(ahead) = originals.iter().find(|id| **id > last && !deleted.contains(*id)).cloned() {
+            stack.ok(Method::DELETE, &format!("/v3/users/{ahead}"), None).await;
+            deleted.insert(ahead);
+        }
+        next = page["meta"]["next_page_url"].as_str().map(str::to_owned);
+    }
+    assert!(seen.values().all(|n| *n == 1), "an end user came twice");
+    for id in &originals {
+        let expected = usize::from(!deleted.contains(id));
+        assert_eq!(
+            seen.get(id).copied().unwrap_or(0),
+            expected,
+            "{id}: deleted before its page = {}",
+            deleted.contains(id)
+        );
+    }
+    assert!(!deleted.is_empty());
+}

@@ -497,6 +497,43 @@ mod tests {
         });
     }
 
+    /// Every `ROSTER_*` variable the compose file and the Kubernetes manifests set names a
+    /// setting that exists (an unknown one stops the service at start).
+    #[test]
+    fn deploy_files_set_only_known_settings() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = vec![root.join("docker-compose.yml")];
+        for dir in ["deploy/k8s/base", "deploy/k8s/overlays/dev", "deploy/k8s/overlays/prod"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("deploy dir") {
+                files.push(entry.expect("entry").path());
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "yml" || e == "yaml")) {
+            let text = std::fs::read_to_string(file).expect("readable");
+            for (at, _) in text.match_indices("ROSTER_") {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                names.insert(name);
+            }
+        }
+        assert!(
+            names.contains("ROSTER_METRICS__LISTEN") && names.contains("ROSTER_SESSION__SIGNING_KEYS"),
+            "{names:?}"
+        );
+        Jail::expect_with(|jail| {
+            for name in &names {
+                jail.set_env(name, "1");
+            }
+            let problems = Settings::load(None).err().map(|e| e.problems).unwrap_or_default();
+            let unknown: Vec<_> = problems.iter().filter(|p| p.contains("unknown")).collect();
+            assert!(unknown.is_empty(), "{unknown:?}");
+            Ok(())
+        });
+    }
+
     #[test]
     fn sealing_keys_are_exactly_32_bytes() {
         assert!(parse_sealing_keys(&"ab".repeat(32)).is_err(), "no kid");
