@@ -27,7 +27,7 @@ use crate::{
 };
 use codec::{decode_value, encode_value, into_user};
 use entity::{
-    outbox_events as outbox, profile_images as images, registry_keys, user_discovery_keys as keys,
+    outbox_events as outbox, profile_images as images, user_discovery_keys as keys,
     user_metadata as meta, user_sensitive_metadata as sensitive, users,
 };
 use platform::seal::{Sealed, Sealer};
@@ -55,34 +55,9 @@ impl SeaUserStore {
     }
 }
 
-/// The configured sealing keys, or else the registry's own generated key (created once, kept
-/// in its database, which protects nothing against a leak of that database: said in the log).
+/// The configured sealing keys, or else the registry's own generated key.
 pub async fn sealer_from_settings(db: &DatabaseConnection, settings: &platform::Settings) -> anyhow::Result<Sealer> {
-    use secrecy::ExposeSecret;
-    if let Some(keys) = &settings.secrets.sealing_keys {
-        let keys = platform::config::parse_sealing_keys(keys.expose_secret()).map_err(anyhow::Error::msg)?;
-        return Sealer::new(keys).map_err(anyhow::Error::msg);
-    }
-    let kid = "generated-1";
-    let row = registry_keys::ActiveModel {
-        kid: Set(kid.to_owned()),
-        secret: Set(hex::encode(Sealer::generate_key())),
-        created_at: Set(platform::now_millis()),
-    };
-    // Concurrent first starts: one key wins, every replica reads it back.
-    registry_keys::Entity::insert(row)
-        .on_conflict(OnConflict::column(registry_keys::Column::Kid).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    let stored = registry_keys::Entity::find_by_id(kid)
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the generated sealing key is missing"))?;
-    tracing::warn!(
-        "secrets.sealing_keys is not set: sensitive metadata is sealed under a generated key kept in the registry's \
-         database; configure keys in production"
-    );
-    Sealer::new(vec![(stored.kid, hex::decode(stored.secret)?)]).map_err(anyhow::Error::msg)
+    platform::seal::from_settings(db, settings, "registry_keys").await
 }
 
 /// Maps a write error by the constraint it violated.
