@@ -48,7 +48,8 @@ impl Stack {
             platform::metrics::install();
         }
         // Each service is built after the ones it calls, so it is given their bound addresses.
-        let token = token_service::Application::build(&settings).await?;
+        // token-service calls the registry for JWT login: bound first, told its address later.
+        let token = token_service::Application::bind(&settings).await?;
         let context = context_service::Application::build(&settings).await?;
         let (token_addr, context_addr) = (token.local_addr(), context.local_addr());
         settings.token.endpoint = format!("http://{token_addr}");
@@ -56,6 +57,7 @@ impl Stack {
         let registry = user_registry::Application::build(&settings).await?;
         let registry_addr = registry.local_addr();
         settings.registry.endpoint = format!("http://{registry_addr}");
+        let token = token.with_registry(&settings.registry.endpoint)?;
         let gateway = gateway::Application::build(&settings).await?;
         let gateway_addr = gateway.local_addr();
 

@@ -80,6 +80,24 @@ enum AppsCommand {
         #[arg(long = "scope", value_parser = ["app", "sensitive-metadata", "user-management"])]
         scopes: Vec<String>,
     },
+    /// Create an app key (Sunshine dialect: Basic `id:secret`, and the secret that signs JWTs);
+    /// the secret is printed once.
+    Key {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// Register a public key (PEM file) that verifies RS256 or ES256 login JWTs; prints its
+    /// key id, the `kid` those JWTs must carry.
+    PublicKey {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_parser = ["RS256", "ES256"])]
+        alg: String,
+        #[arg(long)]
+        pem: std::path::PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -246,6 +264,26 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
                 .map_err(|s| anyhow::anyhow!("{}", s.message()))?
                 .into_inner();
             println!("API token: {}", created.api_token);
+        }
+        AppsCommand::Key { id, name } => {
+            let created = client
+                .create_app_key(pb::CreateAppKeyRequest { app_id: id, display_name: name })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner();
+            println!("key id: {}", created.key.unwrap_or_default().id);
+            println!("secret: {}", created.secret);
+        }
+        AppsCommand::PublicKey { id, alg, pem } => {
+            let pem = std::fs::read_to_string(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", pem.display()))?;
+            let key = client
+                .register_public_key(pb::RegisterPublicKeyRequest { app_id: id, algorithm: alg, pem })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner()
+                .key
+                .unwrap_or_default();
+            println!("key id: {}", key.id);
         }
         AppsCommand::List => {
             let mut page_token = String::new();

@@ -18,6 +18,12 @@ pub enum TokenError {
     CredentialMissing,
     #[error("the credential is not valid")]
     CredentialInvalid,
+    #[error("{0}")]
+    JwtRefused(#[from] crate::domain::JwtRefusal),
+    #[error("app key not found")]
+    AppKeyNotFound,
+    #[error("public key not found")]
+    PublicKeyNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -32,7 +38,12 @@ impl From<TokenError> for ApiError {
             }
             TokenError::UserDeleted => ApiError::new(ErrorCode::UserNotFound, err.to_string()),
             TokenError::CredentialMissing => ApiError::new(ErrorCode::CredentialMissing, err.to_string()),
-            TokenError::CredentialInvalid => ApiError::new(ErrorCode::CredentialInvalid, err.to_string()),
+            TokenError::CredentialInvalid | TokenError::JwtRefused(_) => {
+                ApiError::new(ErrorCode::CredentialInvalid, err.to_string())
+            }
+            TokenError::AppKeyNotFound | TokenError::PublicKeyNotFound => {
+                ApiError::new(ErrorCode::NotFound, err.to_string())
+            }
             TokenError::Unexpected(cause) => ApiError::internal(&cause),
         }
     }

@@ -2,6 +2,7 @@
 //! and the tokens users log in with; answers "who is this caller" for every other service.
 
 pub mod app;
+pub mod customer_jwt;
 pub mod domain;
 pub mod error;
 pub mod grpc;

@@ -3,13 +3,13 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use platform::{Settings, Shutdown, SystemClock};
+use platform::{Settings, Shutdown, SystemClock, seal::Sealer};
 use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
     app::{KvCache, TokenConfig, TokenStore, Tokens},
-    grpc::{TokenGrpc, TokenServiceServer},
+    grpc::{GrpcDirectory, TokenGrpc, TokenServiceServer},
     jwt::KeySet,
     migration::Migrator,
     store::{MemoryKv, RedisKv, SeaTokenStore},
@@ -22,19 +22,51 @@ pub struct Application {
     tokens: Tokens,
 }
 
-impl Application {
-    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let cache = cache(settings).await?;
-        let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
-        let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
+/// token-service bound and built except for its registry client, whose address may not be
+/// known yet (the registry itself calls token-service).
+pub struct Bound {
+    listener: TcpListener,
+    store: Arc<dyn TokenStore>,
+    cache: Arc<dyn KvCache>,
+    keys: KeySet,
+    sealer: Sealer,
+    settings: Settings,
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// The service, calling the registry (for JWT login) at `endpoint`.
+    pub fn with_registry(self, endpoint: &str) -> anyhow::Result<Application> {
+        let Self { listener, store, cache, keys, sealer, settings } = self;
         let config = TokenConfig {
-            keys: key_set(settings, store.as_ref()).await?,
+            keys,
+            sealer,
+            directory: Arc::new(GrpcDirectory::new(endpoint)?),
             redis_failure: settings.session.redis_failure,
             revocation_cache: std::time::Duration::from_millis(settings.session.revocation_cache_ms),
         };
         let tokens = Tokens::new(store, cache, config, Arc::new(SystemClock));
-        Ok(Self { listener, tokens })
+        Ok(Application { listener, tokens })
+    }
+}
+
+impl Application {
+    /// The service, calling the registry at `registry.endpoint`.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::bind(settings).await?.with_registry(&settings.registry.endpoint)
+    }
+
+    pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
+        let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
+        let cache = cache(settings).await?;
+        let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
+        let sealer = platform::seal::from_settings(&db, settings, "token_sealing_keys").await?;
+        let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
+        let keys = key_set(settings, store.as_ref()).await?;
+        Ok(Bound { listener, store, cache, keys, sealer, settings: settings.clone() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

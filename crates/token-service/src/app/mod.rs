@@ -3,16 +3,23 @@
 //! `sessions`, the hot path in `validate`.
 
 mod access;
+mod credentials;
 mod sessions;
 mod validate;
+
+pub use credentials::{Login, UserDirectory};
 
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use platform::{Clock, config::RedisFailurePolicy};
+use platform::{
+    Clock,
+    config::RedisFailurePolicy,
+    seal::{Sealed, Sealer},
+};
 
 use crate::{
-    domain::{AccessToken, ApiToken, AppId, AppSettings, Application, Caller, Name, Scope, Secret},
+    domain::{AccessToken, ApiToken, AppId, AppKey, AppSettings, Application, Caller, Name, PublicKey, Scope, Secret},
     error::TokenError,
     jwt::KeySet,
     store::MemoryKv,
@@ -57,6 +64,20 @@ pub trait TokenStore: Send + Sync {
     async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>>;
     async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<bool>;
 
+    /// Fails with `ApplicationNotFound` when the application does not exist.
+    async fn create_app_key(&self, key: &AppKey, sealed: &Sealed) -> Result<(), TokenError>;
+    /// The application's app keys, oldest first.
+    async fn list_app_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<AppKey>>;
+    /// A key by id, with its sealed secret, whatever its application.
+    async fn find_app_key(&self, key_id: &str) -> anyhow::Result<Option<(AppKey, Sealed)>>;
+    /// False when the application has no such key.
+    async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool>;
+    /// Fails with `ApplicationNotFound` when the application does not exist.
+    async fn create_public_key(&self, key: &PublicKey) -> Result<(), TokenError>;
+    async fn list_public_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<PublicKey>>;
+    async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>>;
+    async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool>;
+
     /// Generated signing keys, newest first.
     async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>>;
     async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> anyhow::Result<()>;
@@ -89,6 +110,10 @@ pub struct CreatedApplication {
 /// Everything a `Tokens` needs besides its store and caches.
 pub struct TokenConfig {
     pub keys: KeySet,
+    /// Seals app-key secrets (kept to verify HS256 signatures, so they cannot be hashed).
+    pub sealer: Sealer,
+    /// Where JWT login finds or creates its user.
+    pub directory: Arc<dyn UserDirectory>,
     pub redis_failure: RedisFailurePolicy,
     /// How long this replica trusts revocation state it read.
     pub revocation_cache: Duration,

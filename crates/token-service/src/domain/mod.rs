@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+mod credentials;
 mod tokens;
+
+pub use credentials::{AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
 
 pub use tokens::{AccessToken, ISSUER, InvalidReason, SessionClaims, TokenKind, ValidToken, Validation};
 

@@ -4,8 +4,8 @@ use proto::token::v1 as pb;
 
 use crate::{
     domain::{
-        AccessToken, ApiToken, AppId, AppSettings, Application, InvalidReason, Name, Scope, TokenKind, ValidToken,
-        Validation, ValidationError,
+        AccessToken, ApiToken, AppId, AppKey, AppSettings, Application, InvalidReason, Name, PublicKey, Scope,
+        TokenKind, ValidToken, Validation, ValidationError,
     },
     error::TokenError,
 };
@@ -119,6 +119,31 @@ impl From<ApiToken> for pb::ApiTokenInfo {
             app_id: app_id.as_str().to_owned(),
             name: name.as_str().to_owned(),
             scopes: scopes_to_pb(&scopes),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+        }
+    }
+}
+
+impl From<AppKey> for pb::AppKey {
+    fn from(key: AppKey) -> Self {
+        let AppKey { id, app_id, display_name, created_at } = key;
+        pb::AppKey {
+            id,
+            app_id: app_id.as_str().to_owned(),
+            display_name: display_name.as_str().to_owned(),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+        }
+    }
+}
+
+impl From<PublicKey> for pb::PublicKey {
+    fn from(key: PublicKey) -> Self {
+        let PublicKey { id, app_id, algorithm, pem, created_at } = key;
+        pb::PublicKey {
+            id,
+            app_id: app_id.as_str().to_owned(),
+            algorithm: algorithm.as_str().to_owned(),
+            pem,
             created_at: Some(proto::timestamp_from_millis(created_at)),
         }
     }

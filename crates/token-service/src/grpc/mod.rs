@@ -1,6 +1,9 @@
 //! Token-service gRPC server. Secrets are never recorded in spans.
 
 mod convert;
+mod directory;
+
+pub use directory::GrpcDirectory;
 
 use proto::token::v1::{self as pb, token_service_server::TokenService};
 use tonic::{Request, Response, Status};
@@ -120,9 +123,11 @@ impl TokenService for TokenGrpc {
             Some(pb::authenticate_caller_request::Credential::ApiToken(token)) => {
                 self.tokens.authenticate_api_token(Secret::from_presented(token), expected_app.as_ref()).await?
             }
-            Some(pb::authenticate_caller_request::Credential::Basic(_))
-            | Some(pb::authenticate_caller_request::Credential::Jwt(_)) => {
-                return Err(Status::unimplemented("app-key and JWT credentials are not available yet"));
+            Some(pb::authenticate_caller_request::Credential::Basic(pb::BasicCredential { key_id, secret })) => {
+                self.tokens.authenticate_basic(&key_id, &secret, expected_app.as_ref()).await?
+            }
+            Some(pb::authenticate_caller_request::Credential::Jwt(jwt)) => {
+                self.tokens.authenticate_app_jwt(&jwt, expected_app.as_ref()).await?
             }
             None => return Err(crate::error::TokenError::CredentialMissing.into()),
         };
@@ -214,5 +219,92 @@ impl TokenService for TokenGrpc {
         let expected_app = app_id.map(convert::app_id).transpose()?;
         let outcome = self.tokens.validate(&token, expected_app.as_ref()).await?;
         Ok(Response::new(convert::validation(outcome)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_app_key(
+        &self,
+        request: Request<pb::CreateAppKeyRequest>,
+    ) -> Result<Response<pb::CreateAppKeyResponse>, Status> {
+        let pb::CreateAppKeyRequest { app_id, display_name } = request.into_inner();
+        let (key, secret) =
+            self.tokens.create_app_key(convert::app_id(app_id)?, convert::name("display_name", display_name)?).await?;
+        Ok(Response::new(pb::CreateAppKeyResponse { key: Some(key.into()), secret: secret.expose().to_owned() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_app_keys(
+        &self,
+        request: Request<pb::ListAppKeysRequest>,
+    ) -> Result<Response<pb::ListAppKeysResponse>, Status> {
+        let pb::ListAppKeysRequest { app_id } = request.into_inner();
+        let keys = self.tokens.list_app_keys(&convert::app_id(app_id)?).await?;
+        Ok(Response::new(pb::ListAppKeysResponse { keys: keys.into_iter().map(Into::into).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_app_key(
+        &self,
+        request: Request<pb::GetAppKeyRequest>,
+    ) -> Result<Response<pb::GetAppKeyResponse>, Status> {
+        let pb::GetAppKeyRequest { app_id, key_id } = request.into_inner();
+        let key = self.tokens.get_app_key(&convert::app_id(app_id)?, &key_id).await?;
+        Ok(Response::new(pb::GetAppKeyResponse { key: Some(key.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_app_key(
+        &self,
+        request: Request<pb::DeleteAppKeyRequest>,
+    ) -> Result<Response<pb::DeleteAppKeyResponse>, Status> {
+        let pb::DeleteAppKeyRequest { app_id, key_id } = request.into_inner();
+        self.tokens.delete_app_key(&convert::app_id(app_id)?, &key_id).await?;
+        Ok(Response::new(pb::DeleteAppKeyResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn register_public_key(
+        &self,
+        request: Request<pb::RegisterPublicKeyRequest>,
+    ) -> Result<Response<pb::RegisterPublicKeyResponse>, Status> {
+        let pb::RegisterPublicKeyRequest { app_id, algorithm, pem } = request.into_inner();
+        let key = self.tokens.register_public_key(convert::app_id(app_id)?, &algorithm, pem).await?;
+        Ok(Response::new(pb::RegisterPublicKeyResponse { key: Some(key.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_public_keys(
+        &self,
+        request: Request<pb::ListPublicKeysRequest>,
+    ) -> Result<Response<pb::ListPublicKeysResponse>, Status> {
+        let pb::ListPublicKeysRequest { app_id } = request.into_inner();
+        let keys = self.tokens.list_public_keys(&convert::app_id(app_id)?).await?;
+        Ok(Response::new(pb::ListPublicKeysResponse { keys: keys.into_iter().map(Into::into).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_public_key(
+        &self,
+        request: Request<pb::DeletePublicKeyRequest>,
+    ) -> Result<Response<pb::DeletePublicKeyResponse>, Status> {
+        let pb::DeletePublicKeyRequest { app_id, key_id } = request.into_inner();
+        self.tokens.delete_public_key(&convert::app_id(app_id)?, &key_id).await?;
+        Ok(Response::new(pb::DeletePublicKeyResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn login_with_jwt(
+        &self,
+        request: Request<pb::LoginWithJwtRequest>,
+    ) -> Result<Response<pb::LoginWithJwtResponse>, Status> {
+        let pb::LoginWithJwtRequest { app_id, jwt } = request.into_inner();
+        let login = self.tokens.login_with_jwt(&convert::app_id(app_id)?, &jwt).await?;
+        Ok(Response::new(pb::LoginWithJwtResponse {
+            user_id: login.user_id,
+            external_id: login.external_id,
+            created: login.created,
+            session_token: login.session.token,
+            expires_at: Some(proto::timestamp_from_millis(login.session.expires_at)),
+        }))
     }
 }

@@ -3,13 +3,14 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_applications;
+mod m20261125_000002_app_keys;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_applications::Migration)]
+        vec![Box::new(m20261124_000001_create_applications::Migration), Box::new(m20261125_000002_app_keys::Migration)]
     }
 
     fn migration_table_name() -> DynIden {

@@ -14,11 +14,13 @@ use sea_orm::{
 };
 
 pub use cache::{MemoryKv, RedisKv};
-use entity::{access_tokens, api_tokens, applications, signing_keys, token_users};
+use entity::{access_tokens, api_tokens, app_keys, applications, public_keys, signing_keys, token_users};
+
+use platform::seal::Sealed;
 
 use crate::{
     app::TokenStore,
-    domain::{AccessToken, ApiToken, AppId, AppSettings, Application, Name, Scope},
+    domain::{AccessToken, ApiToken, AppId, AppKey, AppSettings, Application, KeyAlgorithm, Name, PublicKey, Scope},
     error::TokenError,
 };
 
@@ -225,6 +227,83 @@ impl TokenStore for SeaTokenStore {
         deleted(&self.db, app_id, user_id).await
     }
 
+    async fn create_app_key(&self, key: &AppKey, sealed: &Sealed) -> Result<(), TokenError> {
+        let row = app_keys::ActiveModel {
+            id: Set(key.id.clone()),
+            app_id: Set(key.app_id.as_str().to_owned()),
+            display_name: Set(key.display_name.as_str().to_owned()),
+            seal_kid: Set(sealed.kid.clone()),
+            sealed_secret: Set(sealed.bytes.clone()),
+            created_at: Set(key.created_at),
+        };
+        app_keys::Entity::insert(row).exec_without_returning(&self.db).await.map_err(foreign_app)?;
+        Ok(())
+    }
+
+    async fn list_app_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<AppKey>> {
+        let rows = app_keys::Entity::find()
+            .filter(app_keys::Column::AppId.eq(app_id.as_str()))
+            .order_by_asc(app_keys::Column::CreatedAt)
+            .order_by_asc(app_keys::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(unexpected)?;
+        rows.into_iter().map(|row| into_app_key(row).map(|(key, _)| key)).collect()
+    }
+
+    async fn find_app_key(&self, key_id: &str) -> anyhow::Result<Option<(AppKey, Sealed)>> {
+        let row = app_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
+        row.map(into_app_key).transpose()
+    }
+
+    async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+        let deleted = app_keys::Entity::delete_many()
+            .filter(app_keys::Column::Id.eq(key_id))
+            .filter(app_keys::Column::AppId.eq(app_id.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(deleted.rows_affected > 0)
+    }
+
+    async fn create_public_key(&self, key: &PublicKey) -> Result<(), TokenError> {
+        let row = public_keys::ActiveModel {
+            id: Set(key.id.clone()),
+            app_id: Set(key.app_id.as_str().to_owned()),
+            algorithm: Set(key.algorithm.as_str().to_owned()),
+            pem: Set(key.pem.clone()),
+            created_at: Set(key.created_at),
+        };
+        public_keys::Entity::insert(row).exec_without_returning(&self.db).await.map_err(foreign_app)?;
+        Ok(())
+    }
+
+    async fn list_public_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<PublicKey>> {
+        let rows = public_keys::Entity::find()
+            .filter(public_keys::Column::AppId.eq(app_id.as_str()))
+            .order_by_asc(public_keys::Column::CreatedAt)
+            .order_by_asc(public_keys::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(unexpected)?;
+        rows.into_iter().map(into_public_key).collect()
+    }
+
+    async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>> {
+        let row = public_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
+        row.map(into_public_key).transpose()
+    }
+
+    async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+        let deleted = public_keys::Entity::delete_many()
+            .filter(public_keys::Column::Id.eq(key_id))
+            .filter(public_keys::Column::AppId.eq(app_id.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(deleted.rows_affected > 0)
+    }
+
     async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let rows = signing_keys::Entity::find()
             .order_by_desc(signing_keys::Column::CreatedAt)
@@ -387,5 +466,33 @@ fn into_api_token(row: api_tokens::Model) -> anyhow::Result<ApiToken> {
         token_hash: row.token_hash,
         scopes,
         created_at: row.created_at,
+    })
+}
+
+/// A credential insert naming an application that does not exist.
+fn foreign_app(err: sea_orm::DbErr) -> TokenError {
+    match err.sql_err() {
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => TokenError::ApplicationNotFound,
+        _ => TokenError::Unexpected(unexpected(err)),
+    }
+}
+
+fn into_app_key(row: app_keys::Model) -> anyhow::Result<(AppKey, Sealed)> {
+    let key = AppKey {
+        app_id: AppId::parse(row.app_id).with_context(|| format!("app key {}", row.id))?,
+        display_name: Name::parse("display_name", row.display_name)?,
+        created_at: row.created_at,
+        id: row.id,
+    };
+    Ok((key, Sealed { kid: row.seal_kid, bytes: row.sealed_secret }))
+}
+
+fn into_public_key(row: public_keys::Model) -> anyhow::Result<PublicKey> {
+    Ok(PublicKey {
+        app_id: AppId::parse(row.app_id).with_context(|| format!("public key {}", row.id))?,
+        algorithm: KeyAlgorithm::parse_public(&row.algorithm)?,
+        pem: row.pem,
+        created_at: row.created_at,
+        id: row.id,
     })
 }

@@ -46,7 +46,7 @@ pub struct TestTokenService {
     pub addr: SocketAddr,
     pub client: TokenServiceClient<Channel>,
     pub shutdown: Shutdown,
-    _db: Option<TestDatabase>,
+    pub db: Option<TestDatabase>,
 }
 
 /// token-service on port 0, SQLite, and the real Redis when `with_redis`.
@@ -54,7 +54,7 @@ pub async fn spawn_token_service(with_redis: bool) -> TestTokenService {
     let db = TestDatabase::sqlite();
     let settings = test_support::settings(&db, with_redis);
     let mut service = spawn_with(&settings).await;
-    service._db = Some(db);
+    service.db = Some(db);
     service
 }
 
@@ -66,7 +66,7 @@ pub async fn spawn_with(settings: &platform::Settings) -> TestTokenService {
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client = TokenServiceClient::new(test_support::channel(addr).await);
-    TestTokenService { addr, client, shutdown, _db: None }
+    TestTokenService { addr, client, shutdown, db: None }
 }
 
 impl TestTokenService {

@@ -2,6 +2,7 @@
 //! Redis) and the gRPC server on a real port.
 
 mod cache;
+mod credentials;
 mod grpc;
 mod helpers;
 mod sessions;

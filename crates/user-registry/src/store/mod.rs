@@ -27,8 +27,8 @@ use crate::{
 };
 use codec::{decode_value, encode_value, into_user};
 use entity::{
-    outbox_events as outbox, profile_images as images, user_discovery_keys as keys,
-    user_metadata as meta, user_sensitive_metadata as sensitive, users,
+    outbox_events as outbox, profile_images as images, user_discovery_keys as keys, user_metadata as meta,
+    user_sensitive_metadata as sensitive, users,
 };
 use platform::seal::{Sealed, Sealer};
 

@@ -1,0 +1,188 @@
+//! Credentials customers hold: app keys (Basic `id:secret`, HS256 JWTs) and registered public
+//! keys (RS256/ES256 login JWTs); checking `scope: app` callers; JWT login, which upserts the
+//! user in the registry and answers a session token.
+
+use async_trait::async_trait;
+
+use super::{Tokens, sessions::IssuedSessionToken};
+use crate::{
+    customer_jwt::{self, CustomerClaims},
+    domain::{AppId, AppKey, Caller, JwtRefusal, KeyAlgorithm, KeySecret, Name, PublicKey, Scope, ValidationError},
+    error::TokenError,
+};
+
+/// The registry, as login sees it.
+#[async_trait]
+pub trait UserDirectory: Send + Sync {
+    /// The user with this external id, created when absent and marked authenticated either
+    /// way; answers its Roster id and whether this call created it.
+    async fn login(&self, app_id: &AppId, external_id: &str) -> Result<(String, bool), TokenError>;
+}
+
+/// A logged-in user and the session token issued for it.
+pub struct Login {
+    pub user_id: String,
+    pub external_id: String,
+    pub created: bool,
+    pub session: IssuedSessionToken,
+}
+
+impl Tokens {
+    pub async fn create_app_key(&self, app_id: AppId, display_name: Name) -> Result<(AppKey, KeySecret), TokenError> {
+        let key = AppKey { id: AppKey::new_id(), app_id, display_name, created_at: self.clock.now_millis() };
+        let secret = KeySecret::generate();
+        let sealed = self.config.sealer.seal(secret.expose().as_bytes(), key.id.as_bytes());
+        self.store.create_app_key(&key, &sealed).await?;
+        tracing::info!(app.id = key.app_id.as_str(), credential.id = key.id, "app key created");
+        Ok((key, secret))
+    }
+
+    pub async fn list_app_keys(&self, app_id: &AppId) -> Result<Vec<AppKey>, TokenError> {
+        self.get_application(app_id).await?;
+        Ok(self.store.list_app_keys(app_id).await?)
+    }
+
+    pub async fn get_app_key(&self, app_id: &AppId, key_id: &str) -> Result<AppKey, TokenError> {
+        match self.store.find_app_key(key_id).await? {
+            Some((key, _)) if key.app_id == *app_id => Ok(key),
+            _ => Err(TokenError::AppKeyNotFound),
+        }
+    }
+
+    /// Deleting a key refuses its Basic credential and every JWT it signed from now on.
+    pub async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> Result<(), TokenError> {
+        if !self.store.delete_app_key(app_id, key_id).await? {
+            return Err(TokenError::AppKeyNotFound);
+        }
+        tracing::info!(app.id = app_id.as_str(), credential.id = key_id, "app key deleted");
+        Ok(())
+    }
+
+    pub async fn register_public_key(
+        &self,
+        app_id: AppId,
+        algorithm: &str,
+        pem: String,
+    ) -> Result<PublicKey, TokenError> {
+        let algorithm = KeyAlgorithm::parse_public(algorithm)?;
+        let pem = PublicKey::parse_pem(algorithm, pem)?;
+        let key = PublicKey { id: PublicKey::new_id(), app_id, algorithm, pem, created_at: self.clock.now_millis() };
+        self.store.create_public_key(&key).await?;
+        tracing::info!(app.id = key.app_id.as_str(), credential.id = key.id, "public key registered");
+        Ok(key)
+    }
+
+    pub async fn list_public_keys(&self, app_id: &AppId) -> Result<Vec<PublicKey>, TokenError> {
+        self.get_application(app_id).await?;
+        Ok(self.store.list_public_keys(app_id).await?)
+    }
+
+    pub async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> Result<(), TokenError> {
+        if !self.store.delete_public_key(app_id, key_id).await? {
+            return Err(TokenError::PublicKeyNotFound);
+        }
+        tracing::info!(app.id = app_id.as_str(), credential.id = key_id, "public key deleted");
+        Ok(())
+    }
+
+    /// An app key's secret, opened; `None` when no key of `expected_app` has this id.
+    async fn app_key_secret(
+        &self,
+        key_id: &str,
+        expected_app: Option<&AppId>,
+    ) -> Result<Option<(AppKey, KeySecret)>, TokenError> {
+        let Some((key, sealed)) = self.store.find_app_key(key_id).await? else {
+            return Ok(None);
+        };
+        if expected_app.is_some_and(|app| *app != key.app_id) {
+            return Ok(None);
+        }
+        let plain = self.config.sealer.open(&sealed, key.id.as_bytes()).map_err(anyhow::Error::from)?;
+        Ok(Some((key, KeySecret::from_bytes(plain)?)))
+    }
+
+    async fn app_caller(&self, key: AppKey) -> Result<Caller, TokenError> {
+        let rate_limit_per_second = self.get_application(&key.app_id).await?.settings.rate_limit_per_second;
+        Ok(Caller { app_id: key.app_id, scopes: vec![Scope::App], credential_id: key.id, rate_limit_per_second })
+    }
+
+    /// HTTP Basic `key_id:secret` of an app key.
+    pub async fn authenticate_basic(
+        &self,
+        key_id: &str,
+        secret: &str,
+        expected_app: Option<&AppId>,
+    ) -> Result<Caller, TokenError> {
+        if key_id.is_empty() || secret.is_empty() {
+            return Err(TokenError::CredentialMissing);
+        }
+        match self.app_key_secret(key_id, expected_app).await? {
+            Some((key, stored)) if stored.matches(secret) => self.app_caller(key).await,
+            _ => Err(TokenError::CredentialInvalid),
+        }
+    }
+
+    /// A `scope: app` JWT signed HS256 by one of the application's app keys.
+    pub async fn authenticate_app_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
+        let (key, claims) = self.verify_customer_jwt(token, expected_app, false).await?;
+        if claims.scope.as_deref() != Some("app") {
+            return Err(JwtRefusal::WrongScope.into());
+        }
+        match key {
+            VerifiedBy::AppKey(key) => self.app_caller(key).await,
+            // Public keys sign logins only.
+            VerifiedBy::PublicKey => Err(JwtRefusal::WrongScope.into()),
+        }
+    }
+
+    /// Verifies a customer JWT against the key its `kid` names: an app key (HS256) or, when
+    /// `public_keys`, a registered public key (its own algorithm).
+    async fn verify_customer_jwt(
+        &self,
+        token: &str,
+        expected_app: Option<&AppId>,
+        public_keys: bool,
+    ) -> Result<(VerifiedBy, CustomerClaims), TokenError> {
+        let (kid, _) = customer_jwt::header(token)?;
+        if let Some((key, secret)) = self.app_key_secret(&kid, expected_app).await? {
+            let decoding = customer_jwt::decoding_key(KeyAlgorithm::Hs256, secret.expose().as_bytes())?;
+            let claims = customer_jwt::verify(token, KeyAlgorithm::Hs256, &decoding)?;
+            return Ok((VerifiedBy::AppKey(key), claims));
+        }
+        if public_keys
+            && let Some(key) = self.store.find_public_key(&kid).await?
+            && expected_app.is_none_or(|app| *app == key.app_id)
+        {
+            let decoding = customer_jwt::decoding_key(key.algorithm, key.pem.as_bytes())?;
+            let claims = customer_jwt::verify(token, key.algorithm, &decoding)?;
+            return Ok((VerifiedBy::PublicKey, claims));
+        }
+        Err(JwtRefusal::UnknownKey.into())
+    }
+
+    /// Exchanges a `scope: user` login JWT (signed by an app key or a registered public key of
+    /// `app_id`, naming an `external_id`) for a session token; the user is created if absent
+    /// and marked authenticated.
+    pub async fn login_with_jwt(&self, app_id: &AppId, token: &str) -> Result<Login, TokenError> {
+        let (_, claims) = self.verify_customer_jwt(token, Some(app_id), true).await?;
+        if claims.scope.as_deref() != Some("user") {
+            return Err(JwtRefusal::WrongScope.into());
+        }
+        let external_id = claims.external_id.filter(|e| !e.is_empty()).ok_or(JwtRefusal::MissingExternalId)?;
+        if external_id.chars().count() > 1024 || external_id.contains('\0') {
+            return Err(
+                ValidationError::Invalid { field: "external_id", reason: "must be 1 to 1024 characters" }.into()
+            );
+        }
+        let (user_id, created) = self.config.directory.login(app_id, &external_id).await?;
+        let session = self.issue_session_token(app_id, &user_id, None).await?;
+        tracing::info!(app.id = app_id.as_str(), user.id = user_id, created, "user logged in with a JWT");
+        Ok(Login { user_id, external_id, created, session })
+    }
+}
+
+/// Which kind of key verified a customer JWT.
+enum VerifiedBy {
+    AppKey(AppKey),
+    PublicKey,
+}

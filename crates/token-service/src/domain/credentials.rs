@@ -1,0 +1,163 @@
+//! Credentials customers sign JWTs with: app keys (Sunshine's `id:secret`) and public keys an
+//! application registers for RS256/ES256 login tokens.
+
+use std::fmt;
+
+use super::{AppId, Name, ValidationError};
+
+/// The signature algorithms a key may be used with; each key is pinned to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// App keys: HMAC with the key's secret.
+    Hs256,
+    Rs256,
+    Es256,
+}
+
+impl KeyAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+        }
+    }
+
+    /// The algorithms a registered public key may have.
+    pub fn parse_public(value: &str) -> Result<Self, ValidationError> {
+        match value {
+            "RS256" => Ok(Self::Rs256),
+            "ES256" => Ok(Self::Es256),
+            _ => Err(ValidationError::Invalid { field: "algorithm", reason: "must be RS256 or ES256" }),
+        }
+    }
+}
+
+/// An app key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppKey {
+    /// `app_` and 24 hex characters, Sunshine's shape; the `kid` of the JWTs it signs.
+    pub id: String,
+    pub app_id: AppId,
+    pub display_name: Name,
+    pub created_at: i64,
+}
+
+impl AppKey {
+    pub fn new_id() -> String {
+        format!("app_{}", platform::ids::new_id())
+    }
+}
+
+/// An app key's secret: 32 random bytes as 64 hex characters (Sunshine shows 86 base64-ish
+/// characters; any client treats it as an opaque string). `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeySecret(String);
+
+impl KeySecret {
+    pub fn generate() -> Self {
+        Self(platform::secret::new_secret(32))
+    }
+
+    pub fn from_bytes(bytes: Vec<u8>) -> anyhow::Result<Self> {
+        Ok(Self(String::from_utf8(bytes)?))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison with a presented secret.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        // Lengths are not secret (every generated secret has the same one).
+        self.0.len() == presented.len() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+impl fmt::Debug for KeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeySecret(..)")
+    }
+}
+
+/// A public key an application registered for its login JWTs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// `pk_` and 24 hex characters: the `kid` of the JWTs it verifies.
+    pub id: String,
+    pub app_id: AppId,
+    pub algorithm: KeyAlgorithm,
+    pub pem: String,
+    pub created_at: i64,
+}
+
+impl PublicKey {
+    pub const MAX_PEM_BYTES: usize = 8 * 1024;
+
+    pub fn new_id() -> String {
+        format!("pk_{}", platform::ids::new_id())
+    }
+
+    /// A PEM that parses as a key of `algorithm`.
+    pub fn parse_pem(algorithm: KeyAlgorithm, pem: String) -> Result<String, ValidationError> {
+        let invalid = ValidationError::Invalid { field: "pem", reason: "is not a PEM public key of that algorithm" };
+        if pem.len() > Self::MAX_PEM_BYTES {
+            return Err(ValidationError::TooLong { field: "pem", max: Self::MAX_PEM_BYTES });
+        }
+        let parsed = match algorithm {
+            KeyAlgorithm::Rs256 => jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()).is_ok(),
+            KeyAlgorithm::Es256 => jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).is_ok(),
+            KeyAlgorithm::Hs256 => false,
+        };
+        if parsed { Ok(pem) } else { Err(invalid) }
+    }
+}
+
+/// Why a customer-signed JWT was refused; the message is safe to show the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JwtRefusal {
+    #[error("the JWT is malformed")]
+    Malformed,
+    #[error("the JWT header has no kid")]
+    MissingKid,
+    #[error("the JWT's kid names no key of this application")]
+    UnknownKey,
+    #[error("the JWT's algorithm is not the one its key is registered for")]
+    WrongAlgorithm,
+    #[error("the JWT's signature is invalid")]
+    BadSignature,
+    #[error("the JWT has expired")]
+    Expired,
+    #[error("the JWT is not valid yet")]
+    NotYetValid,
+    #[error("the JWT's scope does not allow this call")]
+    WrongScope,
+    #[error("the JWT has no external_id")]
+    MissingExternalId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_secrets_compare_exactly_and_never_debug() {
+        let secret = KeySecret::generate();
+        assert_eq!(secret.expose().len(), 64);
+        assert!(secret.matches(&secret.expose().to_owned()));
+        assert!(!secret.matches(&secret.expose()[1..]));
+        let mut other = secret.expose().to_owned();
+        other.replace_range(63..64, if other.ends_with('0') { "1" } else { "0" });
+        assert!(!secret.matches(&other));
+        assert!(!format!("{secret:?}").contains(secret.expose()));
+        assert!(AppKey::new_id().starts_with("app_") && AppKey::new_id().len() == 28);
+    }
+
+    #[test]
+    fn public_keys_must_parse_as_their_algorithm() {
+        assert!(KeyAlgorithm::parse_public("HS256").is_err(), "no HMAC secret posing as a public key");
+        assert!(KeyAlgorithm::parse_public("none").is_err());
+        assert!(PublicKey::parse_pem(KeyAlgorithm::Rs256, "not a pem".into()).is_err());
+    }
+}
