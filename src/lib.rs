@@ -48,14 +48,17 @@ impl Stack {
             platform::metrics::install();
         }
         // Each service is built after the ones it calls, so it is given their bound addresses.
+        // The registry and context-service call each other: context-service binds first and is
+        // told the registry's address once the registry is built.
         let token = token_service::Application::build(&settings).await?;
-        let context = context_service::Application::build(&settings).await?;
+        let context = context_service::Application::bind(&settings).await?;
         let (token_addr, context_addr) = (token.local_addr(), context.local_addr());
         settings.token.endpoint = format!("http://{token_addr}");
         settings.context.endpoint = format!("http://{context_addr}");
         let registry = user_registry::Application::build(&settings).await?;
         let registry_addr = registry.local_addr();
         settings.registry.endpoint = format!("http://{registry_addr}");
+        let context = context.with_registry(&settings.registry.endpoint)?;
         let gateway = gateway::Application::build(&settings).await?;
         let gateway_addr = gateway.local_addr();
 
