@@ -69,6 +69,17 @@ enum AppsCommand {
     },
     /// List applications with their settings.
     List,
+    /// Issue another API token for an application (shown once), e.g. one that may only read
+    /// sensitive metadata over gRPC: `--scope sensitive-metadata`.
+    Token {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// app (the dialect APIs, the default), sensitive-metadata, user-management; repeatable.
+        #[arg(long = "scope", value_parser = ["app", "sensitive-metadata", "user-management"])]
+        scopes: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -219,6 +230,22 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
                 .application
                 .unwrap_or_default();
             println!("{}", describe(&updated));
+        }
+        AppsCommand::Token { id, name, scopes } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| match s.as_str() {
+                    "sensitive-metadata" => pb::Scope::SensitiveMetadata,
+                    "user-management" => pb::Scope::UserManagement,
+                    _ => pb::Scope::App,
+                } as i32)
+                .collect();
+            let created = client
+                .create_api_token(pb::CreateApiTokenRequest { app_id: id, name, scopes })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner();
+            println!("API token: {}", created.api_token);
         }
         AppsCommand::List => {
             let mut page_token = String::new();

@@ -126,7 +126,15 @@ async fn mistakes_get_adas_error_bodies_and_change_nothing() {
         (json!({ "profile": { "email": "not-an-email" } }), "profile.email"),
         (json!({ "profile": { "language": "english please" } }), "profile.language"),
         (json!({ "profile": { "metadata": { "nested": { "no": 1 } } } }), "profile.metadata.nested"),
-        (json!({ "profile": { "sensitive_metadata": { "fields": { "t": "s" } } } }), "profile.sensitive_metadata"),
+        (json!({ "profile": { "sensitive_metadata": "s" } }), "profile.sensitive_metadata"),
+        (
+            json!({ "profile": { "sensitive_metadata": { "fields": { "t": 1 } } } }),
+            "profile.sensitive_metadata.fields.t",
+        ),
+        (
+            json!({ "profile": { "sensitive_metadata": { "fields": { "": "s" } } } }),
+            "profile.sensitive_metadata.fields",
+        ),
     ] {
         let response = ada(&stack, Method::POST, "/api/v2/end-users/", Some(&stack.token), Some(body)).await;
         let error = assert_ada_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
@@ -206,4 +214,135 @@ async fn two_hundred_concurrent_creates_give_one_201_on_sqlite() {
 #[tokio::test]
 async fn two_hundred_concurrent_creates_give_one_201_on_postgres() {
     two_hundred_concurrent_creates_of_one_external_id(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sensitive_metadata_is_write_only_and_read_back_only_with_the_scope() {
+    use proto::{
+        registry::v1::{self as registry_pb, registry_service_client::RegistryServiceClient},
+        token::v1::{self as token_pb, token_service_client::TokenServiceClient},
+    };
+    let stack = spawn_stack(Backend::Postgres, true).await;
+    let secret = "eyJhbGciOiJIUzI1NiIs.sealed";
+    let body = json!({ "external_id": "s-1", "profile": { "first_name": "Maria",
+        "sensitive_metadata": { "fields": { "auth_token": secret, "session_id": "sess_abc123" } } } });
+    let response = ada(&stack, Method::POST, "/api/v2/end-users/", Some(&stack.token), Some(body)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let text = response.text().await.unwrap();
+    let created: Value = serde_json::from_str(&text).unwrap();
+    let id = created["end_user_id"].as_str().unwrap().to_owned();
+    let patch = json!({ "profile": { "sensitive_metadata": { "fields": { "session_id": "sess_new" } } } });
+    let patched = ada(&stack, Method::PATCH, &format!("/api/v2/end-users/{id}"), Some(&stack.token), Some(patch)).await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let mut answers = vec![text, patched.text().await.unwrap()];
+    for path in
+        [format!("/api/v2/end-users/{id}"), "/api/v2/end-users/?external_id=s-1".into(), format!("/v3/users/{id}")]
+    {
+        let response = if path.starts_with("/v3") {
+            stack.get(&path, Some(&stack.token)).await
+        } else {
+            ada(&stack, Method::GET, &path, Some(&stack.token), None).await
+        };
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        answers.push(response.text().await.unwrap());
+    }
+    for answer in &answers {
+        for hidden in [secret, "sess_abc123", "sess_new", "sensitive", "auth_token"] {
+            assert!(!answer.contains(hidden), "{hidden} in {answer}");
+        }
+    }
+
+    // Over gRPC only, and only with an API token of this application holding the scope.
+    let mut registry = RegistryServiceClient::new(test_support::channel(stack.stack().registry).await);
+    let read = |token: Option<String>| {
+        let mut request = tonic::Request::new(registry_pb::GetSensitiveMetadataRequest {
+            app_id: stack.app_id.clone(),
+            lookup: Some(registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(id.clone())) }),
+        });
+        if let Some(token) = token {
+            request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        request
+    };
+    let mut tokens = TokenServiceClient::new(test_support::channel(stack.stack().token).await);
+    let scoped = |app_id: String| token_pb::CreateApiTokenRequest {
+        app_id,
+        name: "agent-runtime".into(),
+        scopes: vec![token_pb::Scope::SensitiveMetadata as i32],
+    };
+    let reader = tokens.create_api_token(scoped(stack.app_id.clone())).await.unwrap().into_inner().api_token;
+    let other_app = tokens
+        .create_application(token_pb::CreateApplicationRequest {
+            name: "o".into(),
+            settings: None,
+            with_api_token: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+        .id;
+    let foreign_reader = tokens.create_api_token(scoped(other_app)).await.unwrap().into_inner().api_token;
+    for (who, token) in [
+        ("no token", None),
+        ("the app's dialect token", Some(stack.token.clone())),
+        ("another app's reader", Some(foreign_reader)),
+        ("garbage", Some("nope".to_owned())),
+    ] {
+        let refused = registry.get_sensitive_metadata(read(token)).await.expect_err(who);
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{who}");
+    }
+    let fields = registry.get_sensitive_metadata(read(Some(reader.clone()))).await.unwrap().into_inner().fields;
+    assert_eq!(fields.len(), 2);
+    assert_eq!(fields["auth_token"], secret);
+    assert_eq!(fields["session_id"], "sess_new", "merged by the PATCH");
+    // The reader token is not a key to the dialect APIs.
+    let refused = ada(&stack, Method::GET, "/api/v2/end-users/", Some(&reader), None).await;
+    assert_ada_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+/// Keyset pages visit every end user present throughout exactly once, while others are
+/// inserted and not-yet-visited ones deleted between pages.
+#[tokio::test]
+async fn paging_visits_each_end_user_once_under_concurrent_inserts_and_deletes() {
+    use std::collections::{BTreeSet, HashMap};
+    let stack = spawn_stack(Backend::Postgres, false).await;
+    let mut originals = BTreeSet::new();
+    for _ in 0..40 {
+        let created = ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({})), StatusCode::CREATED).await;
+        originals.insert(created["end_user_id"].as_str().unwrap().to_owned());
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut deleted = BTreeSet::new();
+    let mut next = Some(format!("{}/api/v2/end-users/?limit=7", stack.base));
+    while let Some(url) = next {
+        let page: Value = stack.http.get(&url).bearer_auth(&stack.token).send().await.unwrap().json().await.unwrap();
+        let ids: Vec<String> =
+            page["data"].as_array().unwrap().iter().map(|u| u["end_user_id"].as_str().unwrap().to_owned()).collect();
+        let last = ids.last().cloned().unwrap_or_default();
+        for id in ids {
+            *seen.entry(id).or_default() += 1;
+        }
+        // Between pages: three new end users, and one original not reached yet is deleted.
+        for _ in 0..3 {
+            ok(&stack, Method::POST, "/api/v2/end-users/", Some(json!({})), StatusCode::CREATED).await;
+        }
+        if let Some(ahead) = originals.iter().find(|id| **id > last && !deleted.contains(*id)).cloned() {
+            stack.ok(Method::DELETE, &format!("/v3/users/{ahead}"), None).await;
+            deleted.insert(ahead);
+        }
+        next = page["meta"]["next_page_url"].as_str().map(str::to_owned);
+    }
+    assert!(seen.values().all(|n| *n == 1), "an end user came twice");
+    for id in &originals {
+        let expected = usize::from(!deleted.contains(id));
+        assert_eq!(
+            seen.get(id).copied().unwrap_or(0),
+            expected,
+            "{id}: deleted before its page = {}",
+            deleted.contains(id)
+        );
+    }
+    assert!(!deleted.is_empty());
 }

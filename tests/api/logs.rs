@@ -51,6 +51,7 @@ async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
     let email = "maria.secret@example.com";
     let phone = "+15550199";
     let ssn = "123-45-6789";
+    let sealed_value = "eyJ-sealed-sensitive-value";
     let created = stack
         .ok(
             Method::POST,
@@ -93,11 +94,28 @@ async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
         .http
         .post(format!("{}/api/v2/end-users/", stack.base))
         .bearer_auth(&stack.token)
-        .json(&json!({ "external_id": phone, "profile": { "email": email, "metadata": { "card": ssn } } }))
+        .json(&json!({ "external_id": phone, "profile": { "email": email, "metadata": { "card": ssn },
+                       "sensitive_metadata": { "fields": { "auth_token": sealed_value } } } }))
         .send()
         .await
         .unwrap();
     assert_eq!(ada.status(), StatusCode::CREATED);
+    let end_user: serde_json::Value = ada.json().await.unwrap();
+    // A merge of sensitive fields, and one refused for a non-string value that quotes it.
+    for (fields, status) in [
+        (json!({ "session": sealed_value }), StatusCode::OK),
+        (json!({ "session": [sealed_value] }), StatusCode::BAD_REQUEST),
+    ] {
+        let patched = stack
+            .http
+            .patch(format!("{}/api/v2/end-users/{}", stack.base, end_user["end_user_id"].as_str().unwrap()))
+            .bearer_auth(&stack.token)
+            .json(&json!({ "profile": { "sensitive_metadata": { "fields": fields } } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), status);
+    }
     let refused = stack
         .http
         .post(format!("{}/api/v2/end-users/", stack.base))
@@ -120,6 +138,7 @@ async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
         ("an email", email),
         ("a discovery key", phone),
         ("a sensitive value", ssn),
+        ("a sensitive metadata field", sealed_value),
         ("the wrong token", "0123456789abcdef0123456789abcdef01234567"),
     ] {
         assert!(!logs.contains(secret), "{what} reached a log line");

@@ -33,6 +33,10 @@ pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<
         .into_inner();
     let app_id = AppId::parse(response.app_id)
         .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
+    // A token made for one internal purpose (reading sensitive metadata) is not a dialect key.
+    if !response.scopes.contains(&(pb::Scope::App as i32)) {
+        return Err(ApiError::new(ErrorCode::PermissionDenied, "this API token is not allowed to call the API"));
+    }
     if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
         return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
     }

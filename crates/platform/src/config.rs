@@ -29,6 +29,35 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     pub session: SessionSettings,
     pub metrics: MetricsSettings,
+    pub secrets: SecretsSettings,
+    pub reaper: ReaperSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// Keys that seal what must be read back but never leak with the database (sensitive
+    /// metadata), `kid:hexkey` separated by commas, each key exactly 32 bytes (64 hex digits);
+    /// the first seals, all open. Unset: a generated key kept in the registry's database.
+    pub sealing_keys: Option<SecretString>,
+}
+
+/// The registry's deletion of end users never associated with a conversation (each
+/// application sets its own window).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReaperSettings {
+    pub enabled: bool,
+    /// Seconds between passes.
+    pub interval_secs: u64,
+    /// Users deleted per transaction.
+    pub batch_size: u32,
+}
+
+impl Default for ReaperSettings {
+    fn default() -> Self {
+        Self { enabled: true, interval_secs: 60, batch_size: 100 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +183,8 @@ impl Default for Settings {
             shutdown: ShutdownSettings::default(),
             session: SessionSettings::default(),
             metrics: MetricsSettings::default(),
+            secrets: SecretsSettings::default(),
+            reaper: ReaperSettings::default(),
         }
     }
 }
@@ -242,7 +273,10 @@ impl Settings {
                 }
             )*};
         }
-        section!(data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session, metrics);
+        section!(
+            data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session, metrics,
+            secrets, reaper
+        );
         match figment.data() {
             Ok(dict) => {
                 for key in dict.values().flat_map(|d| d.keys()) {
@@ -304,6 +338,14 @@ impl Settings {
         {
             problems.push(format!("session.signing_keys: {problem}"));
         }
+        if let Some(keys) = &self.secrets.sealing_keys
+            && let Err(problem) = parse_sealing_keys(keys.expose_secret())
+        {
+            problems.push(format!("secrets.sealing_keys: {problem}"));
+        }
+        if self.reaper.interval_secs == 0 || self.reaper.batch_size == 0 {
+            problems.push("reaper.interval_secs and reaper.batch_size must be at least 1".into());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
             problems.push(format!("telemetry.filter `{}` is not a valid filter", self.telemetry.filter));
         }
@@ -347,6 +389,15 @@ pub fn parse_signing_keys(value: &str) -> Result<Vec<(String, Vec<u8>)>, String>
     Ok(keys)
 }
 
+/// `kid:hexkey,kid:hexkey` -> (kid, key bytes), in order; each key exactly 32 bytes.
+pub fn parse_sealing_keys(value: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let keys = parse_signing_keys(value)?;
+    if let Some((kid, _)) = keys.iter().find(|(_, key)| key.len() != crate::seal::KEY_LEN) {
+        return Err(format!("the key of {kid} is not exactly 32 bytes (64 hex digits)"));
+    }
+    Ok(keys)
+}
+
 const KNOWN_SECTIONS: &[&str] = &[
     "data_dir",
     "database",
@@ -357,6 +408,10 @@ const KNOWN_SECTIONS: &[&str] = &[
     "gateway",
     "telemetry",
     "shutdown",
+    "session",
+    "metrics",
+    "secrets",
+    "reaper",
     // read by the CLI (`--config`), not a section
     "config",
 ];
@@ -422,6 +477,69 @@ mod tests {
         assert!(parse_signing_keys(&format!("k:{strong},k:{strong}")).is_err(), "duplicate kid");
         assert!(parse_signing_keys("nokey").is_err());
         assert!(parse_signing_keys("").is_err());
+    }
+
+    #[test]
+    fn every_section_is_settable_from_the_environment() {
+        Jail::expect_with(|jail| {
+            let key = "cd".repeat(32);
+            jail.set_env("ROSTER_SESSION__REDIS_FAILURE", "open");
+            jail.set_env("ROSTER_METRICS__ENABLED", "false");
+            jail.set_env("ROSTER_SECRETS__SEALING_KEYS", format!("k2:{key},k1:{key}"));
+            jail.set_env("ROSTER_REAPER__INTERVAL_SECS", "5");
+            let settings = Settings::load(None).expect("valid");
+            assert_eq!(settings.session.redis_failure, RedisFailurePolicy::Open);
+            assert!(!settings.metrics.enabled);
+            assert_eq!(settings.reaper.interval_secs, 5);
+            let keys = parse_sealing_keys(settings.secrets.sealing_keys.as_ref().unwrap().expose_secret()).unwrap();
+            assert_eq!(keys[0].0, "k2");
+            Ok(())
+        });
+    }
+
+    /// Every `ROSTER_*` variable the compose file and the Kubernetes manifests set names a
+    /// setting that exists (an unknown one stops the service at start).
+    #[test]
+    fn deploy_files_set_only_known_settings() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = vec![root.join("docker-compose.yml")];
+        for dir in ["deploy/k8s/base", "deploy/k8s/overlays/dev", "deploy/k8s/overlays/prod"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("deploy dir") {
+                files.push(entry.expect("entry").path());
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "yml" || e == "yaml")) {
+            let text = std::fs::read_to_string(file).expect("readable");
+            for (at, _) in text.match_indices("ROSTER_") {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                names.insert(name);
+            }
+        }
+        assert!(
+            names.contains("ROSTER_METRICS__LISTEN") && names.contains("ROSTER_SESSION__SIGNING_KEYS"),
+            "{names:?}"
+        );
+        Jail::expect_with(|jail| {
+            for name in &names {
+                jail.set_env(name, "1");
+            }
+            let problems = Settings::load(None).err().map(|e| e.problems).unwrap_or_default();
+            let unknown: Vec<_> = problems.iter().filter(|p| p.contains("unknown")).collect();
+            assert!(unknown.is_empty(), "{unknown:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sealing_keys_are_exactly_32_bytes() {
+        assert!(parse_sealing_keys(&"ab".repeat(32)).is_err(), "no kid");
+        assert!(parse_sealing_keys(&format!("k:{}", "ab".repeat(32))).is_ok());
+        assert!(parse_sealing_keys(&format!("k:{}", "ab".repeat(33))).is_err());
+        assert!(parse_sealing_keys(&format!("k:{}", "ab".repeat(16))).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod grpc;
 pub mod ids;
 pub mod metrics;
+pub mod seal;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

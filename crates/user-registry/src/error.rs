@@ -23,6 +23,8 @@ pub enum RegistryError {
     InvalidPageToken,
     #[error("profile image not found")]
     ProfileImageNotFound,
+    #[error("reading sensitive metadata needs an API token of this application with the sensitive-metadata scope")]
+    SensitiveScopeRequired,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -46,6 +48,7 @@ impl From<RegistryError> for ApiError {
                 ApiError::new(ErrorCode::InvalidPageToken, message).with_field("page_token")
             }
             RegistryError::ProfileImageNotFound => ApiError::new(ErrorCode::NotFound, message),
+            RegistryError::SensitiveScopeRequired => ApiError::new(ErrorCode::PermissionDenied, message),
             RegistryError::Unexpected(cause) => ApiError::internal(&cause),
         }
     }

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use platform::{Settings, Shutdown, SystemClock};
+use platform::{Settings, Shutdown, SystemClock, config::ReaperSettings};
 use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
@@ -11,7 +11,7 @@ use crate::{
     app::Registry,
     grpc::{GrpcLifecycle, RegistryGrpc, RegistryServiceServer},
     migration::Migrator,
-    store::SeaUserStore,
+    store::{SeaUserStore, sealer_from_settings},
 };
 
 pub const SERVICE: &str = "registry";
@@ -22,6 +22,7 @@ pub const MAX_MESSAGE: usize = 8 * 1024 * 1024;
 pub struct Application {
     listener: TcpListener,
     registry: Registry,
+    reaper: ReaperSettings,
 }
 
 impl Application {
@@ -29,8 +30,9 @@ impl Application {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let listener = platform::grpc::bind(SERVICE, settings.registry.listen).await?;
         let lifecycle = Arc::new(GrpcLifecycle::new(settings)?);
-        let registry = Registry::new(Arc::new(SeaUserStore::new(db)), lifecycle, Arc::new(SystemClock));
-        Ok(Self { listener, registry })
+        let sealer = sealer_from_settings(&db, settings).await?;
+        let registry = Registry::new(Arc::new(SeaUserStore::new(db, sealer)), lifecycle, Arc::new(SystemClock));
+        Ok(Self { listener, registry, reaper: settings.reaper.clone() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -38,11 +40,31 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        if self.reaper.enabled {
+            tokio::spawn(reap_until(self.registry.clone(), self.reaper.clone(), shutdown.clone()));
+        }
         // Room for a 5 MB profile image and the rest of the request.
         let server =
             RegistryServiceServer::new(RegistryGrpc::new(self.registry)).max_decoding_message_size(MAX_MESSAGE);
         let name = <RegistryServiceServer<RegistryGrpc> as NamedService>::NAME;
         platform::grpc::serve(self.listener, name, Routes::new(server), shutdown).await
+    }
+}
+
+/// Runs a reaper pass every `interval_secs` until shutdown. Replicas may all run it: each pass
+/// takes only the users no other pass holds.
+async fn reap_until(registry: Registry, settings: ReaperSettings, shutdown: Shutdown) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(settings.interval_secs));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = shutdown.requested();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = ticks.tick() => {
+                registry.reap(settings.batch_size).await;
+            }
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use platform::Clock;
 
 use crate::{
     domain::{
-        AppId, Lookup, Metadata, MetadataWrite, NewUser, ProfileImage, RosterId, User, UserFilter, UserPatch,
-        ValidationError,
+        AppId, Lookup, Metadata, MetadataWrite, NewUser, ProfileImage, RosterId, SensitiveFields, User, UserFilter,
+        UserPatch, ValidationError,
     },
     error::RegistryError,
 };
@@ -50,19 +50,27 @@ impl From<StoreError> for RegistryError {
     }
 }
 
+/// What a new user brings beside its row.
+#[derive(Debug)]
+pub struct Extras<'a> {
+    pub image: Option<&'a ProfileImage>,
+    pub sensitive: &'a SensitiveFields,
+}
+
+impl Extras<'static> {
+    /// Nothing beside the row.
+    pub const NONE: Self = Self { image: None, sensitive: &SensitiveFields::EMPTY };
+}
+
 /// Persistence of users. Every invariant is the store's job, held by constraints and
 /// transactions, never by reading first and writing after.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// The user with its metadata and discovery keys, in one transaction.
-    async fn create(&self, user: &User, image: Option<&ProfileImage>) -> Result<(), StoreError>;
+    /// The user with everything it brings and its "user.created" event, in one transaction.
+    async fn create(&self, user: &User, extras: &Extras<'_>) -> Result<(), StoreError>;
     /// The user with `user.external_id`, created from `user` when there is none (true then);
     /// concurrent calls for one external id (compared case-insensitively) create exactly one.
-    async fn upsert_by_external_id(
-        &self,
-        user: &User,
-        image: Option<&ProfileImage>,
-    ) -> Result<(User, bool), StoreError>;
+    async fn upsert_by_external_id(&self, user: &User, extras: &Extras<'_>) -> Result<(User, bool), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
     /// Deletes the user and everything hanging off it; false when there was none.
@@ -93,13 +101,39 @@ pub trait UserStore: Send + Sync {
         keys: Option<&[String]>,
         now: i64,
     ) -> Result<(), StoreError>;
+    /// Sets `associated_at` (the first instant stays) and answers the user.
+    async fn mark_associated(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError>;
+    /// The user's sensitive fields, opened.
+    async fn find_sensitive(&self, app_id: &AppId, lookup: &Lookup) -> Result<SensitiveFields, StoreError>;
+    /// Deletes at most `limit` of the application's expiring users created before
+    /// `created_before` and never associated, telling `lifecycle` first; answers their ids.
+    /// Concurrent reapers never take the same user.
+    async fn reap(
+        &self,
+        app_id: &AppId,
+        created_before: i64,
+        limit: u64,
+        lifecycle: &dyn UserLifecycle,
+    ) -> Result<Vec<RosterId>, StoreError>;
 }
 
-/// What other services must hear of a user's life. A deleted user's tokens and context go
+/// What the registry needs of the other services. A deleted user's tokens and context go
 /// first, so a failure leaves a user without tokens, never tokens without a user.
 #[async_trait]
 pub trait UserLifecycle: Send + Sync {
     async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()>;
+    /// Every application whose unassociated end users expire, with the lifetime in milliseconds.
+    async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>>;
+    /// Whether `api_token` is a credential of `app_id` holding the sensitive-metadata scope.
+    async fn may_read_sensitive(&self, app_id: &AppId, api_token: &str) -> anyhow::Result<bool>;
+}
+
+/// What one reaper pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReapReport {
+    pub deleted: u64,
+    /// Applications whose pass failed (logged); the next pass retries them.
+    pub failed_apps: u64,
 }
 
 /// A page of users and where the next one starts.
@@ -124,8 +158,8 @@ impl Registry {
     }
 
     pub async fn create_user(&self, app_id: AppId, new: NewUser) -> Result<User, RegistryError> {
-        let (user, image) = User::new(app_id, new, self.clock.now_millis());
-        self.store.create(&user, image.as_ref()).await?;
+        let (user, image, sensitive) = User::new(app_id, new, self.clock.now_millis());
+        self.store.create(&user, &Extras { image: image.as_ref(), sensitive: &sensitive }).await?;
         tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
         Ok(user)
     }
@@ -135,8 +169,9 @@ impl Registry {
         if new.external_id.is_none() {
             return Err(ValidationError::Missing { field: "external_id" }.into());
         }
-        let (candidate, image) = User::new(app_id, new, self.clock.now_millis());
-        let (user, created) = self.store.upsert_by_external_id(&candidate, image.as_ref()).await?;
+        let (candidate, image, sensitive) = User::new(app_id, new, self.clock.now_millis());
+        let extras = Extras { image: image.as_ref(), sensitive: &sensitive };
+        let (user, created) = self.store.upsert_by_external_id(&candidate, &extras).await?;
         if created {
             tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
         }
@@ -203,5 +238,74 @@ impl Registry {
         keys: Option<Vec<String>>,
     ) -> Result<(), RegistryError> {
         Ok(self.store.delete_metadata(app_id, lookup, keys.as_deref(), self.clock.now_millis()).await?)
+    }
+
+    /// Records that a conversation includes the user, which stops the reaper for it.
+    pub async fn mark_associated(&self, app_id: &AppId, lookup: &Lookup) -> Result<User, RegistryError> {
+        Ok(self.store.mark_associated(app_id, lookup, self.clock.now_millis()).await?)
+    }
+
+    /// The user's sensitive fields, for a caller holding `api_token` with the
+    /// sensitive-metadata scope of this application.
+    pub async fn sensitive_metadata(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        api_token: Option<&str>,
+    ) -> Result<SensitiveFields, RegistryError> {
+        let allowed = match api_token {
+            Some(token) => self.lifecycle.may_read_sensitive(app_id, token).await?,
+            None => false,
+        };
+        if !allowed {
+            return Err(RegistryError::SensitiveScopeRequired);
+        }
+        let fields = self.store.find_sensitive(app_id, lookup).await?;
+        tracing::info!(app.id = app_id.as_str(), fields = fields.entries().len(), "sensitive metadata read");
+        Ok(fields)
+    }
+
+    /// One pass of the reaper: in every application with a lifetime, deletes the end users
+    /// created through a dialect that expires them and never associated within it, in batches
+    /// of `batch`.
+    pub async fn reap(&self, batch: u32) -> ReapReport {
+        let mut report = ReapReport::default();
+        let lifetimes = match self.lifecycle.unassociated_lifetimes().await {
+            Ok(lifetimes) => lifetimes,
+            Err(err) => {
+                tracing::warn!(error = %err, "reaper: application settings unavailable; retrying next pass");
+                report.failed_apps += 1;
+                return report;
+            }
+        };
+        for (app_id, lifetime_ms) in lifetimes {
+            let cutoff = self.clock.now_millis().saturating_sub(lifetime_ms);
+            let mut deleted = 0u64;
+            loop {
+                match self.store.reap(&app_id, cutoff, u64::from(batch), self.lifecycle.as_ref()).await {
+                    Ok(ids) => {
+                        deleted += ids.len() as u64;
+                        if ids.len() < batch as usize {
+                            break;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(app.id = app_id.as_str(), error = %err, "reaper: a batch failed; retrying next pass");
+                        report.failed_apps += 1;
+                        break;
+                    }
+                }
+            }
+            if deleted > 0 {
+                metrics::counter!("roster_reaper_deleted_users_total").increment(deleted);
+                tracing::info!(
+                    app.id = app_id.as_str(),
+                    deleted,
+                    "reaper deleted end users never associated with a conversation"
+                );
+            }
+            report.deleted += deleted;
+        }
+        report
     }
 }

@@ -7,7 +7,7 @@ mod profile;
 mod user;
 
 pub use image::{ImageType, ProfileImage};
-pub use metadata::{MetaValue, Metadata};
+pub use metadata::{MetaValue, Metadata, SensitiveFields};
 pub use profile::Profile;
 pub use user::{
     DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserFilter,

@@ -1,4 +1,4 @@
-use super::{AppId, Metadata, Profile, ProfileImage, ValidationError, bounded};
+use super::{AppId, Metadata, Profile, ProfileImage, SensitiveFields, ValidationError, bounded};
 
 /// The immutable Roster id: 24 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -199,6 +199,10 @@ pub struct NewUser {
     pub origin: Origin,
     /// Takes the place of `profile_url` when given.
     pub profile_image: Option<ProfileImage>,
+    /// Sealed at rest, never part of the `User`.
+    pub sensitive: SensitiveFields,
+    /// Deleted by the reaper when never associated with a conversation in time.
+    pub expires_unassociated: bool,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -216,6 +220,10 @@ pub struct UserPatch {
     pub external_id: Option<Option<ExternalId>>,
     /// Replaces the image and `profile_url`.
     pub profile_image: Option<ProfileImage>,
+    /// Keys merged into the metadata in the same transaction.
+    pub metadata: Option<Metadata>,
+    /// Keys merged into the sensitive metadata.
+    pub sensitive: Option<SensitiveFields>,
 }
 
 /// Which users a list returns.
@@ -260,12 +268,15 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_seen_at: Option<i64>,
+    /// When a conversation first included the user.
+    pub associated_at: Option<i64>,
+    pub expires_unassociated: bool,
 }
 
 impl User {
-    /// A new user with a fresh id; `user_id` defaults to that id. The uploaded image, if any,
-    /// comes back beside the user (it is stored, not carried).
-    pub fn new(app_id: AppId, new: NewUser, now: i64) -> (Self, Option<ProfileImage>) {
+    /// A new user with a fresh id; `user_id` defaults to that id. The uploaded image and the
+    /// sensitive fields, if any, come back beside the user (they are stored, not carried).
+    pub fn new(app_id: AppId, new: NewUser, now: i64) -> (Self, Option<ProfileImage>, SensitiveFields) {
         let id = RosterId::generate();
         let user_id = new.user_id.unwrap_or_else(|| UserId::from(&id));
         let profile_url = match &new.profile_image {
@@ -289,8 +300,11 @@ impl User {
                 created_at: now,
                 updated_at: now,
                 last_seen_at: None,
+                associated_at: None,
+                expires_unassociated: new.expires_unassociated,
             },
             new.profile_image,
+            new.sensitive,
         )
     }
 }
@@ -348,8 +362,10 @@ mod tests {
             preferred_languages: Vec::new(),
             origin: Origin::Api,
             profile_image: None,
+            sensitive: SensitiveFields::default(),
+            expires_unassociated: false,
         };
-        let (user, image) = User::new(app, new, 1);
+        let (user, image, _) = User::new(app, new, 1);
         assert!(image.is_none());
         assert_eq!(user.user_id.as_str(), user.id.as_str());
     }

@@ -10,7 +10,7 @@ use crate::domain::{Profile, ProfileImage};
 use crate::{
     domain::{
         AppId, DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname, Origin,
-        ProfileUrl, RosterId, User, UserFilter, UserId, UserPatch, ValidationError, parse_languages,
+        ProfileUrl, RosterId, SensitiveFields, User, UserFilter, UserId, UserPatch, ValidationError, parse_languages,
     },
     error::RegistryError,
 };
@@ -50,10 +50,8 @@ impl TryFrom<pb::NewUser> for NewUser {
             sensitive_metadata,
             member,
             profile_image,
+            expires_unassociated,
         } = new;
-        if !sensitive_metadata.is_empty() {
-            return Err(unsupported("sensitive_metadata"));
-        }
         if member.is_some() {
             return Err(unsupported("member"));
         }
@@ -68,6 +66,8 @@ impl TryFrom<pb::NewUser> for NewUser {
             preferred_languages: parse_languages(preferred_languages)?,
             origin: origin_from_pb(origin),
             profile_image: profile_image.map(ProfileImage::parse).transpose()?,
+            sensitive: SensitiveFields::parse(sensitive_metadata.into_iter().collect())?,
+            expires_unassociated,
         })
     }
 }
@@ -87,6 +87,8 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             external_id,
             clear_external_id,
             profile_image,
+            metadata,
+            sensitive_metadata,
         } = patch;
         let external_id = match (external_id, clear_external_id) {
             (Some(_), true) => {
@@ -110,6 +112,10 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             last_seen_at: last_seen_at.map(|t| proto::timestamp_to_millis(&t)),
             external_id,
             profile_image: profile_image.map(ProfileImage::parse).transpose()?,
+            metadata: (!metadata.is_empty()).then(|| metadata_from_pb(metadata)).transpose()?,
+            sensitive: (!sensitive_metadata.is_empty())
+                .then(|| SensitiveFields::parse(sensitive_metadata.into_iter().collect()))
+                .transpose()?,
         })
     }
 }
@@ -264,6 +270,8 @@ impl From<User> for pb::User {
             created_at,
             updated_at,
             last_seen_at,
+            associated_at,
+            expires_unassociated: _,
         } = user;
         pb::User {
             id: id.as_str().to_owned(),
@@ -281,7 +289,7 @@ impl From<User> for pb::User {
             created_at: Some(proto::timestamp_from_millis(created_at)),
             updated_at: Some(proto::timestamp_from_millis(updated_at)),
             last_seen_at: last_seen_at.map(proto::timestamp_from_millis),
-            associated_at: None,
+            associated_at: associated_at.map(proto::timestamp_from_millis),
             authenticated: false,
             identities: Vec::new(),
             member: None,

@@ -50,6 +50,49 @@ impl UserLifecycle for GrpcLifecycle {
             .map_err(|s| anyhow::anyhow!("context-service could not delete the user's data: {}", s.message()))?;
         Ok(())
     }
+
+    async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>> {
+        let mut lifetimes = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .token
+                .clone()
+                .list_applications(traced(token_pb::ListApplicationsRequest { page_token, page_size: 100 }))
+                .await
+                .map_err(|s| anyhow::anyhow!("token-service could not list applications: {}", s.message()))?
+                .into_inner();
+            for app in page.applications {
+                let secs = app.settings.map(|s| s.unassociated_user_ttl_seconds).unwrap_or_default();
+                if secs > 0 {
+                    let millis = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+                    lifetimes.push((AppId::parse(app.id)?, millis));
+                }
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(lifetimes);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    async fn may_read_sensitive(&self, app_id: &AppId, api_token: &str) -> anyhow::Result<bool> {
+        let request = token_pb::AuthenticateCallerRequest {
+            credential: Some(token_pb::authenticate_caller_request::Credential::ApiToken(api_token.to_owned())),
+            app_id: Some(app_id.as_str().to_owned()),
+        };
+        match self.token.clone().authenticate_caller(traced(request)).await {
+            Ok(answer) => {
+                let answer = answer.into_inner();
+                Ok(answer.app_id == app_id.as_str()
+                    && answer.scopes.contains(&(token_pb::Scope::SensitiveMetadata as i32)))
+            }
+            Err(status) if matches!(status.code(), tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) => {
+                Ok(false)
+            }
+            Err(status) => Err(anyhow::anyhow!("token-service could not check the caller: {}", status.message())),
+        }
+    }
 }
 
 /// A request carrying the current trace context.

@@ -150,4 +150,33 @@ impl RegistryService for RegistryGrpc {
             digest: image.digest,
         }))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn mark_associated(
+        &self,
+        request: Request<pb::MarkAssociatedRequest>,
+    ) -> Result<Response<pb::MarkAssociatedResponse>, Status> {
+        let pb::MarkAssociatedRequest { app_id, lookup } = request.into_inner();
+        let user = self.registry.mark_associated(&convert::app_id(app_id)?, &convert::lookup(lookup)?).await?;
+        Ok(Response::new(pb::MarkAssociatedResponse { user: Some(user.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_sensitive_metadata(
+        &self,
+        request: Request<pb::GetSensitiveMetadataRequest>,
+    ) -> Result<Response<pb::GetSensitiveMetadataResponse>, Status> {
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let pb::GetSensitiveMetadataRequest { app_id, lookup } = request.into_inner();
+        let fields = self
+            .registry
+            .sensitive_metadata(&convert::app_id(app_id)?, &convert::lookup(lookup)?, token.as_deref())
+            .await?;
+        Ok(Response::new(pb::GetSensitiveMetadataResponse { fields: fields.into_entries().into_iter().collect() }))
+    }
 }

@@ -42,6 +42,8 @@ pub fn into_user(
         created_at: row.created_at,
         updated_at: row.updated_at,
         last_seen_at: row.last_seen_at,
+        associated_at: row.associated_at,
+        expires_unassociated: row.expires_unassociated,
     })
 }
 

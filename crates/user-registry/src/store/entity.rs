@@ -27,6 +27,8 @@ pub mod users {
         pub created_at: i64,
         pub updated_at: i64,
         pub last_seen_at: Option<i64>,
+        pub associated_at: Option<i64>,
+        pub expires_unassociated: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -86,6 +88,50 @@ pub mod profile_images {
         pub content_type: String,
         pub data: Vec<u8>,
         pub digest: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod user_sensitive_metadata {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_sensitive_metadata")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_pk: String,
+        pub app_id: String,
+        pub kid: String,
+        /// Nonce, ciphertext and tag of the JSON object of fields.
+        pub sealed: Vec<u8>,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod outbox_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub app_id: String,
+        pub kind: String,
+        pub subject_id: String,
+        /// A JSON object.
+        pub payload: String,
+        pub created_at: i64,
+        pub delivered_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,20 +13,24 @@ use async_trait::async_trait;
 use platform::db::{UniqueIndex, unexpected};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-    sea_query::{Alias, Expr, Func, OnConflict, Query},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Alias, Expr, Func, LockBehavior, LockType, OnConflict, Query},
 };
 
 use crate::{
-    app::{StoreError, UserStore},
+    app::{Extras, StoreError, UserLifecycle, UserStore},
     domain::{
-        AppId, DiscoveryKey, ExternalId, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId, User,
-        UserFilter, UserPatch, ValidationError,
+        AppId, DiscoveryKey, ExternalId, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId,
+        SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
 };
 use codec::{decode_value, encode_value, into_user};
-use entity::{profile_images as images, user_discovery_keys as keys, user_metadata as meta, users};
+use entity::{
+    outbox_events as outbox, profile_images as images, user_discovery_keys as keys,
+    user_metadata as meta, user_sensitive_metadata as sensitive, users,
+};
+use platform::seal::{Sealed, Sealer};
 
 pub const USER_ID_KEY: UniqueIndex =
     UniqueIndex { name: "users_app_user_id_key", table: "users", columns: &["app_id", "user_id"] };
@@ -41,12 +45,19 @@ pub const DISCOVERY_KEY: UniqueIndex = UniqueIndex {
 #[derive(Debug, Clone)]
 pub struct SeaUserStore {
     db: DatabaseConnection,
+    sealer: Sealer,
 }
 
 impl SeaUserStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    /// `sealer` seals sensitive metadata; see `sealer_from_settings`.
+    pub fn new(db: DatabaseConnection, sealer: Sealer) -> Self {
+        Self { db, sealer }
     }
+}
+
+/// The configured sealing keys, or else the registry's own generated key.
+pub async fn sealer_from_settings(db: &DatabaseConnection, settings: &platform::Settings) -> anyhow::Result<Sealer> {
+    platform::seal::from_settings(db, settings, "registry_keys").await
 }
 
 /// Maps a write error by the constraint it violated.
@@ -159,21 +170,99 @@ fn user_row(user: &User) -> Result<users::ActiveModel, StoreError> {
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
         last_seen_at: Set(user.last_seen_at),
+        associated_at: Set(user.associated_at),
+        expires_unassociated: Set(user.expires_unassociated),
     })
 }
 
-/// A new user's metadata, discovery keys and image, in the user's transaction.
+/// Seals `fields` for `user_pk` (replacing what it had); no fields deletes the row.
+async fn put_sensitive(
+    conn: &impl ConnectionTrait,
+    sealer: &Sealer,
+    app_id: &AppId,
+    user_pk: &str,
+    fields: &SensitiveFields,
+    now: i64,
+) -> Result<(), StoreError> {
+    if fields.is_empty() {
+        sensitive::Entity::delete_by_id(user_pk.to_owned()).exec(conn).await.map_err(unexpected)?;
+        return Ok(());
+    }
+    let json = serde_json::to_vec(fields.entries()).map_err(anyhow::Error::from)?;
+    let Sealed { kid, bytes } = sealer.seal(&json, user_pk.as_bytes());
+    let row = sensitive::ActiveModel {
+        user_pk: Set(user_pk.to_owned()),
+        app_id: Set(app_id.as_str().to_owned()),
+        kid: Set(kid),
+        sealed: Set(bytes),
+        updated_at: Set(now),
+    };
+    sensitive::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(sensitive::Column::UserPk)
+                .update_columns([sensitive::Column::Kid, sensitive::Column::Sealed, sensitive::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await
+        .map_err(unexpected)?;
+    Ok(())
+}
+
+/// The user's sensitive fields, opened; none when nothing was ever written.
+async fn load_sensitive(
+    conn: &impl ConnectionTrait,
+    sealer: &Sealer,
+    user_pk: &str,
+) -> Result<SensitiveFields, StoreError> {
+    let Some(row) = sensitive::Entity::find_by_id(user_pk.to_owned()).one(conn).await.map_err(unexpected)? else {
+        return Ok(SensitiveFields::default());
+    };
+    let plain = sealer
+        .open(&Sealed { kid: row.kid, bytes: row.sealed }, user_pk.as_bytes())
+        .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("sensitive metadata of {user_pk}: {e}")))?;
+    let entries = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
+    Ok(SensitiveFields::parse(entries)?)
+}
+
+/// "user.created", in the transaction that created the user, for webhook delivery to read.
+async fn record_created(conn: &impl ConnectionTrait, user: &User) -> Result<(), StoreError> {
+    let payload = serde_json::json!({
+        "id": user.id.as_str(),
+        "user_id": user.user_id.as_str(),
+        "origin": user.origin.as_str(),
+        "expires_unassociated": user.expires_unassociated,
+    });
+    let row = outbox::ActiveModel {
+        id: Set(platform::ids::new_id()),
+        app_id: Set(user.app_id.as_str().to_owned()),
+        kind: Set("user.created".into()),
+        subject_id: Set(user.id.as_str().to_owned()),
+        payload: Set(payload.to_string()),
+        created_at: Set(user.created_at),
+        delivered_at: Set(None),
+    };
+    outbox::Entity::insert(row).exec_without_returning(conn).await.map_err(unexpected)?;
+    Ok(())
+}
+
+/// What a new user's row does not hold: metadata, discovery keys, image, sensitive fields and
+/// the "user.created" event, all in the user's transaction.
 async fn insert_children(
     conn: &impl ConnectionTrait,
+    sealer: &Sealer,
     user: &User,
-    image: Option<&ProfileImage>,
+    extras: &Extras<'_>,
 ) -> Result<(), StoreError> {
     insert_metadata(conn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
     replace_discovery_keys(conn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
-    if let Some(image) = image {
+    if let Some(image) = extras.image {
         put_image(conn, user.id.as_str(), image).await.map_err(unexpected)?;
     }
-    Ok(())
+    if !extras.sensitive.is_empty() {
+        put_sensitive(conn, sealer, &user.app_id, user.id.as_str(), extras.sensitive, user.created_at).await?;
+    }
+    record_created(conn, user).await
 }
 
 /// Stores (or replaces) the user's uploaded image.
@@ -226,6 +315,49 @@ async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Res
         .collect()
 }
 
+/// Writes metadata keys as `mode` says to a user whose row this transaction has locked, and
+/// answers the whole metadata after it.
+async fn write_metadata_locked(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_pk: &str,
+    entries: &Metadata,
+    mode: MetadataWrite,
+) -> Result<Metadata, StoreError> {
+    let existing: BTreeMap<String, String> = meta::Entity::find()
+        .filter(meta::Column::UserPk.eq(user_pk))
+        .all(conn)
+        .await
+        .map_err(unexpected)?
+        .into_iter()
+        .map(|row| (row.key, row.value))
+        .collect();
+    for key in entries.entries().keys() {
+        match mode {
+            MetadataWrite::Create if existing.contains_key(key) => {
+                return Err(StoreError::MetadataKeyExists(key.clone()));
+            }
+            MetadataWrite::Update if !existing.contains_key(key) => {
+                return Err(StoreError::MetadataKeyNotFound(key.clone()));
+            }
+            _ => {}
+        }
+    }
+    let mut merged = if mode == MetadataWrite::Replace {
+        BTreeMap::new()
+    } else {
+        existing.into_iter().map(|(k, v)| decode_value(&v).map(|v| (k, v))).collect::<anyhow::Result<_>>()?
+    };
+    merged.extend(entries.entries().clone());
+    // The limits hold for the whole map after the write, not only for what was sent.
+    let merged = Metadata::parse(merged)?;
+    if mode == MetadataWrite::Replace {
+        meta::Entity::delete_many().filter(meta::Column::UserPk.eq(user_pk)).exec(conn).await.map_err(unexpected)?;
+    }
+    insert_metadata(conn, app_id, user_pk, entries).await.map_err(unexpected)?;
+    Ok(merged)
+}
+
 async fn find_user(conn: &impl ConnectionTrait, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError> {
     let row = users::Entity::find().filter(lookup_condition(app_id, lookup)).one(conn).await.map_err(unexpected)?;
     Ok(load_users(conn, row.into_iter().collect()).await?.pop())
@@ -233,19 +365,15 @@ async fn find_user(conn: &impl ConnectionTrait, app_id: &AppId, lookup: &Lookup)
 
 #[async_trait]
 impl UserStore for SeaUserStore {
-    async fn create(&self, user: &User, image: Option<&ProfileImage>) -> Result<(), StoreError> {
+    async fn create(&self, user: &User, extras: &Extras<'_>) -> Result<(), StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         users::Entity::insert(user_row(user)?).exec_without_returning(&txn).await.map_err(write_error)?;
-        insert_children(&txn, user, image).await?;
+        insert_children(&txn, &self.sealer, user, extras).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(())
     }
 
-    async fn upsert_by_external_id(
-        &self,
-        user: &User,
-        image: Option<&ProfileImage>,
-    ) -> Result<(User, bool), StoreError> {
+    async fn upsert_by_external_id(&self, user: &User, extras: &Extras<'_>) -> Result<(User, bool), StoreError> {
         let external_id =
             user.external_id.clone().ok_or(StoreError::Invalid(ValidationError::Missing { field: "external_id" }))?;
         let txn = self.db.begin().await.map_err(unexpected)?;
@@ -259,7 +387,7 @@ impl UserStore for SeaUserStore {
             .map_err(write_error)?;
         let created = inserted == 1;
         if created {
-            insert_children(&txn, user, image).await?;
+            insert_children(&txn, &self.sealer, user, extras).await?;
         }
         txn.commit().await.map_err(unexpected)?;
         let found = find_user(&self.db, &user.app_id, &Lookup::ExternalId(external_id)).await?;
@@ -339,6 +467,13 @@ impl UserStore for SeaUserStore {
         if let Some(discovery_keys) = &patch.discovery_keys {
             replace_discovery_keys(&txn, app_id, &id, discovery_keys).await?;
         }
+        if let Some(metadata) = &patch.metadata {
+            write_metadata_locked(&txn, app_id, &id, metadata, MetadataWrite::Upsert).await?;
+        }
+        if let Some(fields) = &patch.sensitive {
+            let merged = load_sensitive(&txn, &self.sealer, &id).await?.merged(fields)?;
+            put_sensitive(&txn, &self.sealer, app_id, &id, &merged, now).await?;
+        }
         let lookup = Lookup::Id(RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into()))?);
         let user = find_user(&txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
         txn.commit().await.map_err(unexpected)?;
@@ -417,41 +552,7 @@ impl UserStore for SeaUserStore {
     ) -> Result<Metadata, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         let user_pk = touch(&txn, app_id, lookup, now).await?;
-        let existing: BTreeMap<String, String> = meta::Entity::find()
-            .filter(meta::Column::UserPk.eq(&user_pk))
-            .all(&txn)
-            .await
-            .map_err(unexpected)?
-            .into_iter()
-            .map(|row| (row.key, row.value))
-            .collect();
-        for key in entries.entries().keys() {
-            match mode {
-                MetadataWrite::Create if existing.contains_key(key) => {
-                    return Err(StoreError::MetadataKeyExists(key.clone()));
-                }
-                MetadataWrite::Update if !existing.contains_key(key) => {
-                    return Err(StoreError::MetadataKeyNotFound(key.clone()));
-                }
-                _ => {}
-            }
-        }
-        let mut merged = if mode == MetadataWrite::Replace {
-            BTreeMap::new()
-        } else {
-            existing.into_iter().map(|(k, v)| decode_value(&v).map(|v| (k, v))).collect::<anyhow::Result<_>>()?
-        };
-        merged.extend(entries.entries().clone());
-        // The limits hold for the whole map after the write, not only for what was sent.
-        let merged = Metadata::parse(merged)?;
-        if mode == MetadataWrite::Replace {
-            meta::Entity::delete_many()
-                .filter(meta::Column::UserPk.eq(&user_pk))
-                .exec(&txn)
-                .await
-                .map_err(unexpected)?;
-        }
-        insert_metadata(&txn, app_id, &user_pk, entries).await.map_err(unexpected)?;
+        let merged = write_metadata_locked(&txn, app_id, &user_pk, entries, mode).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(merged)
     }
@@ -478,5 +579,94 @@ impl UserStore for SeaUserStore {
         }
         txn.commit().await.map_err(unexpected)?;
         Ok(())
+    }
+
+    async fn mark_associated(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        // The first association's instant is kept; the row lock orders this after a reaper
+        // that holds the user, which then leaves nothing to mark.
+        let marked = users::Entity::update_many()
+            .col_expr(
+                users::Column::AssociatedAt,
+                Func::coalesce([Expr::col(users::Column::AssociatedAt).into(), Expr::value(now)]).into(),
+            )
+            .filter(lookup_condition(app_id, lookup))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        if marked.rows_affected == 0 {
+            return Err(StoreError::UserNotFound);
+        }
+        let user = find_user(&txn, app_id, lookup).await?.ok_or(StoreError::UserNotFound)?;
+        txn.commit().await.map_err(unexpected)?;
+        Ok(user)
+    }
+
+    async fn find_sensitive(&self, app_id: &AppId, lookup: &Lookup) -> Result<SensitiveFields, StoreError> {
+        let id: Option<String> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(lookup_condition(app_id, lookup))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(unexpected)?;
+        load_sensitive(&self.db, &self.sealer, &id.ok_or(StoreError::UserNotFound)?).await
+    }
+
+    async fn reap(
+        &self,
+        app_id: &AppId,
+        created_before: i64,
+        limit: u64,
+        lifecycle: &dyn UserLifecycle,
+    ) -> Result<Vec<RosterId>, StoreError> {
+        let expired = || {
+            Condition::all()
+                .add(users::Column::AppId.eq(app_id.as_str()))
+                .add(users::Column::ExpiresUnassociated.eq(true))
+                .add(users::Column::AssociatedAt.is_null())
+                .add(users::Column::CreatedAt.lt(created_before))
+        };
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        if txn.get_database_backend() == DbBackend::Sqlite {
+            // SQLite has no row locks: take the database's write lock before reading, so a
+            // MarkAssociated cannot slip in between the choice and the delete.
+            users::Entity::update_many()
+                .col_expr(users::Column::AssociatedAt, Expr::col(users::Column::AssociatedAt).into())
+                .filter(expired())
+                .exec(&txn)
+                .await
+                .map_err(unexpected)?;
+        }
+        // PostgreSQL: rows another reaper holds are skipped, not waited for and not done twice.
+        let ids: Vec<String> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(expired())
+            .order_by_asc(users::Column::CreatedAt)
+            .limit(limit)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_tuple()
+            .all(&txn)
+            .await
+            .map_err(unexpected)?;
+        let ids = ids
+            .into_iter()
+            .map(|id| RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into())))
+            .collect::<Result<Vec<_>, _>>()?;
+        for id in &ids {
+            lifecycle.before_delete(app_id, id).await?;
+        }
+        if !ids.is_empty() {
+            users::Entity::delete_many()
+                .filter(expired())
+                .filter(users::Column::Id.is_in(ids.iter().map(|id| id.as_str().to_owned())))
+                .exec(&txn)
+                .await
+                .map_err(unexpected)?;
+        }
+        txn.commit().await.map_err(unexpected)?;
+        Ok(ids)
     }
 }

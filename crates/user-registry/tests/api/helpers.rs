@@ -1,24 +1,39 @@
 use std::{net::SocketAddr, sync::Arc};
 
-use platform::{Settings, Shutdown};
+use platform::{Settings, Shutdown, seal::Sealer};
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
+use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use test_support::{Backend, TestDatabase};
 use tonic::transport::Channel;
 use user_registry::{
     app::UserStore,
-    domain::{AppId, Metadata, NewUser, Nickname, Origin, Profile, ProfileUrl, User, UserId},
+    domain::{AppId, Metadata, NewUser, Nickname, Origin, Profile, ProfileUrl, SensitiveFields, User, UserId},
     migration::Migrator,
     store::SeaUserStore,
 };
 
 /// A migrated store on a throwaway database.
 pub async fn store(backend: Backend) -> (Arc<dyn UserStore>, TestDatabase) {
+    let (store, _, db) = store_and_connection(backend, test_sealer()).await;
+    (store, db)
+}
+
+/// The test's sealing keys: `current` seals, `old` still opens.
+pub fn test_sealer() -> Sealer {
+    Sealer::new(vec![("current".into(), vec![7; 32]), ("old".into(), vec![3; 32])]).expect("keys")
+}
+
+/// A migrated store sealing with `sealer`, and a raw connection to its database.
+pub async fn store_and_connection(
+    backend: Backend,
+    sealer: Sealer,
+) -> (Arc<SeaUserStore>, DatabaseConnection, TestDatabase) {
     test_support::init_logging();
     let db = TestDatabase::new(backend).await;
     let conn = platform::db::connect(&db.url, 5).await.expect("connect");
     Migrator::up(&conn, None).await.expect("migrate");
-    (Arc::new(SeaUserStore::new(conn)), db)
+    (Arc::new(SeaUserStore::new(conn.clone(), sealer)), conn, db)
 }
 
 pub fn app() -> AppId {
@@ -37,6 +52,8 @@ pub fn new_user(user_id: &str) -> NewUser {
         preferred_languages: Vec::new(),
         origin: Origin::Api,
         profile_image: None,
+        sensitive: SensitiveFields::default(),
+        expires_unassociated: false,
     }
 }
 

@@ -3,5 +3,6 @@
 
 mod grpc;
 mod helpers;
+mod lifecycle;
 mod store;
 mod store_writes;

@@ -2,7 +2,7 @@
 
 use test_support::Backend;
 use user_registry::{
-    app::StoreError,
+    app::{Extras, StoreError},
     domain::{ExternalId, Lookup, UserId},
 };
 
@@ -21,7 +21,7 @@ async fn creates_and_finds_by_every_key(backend: Backend) {
     let app = app();
     let mut alice = user(&app, "alice");
     alice.external_id = Some(ExternalId::parse("CRM-1".into()).unwrap());
-    store.create(&alice, None).await.expect("created");
+    store.create(&alice, &Extras::NONE).await.expect("created");
 
     for lookup in [
         Lookup::Id(alice.id.clone()),
@@ -38,10 +38,10 @@ async fn creates_and_finds_by_every_key(backend: Backend) {
 async fn user_id_is_unique_per_application(backend: Backend) {
     let (store, _db) = store(backend).await;
     let (a, b) = (app(), app());
-    store.create(&user(&a, "alice"), None).await.expect("first");
-    let err = store.create(&user(&a, "alice"), None).await.expect_err("duplicate");
+    store.create(&user(&a, "alice"), &Extras::NONE).await.expect("first");
+    let err = store.create(&user(&a, "alice"), &Extras::NONE).await.expect_err("duplicate");
     assert!(matches!(err, StoreError::UserIdTaken), "{err:?}");
-    store.create(&user(&b, "alice"), None).await.expect("same user_id in another app");
+    store.create(&user(&b, "alice"), &Extras::NONE).await.expect("same user_id in another app");
 }
 
 async fn external_id_is_unique_case_insensitively(backend: Backend) {
@@ -49,21 +49,21 @@ async fn external_id_is_unique_case_insensitively(backend: Backend) {
     let app = app();
     let mut first = user(&app, "one");
     first.external_id = Some(ExternalId::parse("Crm-42".into()).unwrap());
-    store.create(&first, None).await.expect("first");
+    store.create(&first, &Extras::NONE).await.expect("first");
     let mut second = user(&app, "two");
     second.external_id = Some(ExternalId::parse("CRM-42".into()).unwrap());
-    let err = store.create(&second, None).await.expect_err("duplicate");
+    let err = store.create(&second, &Extras::NONE).await.expect_err("duplicate");
     assert!(matches!(err, StoreError::ExternalIdTaken), "{err:?}");
     // Users without an external id never collide.
-    store.create(&user(&app, "three"), None).await.expect("no external id");
-    store.create(&user(&app, "four"), None).await.expect("no external id");
+    store.create(&user(&app, "three"), &Extras::NONE).await.expect("no external id");
+    store.create(&user(&app, "four"), &Extras::NONE).await.expect("no external id");
 }
 
 async fn applications_never_see_each_other(backend: Backend) {
     let (store, _db) = store(backend).await;
     let (a, b) = (app(), app());
     let alice = user(&a, "alice");
-    store.create(&alice, None).await.expect("created");
+    store.create(&alice, &Extras::NONE).await.expect("created");
     for lookup in [Lookup::Id(alice.id.clone()), Lookup::UserId(alice.user_id.clone())] {
         assert!(store.find(&b, &lookup).await.expect("query").is_none(), "{lookup:?}");
     }
@@ -75,7 +75,7 @@ async fn concurrent_creates_of_one_user_id_store_exactly_one(backend: Backend) {
     let attempts = (0..20).map(|_| {
         let store = store.clone();
         let candidate = user(&app, "racer");
-        tokio::spawn(async move { store.create(&candidate, None).await })
+        tokio::spawn(async move { store.create(&candidate, &Extras::NONE).await })
     });
     let mut created = 0;
     for attempt in attempts {

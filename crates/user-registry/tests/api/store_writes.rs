@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use test_support::Backend;
 use user_registry::{
-    app::StoreError,
+    app::{Extras, StoreError},
     domain::{
-        DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, Nickname, RosterId, UserFilter, UserId,
-        UserPatch,
+        DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, Nickname, RosterId, SensitiveFields,
+        UserFilter, UserId, UserPatch,
     },
 };
 
@@ -44,7 +44,7 @@ async fn update_changes_only_what_the_patch_names(backend: Backend) {
     let app = app();
     let mut alice = user(&app, "alice");
     alice.metadata = meta(&[("tier", "gold")]);
-    store.create(&alice, None).await.unwrap();
+    store.create(&alice, &Extras::NONE).await.unwrap();
 
     let patch = UserPatch {
         nickname: Some(Nickname::parse("Alice B".into()).unwrap()),
@@ -82,14 +82,14 @@ async fn discovery_keys_are_unique_per_application(backend: Backend) {
     let (a, b) = (app(), app());
     let mut first = user(&a, "first");
     first.discovery_keys = keys(&["k1", "k2"]);
-    store.create(&first, None).await.unwrap();
+    store.create(&first, &Extras::NONE).await.unwrap();
     let mut second = user(&a, "second");
     second.discovery_keys = keys(&["k2"]);
-    let err = store.create(&second, None).await.unwrap_err();
+    let err = store.create(&second, &Extras::NONE).await.unwrap_err();
     assert!(matches!(err, StoreError::DiscoveryKeyTaken), "{err:?}");
     assert!(store.find(&a, &uid("second")).await.unwrap().is_none(), "nothing half-written");
     // Through an update too, and the failed update changes nothing.
-    store.create(&user(&a, "third"), None).await.unwrap();
+    store.create(&user(&a, "third"), &Extras::NONE).await.unwrap();
     let patch = UserPatch {
         nickname: Some(Nickname::parse("changed".into()).unwrap()),
         discovery_keys: Some(keys(&["k1"])),
@@ -101,7 +101,7 @@ async fn discovery_keys_are_unique_per_application(backend: Backend) {
     // Another application may use the same key.
     let mut other = user(&b, "first");
     other.discovery_keys = keys(&["k1"]);
-    store.create(&other, None).await.unwrap();
+    store.create(&other, &Extras::NONE).await.unwrap();
 }
 
 async fn delete_removes_the_user_with_its_metadata_and_keys(backend: Backend) {
@@ -110,14 +110,14 @@ async fn delete_removes_the_user_with_its_metadata_and_keys(backend: Backend) {
     let mut gone = user(&app, "gone");
     gone.metadata = meta(&[("k", "v")]);
     gone.discovery_keys = keys(&["dk"]);
-    store.create(&gone, None).await.unwrap();
+    store.create(&gone, &Extras::NONE).await.unwrap();
     assert!(store.delete(&app, &gone.id).await.unwrap());
     assert!(!store.delete(&app, &gone.id).await.unwrap(), "already gone");
     assert!(store.find(&app, &Lookup::Id(gone.id.clone())).await.unwrap().is_none());
     // Its key is free again, and the same user_id can be created afresh without old metadata.
     let mut again = user(&app, "gone");
     again.discovery_keys = keys(&["dk"]);
-    store.create(&again, None).await.unwrap();
+    store.create(&again, &Extras::NONE).await.unwrap();
     assert!(store.find(&app, &uid("gone")).await.unwrap().unwrap().metadata.entries().is_empty());
 }
 
@@ -128,7 +128,7 @@ async fn pages_visit_every_user_once_while_others_are_inserted_and_deleted(backe
     for i in 0..25 {
         let u = user(&app, &format!("u{i:02}"));
         ids.push(u.id.clone());
-        store.create(&u, None).await.unwrap();
+        store.create(&u, &Extras::NONE).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut after: Option<RosterId> = None;
@@ -149,7 +149,7 @@ async fn pages_visit_every_user_once_while_others_are_inserted_and_deleted(backe
         }
         let newcomer = user(&app, &format!("new{round}"));
         ids.push(newcomer.id.clone());
-        store.create(&newcomer, None).await.unwrap();
+        store.create(&newcomer, &Extras::NONE).await.unwrap();
     }
     let mut unique = seen.clone();
     unique.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -171,7 +171,7 @@ async fn filters_narrow_the_list(backend: Backend) {
         u.nickname = Nickname::parse(nickname.into()).unwrap();
         u.is_active = active;
         u.metadata = meta(&[("tier", tier)]);
-        store.create(&u, None).await.unwrap();
+        store.create(&u, &Extras::NONE).await.unwrap();
     }
     let names = |users: Vec<user_registry::domain::User>| -> Vec<String> {
         let mut v: Vec<String> = users.into_iter().map(|u| u.user_id.as_str().to_owned()).collect();
@@ -200,7 +200,7 @@ async fn filters_narrow_the_list(backend: Backend) {
 async fn metadata_modes_hold(backend: Backend) {
     let (store, _db) = store(backend).await;
     let app = app();
-    store.create(&user(&app, "m"), None).await.unwrap();
+    store.create(&user(&app, "m"), &Extras::NONE).await.unwrap();
     let who = uid("m");
     let all = store.write_metadata(&app, &who, &meta(&[("a", "1")]), MetadataWrite::Create, 1).await.unwrap();
     assert_eq!(all, meta(&[("a", "1")]));
@@ -229,7 +229,7 @@ async fn metadata_modes_hold(backend: Backend) {
 async fn concurrent_metadata_writes_of_different_keys_all_land(backend: Backend) {
     let (store, _db) = store(backend).await;
     let app = app();
-    store.create(&user(&app, "busy"), None).await.unwrap();
+    store.create(&user(&app, "busy"), &Extras::NONE).await.unwrap();
     let writes = (0..16).map(|i| {
         let (store, app) = (store.clone(), app.clone());
         tokio::spawn(async move {
@@ -247,7 +247,7 @@ async fn concurrent_metadata_writes_of_different_keys_all_land(backend: Backend)
 async fn metadata_limits_hold_for_the_merged_map(backend: Backend) {
     let (store, _db) = store(backend).await;
     let app = app();
-    store.create(&user(&app, "full"), None).await.unwrap();
+    store.create(&user(&app, "full"), &Extras::NONE).await.unwrap();
     let half: BTreeMap<String, MetaValue> = (0..60).map(|i| (format!("k{i}"), MetaValue::String("v".into()))).collect();
     let first = Metadata::parse(half).unwrap();
     store.write_metadata(&app, &uid("full"), &first, MetadataWrite::Upsert, 1).await.unwrap();
@@ -265,8 +265,8 @@ async fn profile_images_are_stored_with_the_user_and_replaced_by_urls(backend: B
     let app = app();
     let png = ProfileImage::parse(b"\x89PNG\r\n\x1a\nfirst".to_vec()).unwrap();
     let new = NewUser { profile_image: Some(png.clone()), ..crate::helpers::new_user("pic") };
-    let (user, image) = User::new(app.clone(), new, 1);
-    store.create(&user, image.as_ref()).await.unwrap();
+    let (user, image, _) = User::new(app.clone(), new, 1);
+    store.create(&user, &Extras { image: image.as_ref(), sensitive: &SensitiveFields::EMPTY }).await.unwrap();
     let expected = format!("/profile_images/{}/{}/{}.png", app.as_str(), user.id.as_str(), png.digest);
     assert_eq!(user.profile_url.as_str(), expected);
     assert_eq!(store.find_profile_image(&app, &user.id).await.unwrap(), Some(png));
@@ -302,7 +302,7 @@ async fn profiles_round_trip_and_are_replaced_whole(backend: Backend) {
         Some("https://example.com/m.png".into()),
     )
     .unwrap();
-    store.create(&maria, None).await.unwrap();
+    store.create(&maria, &Extras::NONE).await.unwrap();
     assert_eq!(store.find(&app, &uid("maria")).await.unwrap().unwrap().profile, maria.profile);
     let replacement = Profile::parse(None, None, Some("M.".into()), None, None, None).unwrap();
     let patch = UserPatch { profile: Some(replacement.clone()), ..UserPatch::default() };
@@ -323,8 +323,8 @@ async fn concurrent_upserts_of_one_external_id_create_exactly_one_user(backend: 
             ..crate::helpers::new_user("ignored")
         };
         tokio::spawn(async move {
-            let (candidate, _) = User::new(app, new, i);
-            store.upsert_by_external_id(&candidate, None).await
+            let (candidate, _, _) = User::new(app, new, i);
+            store.upsert_by_external_id(&candidate, &Extras::NONE).await
         })
     });
     let mut ids = Vec::new();

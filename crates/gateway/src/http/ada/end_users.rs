@@ -64,23 +64,45 @@ fn read_external_id(body: &Map<String, Value>) -> Result<Option<Option<String>>,
 struct ProfileInput {
     fields: HashMap<&'static str, Option<String>>,
     metadata: Option<HashMap<String, pb::MetadataValue>>,
+    /// `sensitive_metadata.fields`: write-only, never echoed, never logged.
+    sensitive: HashMap<String, String>,
+}
+
+fn read_sensitive(profile: &Map<String, Value>) -> Result<HashMap<String, String>, AdaError> {
+    const PATH: &str = "profile.sensitive_metadata";
+    let fields = match profile.get("sensitive_metadata") {
+        None | Some(Value::Null) => return Ok(HashMap::new()),
+        Some(Value::Object(sensitive)) => match sensitive.get("fields") {
+            None | Some(Value::Null) => return Ok(HashMap::new()),
+            Some(Value::Object(fields)) => fields,
+            Some(_) => return Err(AdaError::validation(&format!("{PATH}.fields"), "body", "fields must be an object")),
+        },
+        Some(_) => return Err(AdaError::validation(PATH, "body", "sensitive_metadata must be an object")),
+    };
+    fields
+        .iter()
+        .map(|(key, value)| match value {
+            Value::String(s) => Ok((key.clone(), s.clone())),
+            _ => Err(AdaError::validation(
+                &format!("{PATH}.fields.{key}"),
+                "body",
+                "sensitive metadata values must be strings",
+            )),
+        })
+        .collect()
 }
 
 const PROFILE_FIELDS: [&str; 6] = ["first_name", "last_name", "display_name", "avatar", "email", "language"];
 
 fn read_profile(body: &Map<String, Value>) -> Result<ProfileInput, AdaError> {
     let profile = match body.get("profile") {
-        None | Some(Value::Null) => return Ok(ProfileInput { fields: HashMap::new(), metadata: None }),
+        None | Some(Value::Null) => {
+            return Ok(ProfileInput { fields: HashMap::new(), metadata: None, sensitive: HashMap::new() });
+        }
         Some(Value::Object(profile)) => profile,
         Some(_) => return Err(AdaError::validation("profile", "body", "profile must be an object")),
     };
-    if profile.contains_key("sensitive_metadata") {
-        return Err(AdaError::validation(
-            "profile.sensitive_metadata",
-            "body",
-            "sensitive_metadata is not supported by this Roster version yet",
-        ));
-    }
+    let sensitive = read_sensitive(profile)?;
     let mut fields = HashMap::new();
     for name in PROFILE_FIELDS {
         match profile.get(name) {
@@ -127,7 +149,7 @@ fn read_profile(body: &Map<String, Value>) -> Result<ProfileInput, AdaError> {
         ),
         Some(_) => return Err(AdaError::validation("profile.metadata", "body", "metadata must be an object")),
     };
-    Ok(ProfileInput { fields, metadata })
+    Ok(ProfileInput { fields, metadata, sensitive })
 }
 
 /// The registry profile after applying `input` to `current`; `display_name` is derived from the
@@ -211,7 +233,10 @@ pub async fn create(
         external_id: external_id.clone(),
         profile: Some(merged_profile(pb::Profile::default(), &input)),
         metadata: input.metadata.unwrap_or_default(),
+        sensitive_metadata: input.sensitive,
         origin: pb::Origin::Api.into(),
+        // Ada's end users are deleted when no conversation includes them in time.
+        expires_unassociated: true,
         ..Default::default()
     };
     let app_id = caller.app_id.as_str().to_owned();
@@ -254,7 +279,8 @@ pub async fn view(
 }
 
 /// `PATCH /api/v2/end-users/{end_user_id}`: profile fields sent replace theirs (`null` clears),
-/// metadata keys merge, `external_id` is set or removed with `null` (409 when taken).
+/// metadata and sensitive-metadata keys merge, `external_id` is set or removed with `null` (409
+/// when taken).
 pub async fn update(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
@@ -267,25 +293,18 @@ pub async fn update(
     let input = read_profile(&body)?;
     let app_id = caller.app_id.as_str().to_owned();
     let current = get(&clients, &request_id, &app_id, id.clone()).await?;
+    // One registry call, one transaction: profile, metadata keys and sensitive fields together.
     let patch = pb::UserPatch {
         profile: Some(merged_profile(current.profile.unwrap_or_default(), &input)),
         clear_external_id: matches!(external_id, Some(None)),
         external_id: external_id.flatten(),
+        metadata: input.metadata.unwrap_or_default(),
+        sensitive_metadata: input.sensitive,
         ..Default::default()
     };
-    let request = pb::UpdateUserRequest { app_id: app_id.clone(), lookup: by_id(id.clone()), patch: Some(patch) };
-    let mut user =
+    let request = pb::UpdateUserRequest { app_id, lookup: by_id(id), patch: Some(patch) };
+    let user =
         clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?.into_inner().user;
-    if let Some(metadata) = input.metadata.filter(|m| !m.is_empty()) {
-        let request = pb::SetMetadataRequest {
-            app_id: app_id.clone(),
-            lookup: by_id(id.clone()),
-            metadata,
-            mode: pb::MetadataWriteMode::Upsert.into(),
-        };
-        clients.registry.clone().set_metadata(request_id.grpc(request)).await.map_err(upstream)?;
-        user = Some(get(&clients, &request_id, &app_id, id).await?);
-    }
     Ok(Json(resource(user.ok_or_else(AdaError::not_found)?)))
 }
 

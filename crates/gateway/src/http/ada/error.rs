@@ -61,6 +61,7 @@ fn parameter(field: &str) -> String {
         "avatar_url" => "profile.avatar".into(),
         "email" | "language" => format!("profile.{field}"),
         "metadata" | "metadata key" => "profile.metadata".into(),
+        "sensitive_metadata" => "profile.sensitive_metadata.fields".into(),
         other => other.to_owned(),
     }
 }
