@@ -85,7 +85,12 @@ async fn new_end_user(
 ) -> Result<String, AdaError> {
     let request = pb::GetChannelRequest { app_id: app_id.to_owned(), channel_id: channel_id.to_owned() };
     clients.context.clone().get_channel(request_id.grpc(request)).await.map_err(refused_reference)?;
-    let user = registry::NewUser { origin: registry::Origin::Conversation.into(), ..Default::default() };
+    // An Ada end user: should the conversation still fail, the reaper takes it.
+    let user = registry::NewUser {
+        origin: registry::Origin::Conversation.into(),
+        expires_unassociated: true,
+        ..Default::default()
+    };
     let request = registry::CreateUserRequest { app_id: app_id.to_owned(), user: Some(user) };
     let answer = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(refused)?;
     Ok(answer.into_inner().user.ok_or_else(incomplete)?.id)
