@@ -48,9 +48,10 @@ impl Stack {
             platform::metrics::install();
         }
         // Each service is built after the ones it calls, so it is given their bound addresses.
-        // token-service calls the registry for JWT login: bound first, told its address later.
+        // The registry calls token-service and context-service, which call it back (JWT login,
+        // conversations): they bind first and are told the registry's address once it is built.
         let token = token_service::Application::bind(&settings).await?;
-        let context = context_service::Application::build(&settings).await?;
+        let context = context_service::Application::bind(&settings).await?;
         let (token_addr, context_addr) = (token.local_addr(), context.local_addr());
         settings.token.endpoint = format!("http://{token_addr}");
         settings.context.endpoint = format!("http://{context_addr}");
@@ -58,6 +59,7 @@ impl Stack {
         let registry_addr = registry.local_addr();
         settings.registry.endpoint = format!("http://{registry_addr}");
         let token = token.with_registry(&settings.registry.endpoint)?;
+        let context = context.with_registry(&settings.registry.endpoint)?;
         let gateway = gateway::Application::build(&settings).await?;
         let gateway_addr = gateway.local_addr();
 

@@ -2,6 +2,7 @@
 //! gateway reaching them over real gRPC, driven over HTTP as a Sendbird client would.
 
 mod ada;
+mod ada_conversations;
 mod compat;
 mod helpers;
 mod logs;

@@ -13,7 +13,16 @@ pub enum ContextError {
     #[error("an agent with this id already exists")]
     AgentExists,
     #[error("messenger channel not found")]
+    MessengerChannelNotFound,
+    #[error("channel not found")]
     ChannelNotFound,
+    #[error("conversation not found")]
+    ConversationNotFound,
+    /// A participant reference names no user of the application.
+    #[error("participant not found")]
+    ParticipantNotFound,
+    #[error("the user registry is unavailable")]
+    RegistryUnavailable,
     #[error("the page token is not valid")]
     InvalidPageToken,
     #[error(transparent)]
@@ -25,9 +34,17 @@ impl From<ContextError> for ApiError {
         let message = err.to_string();
         match err {
             ContextError::Invalid(invalid) => invalid.into(),
-            ContextError::NotFound | ContextError::AgentNotFound | ContextError::ChannelNotFound => {
-                ApiError::new(ErrorCode::NotFound, message)
+            ContextError::NotFound
+            | ContextError::AgentNotFound
+            | ContextError::MessengerChannelNotFound
+            | ContextError::ConversationNotFound => ApiError::new(ErrorCode::NotFound, message),
+            // The field tells a reference inside a request (the gateway's 422) from the resource
+            // a request is about (404).
+            ContextError::ChannelNotFound => ApiError::new(ErrorCode::NotFound, message).with_field("channel_id"),
+            ContextError::ParticipantNotFound => {
+                ApiError::new(ErrorCode::UserNotFound, message).with_field("participants")
             }
+            ContextError::RegistryUnavailable => ApiError::new(ErrorCode::Unavailable, message),
             ContextError::AgentExists => ApiError::new(ErrorCode::AlreadyExists, message).with_field("agent_id"),
             ContextError::InvalidPageToken => {
                 ApiError::new(ErrorCode::InvalidPageToken, message).with_field("page_token")

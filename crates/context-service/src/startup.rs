@@ -1,5 +1,10 @@
 //! Builds context-service from settings: database (migrated when configured), listener (bound
-//! first, so port 0 works); then serves until shutdown.
+//! first, so port 0 works), registry client; then serves until shutdown.
+//!
+//! The registry calls this service (user deletion) and this service calls the registry
+//! (conversation participants), so in one process one of them must learn the other's address
+//! after it is built: `Application::bind` opens everything but the registry client, and
+//! `Bound::with_registry` adds it once the registry's port is known.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -8,8 +13,8 @@ use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
-    app::Contexts,
-    grpc::{ContextGrpc, ContextServiceServer},
+    app::{Contexts, Conversations},
+    grpc::{ContextGrpc, ContextServiceServer, GrpcRegistry},
     migration::Migrator,
     store::SeaContextStore,
 };
@@ -19,14 +24,26 @@ pub const SERVICE: &str = "context";
 pub struct Application {
     listener: TcpListener,
     contexts: Contexts,
+    conversations: Conversations,
+}
+
+/// context-service with its database open and its listener bound, not yet told where the
+/// registry is.
+pub struct Bound {
+    listener: TcpListener,
+    store: Arc<SeaContextStore>,
 }
 
 impl Application {
+    /// Everything from settings, the registry at `settings.registry.endpoint`.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::bind(settings).await?.with_registry(&settings.registry.endpoint)
+    }
+
+    pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let listener = platform::grpc::bind(SERVICE, settings.context.listen).await?;
-        let contexts = Contexts::new(Arc::new(SeaContextStore::new(db)), Arc::new(SystemClock));
-        Ok(Self { listener, contexts })
+        Ok(Bound { listener, store: Arc::new(SeaContextStore::new(db)) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -34,9 +51,24 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let server = ContextServiceServer::new(ContextGrpc::new(self.contexts));
+        let server = ContextServiceServer::new(ContextGrpc::new(self.contexts, self.conversations));
         let name = <ContextServiceServer<ContextGrpc> as NamedService>::NAME;
         platform::grpc::serve(self.listener, name, Routes::new(server), shutdown).await
+    }
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// The service, calling the registry at `endpoint` (connected lazily, on first use).
+    pub fn with_registry(self, endpoint: &str) -> anyhow::Result<Application> {
+        let Self { listener, store } = self;
+        let registry = Arc::new(GrpcRegistry::new(endpoint)?);
+        let contexts = Contexts::new(store.clone(), Arc::new(SystemClock));
+        let conversations = Conversations::new(store, registry, Arc::new(SystemClock));
+        Ok(Application { listener, contexts, conversations })
     }
 }
 

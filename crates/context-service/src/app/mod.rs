@@ -1,9 +1,13 @@
 //! Context-service use cases, against the `ContextStore` trait and an injected clock.
 
+mod conversations;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use platform::Clock;
+
+pub use conversations::{ChannelPage, ConversationStore, Conversations, ParticipantPage, UserDirectory};
 
 use crate::{
     domain::{
@@ -40,7 +44,11 @@ pub trait ContextStore: Send + Sync {
         patch: &ContextPatch,
         now: i64,
     ) -> Result<(MessengerChannel, bool, Context), ContextError>;
-    async fn find_channel(&self, app_id: &AppId, channel_url: &str) -> anyhow::Result<Option<MessengerChannel>>;
+    async fn find_messenger_channel(
+        &self,
+        app_id: &AppId,
+        channel_url: &str,
+    ) -> anyhow::Result<Option<MessengerChannel>>;
 }
 
 /// A page of agents and where the next one starts.
@@ -119,14 +127,9 @@ impl Contexts {
         after: Option<&str>,
         page_size: u32,
     ) -> Result<AgentPage, ContextError> {
-        let size = page_size.clamp(1, Self::MAX_PAGE) as usize;
-        let mut agents = self.store.list_agents(app_id, after, size as u64 + 1).await?;
-        let next = if agents.len() > size {
-            agents.truncate(size);
-            agents.last().map(|a| a.agent_id.clone())
-        } else {
-            None
-        };
+        let size = page_size.clamp(1, Self::MAX_PAGE);
+        let agents = self.store.list_agents(app_id, after, u64::from(size) + 1).await?;
+        let (agents, next) = page(agents, size, |a| a.agent_id.clone());
         Ok(AgentPage { agents, next })
     }
 
@@ -164,6 +167,17 @@ impl Contexts {
         app_id: &AppId,
         channel_url: &str,
     ) -> Result<MessengerChannel, ContextError> {
-        self.store.find_channel(app_id, channel_url).await?.ok_or(ContextError::ChannelNotFound)
+        self.store.find_messenger_channel(app_id, channel_url).await?.ok_or(ContextError::MessengerChannelNotFound)
     }
+}
+
+/// Splits what a store answered for `size + 1` rows into one page and the key the next page
+/// starts after (`None` on the last page).
+fn page<T, K>(mut rows: Vec<T>, size: u32, key: impl Fn(&T) -> K) -> (Vec<T>, Option<K>) {
+    if rows.len() <= size as usize {
+        return (rows, None);
+    }
+    rows.truncate(size as usize);
+    let next = rows.last().map(key);
+    (rows, next)
 }

@@ -1,7 +1,13 @@
-//! The agent context object as plain values.
+//! The agent context object, agents, channels and conversations as plain values.
+
+mod conversation;
 
 use std::collections::BTreeMap;
 
+pub use conversation::{
+    Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality, NewConversation,
+    Participant, ParticipantRef,
+};
 pub use platform::{AppId, ValidationError, validation::bounded};
 
 /// Whose context: one object per (application, user, agent).

@@ -6,8 +6,9 @@ use proto::context::v1 as pb;
 
 use crate::{
     domain::{
-        Agent, AgentSpec, AppId, Context, ContextKey, ContextPatch, ContextValues, Country, Language, MessengerChannel,
-        ValidationError, ValuesPatch,
+        Agent, AgentSpec, AppId, Channel, ChannelSpec, Context, ContextKey, ContextPatch, ContextValues, Conversation,
+        ConversationKind, ConversationStatus, Country, Language, MessengerChannel, Metadata, Modality, NewConversation,
+        Participant, ParticipantRef, ValidationError, ValuesPatch,
     },
     error::ContextError,
 };
@@ -157,4 +158,147 @@ impl From<MessengerChannel> for pb::MessengerChannel {
             created_at: Some(proto::timestamp_from_millis(created_at)),
         }
     }
+}
+
+pub fn modality(value: i32) -> Result<Option<Modality>, ContextError> {
+    match pb::ChannelModality::try_from(value) {
+        Ok(pb::ChannelModality::Unspecified) => Ok(None),
+        Ok(pb::ChannelModality::Messaging) => Ok(Some(Modality::Messaging)),
+        Ok(pb::ChannelModality::Email) => Ok(Some(Modality::Email)),
+        Err(_) => Err(ValidationError::Invalid { field: "modality", reason: "is not a known modality" }.into()),
+    }
+}
+
+fn modality_pb(modality: Modality) -> pb::ChannelModality {
+    match modality {
+        Modality::Messaging => pb::ChannelModality::Messaging,
+        Modality::Email => pb::ChannelModality::Email,
+    }
+}
+
+pub fn channel_spec(request: pb::CreateChannelRequest) -> Result<(AppId, ChannelSpec), ContextError> {
+    let pb::CreateChannelRequest { app_id, name, description, modality: kind, metadata_json } = request;
+    let modality = modality(kind)?.ok_or(ValidationError::Missing { field: "modality" })?;
+    let spec = ChannelSpec::parse(name, description, modality, Metadata::parse_json(&metadata_json)?)?;
+    Ok((self::app_id(app_id)?, spec))
+}
+
+impl From<Channel> for pb::Channel {
+    fn from(channel: Channel) -> Self {
+        let Channel { app_id, id, spec, created_at, updated_at } = channel;
+        let ChannelSpec { name, description, modality, metadata } = spec;
+        pb::Channel {
+            id,
+            app_id: app_id.as_str().to_owned(),
+            name,
+            description,
+            modality: modality_pb(modality).into(),
+            metadata_json: metadata.to_json(),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+            updated_at: Some(proto::timestamp_from_millis(updated_at)),
+        }
+    }
+}
+
+impl TryFrom<pb::CreateConversationRequest> for NewConversation {
+    type Error = ContextError;
+
+    fn try_from(request: pb::CreateConversationRequest) -> Result<Self, Self::Error> {
+        let pb::CreateConversationRequest {
+            app_id,
+            kind,
+            participants,
+            display_name,
+            description,
+            metadata_json,
+            channel_id,
+            agent_id,
+        } = request;
+        let kind = match pb::ConversationKind::try_from(kind) {
+            Ok(pb::ConversationKind::Personal) => ConversationKind::Personal,
+            Ok(pb::ConversationKind::Group) => ConversationKind::Group,
+            Ok(pb::ConversationKind::Unspecified) => return Err(ValidationError::Missing { field: "kind" }.into()),
+            Err(_) => return Err(ValidationError::Invalid { field: "kind", reason: "is not a known kind" }.into()),
+        };
+        let participants = participants
+            .into_iter()
+            .map(|pb::ParticipantRef { key }| match key {
+                Some(pb::participant_ref::Key::UserId(id)) => Ok(ParticipantRef::UserId(id)),
+                Some(pb::participant_ref::Key::ExternalId(external_id)) => ParticipantRef::external_id(external_id),
+                None => Err(ValidationError::Missing { field: "participants" }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(NewConversation {
+            app_id: self::app_id(app_id)?,
+            kind,
+            participants,
+            display_name,
+            description,
+            metadata: Metadata::parse_json(&metadata_json)?,
+            channel_id,
+            agent_id,
+        }
+        .validate()?)
+    }
+}
+
+impl From<Conversation> for pb::Conversation {
+    fn from(conversation: Conversation) -> Self {
+        let Conversation {
+            app_id,
+            id,
+            kind,
+            display_name,
+            description,
+            metadata,
+            channel_id,
+            agent_id,
+            status,
+            created_at,
+            updated_at,
+        } = conversation;
+        let kind = match kind {
+            ConversationKind::Personal => pb::ConversationKind::Personal,
+            ConversationKind::Group => pb::ConversationKind::Group,
+        };
+        let status = match status {
+            ConversationStatus::Active => pb::ConversationStatus::Active,
+            ConversationStatus::Ended => pb::ConversationStatus::Ended,
+        };
+        pb::Conversation {
+            id,
+            app_id: app_id.as_str().to_owned(),
+            kind: kind.into(),
+            display_name,
+            description,
+            metadata_json: metadata.to_json(),
+            channel_id,
+            agent_id,
+            status: status.into(),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+            updated_at: Some(proto::timestamp_from_millis(updated_at)),
+        }
+    }
+}
+
+impl From<Participant> for pb::Participant {
+    fn from(participant: Participant) -> Self {
+        let Participant { id, user_id, position: _, joined_at } = participant;
+        pb::Participant { id, user_id, joined_at: Some(proto::timestamp_from_millis(joined_at)) }
+    }
+}
+
+/// An opaque page token: the hex of `<tag>:<key>`, so a token of one list is refused by another.
+pub fn page_token(tag: &str, key: &str) -> String {
+    hex::encode(format!("{tag}:{key}"))
+}
+
+/// The key inside a page token of `tag`; `None` for the empty token (the first page).
+pub fn page_key(tag: &str, token: &str) -> Result<Option<String>, ContextError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let decoded = hex::decode(token).ok().and_then(|b| String::from_utf8(b).ok());
+    let key = decoded.as_deref().and_then(|s| s.strip_prefix(tag)).and_then(|s| s.strip_prefix(':'));
+    key.map(|k| Some(k.to_owned())).ok_or(ContextError::InvalidPageToken)
 }

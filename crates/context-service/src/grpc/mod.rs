@@ -1,25 +1,28 @@
 //! Context-service gRPC server.
 
 mod convert;
+mod registry;
 
 use proto::context::v1::{self as pb, context_service_server::ContextService};
 use tonic::{Request, Response, Status};
 
 use crate::{
-    app::Contexts,
-    domain::{AgentSpec, ContextKey},
+    app::{Contexts, Conversations},
+    domain::{AgentSpec, ContextKey, NewConversation},
     error::ContextError,
 };
 
 pub use pb::context_service_server::ContextServiceServer;
+pub use registry::GrpcRegistry;
 
 pub struct ContextGrpc {
     contexts: Contexts,
+    conversations: Conversations,
 }
 
 impl ContextGrpc {
-    pub fn new(contexts: Contexts) -> Self {
-        Self { contexts }
+    pub fn new(contexts: Contexts, conversations: Conversations) -> Self {
+        Self { contexts, conversations }
     }
 }
 
@@ -115,18 +118,13 @@ impl ContextService for ContextGrpc {
         request: Request<pb::ListAgentsRequest>,
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         let pb::ListAgentsRequest { app_id, page_token, page_size } = request.into_inner();
-        let after = if page_token.is_empty() {
-            None
-        } else {
-            let decoded = hex::decode(&page_token).ok().and_then(|b| String::from_utf8(b).ok());
-            let after =
-                decoded.and_then(|s| s.strip_prefix("a1:").map(str::to_owned)).ok_or(ContextError::InvalidPageToken)?;
-            Some(agent_id_of(after).map_err(|_| ContextError::InvalidPageToken)?)
-        };
+        let after = convert::page_key("a1", &page_token)?
+            .map(|after| agent_id_of(after).map_err(|_| ContextError::InvalidPageToken))
+            .transpose()?;
         let page = self.contexts.list_agents(&convert::app_id(app_id)?, after.as_deref(), page_size).await?;
         Ok(Response::new(pb::ListAgentsResponse {
             agents: page.agents.into_iter().map(Into::into).collect(),
-            next_page_token: page.next.map(|id| hex::encode(format!("a1:{id}"))).unwrap_or_default(),
+            next_page_token: page.next.map(|id| convert::page_token("a1", &id)).unwrap_or_default(),
         }))
     }
 
@@ -178,6 +176,94 @@ impl ContextService for ContextGrpc {
         let channel_url = crate::domain::bounded("channel_url", channel_url, 200).map_err(ContextError::from)?;
         let channel = self.contexts.get_messenger_channel(&convert::app_id(app_id)?, &channel_url).await?;
         Ok(Response::new(pb::GetMessengerChannelResponse { channel: Some(channel.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_conversation(
+        &self,
+        request: Request<pb::CreateConversationRequest>,
+    ) -> Result<Response<pb::CreateConversationResponse>, Status> {
+        let new = NewConversation::try_from(request.into_inner())?;
+        let (conversation, participants) = self.conversations.create_conversation(new).await?;
+        Ok(Response::new(pb::CreateConversationResponse {
+            conversation: Some(conversation.into()),
+            participants: participants.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_conversation(
+        &self,
+        request: Request<pb::GetConversationRequest>,
+    ) -> Result<Response<pb::GetConversationResponse>, Status> {
+        let pb::GetConversationRequest { app_id, conversation_id } = request.into_inner();
+        let conversation = self.conversations.get_conversation(&convert::app_id(app_id)?, &conversation_id).await?;
+        Ok(Response::new(pb::GetConversationResponse { conversation: Some(conversation.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn end_conversation(
+        &self,
+        request: Request<pb::EndConversationRequest>,
+    ) -> Result<Response<pb::EndConversationResponse>, Status> {
+        let pb::EndConversationRequest { app_id, conversation_id } = request.into_inner();
+        let conversation = self.conversations.end_conversation(&convert::app_id(app_id)?, &conversation_id).await?;
+        Ok(Response::new(pb::EndConversationResponse { conversation: Some(conversation.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_participants(
+        &self,
+        request: Request<pb::ListParticipantsRequest>,
+    ) -> Result<Response<pb::ListParticipantsResponse>, Status> {
+        let pb::ListParticipantsRequest { app_id, conversation_id, page_token, page_size } = request.into_inner();
+        let after = convert::page_key("p1", &page_token)?
+            .map(|after| after.parse::<u32>().map_err(|_| ContextError::InvalidPageToken))
+            .transpose()?;
+        let app_id = convert::app_id(app_id)?;
+        let page = self.conversations.list_participants(&app_id, &conversation_id, after, page_size).await?;
+        Ok(Response::new(pb::ListParticipantsResponse {
+            participants: page.participants.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.map(|p| convert::page_token("p1", &p.to_string())).unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_channel(
+        &self,
+        request: Request<pb::CreateChannelRequest>,
+    ) -> Result<Response<pb::CreateChannelResponse>, Status> {
+        let (app_id, spec) = convert::channel_spec(request.into_inner())?;
+        let channel = self.conversations.create_channel(app_id, spec).await?;
+        Ok(Response::new(pb::CreateChannelResponse { channel: Some(channel.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_channel(
+        &self,
+        request: Request<pb::GetChannelRequest>,
+    ) -> Result<Response<pb::GetChannelResponse>, Status> {
+        let pb::GetChannelRequest { app_id, channel_id } = request.into_inner();
+        let channel = self.conversations.get_channel(&convert::app_id(app_id)?, &channel_id).await?;
+        Ok(Response::new(pb::GetChannelResponse { channel: Some(channel.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_channels(
+        &self,
+        request: Request<pb::ListChannelsRequest>,
+    ) -> Result<Response<pb::ListChannelsResponse>, Status> {
+        let pb::ListChannelsRequest { app_id, page_token, page_size, modality } = request.into_inner();
+        let after = convert::page_key("c1", &page_token)?;
+        if after.as_deref().is_some_and(|id| !platform::ids::is_id(id)) {
+            return Err(ContextError::InvalidPageToken.into());
+        }
+        let (app_id, modality) = (convert::app_id(app_id)?, convert::modality(modality)?);
+        let page = self.conversations.list_channels(&app_id, modality, after.as_deref(), page_size).await?;
+        Ok(Response::new(pb::ListChannelsResponse {
+            channels: page.channels.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.map(|id| convert::page_token("c1", &id)).unwrap_or_default(),
+        }))
     }
 }
 

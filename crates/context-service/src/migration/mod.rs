@@ -3,13 +3,17 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_contexts;
+mod m20261124_000002_create_conversations;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_contexts::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_contexts::Migration),
+            Box::new(m20261124_000002_create_conversations::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

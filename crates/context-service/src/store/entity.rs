@@ -74,3 +74,82 @@ pub mod messenger_channels {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod channels {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "channels")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub description: Option<String>,
+        /// `messaging` or `email`.
+        pub modality: String,
+        /// JSON object of scalars.
+        pub metadata: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod conversations {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "conversations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// `personal` or `group`.
+        pub kind: String,
+        pub display_name: Option<String>,
+        pub description: Option<String>,
+        /// JSON object of scalars.
+        pub metadata: String,
+        pub channel_id: Option<String>,
+        pub agent_id: Option<String>,
+        /// `active` or `ended`.
+        pub status: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod participants {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "conversation_participants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub conversation_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub id: String,
+        pub position: i32,
+        pub joined_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,5 +1,6 @@
-//! sea-orm implementation of `ContextStore`.
+//! sea-orm implementation of `ContextStore` and `ConversationStore`.
 
+mod conversations;
 mod entity;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use crate::{
     },
     error::ContextError,
 };
-use entity::{agents, contexts, messenger_channels as channels};
+use entity::{agents, contexts, messenger_channels as channels, participants};
 
 pub const AGENT_KEY: UniqueIndex =
     UniqueIndex { name: "agents_pkey", table: "agents", columns: &["app_id", "agent_id"] };
@@ -113,6 +114,13 @@ impl ContextStore for SeaContextStore {
         channels::Entity::delete_many()
             .filter(channels::Column::AppId.eq(app_id.as_str()))
             .filter(channels::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        // Their places in conversations; the conversations stay for the others in them.
+        participants::Entity::delete_many()
+            .filter(participants::Column::AppId.eq(app_id.as_str()))
+            .filter(participants::Column::UserId.eq(user_id))
             .exec(&txn)
             .await
             .map_err(unexpected)?;
@@ -238,7 +246,11 @@ impl ContextStore for SeaContextStore {
         Ok((into_channel(channel)?, inserted == 1, context))
     }
 
-    async fn find_channel(&self, app_id: &AppId, channel_url: &str) -> anyhow::Result<Option<MessengerChannel>> {
+    async fn find_messenger_channel(
+        &self,
+        app_id: &AppId,
+        channel_url: &str,
+    ) -> anyhow::Result<Option<MessengerChannel>> {
         let row = channels::Entity::find_by_id((app_id.as_str().to_owned(), channel_url.to_owned()))
             .one(&self.db)
             .await

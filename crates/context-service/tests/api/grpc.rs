@@ -82,3 +82,130 @@ async fn bad_language_and_missing_context_have_stable_codes() {
     assert_eq!(ApiError::from_status(&missing).code, ErrorCode::NotFound);
     shutdown.trigger();
 }
+
+fn new_channel(app: &AppId, name: &str, modality: pb::ChannelModality) -> pb::CreateChannelRequest {
+    pb::CreateChannelRequest {
+        app_id: app.as_str().into(),
+        name: name.into(),
+        description: None,
+        modality: modality.into(),
+        metadata_json: r#"{"team":"support","tier":2,"live":true}"#.into(),
+    }
+}
+
+fn code_and_field(status: &tonic::Status) -> (ErrorCode, Option<String>) {
+    let error = ApiError::from_status(status);
+    (error.code, error.field)
+}
+
+#[tokio::test]
+async fn channels_are_created_read_and_paged() {
+    let (mut client, _, shutdown, _db) = spawn().await;
+    let app = AppId::generate();
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        let channel = client.create_channel(new_channel(&app, name, pb::ChannelModality::Email)).await.unwrap();
+        let channel = channel.into_inner().channel.unwrap();
+        assert_eq!((channel.name.as_str(), channel.modality()), (name, pb::ChannelModality::Email));
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&channel.metadata_json).unwrap()["tier"], 2);
+        ids.push(channel.id);
+    }
+    let got = client
+        .get_channel(pb::GetChannelRequest { app_id: app.as_str().into(), channel_id: ids[1].clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .channel
+        .unwrap();
+    assert_eq!(got.name, "b");
+
+    let list = |page_token: String| pb::ListChannelsRequest {
+        app_id: app.as_str().into(),
+        page_token,
+        page_size: 2,
+        modality: pb::ChannelModality::Unspecified.into(),
+    };
+    let first = client.list_channels(list(String::new())).await.unwrap().into_inner();
+    assert_eq!(first.channels.len(), 2);
+    let second = client.list_channels(list(first.next_page_token)).await.unwrap().into_inner();
+    assert_eq!((second.channels.len(), second.next_page_token.as_str()), (1, ""));
+    let mut seen: Vec<String> = first.channels.into_iter().chain(second.channels).map(|c| c.id).collect();
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids);
+    for garbage in ["zz".to_owned(), hex_of("a1:helper"), hex_of("c1:not-an-id")] {
+        let err = client.list_channels(list(garbage)).await.unwrap_err();
+        assert_eq!(code_and_field(&err).0, ErrorCode::InvalidPageToken);
+    }
+    shutdown.trigger();
+}
+
+fn hex_of(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn bad_channels_are_refused_with_their_field() {
+    let (mut client, _, shutdown, _db) = spawn().await;
+    let app = AppId::generate();
+    let cases = [
+        (pb::CreateChannelRequest { name: String::new(), ..new_channel(&app, "", pb::ChannelModality::Email) }, "name"),
+        (new_channel(&app, "n", pb::ChannelModality::Unspecified), "modality"),
+        (pb::CreateChannelRequest { modality: 9, ..new_channel(&app, "n", pb::ChannelModality::Email) }, "modality"),
+        (
+            pb::CreateChannelRequest {
+                metadata_json: r#"{"nested":{"a":1}}"#.into(),
+                ..new_channel(&app, "n", pb::ChannelModality::Email)
+            },
+            "metadata",
+        ),
+        (
+            pb::CreateChannelRequest { name: "x".repeat(256), ..new_channel(&app, "n", pb::ChannelModality::Email) },
+            "name",
+        ),
+    ];
+    for (request, field) in cases {
+        let err = client.create_channel(request).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{field}");
+        assert_eq!(code_and_field(&err).1.as_deref(), Some(field));
+    }
+    let list = pb::ListChannelsRequest { app_id: app.as_str().into(), page_size: 10, ..Default::default() };
+    assert!(client.list_channels(list).await.unwrap().into_inner().channels.is_empty(), "nothing was created");
+    shutdown.trigger();
+}
+
+/// Refusals that need no registry: the registry endpoint of these settings serves nothing.
+#[tokio::test]
+async fn conversations_name_their_references_and_their_limits() {
+    let (mut client, _, shutdown, _db) = spawn().await;
+    let app = AppId::generate();
+    let by_id = |id: &str| pb::ParticipantRef { key: Some(pb::participant_ref::Key::UserId(id.into())) };
+    let request = |channel_id: Option<String>, participants: Vec<pb::ParticipantRef>| pb::CreateConversationRequest {
+        app_id: app.as_str().into(),
+        kind: pb::ConversationKind::Personal.into(),
+        participants,
+        channel_id,
+        ..Default::default()
+    };
+    let user = platform::ids::new_id();
+    let unknown_channel = client.create_conversation(request(Some(platform::ids::new_id()), vec![by_id(&user)])).await;
+    assert_eq!(code_and_field(&unknown_channel.unwrap_err()), (ErrorCode::NotFound, Some("channel_id".into())));
+    let malformed_channel = client.create_conversation(request(Some("nope".into()), vec![by_id(&user)])).await;
+    assert_eq!(code_and_field(&malformed_channel.unwrap_err()), (ErrorCode::NotFound, Some("channel_id".into())));
+    let nobody = client.create_conversation(request(None, vec![by_id("not-an-id")])).await.unwrap_err();
+    assert_eq!(code_and_field(&nobody), (ErrorCode::UserNotFound, Some("participants".into())));
+    let two = client.create_conversation(request(None, vec![by_id(&user), by_id(&user)])).await.unwrap_err();
+    assert_eq!(code_and_field(&two), (ErrorCode::InvalidArgument, Some("participants".into())));
+    let no_kind = pb::CreateConversationRequest { kind: 0, ..request(None, vec![by_id(&user)]) };
+    let no_kind = client.create_conversation(no_kind).await.unwrap_err();
+    assert_eq!(code_and_field(&no_kind), (ErrorCode::MissingField, Some("kind".into())));
+    let empty_ref = client.create_conversation(request(None, vec![pb::ParticipantRef { key: None }])).await;
+    assert_eq!(code_and_field(&empty_ref.unwrap_err()), (ErrorCode::MissingField, Some("participants".into())));
+
+    let missing = platform::ids::new_id();
+    let get = pb::GetConversationRequest { app_id: app.as_str().into(), conversation_id: missing.clone() };
+    assert_eq!(code_and_field(&client.get_conversation(get).await.unwrap_err()).0, ErrorCode::NotFound);
+    let end = pb::EndConversationRequest { app_id: app.as_str().into(), conversation_id: missing };
+    assert_eq!(code_and_field(&client.end_conversation(end).await.unwrap_err()).0, ErrorCode::NotFound);
+    shutdown.trigger();
+}

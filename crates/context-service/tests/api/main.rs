@@ -1,6 +1,7 @@
-//! context-service integration tests: the store contract on SQLite and PostgreSQL, and the
+//! context-service integration tests: the store contracts on SQLite and PostgreSQL, and the
 //! gRPC server on a real port.
 
+mod conversations;
 mod grpc;
 mod store;
 
@@ -11,6 +12,12 @@ use sea_orm_migration::MigratorTrait;
 use test_support::{Backend, TestDatabase};
 
 pub async fn store(backend: Backend) -> (Arc<dyn ContextStore>, TestDatabase) {
+    let (store, db) = stores(backend).await;
+    (store, db)
+}
+
+/// The store behind both traits, `ContextStore` and `ConversationStore`.
+pub async fn stores(backend: Backend) -> (Arc<SeaContextStore>, TestDatabase) {
     test_support::init_logging();
     let db = TestDatabase::new(backend).await;
     let conn = platform::db::connect(&db.url, 5).await.expect("connect");

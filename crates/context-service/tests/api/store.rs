@@ -148,7 +148,7 @@ async fn agents_live_and_die_with_their_channels_and_contexts(backend: Backend) 
     assert!(!created);
     assert_eq!(again, channel);
     assert_eq!(reopened.values.entries(), &map(&[("a", "1"), ("b", "2")]));
-    assert_eq!(store.find_channel(&app, &channel.channel_url).await.unwrap(), Some(channel.clone()));
+    assert_eq!(store.find_messenger_channel(&app, &channel.channel_url).await.unwrap(), Some(channel.clone()));
     let ghost = store.open_channel(&key(&app, "u1", "ghost"), &ContextPatch::default(), 4).await;
     assert!(matches!(ghost, Err(ContextError::AgentNotFound)));
     assert_eq!(store.find(&key(&app, "u1", "ghost")).await.unwrap(), None, "nothing written for an unknown agent");
@@ -156,7 +156,7 @@ async fn agents_live_and_die_with_their_channels_and_contexts(backend: Backend) 
 
     assert!(store.delete_agent(&app, "helper").await.unwrap());
     assert!(!store.delete_agent(&app, "helper").await.unwrap());
-    assert_eq!(store.find_channel(&app, &channel.channel_url).await.unwrap(), None);
+    assert_eq!(store.find_messenger_channel(&app, &channel.channel_url).await.unwrap(), None);
     assert_eq!(store.find(&key(&app, "u1", "helper")).await.unwrap(), None);
     let listed = store.list_agents(&app, None, 10).await.unwrap();
     assert!(listed.is_empty());

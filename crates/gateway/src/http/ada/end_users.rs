@@ -6,15 +6,14 @@ use std::collections::HashMap;
 
 use axum::{
     Json,
-    body::Bytes,
-    extract::{Path, RawQuery, State, rejection::BytesRejection},
+    extract::{Path, RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use proto::registry::v1 as pb;
 use serde_json::{Map, Value, json};
 
-use super::{AdaCaller, AdaError};
+use super::{AdaBody, AdaCaller, AdaError};
 use crate::clients::{Clients, PublicBase, RequestId};
 
 /// Ada's stricter rule on top of the registry's: at most 36 characters, no `<` or `>`.
@@ -31,23 +30,6 @@ fn external_id(value: &str) -> Result<String, AdaError> {
 
 fn upstream(status: tonic::Status) -> AdaError {
     platform::ApiError::from_status(&status).into()
-}
-
-fn parse_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, AdaError> {
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AdaError::too_large()
-        } else {
-            AdaError::validation("body", "body", "the body could not be read")
-        }
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(AdaError::validation("body", "body", "the body must be a JSON object")),
-    }
 }
 
 /// `external_id`: absent (`None`), `null` (`Some(None)`), or a value.
@@ -224,9 +206,8 @@ pub async fn create(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
-    body: Result<Bytes, BytesRejection>,
+    AdaBody(body): AdaBody,
 ) -> Result<Response, AdaError> {
-    let body = parse_object(body)?;
     let external_id = read_external_id(&body)?.flatten();
     let input = read_profile(&body)?;
     let new = pb::NewUser {
@@ -286,9 +267,8 @@ pub async fn update(
     request_id: RequestId,
     State(clients): State<Clients>,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    AdaBody(body): AdaBody,
 ) -> Result<Json<Value>, AdaError> {
-    let body = parse_object(body)?;
     let external_id = read_external_id(&body)?;
     let input = read_profile(&body)?;
     let app_id = caller.app_id.as_str().to_owned();
@@ -317,16 +297,7 @@ pub async fn list(
     base: PublicBase,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AdaError> {
-    let query: HashMap<String, String> = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
-        .map_err(|_| AdaError::validation("query", "query", "the query string is malformed"))?;
-    let limit = match query.get("limit") {
-        None => 10,
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| AdaError::validation("limit", "query", "limit must be 1 to 100"))?,
-    };
+    let (query, limit) = super::page_query(raw.as_deref(), 10)?;
     let external = query.get("external_id").map(|e| external_id(e)).transpose()?;
     let request = pb::ListUsersRequest {
         app_id: caller.app_id.as_str().to_owned(),

@@ -1,15 +1,23 @@
-//! Ada API v2 dialect (`/api/v2`): end users, authenticated by `Authorization: Bearer <API token>`,
-//! Ada's error body, and every path with or without its trailing slash.
+//! Ada API v2 dialect (`/api/v2`): end users, channels and conversations, authenticated by
+//! `Authorization: Bearer <API token>`, Ada's error body, and every path with or without its
+//! trailing slash.
 
+mod channels;
+mod conversations;
 mod end_users;
 mod error;
 
+use std::collections::HashMap;
+
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRequestParts},
-    http::request::Parts,
-    routing::get,
+    body::Bytes,
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
+    http::{StatusCode, request::Parts},
+    routing::{get, post},
 };
+use platform::{ApiError, ErrorCode};
+use serde_json::{Map, Value};
 
 pub use error::AdaError;
 
@@ -27,6 +35,16 @@ pub fn routes() -> Router<Clients> {
         .route("/api/v2/end-users/", get(end_users::list).post(end_users::create))
         .route("/api/v2/end-users/{end_user_id}", get(end_users::view).patch(end_users::update))
         .route("/api/v2/end-users/{end_user_id}/", get(end_users::view).patch(end_users::update))
+        .route("/api/v2/channels", get(channels::list).post(channels::create))
+        .route("/api/v2/channels/", get(channels::list).post(channels::create))
+        .route("/api/v2/channels/{channel_id}", get(channels::view))
+        .route("/api/v2/channels/{channel_id}/", get(channels::view))
+        .route("/api/v2/conversations", post(conversations::create))
+        .route("/api/v2/conversations/", post(conversations::create))
+        .route("/api/v2/conversations/{conversation_id}", get(conversations::view))
+        .route("/api/v2/conversations/{conversation_id}/", get(conversations::view))
+        .route("/api/v2/conversations/{conversation_id}/end", post(conversations::end))
+        .route("/api/v2/conversations/{conversation_id}/end/", post(conversations::end))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(error::json_rejections))
 }
@@ -46,4 +64,111 @@ impl FromRequestParts<Clients> for AdaCaller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
         Ok(Self(auth::api_token(clients, &request_id, token).await?))
     }
+}
+
+/// A request body that is a JSON object (an empty body is `{}`), read field by field into Ada's
+/// `validation_error`s; over 4 KB it is 413.
+#[derive(Debug, Default)]
+pub struct AdaBody(Map<String, Value>);
+
+impl FromRequest<Clients> for AdaBody {
+    type Rejection = AdaError;
+
+    async fn from_request(request: Request, clients: &Clients) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, clients).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AdaError::too_large()
+            } else {
+                AdaError::validation("body", "body", "the body could not be read")
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            _ => Err(AdaError::validation("body", "body", "the body must be a JSON object")),
+        }
+    }
+}
+
+impl AdaBody {
+    /// `null` counts as absent.
+    pub fn optional_string(&self, key: &str) -> Result<Option<String>, AdaError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(AdaError::validation(key, "body", format!("{key} must be a string"))),
+        }
+    }
+
+    pub fn required_string(&self, key: &str) -> Result<String, AdaError> {
+        self.optional_string(key)?.ok_or_else(|| AdaError::validation(key, "body", format!("{key} is required")))
+    }
+
+    /// `metadata` as JSON text for the services (`""` when absent): an object of string, number
+    /// and boolean values.
+    pub fn metadata(&self) -> Result<String, AdaError> {
+        match self.0.get("metadata") {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::Object(map)) => {
+                if let Some((key, _)) = map.iter().find(|(_, v)| v.is_object() || v.is_array() || v.is_null()) {
+                    return Err(AdaError::validation(
+                        &format!("metadata.{key}"),
+                        "body",
+                        "metadata values must be strings, numbers or booleans",
+                    ));
+                }
+                Ok(Value::Object(map.clone()).to_string())
+            }
+            Some(_) => Err(AdaError::validation("metadata", "body", "metadata must be an object")),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn from_value(value: Value) -> Self {
+        Self(value.as_object().cloned().unwrap_or_default())
+    }
+}
+
+/// A list's query string and its `limit` (1 to 100, `default` when absent).
+pub fn page_query(raw: Option<&str>, default: u32) -> Result<(HashMap<String, String>, u32), AdaError> {
+    let query: HashMap<String, String> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| AdaError::validation("query", "query", "the query string is malformed"))?;
+    let limit = match query.get("limit") {
+        None => default,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AdaError::validation("limit", "query", "limit must be 1 to 100"))?,
+    };
+    Ok((query, limit))
+}
+
+/// A service's refusal, its field named as in the body (channels and conversations have no
+/// `profile` to map fields into, unlike end users).
+pub fn refused(status: tonic::Status) -> AdaError {
+    let error = ApiError::from_status(&status);
+    match error.code {
+        ErrorCode::MissingField | ErrorCode::ValueTooLong | ErrorCode::InvalidArgument => {
+            AdaError::validation(error.field.as_deref().unwrap_or("body"), "body", error.message)
+        }
+        _ => error.into(),
+    }
+}
+
+/// A service answered without the resource it must carry.
+pub fn incomplete() -> AdaError {
+    ApiError::new(ErrorCode::Internal, "a service answered without its resource").into()
+}
+
+/// Metadata JSON text from a service as a JSON object; the service checked it when it was stored.
+pub fn metadata_value(json: &str) -> Value {
+    serde_json::from_str::<Value>(json).ok().filter(Value::is_object).unwrap_or_else(|| Value::Object(Map::new()))
+}
+
+/// A timestamp as Ada prints it: ISO 8601 with offset.
+pub fn time(timestamp: Option<proto::Timestamp>) -> Value {
+    timestamp.map_or(Value::Null, |t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)).into())
 }
