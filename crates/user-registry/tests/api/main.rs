@@ -6,3 +6,4 @@ mod helpers;
 mod lifecycle;
 mod store;
 mod store_writes;
+mod sunshine;
