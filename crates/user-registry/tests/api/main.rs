@@ -7,3 +7,4 @@ mod lifecycle;
 mod store;
 mod store_writes;
 mod sunshine;
+mod sunshine_grpc;
