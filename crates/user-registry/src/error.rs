@@ -15,6 +15,8 @@ pub enum RegistryError {
     ExternalIdTaken,
     #[error("a discovery key is already taken by another user")]
     DiscoveryKeyTaken,
+    #[error("an identity is already held by another user")]
+    IdentityTaken,
     #[error("metadata key \"{0}\" already exists")]
     MetadataKeyExists(String),
     #[error("metadata key \"{0}\" not found")]
@@ -42,6 +44,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::DiscoveryKeyTaken => {
                 ApiError::new(ErrorCode::AlreadyExists, message).with_field("discovery_keys")
             }
+            RegistryError::IdentityTaken => ApiError::new(ErrorCode::AlreadyExists, message).with_field("identities"),
             RegistryError::MetadataKeyExists(key) => ApiError::new(ErrorCode::AlreadyExists, message).with_field(key),
             RegistryError::MetadataKeyNotFound(key) => ApiError::new(ErrorCode::NotFound, message).with_field(key),
             RegistryError::InvalidPageToken => {

@@ -8,8 +8,8 @@ use platform::Clock;
 
 use crate::{
     domain::{
-        AppId, Lookup, Metadata, MetadataWrite, NewUser, ProfileImage, RosterId, SensitiveFields, User, UserFilter,
-        UserPatch, ValidationError,
+        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Origin, Profile, ProfileImage, RosterId,
+        SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
     error::RegistryError,
 };
@@ -25,6 +25,8 @@ pub enum StoreError {
     ExternalIdTaken,
     #[error("a discovery key is taken")]
     DiscoveryKeyTaken,
+    #[error("an identity is taken")]
+    IdentityTaken,
     #[error("metadata key {0} exists")]
     MetadataKeyExists(String),
     #[error("metadata key {0} not found")]
@@ -42,6 +44,7 @@ impl From<StoreError> for RegistryError {
             StoreError::UserIdTaken => RegistryError::UserIdTaken,
             StoreError::ExternalIdTaken => RegistryError::ExternalIdTaken,
             StoreError::DiscoveryKeyTaken => RegistryError::DiscoveryKeyTaken,
+            StoreError::IdentityTaken => RegistryError::IdentityTaken,
             StoreError::MetadataKeyExists(key) => RegistryError::MetadataKeyExists(key),
             StoreError::MetadataKeyNotFound(key) => RegistryError::MetadataKeyNotFound(key),
             StoreError::Invalid(e) => RegistryError::Invalid(e),
@@ -70,11 +73,25 @@ pub trait UserStore: Send + Sync {
     async fn create(&self, user: &User, extras: &Extras<'_>) -> Result<(), StoreError>;
     /// The user with `user.external_id`, created from `user` when there is none (true then);
     /// concurrent calls for one external id (compared case-insensitively) create exactly one.
-    async fn upsert_by_external_id(&self, user: &User, extras: &Extras<'_>) -> Result<(User, bool), StoreError>;
+    /// With `mark_authenticated`, the user found or created is authenticated, in the same
+    /// transaction.
+    async fn upsert_by_external_id(
+        &self,
+        user: &User,
+        extras: &Extras<'_>,
+        mark_authenticated: bool,
+    ) -> Result<(User, bool), StoreError>;
+    /// The user holding `identity`, created from `user` (which must hold it) when none does
+    /// (true then); concurrent calls for one identity create exactly one.
+    async fn upsert_by_identity(&self, user: &User, identity: &Identity) -> Result<(User, bool), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
     /// Deletes the user and everything hanging off it; false when there was none.
     async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError>;
+    /// Clears, in one transaction, everything personal about the user: profile, nickname,
+    /// profile URL and image, metadata, sensitive metadata, identities, discovery keys and
+    /// sign-up instant. The record and its ids stay.
+    async fn delete_personal_information(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError>;
     /// Users ordered by id, after `after` when given.
     async fn list(
         &self,
@@ -165,15 +182,59 @@ impl Registry {
     }
 
     /// The user with this external id, created when absent; `true` when this call created it.
-    pub async fn upsert_user_by_external_id(&self, app_id: AppId, new: NewUser) -> Result<(User, bool), RegistryError> {
+    /// `mark_authenticated` (a JWT login) leaves the user authenticated.
+    pub async fn upsert_user_by_external_id(
+        &self,
+        app_id: AppId,
+        new: NewUser,
+        mark_authenticated: bool,
+    ) -> Result<(User, bool), RegistryError> {
         if new.external_id.is_none() {
             return Err(ValidationError::Missing { field: "external_id" }.into());
         }
         let (candidate, image, sensitive) = User::new(app_id, new, self.clock.now_millis());
         let extras = Extras { image: image.as_ref(), sensitive: &sensitive };
-        let (user, created) = self.store.upsert_by_external_id(&candidate, &extras).await?;
+        let (user, created) = self.store.upsert_by_external_id(&candidate, &extras, mark_authenticated).await?;
         if created {
             tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
+        }
+        Ok((user, created))
+    }
+
+    /// The user holding this channel identity, created (origin channel, with `profile`) when
+    /// none does; `true` when this call created it. An existing user is answered unchanged.
+    pub async fn upsert_user_from_channel(
+        &self,
+        app_id: AppId,
+        identity: Identity,
+        profile: Profile,
+    ) -> Result<(User, bool), RegistryError> {
+        let new = NewUser {
+            user_id: None,
+            external_id: None,
+            nickname: Default::default(),
+            profile_url: Default::default(),
+            profile,
+            metadata: Metadata::default(),
+            discovery_keys: Vec::new(),
+            preferred_languages: Vec::new(),
+            origin: Origin::Channel,
+            profile_image: None,
+            sensitive: SensitiveFields::default(),
+            expires_unassociated: false,
+            signed_up_at: None,
+            to_be_retained: false,
+            identities: vec![identity.clone()],
+        };
+        let (candidate, _, _) = User::new(app_id, new, self.clock.now_millis());
+        let (user, created) = self.store.upsert_by_identity(&candidate, &identity).await?;
+        if created {
+            tracing::info!(
+                user.id = user.id.as_str(),
+                app.id = user.app_id.as_str(),
+                channel = identity.channel_type(),
+                "user created from a channel"
+            );
         }
         Ok((user, created))
     }
@@ -189,6 +250,14 @@ impl Registry {
     pub async fn update_user(&self, app_id: &AppId, lookup: &Lookup, patch: UserPatch) -> Result<User, RegistryError> {
         let user = self.store.update(app_id, lookup, &patch, self.clock.now_millis()).await?;
         tracing::info!(user.id = user.id.as_str(), app.id = app_id.as_str(), "user updated");
+        Ok(user)
+    }
+
+    /// Sunshine's "delete personal information": the record stays, what identifies the person
+    /// goes.
+    pub async fn delete_personal_information(&self, app_id: &AppId, lookup: &Lookup) -> Result<User, RegistryError> {
+        let user = self.store.delete_personal_information(app_id, lookup, self.clock.now_millis()).await?;
+        tracing::info!(user.id = user.id.as_str(), app.id = app_id.as_str(), "personal information deleted");
         Ok(user)
     }
 

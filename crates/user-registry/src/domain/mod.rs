@@ -1,11 +1,13 @@
 //! Users as plain values. Every value is made by a `parse` that refuses bad input, so the rest
 //! of the service only ever holds valid ones.
 
+mod identity;
 mod image;
 mod metadata;
 mod profile;
 mod user;
 
+pub use identity::{Identity, parse_instant};
 pub use image::{ImageType, ProfileImage};
 pub use metadata::{MetaValue, Metadata, SensitiveFields};
 pub use profile::Profile;

@@ -1,4 +1,4 @@
-use super::{AppId, Metadata, Profile, ProfileImage, SensitiveFields, ValidationError, bounded};
+use super::{AppId, Identity, Metadata, Profile, ProfileImage, SensitiveFields, ValidationError, bounded};
 
 /// The immutable Roster id: 24 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -203,6 +203,11 @@ pub struct NewUser {
     pub sensitive: SensitiveFields,
     /// Deleted by the reaper when never associated with a conversation in time.
     pub expires_unassociated: bool,
+    /// When the user signed up in the customer's system (Sunshine's `signedUpAt`), in ms.
+    pub signed_up_at: Option<i64>,
+    pub to_be_retained: bool,
+    /// Each unique per application.
+    pub identities: Vec<Identity>,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -224,6 +229,9 @@ pub struct UserPatch {
     pub metadata: Option<Metadata>,
     /// Keys merged into the sensitive metadata.
     pub sensitive: Option<SensitiveFields>,
+    /// `Some(None)` removes the sign-up instant.
+    pub signed_up_at: Option<Option<i64>>,
+    pub to_be_retained: Option<bool>,
 }
 
 /// Which users a list returns.
@@ -271,6 +279,12 @@ pub struct User {
     /// When a conversation first included the user.
     pub associated_at: Option<i64>,
     pub expires_unassociated: bool,
+    pub signed_up_at: Option<i64>,
+    pub to_be_retained: bool,
+    /// Set by a JWT login (Sunshine's `authenticated`); never cleared.
+    pub authenticated: bool,
+    /// Ordered by channel type, then value.
+    pub identities: Vec<Identity>,
 }
 
 impl User {
@@ -302,6 +316,10 @@ impl User {
                 last_seen_at: None,
                 associated_at: None,
                 expires_unassociated: new.expires_unassociated,
+                signed_up_at: new.signed_up_at,
+                to_be_retained: new.to_be_retained,
+                authenticated: false,
+                identities: new.identities,
             },
             new.profile_image,
             new.sensitive,
@@ -364,6 +382,9 @@ mod tests {
             profile_image: None,
             sensitive: SensitiveFields::default(),
             expires_unassociated: false,
+            signed_up_at: None,
+            to_be_retained: false,
+            identities: Vec::new(),
         };
         let (user, image, _) = User::new(app, new, 1);
         assert!(image.is_none());

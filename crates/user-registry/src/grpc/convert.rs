@@ -9,8 +9,9 @@ use crate::domain::{Profile, ProfileImage};
 
 use crate::{
     domain::{
-        AppId, DiscoveryKey, ExternalId, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname, Origin,
-        ProfileUrl, RosterId, SensitiveFields, User, UserFilter, UserId, UserPatch, ValidationError, parse_languages,
+        AppId, DiscoveryKey, ExternalId, Identity, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname,
+        Origin, ProfileUrl, RosterId, SensitiveFields, User, UserFilter, UserId, UserPatch, ValidationError,
+        parse_instant, parse_languages,
     },
     error::RegistryError,
 };
@@ -51,6 +52,9 @@ impl TryFrom<pb::NewUser> for NewUser {
             member,
             profile_image,
             expires_unassociated,
+            signed_up_at,
+            to_be_retained,
+            identities,
         } = new;
         if member.is_some() {
             return Err(unsupported("member"));
@@ -68,6 +72,11 @@ impl TryFrom<pb::NewUser> for NewUser {
             profile_image: profile_image.map(ProfileImage::parse).transpose()?,
             sensitive: SensitiveFields::parse(sensitive_metadata.into_iter().collect())?,
             expires_unassociated,
+            signed_up_at: signed_up_at.map(|t| instant("signed_up_at", &t)).transpose()?,
+            to_be_retained,
+            identities: Identity::parse_all(
+                identities.into_iter().map(|pb::Identity { channel_type, value }| (channel_type, value)).collect(),
+            )?,
         })
     }
 }
@@ -89,6 +98,9 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             profile_image,
             metadata,
             sensitive_metadata,
+            signed_up_at,
+            clear_signed_up_at,
+            to_be_retained,
         } = patch;
         let external_id = match (external_id, clear_external_id) {
             (Some(_), true) => {
@@ -99,6 +111,18 @@ impl TryFrom<pb::UserPatch> for UserPatch {
                 .into());
             }
             (Some(value), false) => Some(Some(ExternalId::parse(value)?)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        };
+        let signed_up_at = match (signed_up_at, clear_signed_up_at) {
+            (Some(_), true) => {
+                return Err(ValidationError::Invalid {
+                    field: "signed_up_at",
+                    reason: "cannot be set and cleared at once",
+                }
+                .into());
+            }
+            (Some(value), false) => Some(Some(instant("signed_up_at", &value)?)),
             (None, true) => Some(None),
             (None, false) => None,
         };
@@ -116,6 +140,8 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             sensitive: (!sensitive_metadata.is_empty())
                 .then(|| SensitiveFields::parse(sensitive_metadata.into_iter().collect()))
                 .transpose()?,
+            signed_up_at,
+            to_be_retained,
         })
     }
 }
@@ -166,7 +192,20 @@ impl TryFrom<pb::UserFilter> for UserFilter {
     }
 }
 
-fn profile_from_pb(profile: pb::Profile) -> Result<Profile, RegistryError> {
+fn instant(field: &'static str, timestamp: &proto::Timestamp) -> Result<i64, RegistryError> {
+    Ok(parse_instant(field, proto::timestamp_to_millis(timestamp))?)
+}
+
+pub fn identity(identity: Option<pb::Identity>) -> Result<Identity, RegistryError> {
+    let pb::Identity { channel_type, value } = identity.ok_or(ValidationError::Missing { field: "identity" })?;
+    Ok(Identity::parse(channel_type, value)?)
+}
+
+fn identity_to_pb(identity: Identity) -> pb::Identity {
+    pb::Identity { channel_type: identity.channel_type().to_owned(), value: identity.value().to_owned() }
+}
+
+pub fn profile_from_pb(profile: pb::Profile) -> Result<Profile, RegistryError> {
     let pb::Profile { given_name, surname, display_name, email, language, avatar_url } = profile;
     Ok(Profile::parse(given_name, surname, display_name, email, language, avatar_url)?)
 }
@@ -272,6 +311,10 @@ impl From<User> for pb::User {
             last_seen_at,
             associated_at,
             expires_unassociated: _,
+            signed_up_at,
+            to_be_retained,
+            authenticated,
+            identities,
         } = user;
         pb::User {
             id: id.as_str().to_owned(),
@@ -290,9 +333,11 @@ impl From<User> for pb::User {
             updated_at: Some(proto::timestamp_from_millis(updated_at)),
             last_seen_at: last_seen_at.map(proto::timestamp_from_millis),
             associated_at: associated_at.map(proto::timestamp_from_millis),
-            authenticated: false,
-            identities: Vec::new(),
+            authenticated,
+            identities: identities.into_iter().map(identity_to_pb).collect(),
             member: None,
+            signed_up_at: signed_up_at.map(proto::timestamp_from_millis),
+            to_be_retained,
         }
     }
 }

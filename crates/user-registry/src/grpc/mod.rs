@@ -44,11 +44,35 @@ impl RegistryService for RegistryGrpc {
         &self,
         request: Request<pb::UpsertUserByExternalIdRequest>,
     ) -> Result<Response<pb::UpsertUserByExternalIdResponse>, Status> {
-        let pb::UpsertUserByExternalIdRequest { app_id, user } = request.into_inner();
+        let pb::UpsertUserByExternalIdRequest { app_id, user, mark_authenticated } = request.into_inner();
         let app_id = convert::app_id(app_id)?;
         let new = NewUser::try_from(user.unwrap_or_default())?;
-        let (user, created) = self.registry.upsert_user_by_external_id(app_id, new).await?;
+        let (user, created) = self.registry.upsert_user_by_external_id(app_id, new, mark_authenticated).await?;
         Ok(Response::new(pb::UpsertUserByExternalIdResponse { user: Some(user.into()), created }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn upsert_user_from_channel(
+        &self,
+        request: Request<pb::UpsertUserFromChannelRequest>,
+    ) -> Result<Response<pb::UpsertUserFromChannelResponse>, Status> {
+        let pb::UpsertUserFromChannelRequest { app_id, identity, profile } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        let identity = convert::identity(identity)?;
+        let profile = convert::profile_from_pb(profile.unwrap_or_default())?;
+        let (user, created) = self.registry.upsert_user_from_channel(app_id, identity, profile).await?;
+        Ok(Response::new(pb::UpsertUserFromChannelResponse { user: Some(user.into()), created }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_personal_information(
+        &self,
+        request: Request<pb::DeletePersonalInformationRequest>,
+    ) -> Result<Response<pb::DeletePersonalInformationResponse>, Status> {
+        let pb::DeletePersonalInformationRequest { app_id, lookup } = request.into_inner();
+        let user =
+            self.registry.delete_personal_information(&convert::app_id(app_id)?, &convert::lookup(lookup)?).await?;
+        Ok(Response::new(pb::DeletePersonalInformationResponse { user: Some(user.into()) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -5,13 +5,18 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_users;
 mod m20261125_000002_lifecycle;
+mod m20261126_000003_add_sunshine_fields;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_users::Migration), Box::new(m20261125_000002_lifecycle::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_users::Migration),
+            Box::new(m20261125_000002_lifecycle::Migration),
+            Box::new(m20261126_000003_add_sunshine_fields::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -7,13 +7,15 @@ use anyhow::Context as _;
 
 use super::entity::users;
 use crate::domain::{
-    AppId, DiscoveryKey, ExternalId, MetaValue, Metadata, Nickname, Origin, Profile, ProfileUrl, RosterId, User, UserId,
+    AppId, DiscoveryKey, ExternalId, Identity, MetaValue, Metadata, Nickname, Origin, Profile, ProfileUrl, RosterId,
+    User, UserId,
 };
 
 pub fn into_user(
     row: users::Model,
     metadata: BTreeMap<String, String>,
     discovery_keys: Vec<String>,
+    identities: Vec<(String, String)>,
 ) -> anyhow::Result<User> {
     let context = || format!("stored user {} is invalid", row.id);
     let metadata = metadata
@@ -44,6 +46,11 @@ pub fn into_user(
         last_seen_at: row.last_seen_at,
         associated_at: row.associated_at,
         expires_unassociated: row.expires_unassociated,
+        signed_up_at: row.signed_up_at,
+        to_be_retained: row.to_be_retained,
+        authenticated: row.authenticated,
+        // Sorted here, not by the database, whose collation may order text differently.
+        identities: Identity::parse_all(identities).with_context(context)?,
     })
 }
 

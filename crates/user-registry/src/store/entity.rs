@@ -29,6 +29,9 @@ pub mod users {
         pub last_seen_at: Option<i64>,
         pub associated_at: Option<i64>,
         pub expires_unassociated: bool,
+        pub signed_up_at: Option<i64>,
+        pub to_be_retained: bool,
+        pub authenticated: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -68,6 +71,29 @@ pub mod user_discovery_keys {
         pub app_id: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub discovery_key: String,
+        pub user_pk: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod user_identities {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_identities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub channel_type: String,
+        /// Hex SHA-256 of `value`: what uniqueness is decided on.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub value_digest: String,
+        pub value: String,
         pub user_pk: String,
     }
 

@@ -6,6 +6,7 @@
 
 mod codec;
 mod entity;
+mod identities;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,7 +22,7 @@ use sea_orm::{
 use crate::{
     app::{Extras, StoreError, UserLifecycle, UserStore},
     domain::{
-        AppId, DiscoveryKey, ExternalId, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId,
+        AppId, DiscoveryKey, ExternalId, Identity, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId,
         SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
 };
@@ -40,6 +41,11 @@ pub const DISCOVERY_KEY: UniqueIndex = UniqueIndex {
     name: "user_discovery_keys_pkey",
     table: "user_discovery_keys",
     columns: &["app_id", "discovery_key"],
+};
+pub const IDENTITY_KEY: UniqueIndex = UniqueIndex {
+    name: "user_identities_pkey",
+    table: "user_identities",
+    columns: &["app_id", "channel_type", "value_digest"],
 };
 
 #[derive(Debug, Clone)]
@@ -68,9 +74,16 @@ fn write_error(err: DbErr) -> StoreError {
         StoreError::ExternalIdTaken
     } else if DISCOVERY_KEY.is_violated_by(&err) {
         StoreError::DiscoveryKeyTaken
+    } else if IDENTITY_KEY.is_violated_by(&err) {
+        StoreError::IdentityTaken
     } else {
         StoreError::Unexpected(unexpected(err))
     }
+}
+
+/// An id the database gave back: invalid would be a server fault.
+fn parse_id(id: String) -> Result<RosterId, StoreError> {
+    RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into()))
 }
 
 fn lookup_condition(app_id: &AppId, lookup: &Lookup) -> Condition {
@@ -172,6 +185,9 @@ fn user_row(user: &User) -> Result<users::ActiveModel, StoreError> {
         last_seen_at: Set(user.last_seen_at),
         associated_at: Set(user.associated_at),
         expires_unassociated: Set(user.expires_unassociated),
+        signed_up_at: Set(user.signed_up_at),
+        to_be_retained: Set(user.to_be_retained),
+        authenticated: Set(user.authenticated),
     })
 }
 
@@ -246,9 +262,20 @@ async fn record_created(conn: &impl ConnectionTrait, user: &User) -> Result<(), 
     Ok(())
 }
 
-/// What a new user's row does not hold: metadata, discovery keys, image, sensitive fields and
-/// the "user.created" event, all in the user's transaction.
+/// What a new user's row does not hold: identities, metadata, discovery keys, image, sensitive
+/// fields and the "user.created" event, all in the user's transaction.
 async fn insert_children(
+    conn: &impl ConnectionTrait,
+    sealer: &Sealer,
+    user: &User,
+    extras: &Extras<'_>,
+) -> Result<(), StoreError> {
+    identities::insert_identities(conn, &user.app_id, user.id.as_str(), &user.identities).await?;
+    insert_other_children(conn, sealer, user, extras).await
+}
+
+/// `insert_children` but the identities.
+async fn insert_other_children(
     conn: &impl ConnectionTrait,
     sealer: &Sealer,
     user: &User,
@@ -284,7 +311,8 @@ async fn put_image(conn: &impl ConnectionTrait, user_pk: &str, image: &ProfileIm
     Ok(())
 }
 
-/// Loads the rows' metadata and discovery keys in two queries, whatever the number of rows.
+/// Loads the rows' metadata, discovery keys and identities in three queries, whatever the
+/// number of rows.
 async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Result<Vec<User>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -296,6 +324,7 @@ async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Res
     {
         metadata.entry(row.user_pk).or_default().insert(row.key, row.value);
     }
+    let mut identities = identities::load_identities(conn, ids.clone()).await?;
     let mut discovery: HashMap<String, Vec<String>> = HashMap::new();
     for row in keys::Entity::find()
         .filter(keys::Column::UserPk.is_in(ids))
@@ -310,7 +339,8 @@ async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Res
         .map(|row| {
             let metadata = metadata.remove(&row.id).unwrap_or_default();
             let discovery = discovery.remove(&row.id).unwrap_or_default();
-            into_user(row, metadata, discovery).map_err(StoreError::Unexpected)
+            let identities = identities.remove(&row.id).unwrap_or_default();
+            into_user(row, metadata, discovery, identities).map_err(StoreError::Unexpected)
         })
         .collect()
 }
@@ -373,12 +403,22 @@ impl UserStore for SeaUserStore {
         Ok(())
     }
 
-    async fn upsert_by_external_id(&self, user: &User, extras: &Extras<'_>) -> Result<(User, bool), StoreError> {
+    async fn upsert_by_external_id(
+        &self,
+        user: &User,
+        extras: &Extras<'_>,
+        mark_authenticated: bool,
+    ) -> Result<(User, bool), StoreError> {
         let external_id =
             user.external_id.clone().ok_or(StoreError::Invalid(ValidationError::Missing { field: "external_id" }))?;
+        let lookup = Lookup::ExternalId(external_id);
         let txn = self.db.begin().await.map_err(unexpected)?;
+        let mut row = user_row(user)?;
+        if mark_authenticated {
+            row.authenticated = Set(true);
+        }
         // Concurrent upserts of one external id: one inserts, the others wait for it and insert nothing.
-        let inserted = users::Entity::insert(user_row(user)?)
+        let inserted = users::Entity::insert(row)
             .on_conflict(
                 OnConflict::columns([users::Column::AppId, users::Column::ExternalIdNorm]).do_nothing().to_owned(),
             )
@@ -388,10 +428,28 @@ impl UserStore for SeaUserStore {
         let created = inserted == 1;
         if created {
             insert_children(&txn, &self.sealer, user, extras).await?;
+        } else if mark_authenticated {
+            // Only a change bumps `updated_at`; the row lock queues concurrent logins.
+            users::Entity::update_many()
+                .col_expr(users::Column::Authenticated, Expr::value(true))
+                .col_expr(users::Column::UpdatedAt, Expr::value(user.updated_at))
+                .filter(lookup_condition(&user.app_id, &lookup))
+                .filter(users::Column::Authenticated.eq(false))
+                .exec(&txn)
+                .await
+                .map_err(unexpected)?;
         }
+        let found = find_user(&txn, &user.app_id, &lookup).await?;
         txn.commit().await.map_err(unexpected)?;
-        let found = find_user(&self.db, &user.app_id, &Lookup::ExternalId(external_id)).await?;
         Ok((found.ok_or(StoreError::UserNotFound)?, created))
+    }
+
+    async fn upsert_by_identity(&self, user: &User, identity: &Identity) -> Result<(User, bool), StoreError> {
+        identities::upsert_by_identity(&self.db, &self.sealer, user, identity).await
+    }
+
+    async fn delete_personal_information(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError> {
+        identities::delete_personal_information(&self.db, app_id, lookup, now).await
     }
 
     async fn find_profile_image(&self, app_id: &AppId, id: &RosterId) -> Result<Option<ProfileImage>, StoreError> {
@@ -461,6 +519,14 @@ impl UserStore for SeaUserStore {
             row.external_id_norm = Set(external_id.as_ref().map(ExternalId::normalized));
             changed = true;
         }
+        if let Some(signed_up_at) = patch.signed_up_at {
+            row.signed_up_at = Set(signed_up_at);
+            changed = true;
+        }
+        if let Some(to_be_retained) = patch.to_be_retained {
+            row.to_be_retained = Set(to_be_retained);
+            changed = true;
+        }
         if changed {
             users::Entity::update(row).exec(&txn).await.map_err(write_error)?;
         }
@@ -474,14 +540,14 @@ impl UserStore for SeaUserStore {
             let merged = load_sensitive(&txn, &self.sealer, &id).await?.merged(fields)?;
             put_sensitive(&txn, &self.sealer, app_id, &id, &merged, now).await?;
         }
-        let lookup = Lookup::Id(RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into()))?);
-        let user = find_user(&txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+        let user = find_user(&txn, app_id, &Lookup::Id(parse_id(id)?)).await?.ok_or(StoreError::UserNotFound)?;
         txn.commit().await.map_err(unexpected)?;
         Ok(user)
     }
 
     async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError> {
-        // Metadata and discovery keys go with the row (ON DELETE CASCADE).
+        // Metadata, discovery keys, identities, image and sensitive metadata go with the row
+        // (ON DELETE CASCADE).
         let deleted = users::Entity::delete_many()
             .filter(lookup_condition(app_id, &Lookup::Id(id.clone())))
             .exec(&self.db)
@@ -651,10 +717,7 @@ impl UserStore for SeaUserStore {
             .all(&txn)
             .await
             .map_err(unexpected)?;
-        let ids = ids
-            .into_iter()
-            .map(|id| RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into())))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ids = ids.into_iter().map(parse_id).collect::<Result<Vec<_>, _>>()?;
         for id in &ids {
             lifecycle.before_delete(app_id, id).await?;
         }

@@ -121,6 +121,7 @@ async fn upsert_by_external_id_creates_once_and_keeps_profiles() {
             }),
             ..Default::default()
         }),
+        mark_authenticated: false,
     };
     let first =
         registry.client.upsert_user_by_external_id(upsert("Crm-1", "ada@example.com")).await.unwrap().into_inner();
@@ -136,8 +137,11 @@ async fn upsert_by_external_id_creates_once_and_keeps_profiles() {
     let bad_email = registry.client.upsert_user_by_external_id(upsert("Crm-2", "not-an-email")).await.unwrap_err();
     let err = ApiError::from_status(&bad_email);
     assert_eq!((err.code, err.field.as_deref()), (ErrorCode::InvalidArgument, Some("email")));
-    let no_external =
-        pb::UpsertUserByExternalIdRequest { app_id: app.as_str().into(), user: Some(pb::NewUser::default()) };
+    let no_external = pb::UpsertUserByExternalIdRequest {
+        app_id: app.as_str().into(),
+        user: Some(pb::NewUser::default()),
+        mark_authenticated: false,
+    };
     let missing = registry.client.upsert_user_by_external_id(no_external).await.unwrap_err();
     assert_eq!(ApiError::from_status(&missing).code, ErrorCode::MissingField);
 }

@@ -54,6 +54,9 @@ pub fn new_user(user_id: &str) -> NewUser {
         profile_image: None,
         sensitive: SensitiveFields::default(),
         expires_unassociated: false,
+        signed_up_at: None,
+        to_be_retained: false,
+        identities: Vec::new(),
     }
 }
 

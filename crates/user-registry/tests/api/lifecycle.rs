@@ -119,11 +119,11 @@ async fn a_created_user_and_its_event_commit_together(backend: Backend) {
     let mut new = new_user("ext-user");
     new.external_id = Some(ExternalId::parse("CRM-7".into()).unwrap());
     let (candidate, _, _) = User::new(app.clone(), new.clone(), 5);
-    let (created, was_new) = store.upsert_by_external_id(&candidate, &Extras::NONE).await.unwrap();
+    let (created, was_new) = store.upsert_by_external_id(&candidate, &Extras::NONE, false).await.unwrap();
     assert!(was_new);
     new.user_id = None;
     let (again, _, _) = User::new(app.clone(), new, 6);
-    assert!(!store.upsert_by_external_id(&again, &Extras::NONE).await.unwrap().1);
+    assert!(!store.upsert_by_external_id(&again, &Extras::NONE, false).await.unwrap().1);
     assert_eq!(count(&conn, &events(&created.id)).await, 1);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox_events WHERE delivered_at IS NULL").await, 2);
 }

@@ -6,3 +6,5 @@ mod helpers;
 mod lifecycle;
 mod store;
 mod store_writes;
+mod sunshine;
+mod sunshine_grpc;

@@ -324,7 +324,7 @@ async fn concurrent_upserts_of_one_external_id_create_exactly_one_user(backend: 
         };
         tokio::spawn(async move {
             let (candidate, _, _) = User::new(app, new, i);
-            store.upsert_by_external_id(&candidate, &Extras::NONE).await
+            store.upsert_by_external_id(&candidate, &Extras::NONE, false).await
         })
     });
     let mut ids = Vec::new();

@@ -222,7 +222,7 @@ pub async fn create(
     };
     let app_id = caller.app_id.as_str().to_owned();
     let (user, created) = if external_id.is_some() {
-        let request = pb::UpsertUserByExternalIdRequest { app_id, user: Some(new) };
+        let request = pb::UpsertUserByExternalIdRequest { app_id, user: Some(new), mark_authenticated: false };
         let answer =
             clients.registry.clone().upsert_user_by_external_id(request_id.grpc(request)).await.map_err(upstream)?;
         let answer = answer.into_inner();
