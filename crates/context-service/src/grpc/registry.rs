@@ -31,7 +31,11 @@ impl GrpcRegistry {
             origin: pb::Origin::Conversation.into(),
             ..Default::default()
         };
-        let request = pb::UpsertUserByExternalIdRequest { app_id: app_id.as_str().to_owned(), user: Some(user) };
+        let request = pb::UpsertUserByExternalIdRequest {
+            app_id: app_id.as_str().to_owned(),
+            user: Some(user),
+            mark_authenticated: false,
+        };
         let answer = self.client.clone().upsert_user_by_external_id(traced(request)).await.map_err(refused)?;
         let user = answer.into_inner().user.ok_or_else(|| anyhow::anyhow!("the registry answered no user"))?;
         Ok(user.id)

@@ -145,7 +145,7 @@ mod tests {
     fn key_secrets_compare_exactly_and_never_debug() {
         let secret = KeySecret::generate();
         assert_eq!(secret.expose().len(), 64);
-        assert!(secret.matches(&secret.expose().to_owned()));
+        assert!(secret.matches(secret.expose()));
         assert!(!secret.matches(&secret.expose()[1..]));
         let mut other = secret.expose().to_owned();
         other.replace_range(63..64, if other.ends_with('0') { "1" } else { "0" });

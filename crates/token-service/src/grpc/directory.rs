@@ -31,6 +31,7 @@ impl UserDirectory for GrpcDirectory {
                 origin: pb::Origin::Login.into(),
                 ..Default::default()
             }),
+            mark_authenticated: true,
         });
         platform::telemetry::inject(request.metadata_mut());
         let answer = self.registry.clone().upsert_user_by_external_id(request).await.map_err(|status| {
