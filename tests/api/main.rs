@@ -5,6 +5,7 @@ mod ada;
 mod ada_conversations;
 mod compat;
 mod helpers;
+mod kore_import;
 mod logs;
 mod sendbird;
 mod sendbird_agents;
