@@ -134,7 +134,7 @@ impl Registry {
             return Err(RegistryError::TooManyUsers { max: Self::MAX_BATCH });
         }
         let prepared = Prepared::new(&app_id, items, &mut Claims::default(), self.clock.now_millis());
-        let created = self.store.create_many(&prepared.candidates).await?;
+        let created = self.store.create_many(&prepared.candidates, true).await?;
         let results = prepared.results(created);
         let ok = results.iter().filter(|r| r.is_ok()).count();
         tracing::info!(app.id = app_id.as_str(), created = ok, failed = results.len() - ok, "users created in a batch");
@@ -150,6 +150,7 @@ impl Registry {
             claims: Claims::default(),
             pending: Vec::new(),
             in_flight: None,
+            meeting_stored: false,
             report: ImportReport::default(),
         }
     }
@@ -179,6 +180,9 @@ pub struct Import {
     claims: Claims,
     pending: Vec<BulkItem>,
     in_flight: Option<BatchWrite>,
+    /// Whether the last batch written met members already stored (a re-run): the next one then
+    /// expects them too.
+    meeting_stored: bool,
     report: ImportReport,
 }
 
@@ -222,9 +226,9 @@ impl Import {
         let items = std::mem::take(&mut self.pending);
         let prepared = Prepared::new(&self.app_id, items, &mut self.claims, self.clock.now_millis());
         self.settle().await?;
-        let store = self.store.clone();
+        let (store, expect_new) = (self.store.clone(), !self.meeting_stored);
         self.in_flight = Some(tokio::spawn(async move {
-            let created = store.create_many(&prepared.candidates).await;
+            let created = store.create_many(&prepared.candidates, expect_new).await;
             (first, prepared, created)
         }));
         Ok(())
@@ -236,7 +240,9 @@ impl Import {
             return Ok(());
         };
         let (first, prepared, created) = write.await.map_err(|e| anyhow::anyhow!("import batch task: {e}"))?;
-        for (offset, result) in prepared.results(created?).into_iter().enumerate() {
+        let created = created?;
+        self.meeting_stored = created.iter().any(|c| matches!(c, Created::Taken(_)));
+        for (offset, result) in prepared.results(created).into_iter().enumerate() {
             match result {
                 Ok(_) => self.report.created += 1,
                 Err(RegistryError::MemberEmailTaken | RegistryError::OrgUserIdTaken) => {

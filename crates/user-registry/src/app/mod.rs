@@ -125,7 +125,9 @@ pub trait UserStore: Send + Sync {
     /// transaction with multi-row INSERTs, and answers what became of each, in order. A
     /// candidate refused for a taken key leaves nothing written; the others are created with
     /// everything they bring and their events. Concurrent calls with one key create one user.
-    async fn create_many(&self, candidates: &[Candidate]) -> Result<Vec<Created>, StoreError>;
+    /// `expect_new` (few keys taken, as in a first import) picks a faster way to write that
+    /// costs more when keys are taken; the outcome is the same either way.
+    async fn create_many(&self, candidates: &[Candidate], expect_new: bool) -> Result<Vec<Created>, StoreError>;
     /// The user with `user.external_id`, created from `user` when there is none (true then);
     /// concurrent calls for one external id (compared case-insensitively) create exactly one.
     /// With `mark_authenticated`, the user found or created is authenticated, in the same

@@ -408,8 +408,8 @@ impl UserStore for SeaUserStore {
         Ok(())
     }
 
-    async fn create_many(&self, candidates: &[Candidate]) -> Result<Vec<Created>, StoreError> {
-        bulk::create_many(&self.db, &self.sealer, candidates).await
+    async fn create_many(&self, candidates: &[Candidate], expect_new: bool) -> Result<Vec<Created>, StoreError> {
+        bulk::create_many(&self.db, &self.sealer, candidates, expect_new).await
     }
 
     async fn upsert_by_external_id(

@@ -111,3 +111,20 @@ async fn failures_are_numbered_across_the_stream_and_the_application_is_fixed() 
     let empty = import(&mut registry, Vec::new()).await;
     assert_eq!((empty.received, empty.created, empty.skipped_existing), (0, 0, 0));
 }
+
+#[tokio::test]
+async fn an_interrupted_import_runs_again_without_duplicates() {
+    let mut registry = spawn_registry_on(preferred_backend()).await;
+    let app_id = AppId::generate().as_str().to_owned();
+    let users: Vec<pb::NewUser> = (0..2500).map(|i| kore(&format!("m{i}@example.com"))).collect();
+    // The first run stopped after 1,500 users; the second sends the whole file.
+    let first = import(&mut registry, messages(&app_id, users[..1500].to_vec(), 500)).await;
+    assert_eq!((first.created, first.skipped_existing), (1500, 0));
+    let again = import(&mut registry, messages(&app_id, users, 500)).await;
+    assert_eq!((again.received, again.created, again.skipped_existing), (2500, 1000, 1500));
+    assert!(again.failures.is_empty());
+    let conn = registry.connection().await;
+    assert_eq!(count(&conn, &format!("SELECT COUNT(*) FROM users WHERE app_id = '{app_id}'")).await, 2500);
+    let events = format!("SELECT COUNT(*) FROM outbox_events WHERE app_id = '{app_id}' AND kind = 'user.created'");
+    assert_eq!(count(&conn, &events).await, 2500, "one event per user, none for the skipped");
+}
