@@ -5,7 +5,7 @@ use std::fmt;
 mod credentials;
 mod tokens;
 
-pub use credentials::{AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
+pub use credentials::{AdminClient, AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
 
 pub use tokens::{AccessToken, ISSUER, InvalidReason, SessionClaims, TokenKind, ValidToken, Validation};
 
