@@ -5,6 +5,7 @@ mod ada;
 mod ada_conversations;
 mod compat;
 mod helpers;
+mod kore;
 mod logs;
 mod sendbird;
 mod sendbird_agents;

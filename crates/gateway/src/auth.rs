@@ -42,3 +42,48 @@ pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<
     }
     Ok(Caller { app_id })
 }
+
+/// Checks a Kore-style admin JWT (the `auth` header): HS256, signed with an admin client's
+/// secret, naming the client in `appId`. The caller must hold `scope`.
+pub async fn admin_jwt(
+    clients: &Clients,
+    request_id: &RequestId,
+    token: Option<&str>,
+    scope: pb::Scope,
+) -> Result<Caller, ApiError> {
+    let token = match token.map(str::trim) {
+        Some(token) if !token.is_empty() => token.to_owned(),
+        _ => return Err(ApiError::new(ErrorCode::CredentialMissing, "the auth header is missing")),
+    };
+    let request = pb::AuthenticateCallerRequest {
+        credential: Some(pb::authenticate_caller_request::Credential::Jwt(token)),
+        app_id: None,
+    };
+    let response = clients
+        .token
+        .clone()
+        .authenticate_caller(request_id.grpc(request))
+        .await
+        .map_err(|status| ApiError::from_status(&status))?
+        .into_inner();
+    let app_id = AppId::parse(response.app_id)
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
+    if !response.scopes.contains(&(scope as i32)) {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            format!("the admin client lacks the {} scope", scope_name(scope)),
+        ));
+    }
+    if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
+        return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
+    }
+    Ok(Caller { app_id })
+}
+
+fn scope_name(scope: pb::Scope) -> &'static str {
+    match scope {
+        pb::Scope::UserManagement => "user-management",
+        pb::Scope::SensitiveMetadata => "sensitive-metadata",
+        pb::Scope::App | pb::Scope::Unspecified => "app",
+    }
+}

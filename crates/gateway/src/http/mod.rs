@@ -1,6 +1,7 @@
 //! The router: health endpoints, one module per dialect, request ids, tracing, body limits.
 
 pub mod ada;
+pub mod kore;
 pub mod sendbird;
 
 use axum::{
@@ -26,6 +27,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .route("/readyz", get(readyz))
         .merge(sendbird::routes())
         .merge(ada::routes())
+        .merge(kore::routes())
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
