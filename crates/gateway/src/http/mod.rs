@@ -2,6 +2,7 @@
 
 pub mod ada;
 pub mod sendbird;
+pub mod sunshine;
 
 use axum::{
     Json, Router,
@@ -26,6 +27,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .route("/readyz", get(readyz))
         .merge(sendbird::routes())
         .merge(ada::routes())
+        .merge(sunshine::routes())
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
