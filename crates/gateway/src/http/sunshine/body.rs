@@ -60,14 +60,16 @@ impl FromRequest<Clients> for SunshineBody {
     }
 }
 
-/// A string of `min..=max` characters, or `null`.
+/// A string of 1 to `max` characters without NUL (which no database column holds), or `null`.
 pub fn string(map: &Map<String, Value>, path: &str, key: &str, max: usize) -> Result<Sent<String>, SunshineError> {
-    let wrong = || SunshineError::bad_request(format!("{path} must be a string of 1 to {max} characters"));
     match map.get(key) {
         None => Ok(Sent::Absent),
         Some(Value::Null) => Ok(Sent::Null),
+        Some(Value::String(s)) if s.contains('\0') => {
+            Err(SunshineError::bad_request(format!("{path} must not contain NUL characters")))
+        }
         Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= max => Ok(Sent::Value(s.clone())),
-        Some(_) => Err(wrong()),
+        Some(_) => Err(SunshineError::bad_request(format!("{path} must be a string of 1 to {max} characters"))),
     }
 }
 
@@ -237,6 +239,7 @@ mod tests {
         assert_eq!(refused(json!({ "profile": { "avatarUrl": 7 } })), StatusCode::BAD_REQUEST);
         assert_eq!(refused(json!({ "profile": "x" })), StatusCode::BAD_REQUEST);
         assert!(profile(&object(json!({ "profile": { "avatarUrl": "u".repeat(2048) } }))).is_ok());
+        assert_eq!(refused(json!({ "profile": { "surname": "a\u{0}b" } })), StatusCode::BAD_REQUEST);
 
         let meta = |body: Value| metadata(&object(body));
         assert_eq!(
@@ -285,7 +288,7 @@ mod properties {
         fn profile_strings_are_bounded_in_characters(s in "\\PC{0,140}") {
             let n = s.chars().count();
             let result = profile(json!({ "profile": { "surname": s } }).as_object().unwrap());
-            prop_assert_eq!(result.is_ok(), (1..=128).contains(&n));
+            prop_assert_eq!(result.is_ok(), (1..=128).contains(&n) && !s.contains('\0'));
         }
     }
 }

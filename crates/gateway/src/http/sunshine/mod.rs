@@ -75,18 +75,18 @@ impl FromRequestParts<Clients> for SunshineCaller {
 
     async fn from_request_parts(parts: &mut Parts, clients: &Clients) -> Result<Self, Self::Rejection> {
         let request_id = RequestId::from_request_parts(parts, clients).await.unwrap_or_default();
-        let app_id = path_app_id(parts, clients).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, clients)
+            .await
+            .map_err(|_| SunshineError::bad_request("The path could not be read."))?;
+        let app_id = params.get("app_id").cloned().unwrap_or_default();
         let credential = credential(&parts.headers)?;
-        Ok(Self(auth::app_key(clients, &request_id, credential, &app_id).await?))
+        let caller = auth::app_key(clients, &request_id, credential, &app_id).await?;
+        // No id holds NUL, and no database column can be asked about one.
+        if params.values().any(|v| v.contains('\0')) {
+            return Err(SunshineError::not_found("Not found."));
+        }
+        Ok(Self(caller))
     }
-}
-
-/// The `{app_id}` of the path.
-async fn path_app_id(parts: &mut Parts, clients: &Clients) -> Result<String, SunshineError> {
-    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, clients)
-        .await
-        .map_err(|_| SunshineError::bad_request("The path could not be read."))?;
-    Ok(params.get("app_id").cloned().unwrap_or_default())
 }
 
 /// `Authorization: Bearer <JWT>` or `Basic base64(keyId:secret)`; Bearer wins when both are sent
@@ -108,6 +108,9 @@ fn credential(headers: &HeaderMap) -> Result<Option<AppKeyCredential>, SunshineE
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| unreadable())?;
     let decoded = String::from_utf8(decoded).map_err(|_| unreadable())?;
     let (key_id, secret) = decoded.split_once(':').ok_or_else(unreadable)?;
+    if decoded.contains('\0') {
+        return Err(unreadable());
+    }
     Ok(Some(AppKeyCredential::Basic { key_id: key_id.to_owned(), secret: secret.to_owned() }))
 }
 
@@ -158,7 +161,7 @@ mod tests {
         );
         assert!(credential(&headers(&[])).unwrap().is_none());
         assert!(credential(&headers(&["Bearer "])).unwrap().is_none());
-        for bad in ["Basic !!!", "Basic bm9jb2xvbg=="] {
+        for bad in ["Basic !!!", "Basic bm9jb2xvbg==", "Basic YQBiOnM="] {
             assert_eq!(credential(&headers(&[bad])).unwrap_err().status, axum::http::StatusCode::UNAUTHORIZED, "{bad}");
         }
     }
