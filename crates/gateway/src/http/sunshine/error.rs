@@ -186,7 +186,10 @@ mod tests {
                     .with_retry_after(std::time::Duration::from_millis(1200))
                     .into(),
             ),
-            ("join not implemented", SunshineError::not_implemented("Joining conversations is not supported.")),
+            (
+                "join not implemented",
+                SunshineError::not_implemented("Joining a conversation is not supported by Roster yet."),
+            ),
             ("unavailable", api(ErrorCode::Unavailable, "tcp connect error 10.0.0.7").into()),
             ("internal", api(ErrorCode::Internal, "db password wrong").into()),
         ];
