@@ -38,17 +38,17 @@ pub trait ConversationStore: Send + Sync {
     /// Ends an active conversation at `now`; an ended one stays as it is. `None` when there is
     /// no such conversation.
     async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<Conversation>>;
-    /// Adds `user_id` after the conversation's last participant, serialised per conversation;
-    /// `(participant, false)` when the user already took part. `None` when there is no such
-    /// conversation.
+    /// Adds `user_id` after the conversation's last participant, serialised per conversation,
+    /// unless it already has `max` participants.
     async fn add_participant(
         &self,
         app_id: &AppId,
         conversation_id: &str,
         user_id: &str,
         id: &str,
+        max: u32,
         now: i64,
-    ) -> anyhow::Result<Option<(Participant, bool)>>;
+    ) -> anyhow::Result<Joined>;
     /// False when the user took no part.
     async fn remove_participant(&self, app_id: &AppId, conversation_id: &str, user_id: &str) -> anyhow::Result<bool>;
     /// Participants in the order given, after position `after` when given.
@@ -59,6 +59,17 @@ pub trait ConversationStore: Send + Sync {
         after: Option<u32>,
         limit: u64,
     ) -> anyhow::Result<Vec<Participant>>;
+}
+
+/// What adding a participant did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    Added(Participant),
+    /// The user already took part.
+    Present(Participant),
+    /// The conversation has its most participants.
+    Full,
+    NoConversation,
 }
 
 /// The registry, as conversations need it.
@@ -85,6 +96,9 @@ pub struct ParticipantPage {
     pub participants: Vec<Participant>,
     pub next: Option<u32>,
 }
+
+/// The most participants a conversation has, at creation or by joining.
+pub const MAX_PARTICIPANTS: u32 = 100;
 
 #[derive(Clone)]
 pub struct Conversations {
@@ -233,11 +247,20 @@ impl Conversations {
         }
         let user_id = self.directory.associate(app_id, participant).await?;
         let id = platform::ids::new_id();
-        let (joined, added) = self
-            .store
-            .add_participant(app_id, conversation_id, &user_id, &id, self.clock.now_millis())
-            .await?
-            .ok_or(ContextError::ConversationNotFound)?;
+        let now = self.clock.now_millis();
+        let (joined, added) =
+            match self.store.add_participant(app_id, conversation_id, &user_id, &id, MAX_PARTICIPANTS, now).await? {
+                Joined::Added(p) => (p, true),
+                Joined::Present(p) => (p, false),
+                Joined::Full => {
+                    return Err(ValidationError::Invalid {
+                        field: "participants",
+                        reason: "the conversation has 100 participants",
+                    }
+                    .into());
+                }
+                Joined::NoConversation => return Err(ContextError::ConversationNotFound),
+            };
         if added {
             tracing::info!(app.id = app_id.as_str(), conversation.id = conversation_id, "participant joined");
         }

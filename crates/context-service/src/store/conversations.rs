@@ -13,7 +13,7 @@ use super::{
     entity::{channels, conversations, participants},
 };
 use crate::{
-    app::ConversationStore,
+    app::{ConversationStore, Joined},
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality,
         Participant,
@@ -124,8 +124,9 @@ impl ConversationStore for SeaContextStore {
         conversation_id: &str,
         user_id: &str,
         id: &str,
+        max: u32,
         now: i64,
-    ) -> anyhow::Result<Option<(Participant, bool)>> {
+    ) -> anyhow::Result<Joined> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         // Touching the conversation locks it: joins of one conversation queue, so positions
         // (max + 1) never collide.
@@ -137,7 +138,7 @@ impl ConversationStore for SeaContextStore {
             .await
             .map_err(unexpected)?;
         if touched.rows_affected == 0 {
-            return Ok(None);
+            return Ok(Joined::NoConversation);
         }
         let member = participants::Entity::find()
             .filter(participants::Column::AppId.eq(app_id.as_str()))
@@ -145,18 +146,23 @@ impl ConversationStore for SeaContextStore {
             .filter(participants::Column::UserId.eq(user_id));
         if let Some(existing) = member.clone().one(&txn).await.map_err(unexpected)? {
             txn.commit().await.map_err(unexpected)?;
-            return Ok(Some((into_participant(existing)?, false)));
+            return Ok(Joined::Present(into_participant(existing)?));
         }
-        let last: Option<Option<i32>> = participants::Entity::find()
+        let (count, last): (i64, Option<i32>) = participants::Entity::find()
             .select_only()
+            .column_as(participants::Column::Position.count(), "count")
             .column_as(participants::Column::Position.max(), "max")
             .filter(participants::Column::AppId.eq(app_id.as_str()))
             .filter(participants::Column::ConversationId.eq(conversation_id))
             .into_tuple()
             .one(&txn)
             .await
-            .map_err(unexpected)?;
-        let position = last.flatten().map_or(0, |p| p + 1);
+            .map_err(unexpected)?
+            .unwrap_or((0, None));
+        if count >= i64::from(max) {
+            return Ok(Joined::Full);
+        }
+        let position = last.map_or(0, |p| p + 1);
         let row = participants::ActiveModel {
             app_id: Set(app_id.as_str().to_owned()),
             conversation_id: Set(conversation_id.to_owned()),
@@ -169,7 +175,7 @@ impl ConversationStore for SeaContextStore {
         let added =
             member.one(&txn).await.map_err(unexpected)?.ok_or_else(|| anyhow::anyhow!("participant vanished"))?;
         txn.commit().await.map_err(unexpected)?;
-        Ok(Some((into_participant(added)?, true)))
+        Ok(Joined::Added(into_participant(added)?))
     }
 
     async fn remove_participant(&self, app_id: &AppId, conversation_id: &str, user_id: &str) -> anyhow::Result<bool> {

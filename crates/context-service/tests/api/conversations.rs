@@ -2,7 +2,7 @@
 //! one application never seeing another's.
 
 use context_service::{
-    app::{ContextStore, ConversationStore},
+    app::{ContextStore, ConversationStore, Joined},
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality,
         Participant,
@@ -170,14 +170,18 @@ async fn joins_append_once_and_leaves_remove(backend: Backend) {
     let conv = conversation(&app, None, 1);
     let (amy, bob) = (new_id(), new_id());
     store.create_conversation(&conv, &participants(&[&amy], 1)).await.unwrap();
-    let (joined, added) = store.add_participant(&app, &conv.id, &bob, &new_id(), 5).await.unwrap().unwrap();
-    assert!(added);
+    let Joined::Added(joined) = store.add_participant(&app, &conv.id, &bob, &new_id(), 100, 5).await.unwrap() else {
+        panic!("bob joins");
+    };
     assert_eq!((joined.user_id.as_str(), joined.position, joined.joined_at), (bob.as_str(), 1, 5));
-    let (again, added) = store.add_participant(&app, &conv.id, &bob, &new_id(), 6).await.unwrap().unwrap();
-    assert!(!added, "a participant joins once");
-    assert_eq!(again, joined);
-    assert!(store.add_participant(&app, &new_id(), &bob, &new_id(), 6).await.unwrap().is_none());
-    assert!(store.add_participant(&AppId::generate(), &conv.id, &bob, &new_id(), 6).await.unwrap().is_none());
+    let again = store.add_participant(&app, &conv.id, &bob, &new_id(), 100, 6).await.unwrap();
+    assert_eq!(again, Joined::Present(joined.clone()), "a participant joins once");
+    let nowhere = store.add_participant(&app, &new_id(), &bob, &new_id(), 100, 6).await.unwrap();
+    assert_eq!(nowhere, Joined::NoConversation);
+    let foreign = store.add_participant(&AppId::generate(), &conv.id, &bob, &new_id(), 100, 6).await.unwrap();
+    assert_eq!(foreign, Joined::NoConversation);
+    let full = store.add_participant(&app, &conv.id, &new_id(), &new_id(), 2, 6).await.unwrap();
+    assert_eq!(full, Joined::Full, "two participants is all this conversation takes");
 
     assert!(store.remove_participant(&app, &conv.id, &amy).await.unwrap());
     assert!(!store.remove_participant(&app, &conv.id, &amy).await.unwrap());
@@ -193,10 +197,10 @@ async fn concurrent_joins_take_distinct_positions(backend: Backend) {
     let mut joins = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let (store, app, conv_id) = (store.clone(), app.clone(), conv.id.clone());
-        joins.spawn(async move { store.add_participant(&app, &conv_id, &new_id(), &new_id(), 2).await });
+        joins.spawn(async move { store.add_participant(&app, &conv_id, &new_id(), &new_id(), 100, 2).await });
     }
     while let Some(joined) = joins.join_next().await {
-        assert!(joined.unwrap().unwrap().unwrap().1);
+        assert!(matches!(joined.unwrap().unwrap(), Joined::Added(_)));
     }
     let all = store.list_participants(&app, &conv.id, None, 100).await.unwrap();
     let positions: Vec<u32> = all.iter().map(|p| p.position).collect();

@@ -3,6 +3,7 @@
 pub mod ada;
 pub mod kore;
 pub mod sendbird;
+pub mod sunshine;
 
 use axum::{
     Json, Router,
@@ -28,6 +29,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .merge(sendbird::routes())
         .merge(ada::routes())
         .merge(kore::routes())
+        .merge(sunshine::routes())
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

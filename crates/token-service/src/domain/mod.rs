@@ -23,6 +23,9 @@ impl Name {
         if value.is_empty() {
             return Err(ValidationError::Missing { field });
         }
+        if value.contains('\0') {
+            return Err(ValidationError::Invalid { field, reason: "must not contain NUL characters" });
+        }
         if value.chars().count() > Self::MAX_CHARS {
             return Err(ValidationError::TooLong { field, max: Self::MAX_CHARS });
         }

@@ -257,11 +257,17 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn find_app_key(&self, key_id: &str) -> anyhow::Result<Option<(AppKey, Sealed)>> {
+        if !storable(key_id) {
+            return Ok(None);
+        }
         let row = app_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
         row.map(into_app_key).transpose()
     }
 
     async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+        if !storable(key_id) {
+            return Ok(false);
+        }
         let deleted = app_keys::Entity::delete_many()
             .filter(app_keys::Column::Id.eq(key_id))
             .filter(app_keys::Column::AppId.eq(app_id.as_str()))
@@ -295,11 +301,17 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>> {
+        if !storable(key_id) {
+            return Ok(None);
+        }
         let row = public_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
         row.map(into_public_key).transpose()
     }
 
     async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+        if !storable(key_id) {
+            return Ok(false);
+        }
         let deleted = public_keys::Entity::delete_many()
             .filter(public_keys::Column::Id.eq(key_id))
             .filter(public_keys::Column::AppId.eq(app_id.as_str()))
@@ -336,11 +348,17 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn find_admin_client(&self, client_id: &str) -> anyhow::Result<Option<(AdminClient, Sealed)>> {
+        if !storable(client_id) {
+            return Ok(None);
+        }
         let row = admin_clients::Entity::find_by_id(client_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
         row.map(into_admin_client).transpose()
     }
 
     async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> anyhow::Result<bool> {
+        if !storable(client_id) {
+            return Ok(false);
+        }
         let deleted = admin_clients::Entity::delete_many()
             .filter(admin_clients::Column::Id.eq(client_id))
             .filter(admin_clients::Column::AppId.eq(app_id.as_str()))
@@ -558,4 +576,10 @@ fn into_admin_client(row: admin_clients::Model) -> anyhow::Result<(AdminClient, 
         id: row.id,
     };
     Ok((client, Sealed { kid: row.seal_kid, bytes: row.sealed_secret }))
+}
+
+/// Whether an id a caller presented can be stored at all: PostgreSQL text holds no NUL, so such
+/// an id names nothing (rather than failing the query).
+fn storable(id: &str) -> bool {
+    !id.contains('\0')
 }
