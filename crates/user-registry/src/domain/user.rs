@@ -240,8 +240,10 @@ pub struct UserPatch {
     pub external_id: Option<Option<ExternalId>>,
     /// Replaces the image and `profile_url`.
     pub profile_image: Option<ProfileImage>,
-    /// Keys merged into the metadata in the same transaction.
+    /// Keys written to the metadata in the same transaction, as `metadata_mode` says (merged,
+    /// or the whole metadata).
     pub metadata: Option<Metadata>,
+    pub metadata_mode: MetadataWrite,
     /// Keys merged into the sensitive metadata.
     pub sensitive: Option<SensitiveFields>,
     /// `Some(None)` removes the sign-up instant.
@@ -262,9 +264,10 @@ pub struct UserFilter {
 }
 
 /// How a metadata write treats keys that do or do not exist yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MetadataWrite {
     /// Set every key, existing or not.
+    #[default]
     Upsert,
     /// Only new keys; an existing one refuses the whole write.
     Create,

@@ -126,7 +126,17 @@ pub async fn update(
     let app_id = caller.app_id.as_str().to_owned();
     let mut user = find(&clients, &request_id, &app_id, user).await?;
 
-    if profile != ProfileInput::Absent || signed_up_at != Sent::Absent || to_be_retained != Sent::Absent {
+    let replacement = match metadata {
+        Sent::Absent => None,
+        Sent::Null => Some(Map::new()),
+        Sent::Value(metadata) => Some(metadata),
+    };
+    if profile != ProfileInput::Absent
+        || signed_up_at != Sent::Absent
+        || to_be_retained != Sent::Absent
+        || replacement.is_some()
+    {
+        // One registry call, one transaction: the metadata sent replaces the whole metadata.
         let patch = pb::UserPatch {
             profile: (profile != ProfileInput::Absent).then(|| profile.apply(user.profile.clone().unwrap_or_default())),
             clear_signed_up_at: signed_up_at == Sent::Null,
@@ -136,27 +146,13 @@ pub async fn update(
                 Sent::Null => Some(false),
                 Sent::Value(retained) => Some(retained),
             },
+            replace_metadata: replacement.is_some(),
+            metadata: replacement.map(body::registry_metadata).unwrap_or_default(),
             ..Default::default()
         };
-        let request =
-            pb::UpdateUserRequest { app_id: app_id.clone(), lookup: by_id(user.id.clone()), patch: Some(patch) };
+        let request = pb::UpdateUserRequest { app_id, lookup: by_id(user.id.clone()), patch: Some(patch) };
         let updated = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
         user = updated.into_inner().user.ok_or_else(incomplete)?;
-    }
-    let replacement = match metadata {
-        Sent::Absent => None,
-        Sent::Null => Some(Map::new()),
-        Sent::Value(metadata) => Some(metadata),
-    };
-    if let Some(metadata) = replacement {
-        let request = pb::SetMetadataRequest {
-            app_id,
-            lookup: by_id(user.id.clone()),
-            metadata: body::registry_metadata(metadata),
-            mode: pb::MetadataWriteMode::Replace.into(),
-        };
-        let written = clients.registry.clone().set_metadata(request_id.grpc(request)).await.map_err(upstream)?;
-        user.metadata = written.into_inner().metadata;
     }
     Ok(Json(json!({ "user": resource::user(user) })))
 }
