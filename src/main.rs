@@ -5,6 +5,9 @@
 //! - `roster serve --service <registry|token|context|gateway>`: one service, for Kubernetes.
 //! - `roster migrate`: apply every service's migrations to `DATABASE_URL`.
 //! - `roster apps create|list`: manage applications through token-service.
+//! - `roster users import FILE --app APP_ID`: import Kore.ai users through the registry.
+
+mod import;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -37,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: AppsCommand,
     },
+    /// Manage users through the registry.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Exit 0 when a service answers healthy: a gRPC server's grpc.health.v1 SERVING, or an
     /// HTTP URL's 2xx. For container health checks (the image has no curl).
     Probe {
@@ -47,6 +55,13 @@ enum Command {
         #[arg(long)]
         http: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Import Kore.ai users from a CSV or JSON Lines file through the registry's ImportUsers
+    /// (`registry.endpoint`). Exits 0 when the import ran, rejected rows or not.
+    Import(import::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -203,6 +218,7 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
             Ok(())
         }
         Command::Apps { command } => apps(command, &settings).await,
+        Command::Users { command: UsersCommand::Import(args) } => import::run(args, &settings.registry.endpoint).await,
         Command::Probe { grpc, http } => roster::probe(grpc.as_deref(), http.as_deref()).await,
     }
 }

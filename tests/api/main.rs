@@ -6,6 +6,7 @@ mod ada_conversations;
 mod compat;
 mod helpers;
 mod kore;
+mod kore_import;
 mod logs;
 mod sendbird;
 mod sendbird_agents;

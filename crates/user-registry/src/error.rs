@@ -17,6 +17,20 @@ pub enum RegistryError {
     DiscoveryKeyTaken,
     #[error("an identity is already held by another user")]
     IdentityTaken,
+    #[error("email_id already belongs to a member")]
+    MemberEmailTaken,
+    #[error("org_user_id already belongs to a member")]
+    OrgUserIdTaken,
+    /// A key an earlier user of the same batch or import already claimed.
+    #[error("{field} repeats an earlier user of this request")]
+    RepeatedInRequest { field: &'static str },
+    #[error("users: more than {max} in one request")]
+    TooManyUsers { max: usize },
+    #[error("app_id must be the same in every message of an import")]
+    ImportAppChanged,
+    /// A key clashed with a user written or deleted concurrently; trying again settles it.
+    #[error("a key of this user clashed with a concurrent write; try again")]
+    ConcurrentConflict,
     #[error("metadata key \"{0}\" already exists")]
     MetadataKeyExists(String),
     #[error("metadata key \"{0}\" not found")]
@@ -45,6 +59,16 @@ impl From<RegistryError> for ApiError {
                 ApiError::new(ErrorCode::AlreadyExists, message).with_field("discovery_keys")
             }
             RegistryError::IdentityTaken => ApiError::new(ErrorCode::AlreadyExists, message).with_field("identities"),
+            RegistryError::MemberEmailTaken => ApiError::new(ErrorCode::AlreadyExists, message).with_field("email_id"),
+            RegistryError::OrgUserIdTaken => ApiError::new(ErrorCode::AlreadyExists, message).with_field("org_user_id"),
+            RegistryError::RepeatedInRequest { field } => {
+                ApiError::new(ErrorCode::AlreadyExists, message).with_field(field)
+            }
+            RegistryError::TooManyUsers { .. } => {
+                ApiError::new(ErrorCode::InvalidArgument, message).with_field("users")
+            }
+            RegistryError::ImportAppChanged => ApiError::new(ErrorCode::InvalidArgument, message).with_field("app_id"),
+            RegistryError::ConcurrentConflict => ApiError::new(ErrorCode::AlreadyExists, message),
             RegistryError::MetadataKeyExists(key) => ApiError::new(ErrorCode::AlreadyExists, message).with_field(key),
             RegistryError::MetadataKeyNotFound(key) => ApiError::new(ErrorCode::NotFound, message).with_field(key),
             RegistryError::InvalidPageToken => {

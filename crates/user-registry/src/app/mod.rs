@@ -1,6 +1,8 @@
 //! The registry's use cases, written against the `UserStore` trait, the `UserLifecycle` hook
 //! and an injected clock.
 
+mod bulk;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,6 +15,8 @@ use crate::{
     },
     error::RegistryError,
 };
+
+pub use bulk::{BulkItem, Import, ImportReport};
 
 /// Why the store refused.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +31,10 @@ pub enum StoreError {
     DiscoveryKeyTaken,
     #[error("an identity is taken")]
     IdentityTaken,
+    #[error("member email_id taken")]
+    MemberEmailTaken,
+    #[error("member org_user_id taken")]
+    OrgUserIdTaken,
     #[error("metadata key {0} exists")]
     MetadataKeyExists(String),
     #[error("metadata key {0} not found")]
@@ -45,6 +53,8 @@ impl From<StoreError> for RegistryError {
             StoreError::ExternalIdTaken => RegistryError::ExternalIdTaken,
             StoreError::DiscoveryKeyTaken => RegistryError::DiscoveryKeyTaken,
             StoreError::IdentityTaken => RegistryError::IdentityTaken,
+            StoreError::MemberEmailTaken => RegistryError::MemberEmailTaken,
+            StoreError::OrgUserIdTaken => RegistryError::OrgUserIdTaken,
             StoreError::MetadataKeyExists(key) => RegistryError::MetadataKeyExists(key),
             StoreError::MetadataKeyNotFound(key) => RegistryError::MetadataKeyNotFound(key),
             StoreError::Invalid(e) => RegistryError::Invalid(e),
@@ -65,12 +75,57 @@ impl Extras<'static> {
     pub const NONE: Self = Self { image: None, sensitive: &SensitiveFields::EMPTY };
 }
 
+/// A user to create, with what it brings beside its row.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub user: User,
+    pub image: Option<ProfileImage>,
+    pub sensitive: SensitiveFields,
+}
+
+impl Candidate {
+    pub fn new(app_id: AppId, new: NewUser, now: i64) -> Self {
+        let (user, image, sensitive) = User::new(app_id, new, now);
+        Self { user, image, sensitive }
+    }
+
+    pub fn extras(&self) -> Extras<'_> {
+        Extras { image: self.image.as_ref(), sensitive: &self.sensitive }
+    }
+}
+
+/// The key of a candidate that another user already held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakenKey {
+    MemberEmail,
+    OrgUserId,
+    UserId,
+    ExternalId,
+    DiscoveryKey,
+    Identity,
+    /// The holder was gone by the time it was looked for (deleted concurrently).
+    Unknown,
+}
+
+/// What became of one candidate of `UserStore::create_many`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Yes,
+    /// Nothing of it was written.
+    Taken(TakenKey),
+}
+
 /// Persistence of users. Every invariant is the store's job, held by constraints and
 /// transactions, never by reading first and writing after.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// The user with everything it brings and its "user.created" event, in one transaction.
     async fn create(&self, user: &User, extras: &Extras<'_>) -> Result<(), StoreError>;
+    /// Creates every candidate (all of one application) whose keys no other user holds, in one
+    /// transaction with multi-row INSERTs, and answers what became of each, in order. A
+    /// candidate refused for a taken key leaves nothing written; the others are created with
+    /// everything they bring and their events. Concurrent calls with one key create one user.
+    async fn create_many(&self, candidates: &[Candidate]) -> Result<Vec<Created>, StoreError>;
     /// The user with `user.external_id`, created from `user` when there is none (true then);
     /// concurrent calls for one external id (compared case-insensitively) create exactly one.
     /// With `mark_authenticated`, the user found or created is authenticated, in the same
@@ -225,6 +280,7 @@ impl Registry {
             signed_up_at: None,
             to_be_retained: false,
             identities: vec![identity.clone()],
+            member: None,
         };
         let (candidate, _, _) = User::new(app_id, new, self.clock.now_millis());
         let (user, created) = self.store.upsert_by_identity(&candidate, &identity).await?;

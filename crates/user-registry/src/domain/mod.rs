@@ -3,12 +3,14 @@
 
 mod identity;
 mod image;
+mod member;
 mod metadata;
 mod profile;
 mod user;
 
 pub use identity::{Identity, parse_instant};
 pub use image::{ImageType, ProfileImage};
+pub use member::{Activation, BotTask, EmailId, GroupId, Member, OrgUserId, RoleBinding};
 pub use metadata::{MetaValue, Metadata, SensitiveFields};
 pub use profile::Profile;
 pub use user::{

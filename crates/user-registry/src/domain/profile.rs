@@ -34,7 +34,7 @@ impl Profile {
             given_name: name("given_name", given_name)?,
             surname: name("surname", surname)?,
             display_name: name("display_name", display_name)?,
-            email: present(email).map(parse_email).transpose()?,
+            email: present(email).map(|e| parse_email("email", e)).transpose()?,
             language: present(language)
                 .map(|l| bounded("language", l, Self::MAX_LANGUAGE_CHARS))
                 .transpose()?
@@ -47,9 +47,9 @@ impl Profile {
 
 /// An address of the form `local@domain.tld`: one `@`, a local part of at most 64 characters
 /// without spaces or controls, a domain of dot-separated labels of letters, digits and hyphens.
-fn parse_email(value: String) -> Result<String, ValidationError> {
-    let value = bounded("email", value, Profile::MAX_EMAIL_CHARS)?;
-    let invalid = ValidationError::Invalid { field: "email", reason: "must be an email address" };
+pub(super) fn parse_email(field: &'static str, value: String) -> Result<String, ValidationError> {
+    let value = bounded(field, value, Profile::MAX_EMAIL_CHARS)?;
+    let invalid = ValidationError::Invalid { field, reason: "must be an email address" };
     let Some((local, domain)) = value.split_once('@') else {
         return Err(invalid);
     };
@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     fn email(s: &str) -> Result<String, ValidationError> {
-        parse_email(s.to_owned())
+        parse_email("email", s.to_owned())
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use super::{AppId, Identity, Metadata, Profile, ProfileImage, SensitiveFields, ValidationError, bounded};
+use super::{AppId, Identity, Member, Metadata, Profile, ProfileImage, SensitiveFields, ValidationError, bounded};
 
 /// The immutable Roster id: 24 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -223,6 +223,8 @@ pub struct NewUser {
     pub to_be_retained: bool,
     /// Each unique per application.
     pub identities: Vec<Identity>,
+    /// Kore.ai member attributes.
+    pub member: Option<Member>,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -303,6 +305,7 @@ pub struct User {
     pub authenticated: bool,
     /// Ordered by channel type, then value.
     pub identities: Vec<Identity>,
+    pub member: Option<Member>,
 }
 
 impl User {
@@ -338,6 +341,7 @@ impl User {
                 to_be_retained: new.to_be_retained,
                 authenticated: false,
                 identities: new.identities,
+                member: new.member,
             },
             new.profile_image,
             new.sensitive,
@@ -403,6 +407,7 @@ mod tests {
             signed_up_at: None,
             to_be_retained: false,
             identities: Vec::new(),
+            member: None,
         };
         let (user, image, _) = User::new(app, new, 1);
         assert!(image.is_none());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use proto::registry::v1 as pb;
 
-use crate::domain::{Profile, ProfileImage};
+use crate::domain::{Activation, BotTask, EmailId, GroupId, Member, OrgUserId, Profile, ProfileImage, RoleBinding};
 
 use crate::{
     domain::{
@@ -27,11 +27,6 @@ pub fn lookup(lookup: Option<pb::UserLookup>) -> Result<Lookup, RegistryError> {
         pb::user_lookup::Key::UserId(user_id) => Lookup::UserId(UserId::parse(user_id)?),
         pb::user_lookup::Key::ExternalId(external_id) => Lookup::ExternalId(ExternalId::parse(external_id)?),
     })
-}
-
-/// Not yet stored by the registry: refused rather than silently dropped.
-fn unsupported(field: &'static str) -> RegistryError {
-    ValidationError::Invalid { field, reason: "is not supported by this registry version" }.into()
 }
 
 impl TryFrom<pb::NewUser> for NewUser {
@@ -56,9 +51,9 @@ impl TryFrom<pb::NewUser> for NewUser {
             to_be_retained,
             identities,
         } = new;
-        if member.is_some() {
-            return Err(unsupported("member"));
-        }
+        // First: a member's email id is usually its profile email too, and a bad one must be
+        // reported as `email_id`.
+        let member = member.map(member_from_pb).transpose()?;
         Ok(NewUser {
             user_id: user_id.map(UserId::parse).transpose()?,
             external_id: external_id.map(ExternalId::parse).transpose()?,
@@ -77,8 +72,76 @@ impl TryFrom<pb::NewUser> for NewUser {
             identities: Identity::parse_all(
                 identities.into_iter().map(|pb::Identity { channel_type, value }| (channel_type, value)).collect(),
             )?,
+            member,
         })
     }
+}
+
+fn member_from_pb(member: pb::Member) -> Result<Member, RegistryError> {
+    let pb::Member { email_id, org_user_id, groups, roles, bot_tasks, can_create_bot, is_developer, activation } =
+        member;
+    let activation = match pb::ActivationState::try_from(activation) {
+        Ok(pb::ActivationState::Pending) => Activation::Pending,
+        Ok(pb::ActivationState::Active | pb::ActivationState::Unspecified) => Activation::Active,
+        Err(_) => {
+            return Err(ValidationError::Invalid { field: "activation", reason: "unknown activation state" }.into());
+        }
+    };
+    Ok(Member {
+        email_id: EmailId::parse(email_id.unwrap_or_default())?,
+        org_user_id: OrgUserId::parse(org_user_id)?,
+        groups: GroupId::parse_all(groups)?,
+        roles: RoleBinding::parse_all(
+            roles.into_iter().map(|pb::RoleBinding { role_id, bot_id }| (role_id, bot_id)).collect(),
+        )?,
+        bot_tasks: BotTask::parse_all(
+            bot_tasks.into_iter().map(|pb::BotTaskAssignment { stream_id, dialogs }| (stream_id, dialogs)).collect(),
+        )?,
+        can_create_bot,
+        is_developer,
+        activation,
+    })
+}
+
+fn member_to_pb(member: Member) -> pb::Member {
+    let Member { email_id, org_user_id, groups, roles, bot_tasks, can_create_bot, is_developer, activation } = member;
+    pb::Member {
+        email_id: Some(email_id.as_str().to_owned()),
+        org_user_id: org_user_id.map(|o| o.as_str().to_owned()),
+        groups: groups.iter().map(|g| g.as_str().to_owned()).collect(),
+        roles: roles
+            .iter()
+            .map(|r| pb::RoleBinding { role_id: r.role_id().to_owned(), bot_id: r.bot_id().map(str::to_owned) })
+            .collect(),
+        bot_tasks: bot_tasks
+            .iter()
+            .map(|t| pb::BotTaskAssignment { stream_id: t.stream_id().to_owned(), dialogs: t.dialogs().to_vec() })
+            .collect(),
+        can_create_bot,
+        is_developer,
+        activation: match activation {
+            Activation::Pending => pb::ActivationState::Pending,
+            Activation::Active => pb::ActivationState::Active,
+        }
+        .into(),
+    }
+}
+
+/// One result of a bulk call: the user created, or why not, with the platform's error code.
+pub fn item_result(index: u64, result: Result<User, RegistryError>) -> pb::BatchItemResult {
+    let index = u32::try_from(index).unwrap_or(u32::MAX);
+    let result = match result {
+        Ok(user) => pb::batch_item_result::Result::User(user.into()),
+        Err(err) => {
+            let platform::ApiError { code, message, field, retry_after: _ } = err.into();
+            pb::batch_item_result::Result::Error(pb::ItemError {
+                code: code.as_str().to_owned(),
+                message,
+                field: field.unwrap_or_default(),
+            })
+        }
+    };
+    pb::BatchItemResult { index, result: Some(result) }
 }
 
 impl TryFrom<pb::UserPatch> for UserPatch {
@@ -317,6 +380,7 @@ impl From<User> for pb::User {
             to_be_retained,
             authenticated,
             identities,
+            member,
         } = user;
         pb::User {
             id: id.as_str().to_owned(),
@@ -337,7 +401,7 @@ impl From<User> for pb::User {
             associated_at: associated_at.map(proto::timestamp_from_millis),
             authenticated,
             identities: identities.into_iter().map(identity_to_pb).collect(),
-            member: None,
+            member: member.map(member_to_pb),
             signed_up_at: signed_up_at.map(proto::timestamp_from_millis),
             to_be_retained,
         }

@@ -4,7 +4,7 @@ mod convert;
 mod lifecycle;
 
 use proto::registry::v1::{self as pb, registry_service_server::RegistryService};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     app::Registry,
@@ -37,6 +37,51 @@ impl RegistryService for RegistryGrpc {
         let new = NewUser::try_from(user.unwrap_or_default())?;
         let user = self.registry.create_user(app_id, new).await?;
         Ok(Response::new(pb::CreateUserResponse { user: Some(user.into()) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn batch_create_users(
+        &self,
+        request: Request<pb::BatchCreateUsersRequest>,
+    ) -> Result<Response<pb::BatchCreateUsersResponse>, Status> {
+        let pb::BatchCreateUsersRequest { app_id, users } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        if users.len() > Registry::MAX_BATCH {
+            // Before converting anything: refused whole.
+            return Err(RegistryError::TooManyUsers { max: Registry::MAX_BATCH }.into());
+        }
+        let items = users.into_iter().map(NewUser::try_from).collect();
+        let results = self.registry.batch_create_users(app_id, items).await?;
+        let results = results.into_iter().enumerate().map(|(i, r)| convert::item_result(i as u64, r)).collect();
+        Ok(Response::new(pb::BatchCreateUsersResponse { results }))
+    }
+
+    /// Every message must name the same application; users are numbered across the stream.
+    #[tracing::instrument(skip_all)]
+    async fn import_users(
+        &self,
+        request: Request<Streaming<pb::ImportUsersRequest>>,
+    ) -> Result<Response<pb::ImportUsersResponse>, Status> {
+        let mut stream = request.into_inner();
+        let Some(first) = stream.message().await? else {
+            return Ok(Response::new(pb::ImportUsersResponse::default()));
+        };
+        let mut import = self.registry.import(convert::app_id(first.app_id.clone())?);
+        let mut next = Some(first);
+        while let Some(pb::ImportUsersRequest { app_id, users }) = next {
+            if app_id != import.app_id().as_str() {
+                return Err(RegistryError::ImportAppChanged.into());
+            }
+            import.add(users.into_iter().map(NewUser::try_from).collect()).await?;
+            next = stream.message().await?;
+        }
+        let report = import.finish().await?;
+        Ok(Response::new(pb::ImportUsersResponse {
+            received: report.received,
+            created: report.created,
+            skipped_existing: report.skipped_existing,
+            failures: report.failures.into_iter().map(|(i, err)| convert::item_result(i, Err(err))).collect(),
+        }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -7,8 +7,8 @@ use anyhow::Context as _;
 
 use super::entity::users;
 use crate::domain::{
-    AppId, DiscoveryKey, ExternalId, Identity, MetaValue, Metadata, Nickname, Origin, Profile, ProfileUrl, RosterId,
-    User, UserId,
+    Activation, AppId, BotTask, DiscoveryKey, EmailId, ExternalId, GroupId, Identity, Member, MetaValue, Metadata,
+    Nickname, OrgUserId, Origin, Profile, ProfileUrl, RoleBinding, RosterId, User, UserId,
 };
 
 pub fn into_user(
@@ -18,6 +18,13 @@ pub fn into_user(
     identities: Vec<(String, String)>,
 ) -> anyhow::Result<User> {
     let context = || format!("stored user {} is invalid", row.id);
+    let member = decode_member(
+        row.member_email_id,
+        row.member_org_user_id,
+        row.member_activation.as_deref(),
+        row.member_attributes.as_deref(),
+    )
+    .with_context(context)?;
     let metadata = metadata
         .into_iter()
         .map(|(k, v)| decode_value(&v).map(|v| (k, v)))
@@ -51,7 +58,91 @@ pub fn into_user(
         authenticated: row.authenticated,
         // Sorted here, not by the database, whose collation may order text differently.
         identities: Identity::parse_all(identities).with_context(context)?,
+        member,
     })
+}
+
+/// What has no uniqueness rule of its own, stored as one JSON object.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Attributes {
+    groups: Vec<String>,
+    roles: Vec<StoredRole>,
+    bot_tasks: Vec<StoredTask>,
+    can_create_bot: bool,
+    is_developer: bool,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredRole {
+    role_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bot_id: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredTask {
+    stream_id: String,
+    dialogs: Vec<String>,
+}
+
+/// A member as the user row's columns hold it: NULLs for users that are not members.
+#[derive(Debug, Default)]
+pub struct MemberColumns {
+    pub email_id: Option<String>,
+    pub email_norm: Option<String>,
+    pub org_user_id: Option<String>,
+    pub activation: Option<String>,
+    pub attributes: Option<String>,
+}
+
+pub fn encode_member(member: Option<&Member>) -> anyhow::Result<MemberColumns> {
+    let Some(member) = member else {
+        return Ok(MemberColumns::default());
+    };
+    let attributes = Attributes {
+        groups: member.groups.iter().map(|g| g.as_str().to_owned()).collect(),
+        roles: member
+            .roles
+            .iter()
+            .map(|r| StoredRole { role_id: r.role_id().to_owned(), bot_id: r.bot_id().map(str::to_owned) })
+            .collect(),
+        bot_tasks: member
+            .bot_tasks
+            .iter()
+            .map(|t| StoredTask { stream_id: t.stream_id().to_owned(), dialogs: t.dialogs().to_vec() })
+            .collect(),
+        can_create_bot: member.can_create_bot,
+        is_developer: member.is_developer,
+    };
+    Ok(MemberColumns {
+        email_id: Some(member.email_id.as_str().to_owned()),
+        email_norm: Some(member.email_id.normalized()),
+        org_user_id: member.org_user_id.as_ref().map(|o| o.as_str().to_owned()),
+        activation: Some(member.activation.as_str().to_owned()),
+        attributes: Some(serde_json::to_string(&attributes)?),
+    })
+}
+
+fn decode_member(
+    email_id: Option<String>,
+    org_user_id: Option<String>,
+    activation: Option<&str>,
+    attributes: Option<&str>,
+) -> anyhow::Result<Option<Member>> {
+    let Some(email_id) = email_id else {
+        return Ok(None);
+    };
+    let attributes: Attributes = serde_json::from_str(attributes.context("member without attributes")?)?;
+    Ok(Some(Member {
+        email_id: EmailId::parse(email_id)?,
+        org_user_id: OrgUserId::parse(org_user_id)?,
+        groups: GroupId::parse_all(attributes.groups)?,
+        roles: RoleBinding::parse_all(attributes.roles.into_iter().map(|r| (r.role_id, r.bot_id)).collect())?,
+        bot_tasks: BotTask::parse_all(attributes.bot_tasks.into_iter().map(|t| (t.stream_id, t.dialogs)).collect())?,
+        can_create_bot: attributes.can_create_bot,
+        is_developer: attributes.is_developer,
+        activation: activation.and_then(Activation::parse).context("unknown member activation")?,
+    }))
 }
 
 /// A metadata value as a JSON scalar, so numbers and booleans keep their kind.

@@ -32,6 +32,13 @@ pub mod users {
         pub signed_up_at: Option<i64>,
         pub to_be_retained: bool,
         pub authenticated: bool,
+        /// NULL on users that are not Kore.ai members.
+        pub member_email_id: Option<String>,
+        pub member_email_norm: Option<String>,
+        pub member_org_user_id: Option<String>,
+        pub member_activation: Option<String>,
+        /// JSON: groups, roles, bot tasks and the two flags.
+        pub member_attributes: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -158,6 +165,25 @@ pub mod outbox_events {
         pub payload: String,
         pub created_at: i64,
         pub delivered_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod member_groups {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "member_groups")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub group_id: String,
+        pub created_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

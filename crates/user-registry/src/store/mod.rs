@@ -4,9 +4,12 @@
 //! UPDATE: that takes the row lock on PostgreSQL and the write lock on SQLite, so concurrent
 //! writers of one user queue instead of racing.
 
+mod bulk;
 mod codec;
 mod entity;
+mod events;
 mod identities;
+mod members;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,7 +23,7 @@ use sea_orm::{
 };
 
 use crate::{
-    app::{Extras, StoreError, UserLifecycle, UserStore},
+    app::{Candidate, Created, Extras, StoreError, UserLifecycle, UserStore},
     domain::{
         AppId, DiscoveryKey, ExternalId, Identity, ImageType, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId,
         SensitiveFields, User, UserFilter, UserPatch, ValidationError,
@@ -28,8 +31,8 @@ use crate::{
 };
 use codec::{decode_value, encode_value, into_user};
 use entity::{
-    outbox_events as outbox, profile_images as images, user_discovery_keys as keys, user_metadata as meta,
-    user_sensitive_metadata as sensitive, users,
+    profile_images as images, user_discovery_keys as keys, user_metadata as meta, user_sensitive_metadata as sensitive,
+    users,
 };
 use platform::seal::{Sealed, Sealer};
 
@@ -42,6 +45,15 @@ pub const DISCOVERY_KEY: UniqueIndex = UniqueIndex {
     table: "user_discovery_keys",
     columns: &["app_id", "discovery_key"],
 };
+pub const MEMBER_EMAIL_KEY: UniqueIndex =
+    UniqueIndex { name: "users_app_member_email_key", table: "users", columns: &["app_id", "member_email_norm"] };
+pub const ORG_USER_ID_KEY: UniqueIndex = UniqueIndex {
+    name: "users_app_member_org_user_id_key",
+    table: "users",
+    columns: &["app_id", "member_org_user_id"],
+};
+pub const MEMBER_GROUP_KEY: UniqueIndex =
+    UniqueIndex { name: "member_groups_pkey", table: "member_groups", columns: &["app_id", "group_id"] };
 pub const IDENTITY_KEY: UniqueIndex = UniqueIndex {
     name: "user_identities_pkey",
     table: "user_identities",
@@ -76,6 +88,10 @@ fn write_error(err: DbErr) -> StoreError {
         StoreError::DiscoveryKeyTaken
     } else if IDENTITY_KEY.is_violated_by(&err) {
         StoreError::IdentityTaken
+    } else if MEMBER_EMAIL_KEY.is_violated_by(&err) {
+        StoreError::MemberEmailTaken
+    } else if ORG_USER_ID_KEY.is_violated_by(&err) {
+        StoreError::OrgUserIdTaken
     } else {
         StoreError::Unexpected(unexpected(err))
     }
@@ -163,6 +179,7 @@ async fn replace_discovery_keys(
 }
 
 fn user_row(user: &User) -> Result<users::ActiveModel, StoreError> {
+    let member = codec::encode_member(user.member.as_ref())?;
     Ok(users::ActiveModel {
         id: Set(user.id.as_str().to_owned()),
         app_id: Set(user.app_id.as_str().to_owned()),
@@ -188,6 +205,11 @@ fn user_row(user: &User) -> Result<users::ActiveModel, StoreError> {
         signed_up_at: Set(user.signed_up_at),
         to_be_retained: Set(user.to_be_retained),
         authenticated: Set(user.authenticated),
+        member_email_id: Set(member.email_id),
+        member_email_norm: Set(member.email_norm),
+        member_org_user_id: Set(member.org_user_id),
+        member_activation: Set(member.activation),
+        member_attributes: Set(member.attributes),
     })
 }
 
@@ -241,29 +263,9 @@ async fn load_sensitive(
     Ok(SensitiveFields::parse(entries)?)
 }
 
-/// "user.created", in the transaction that created the user, for webhook delivery to read.
-async fn record_created(conn: &impl ConnectionTrait, user: &User) -> Result<(), StoreError> {
-    let payload = serde_json::json!({
-        "id": user.id.as_str(),
-        "user_id": user.user_id.as_str(),
-        "origin": user.origin.as_str(),
-        "expires_unassociated": user.expires_unassociated,
-    });
-    let row = outbox::ActiveModel {
-        id: Set(platform::ids::new_id()),
-        app_id: Set(user.app_id.as_str().to_owned()),
-        kind: Set("user.created".into()),
-        subject_id: Set(user.id.as_str().to_owned()),
-        payload: Set(payload.to_string()),
-        created_at: Set(user.created_at),
-        delivered_at: Set(None),
-    };
-    outbox::Entity::insert(row).exec_without_returning(conn).await.map_err(unexpected)?;
-    Ok(())
-}
-
 /// What a new user's row does not hold: identities, metadata, discovery keys, image, sensitive
-/// fields and the "user.created" event, all in the user's transaction.
+/// fields, member groups and the "user.created" (and "member.activation_requested") events, all
+/// in the user's transaction.
 async fn insert_children(
     conn: &impl ConnectionTrait,
     sealer: &Sealer,
@@ -289,7 +291,10 @@ async fn insert_other_children(
     if !extras.sensitive.is_empty() {
         put_sensitive(conn, sealer, &user.app_id, user.id.as_str(), extras.sensitive, user.created_at).await?;
     }
-    record_created(conn, user).await
+    if let Some(member) = &user.member {
+        members::upsert_groups(conn, &user.app_id, member.groups.iter(), user.created_at).await?;
+    }
+    events::record_created(conn, std::slice::from_ref(user)).await
 }
 
 /// Stores (or replaces) the user's uploaded image.
@@ -401,6 +406,10 @@ impl UserStore for SeaUserStore {
         insert_children(&txn, &self.sealer, user, extras).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(())
+    }
+
+    async fn create_many(&self, candidates: &[Candidate]) -> Result<Vec<Created>, StoreError> {
+        bulk::create_many(&self.db, &self.sealer, candidates).await
     }
 
     async fn upsert_by_external_id(

@@ -75,14 +75,6 @@ async fn errors_carry_stable_codes_across_the_hop() {
 }
 
 #[tokio::test]
-async fn rpcs_not_built_yet_answer_unimplemented() {
-    let mut registry = spawn_registry().await;
-    let status =
-        registry.client.batch_create_users(pb::BatchCreateUsersRequest::default()).await.expect_err("not built");
-    assert_eq!(status.code(), Code::Unimplemented);
-}
-
-#[tokio::test]
 async fn reflection_lists_the_service_and_health() {
     use tonic_reflection::pb::v1::{
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient,

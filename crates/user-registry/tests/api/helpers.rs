@@ -57,6 +57,7 @@ pub fn new_user(user_id: &str) -> NewUser {
         signed_up_at: None,
         to_be_retained: false,
         identities: Vec::new(),
+        member: None,
     }
 }
 
@@ -64,24 +65,41 @@ pub fn user(app: &AppId, user_id: &str) -> User {
     User::new(app.clone(), new_user(user_id), platform::now_millis()).0
 }
 
-/// The registry serving on port 0 against SQLite.
+/// The registry serving on port 0 against a throwaway database.
 pub struct TestRegistry {
     pub addr: SocketAddr,
     pub client: RegistryServiceClient<Channel>,
     pub shutdown: Shutdown,
-    _db: TestDatabase,
+    pub db: TestDatabase,
+}
+
+impl TestRegistry {
+    /// A raw connection to the registry's database, for what the API does not show.
+    pub async fn connection(&self) -> DatabaseConnection {
+        platform::db::connect(&self.db.url, 2).await.expect("connect")
+    }
 }
 
 pub async fn spawn_registry() -> TestRegistry {
+    spawn_registry_on(Backend::Sqlite).await
+}
+
+/// PostgreSQL when the suite has one (`TEST_DATABASE_URL`, as `scripts/test` sets), else SQLite:
+/// for the tests too heavy to run on both.
+pub fn preferred_backend() -> Backend {
+    if std::env::var_os("TEST_DATABASE_URL").is_some() { Backend::Postgres } else { Backend::Sqlite }
+}
+
+pub async fn spawn_registry_on(backend: Backend) -> TestRegistry {
     test_support::init_logging();
-    let db = TestDatabase::sqlite();
+    let db = TestDatabase::new(backend).await;
     let settings: Settings = test_support::settings(&db, false);
     let app = user_registry::Application::build(&settings).await.expect("build");
     let addr = app.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client = RegistryServiceClient::connect(format!("http://{addr}")).await.expect("connect");
-    TestRegistry { addr, client, shutdown, _db: db }
+    TestRegistry { addr, client, shutdown, db }
 }
 
 impl Drop for TestRegistry {

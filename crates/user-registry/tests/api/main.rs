@@ -3,7 +3,9 @@
 
 mod grpc;
 mod helpers;
+mod import;
 mod lifecycle;
+mod members;
 mod store;
 mod store_writes;
 mod sunshine;

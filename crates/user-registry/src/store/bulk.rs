@@ -1,0 +1,248 @@
+//! Many users in one transaction. Users whose only unique keys live on the user row (ids,
+//! external id, member email and org user id: every Kore member) go in with multi-row
+//! `INSERT ... ON CONFLICT DO NOTHING RETURNING id`, which decides each rule under concurrency
+//! without reading first; a row not returned was refused, and only then is its holder looked up
+//! to say which key it held. Users that bring keys kept in other tables (discovery keys,
+//! identities) go one by one, each in a savepoint, so a refused one leaves nothing.
+
+use std::collections::HashSet;
+
+use platform::{db::unexpected, seal::Sealer};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Iterable, QueryFilter,
+    QuerySelect, QueryTrait, RuntimeErr, TransactionTrait, sea_query::OnConflict,
+};
+
+use super::{
+    entity::users, events, insert_children, insert_metadata, members, put_image, put_sensitive, user_row, write_error,
+};
+use crate::{
+    app::{Candidate, Created, StoreError, TakenKey},
+    domain::{AppId, ExternalId, User},
+};
+
+/// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+/// Rows of `columns` columns that one statement may carry.
+pub(super) fn rows_per_statement(columns: usize) -> usize {
+    (MAX_PARAMS / columns.max(1)).max(1)
+}
+
+/// A deadlock between two bulk writers that took keys in crossing orders aborts one of them
+/// whole; it is run again from the start.
+const ATTEMPTS: usize = 3;
+
+pub(super) async fn create_many(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    candidates: &[Candidate],
+) -> Result<Vec<Created>, StoreError> {
+    let Some(first) = candidates.first() else {
+        return Ok(Vec::new());
+    };
+    let app_id = &first.user.app_id;
+    if candidates.iter().any(|c| &c.user.app_id != app_id) {
+        return Err(StoreError::Unexpected(anyhow::anyhow!("a bulk create spans applications")));
+    }
+    let mut attempt = 1;
+    loop {
+        match try_create_many(db, sealer, app_id, candidates).await {
+            Err(err) if attempt < ATTEMPTS && is_transient(&err) => {
+                tracing::warn!(attempt, "bulk create aborted by a deadlock; trying again");
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// A PostgreSQL deadlock or serialization failure: the transaction was rolled back whole.
+fn is_transient(err: &StoreError) -> bool {
+    let StoreError::Unexpected(err) = err else {
+        return false;
+    };
+    let (Some(DbErr::Exec(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(db))))
+    | Some(DbErr::Query(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(db))))) = err.downcast_ref::<DbErr>()
+    else {
+        return false;
+    };
+    matches!(db.code().as_deref(), Some("40P01" | "40001"))
+}
+
+async fn try_create_many(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    app_id: &AppId,
+    candidates: &[Candidate],
+) -> Result<Vec<Created>, StoreError> {
+    let (plain, singular): (Vec<usize>, Vec<usize>) = (0..candidates.len())
+        .partition(|&i| candidates[i].user.discovery_keys.is_empty() && candidates[i].user.identities.is_empty());
+    let mut outcomes = vec![Created::Yes; candidates.len()];
+    let txn = db.begin().await.map_err(unexpected)?;
+
+    let inserted = insert_rows(&txn, candidates, &plain).await?;
+    let (created, refused): (Vec<usize>, Vec<usize>) =
+        plain.into_iter().partition(|&i| inserted.contains(candidates[i].user.id.as_str()));
+    insert_plain_children(&txn, sealer, app_id, candidates, &created).await?;
+    let refused_users: Vec<&User> = refused.iter().map(|&i| &candidates[i].user).collect();
+    for (i, key) in refused.iter().zip(taken_keys(&txn, app_id, &refused_users).await?) {
+        outcomes[*i] = Created::Taken(key);
+    }
+
+    for i in singular {
+        let savepoint = txn.begin().await.map_err(unexpected)?;
+        match insert_one(&savepoint, sealer, &candidates[i]).await {
+            Ok(()) => savepoint.commit().await.map_err(unexpected)?,
+            Err(err) => {
+                savepoint.rollback().await.map_err(unexpected)?;
+                outcomes[i] = Created::Taken(match err {
+                    StoreError::UserIdTaken => TakenKey::UserId,
+                    StoreError::ExternalIdTaken => TakenKey::ExternalId,
+                    StoreError::DiscoveryKeyTaken => TakenKey::DiscoveryKey,
+                    StoreError::IdentityTaken => TakenKey::Identity,
+                    StoreError::MemberEmailTaken => TakenKey::MemberEmail,
+                    StoreError::OrgUserIdTaken => TakenKey::OrgUserId,
+                    other => return Err(other),
+                });
+            }
+        }
+    }
+    txn.commit().await.map_err(unexpected)?;
+    Ok(outcomes)
+}
+
+/// Inserts the rows of `which`, skipping any that a unique key refuses; answers the ids
+/// inserted. Rows go in ordered by their keys, so two writers sharing keys meet them in the
+/// same order and one waits for the other instead of deadlocking.
+async fn insert_rows(
+    txn: &DatabaseTransaction,
+    candidates: &[Candidate],
+    which: &[usize],
+) -> Result<HashSet<String>, StoreError> {
+    let mut order: Vec<(Option<String>, Option<&str>, &str, usize)> = which
+        .iter()
+        .map(|&i| {
+            let user = &candidates[i].user;
+            let member = user.member.as_ref();
+            (
+                member.map(|m| m.email_id.normalized()),
+                member.and_then(|m| m.org_user_id.as_ref()).map(|o| o.as_str()),
+                user.user_id.as_str(),
+                i,
+            )
+        })
+        .collect();
+    order.sort_unstable();
+    let backend = txn.get_database_backend();
+    let mut inserted = HashSet::with_capacity(which.len());
+    for chunk in order.chunks(rows_per_statement(users::Column::iter().count())) {
+        let rows = chunk.iter().map(|(.., i)| user_row(&candidates[*i].user)).collect::<Result<Vec<_>, _>>()?;
+        // No conflict target: every unique index of the row refuses it quietly.
+        let mut insert =
+            users::Entity::insert_many(rows).on_conflict(OnConflict::new().do_nothing().to_owned()).into_query();
+        insert.returning_col(users::Column::Id);
+        for row in txn.query_all(backend.build(&insert)).await.map_err(unexpected)? {
+            inserted.insert(row.try_get_by_index::<String>(0).map_err(unexpected)?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// What the created plain users bring beside their rows, and their events.
+async fn insert_plain_children(
+    txn: &DatabaseTransaction,
+    sealer: &Sealer,
+    app_id: &AppId,
+    candidates: &[Candidate],
+    created: &[usize],
+) -> Result<(), StoreError> {
+    let now = created.first().map_or(0, |&i| candidates[i].user.created_at);
+    let groups = created.iter().filter_map(|&i| candidates[i].user.member.as_ref()).flat_map(|m| m.groups.iter());
+    members::upsert_groups(txn, app_id, groups, now).await?;
+    for &i in created {
+        let Candidate { user, image, sensitive } = &candidates[i];
+        insert_metadata(txn, app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
+        if let Some(image) = image {
+            put_image(txn, user.id.as_str(), image).await.map_err(unexpected)?;
+        }
+        if !sensitive.is_empty() {
+            put_sensitive(txn, sealer, app_id, user.id.as_str(), sensitive, user.created_at).await?;
+        }
+    }
+    let users: Vec<User> = created.iter().map(|&i| candidates[i].user.clone()).collect();
+    events::record_created(txn, &users).await
+}
+
+async fn insert_one(conn: &DatabaseTransaction, sealer: &Sealer, candidate: &Candidate) -> Result<(), StoreError> {
+    let user = &candidate.user;
+    users::Entity::insert(user_row(user)?).exec_without_returning(conn).await.map_err(write_error)?;
+    insert_children(conn, sealer, user, &candidate.extras()).await
+}
+
+/// Which key of each refused user another user holds. Read after the refusal, for the answer
+/// only: the refusal itself was the unique index's.
+async fn taken_keys(
+    conn: &DatabaseTransaction,
+    app_id: &AppId,
+    refused: &[&User],
+) -> Result<Vec<TakenKey>, StoreError> {
+    if refused.is_empty() {
+        return Ok(Vec::new());
+    }
+    let emails = held(conn, app_id, users::Column::MemberEmailNorm, refused, |u| {
+        u.member.as_ref().map(|m| m.email_id.normalized())
+    })
+    .await?;
+    let org_ids = held(conn, app_id, users::Column::MemberOrgUserId, refused, |u| {
+        u.member.as_ref().and_then(|m| m.org_user_id.as_ref()).map(|o| o.as_str().to_owned())
+    })
+    .await?;
+    let user_ids = held(conn, app_id, users::Column::UserId, refused, |u| Some(u.user_id.as_str().to_owned())).await?;
+    let external_ids = held(conn, app_id, users::Column::ExternalIdNorm, refused, |u| {
+        u.external_id.as_ref().map(ExternalId::normalized)
+    })
+    .await?;
+    Ok(refused
+        .iter()
+        .map(|u| {
+            let member = u.member.as_ref();
+            if member.is_some_and(|m| emails.contains(&m.email_id.normalized())) {
+                TakenKey::MemberEmail
+            } else if member.and_then(|m| m.org_user_id.as_ref()).is_some_and(|o| org_ids.contains(o.as_str())) {
+                TakenKey::OrgUserId
+            } else if user_ids.contains(u.user_id.as_str()) {
+                TakenKey::UserId
+            } else if u.external_id.as_ref().is_some_and(|e| external_ids.contains(&e.normalized())) {
+                TakenKey::ExternalId
+            } else {
+                TakenKey::Unknown
+            }
+        })
+        .collect())
+}
+
+/// The values of `column` among `key(user)` that some user of the application holds.
+async fn held(
+    conn: &DatabaseTransaction,
+    app_id: &AppId,
+    column: users::Column,
+    refused: &[&User],
+    key: impl Fn(&User) -> Option<String>,
+) -> Result<HashSet<String>, StoreError> {
+    let values: Vec<String> = refused.iter().filter_map(|u| key(u)).collect::<HashSet<_>>().into_iter().collect();
+    let mut held = HashSet::new();
+    for chunk in values.chunks(MAX_PARAMS - 1) {
+        let found: Vec<Option<String>> = users::Entity::find()
+            .select_only()
+            .column(column)
+            .filter(users::Column::AppId.eq(app_id.as_str()))
+            .filter(column.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await
+            .map_err(unexpected)?;
+        held.extend(found.into_iter().flatten());
+    }
+    Ok(held)
+}
