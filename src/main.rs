@@ -103,6 +103,22 @@ enum AppsCommand {
         #[arg(long, default_value = "default")]
         name: String,
     },
+    /// Create an admin client (Kore.ai admin API app): prints its client id and secret (once).
+    /// Its HS256 JWTs name the client in `appId`.
+    AdminClient {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "admin")]
+        name: String,
+        /// user-management (the default), app, sensitive-metadata; repeatable.
+        #[arg(long = "scope", value_parser = ["app", "sensitive-metadata", "user-management"])]
+        scopes: Vec<String>,
+    },
+    /// List an application's admin clients (never their secrets).
+    AdminClients {
+        #[arg(long)]
+        id: String,
+    },
     /// Register a public key (PEM file) that verifies RS256 or ES256 login JWTs; prints its
     /// key id, the `kid` those JWTs must carry.
     PublicKey {
@@ -226,6 +242,18 @@ async fn serve_all(settings: Settings) -> anyhow::Result<()> {
     stack.wait().await
 }
 
+/// CLI scope names as proto values.
+fn scope_values(names: &[String]) -> Vec<i32> {
+    names
+        .iter()
+        .map(|s| match s.as_str() {
+            "sensitive-metadata" => pb::Scope::SensitiveMetadata,
+            "user-management" => pb::Scope::UserManagement,
+            _ => pb::Scope::App,
+        } as i32)
+        .collect()
+}
+
 async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
     let channel = platform::grpc::channel(&settings.token.endpoint, Duration::from_secs(10))?;
     let mut client = TokenServiceClient::new(channel);
@@ -266,20 +294,35 @@ async fn apps(command: AppsCommand, settings: &Settings) -> anyhow::Result<()> {
             println!("{}", describe(&updated));
         }
         AppsCommand::Token { id, name, scopes } => {
-            let scopes = scopes
-                .iter()
-                .map(|s| match s.as_str() {
-                    "sensitive-metadata" => pb::Scope::SensitiveMetadata,
-                    "user-management" => pb::Scope::UserManagement,
-                    _ => pb::Scope::App,
-                } as i32)
-                .collect();
+            let scopes = scope_values(&scopes);
             let created = client
                 .create_api_token(pb::CreateApiTokenRequest { app_id: id, name, scopes })
                 .await
                 .map_err(|s| anyhow::anyhow!("{}", s.message()))?
                 .into_inner();
             println!("API token: {}", created.api_token);
+        }
+        AppsCommand::AdminClient { id, name, scopes } => {
+            let created = client
+                .create_admin_client(pb::CreateAdminClientRequest { app_id: id, name, scopes: scope_values(&scopes) })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner();
+            println!("client id: {}", created.client.unwrap_or_default().id);
+            println!("secret:    {}", created.secret);
+        }
+        AppsCommand::AdminClients { id } => {
+            let clients = client
+                .list_admin_clients(pb::ListAdminClientsRequest { app_id: id })
+                .await
+                .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+                .into_inner()
+                .clients;
+            for c in clients {
+                let scopes: Vec<&str> =
+                    c.scopes.iter().map(|s| pb::Scope::try_from(*s).map_or("unknown", |s| s.as_str_name())).collect();
+                println!("{}\t{}\t{}", c.id, c.name, scopes.join(","));
+            }
         }
         AppsCommand::Key { id, name } => {
             let created = client

@@ -72,6 +72,16 @@ async fn end_users_are_read_patched_and_listed() {
     assert_eq!(patched["profile"]["first_name"], "Ada", "keys not sent survive");
     assert_eq!(patched["profile"]["email"], "ada@example.com");
     assert_eq!(patched["profile"]["last_name"], "Lovelace");
+    assert_eq!(patched["profile"]["display_name"], "Ada Lovelace", "a derived display name follows the names");
+    let named = json!({ "profile": { "display_name": "The Countess" } });
+    let named = ok(&stack, Method::PATCH, &format!("/api/v2/end-users/{id}"), Some(named), StatusCode::OK).await;
+    let renamed = json!({ "profile": { "first_name": "Augusta" } });
+    let renamed = ok(&stack, Method::PATCH, &format!("/api/v2/end-users/{id}"), Some(renamed), StatusCode::OK).await;
+    assert_eq!(
+        (named["profile"]["display_name"].as_str(), renamed["profile"]["display_name"].as_str()),
+        (Some("The Countess"), Some("The Countess")),
+        "one set explicitly stays"
+    );
     assert_eq!(patched["profile"]["metadata"], json!({ "k": "v", "plan": "pro" }));
     let cleared = ok(
         &stack,

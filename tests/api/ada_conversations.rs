@@ -354,3 +354,61 @@ async fn participants_named_by_external_id_are_upserted_and_associated() {
     assert_eq!(second.participants.len(), 1);
     assert_eq!(second.next_page_token, "", "two participants, two pages");
 }
+
+/// Joining a group conversation upserts and associates the user, once; leaving removes it;
+/// personal conversations keep their one participant.
+#[tokio::test]
+async fn participants_join_and_leave_group_conversations() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let mut context = ContextServiceClient::new(test_support::channel(stack.stack().context).await);
+    let by_external =
+        |id: &str| context_pb::ParticipantRef { key: Some(context_pb::participant_ref::Key::ExternalId(id.into())) };
+    let create = |kind: context_pb::ConversationKind| context_pb::CreateConversationRequest {
+        app_id: stack.app_id.clone(),
+        kind: kind.into(),
+        participants: vec![by_external("owner")],
+        ..Default::default()
+    };
+    let group = context.create_conversation(create(context_pb::ConversationKind::Group)).await.unwrap().into_inner();
+    let group_id = group.conversation.unwrap().id;
+    let join = |conversation_id: &str, who: &str| context_pb::JoinConversationRequest {
+        app_id: stack.app_id.clone(),
+        conversation_id: conversation_id.to_owned(),
+        participant: Some(by_external(who)),
+    };
+    let joined = context.join_conversation(join(&group_id, "guest")).await.unwrap().into_inner();
+    assert!(joined.joined);
+    let guest = registry_user(&stack, registry_pb::user_lookup::Key::ExternalId("guest".into())).await;
+    assert_eq!(joined.participant.as_ref().unwrap().user_id, guest.id);
+    assert!(guest.associated_at.is_some(), "joining associates, as creating does");
+    let again = context.join_conversation(join(&group_id, "GUEST")).await.unwrap().into_inner();
+    assert!(!again.joined, "once");
+
+    let leave = |who: &str| context_pb::LeaveConversationRequest {
+        app_id: stack.app_id.clone(),
+        conversation_id: group_id.clone(),
+        participant: Some(by_external(who)),
+    };
+    context.leave_conversation(leave("guest")).await.unwrap();
+    assert_eq!(context.leave_conversation(leave("guest")).await.unwrap_err().code(), tonic::Code::NotFound);
+    assert_eq!(context.leave_conversation(leave("nobody")).await.unwrap_err().code(), tonic::Code::NotFound);
+    let listed = context
+        .list_participants(context_pb::ListParticipantsRequest {
+            app_id: stack.app_id.clone(),
+            conversation_id: group_id.clone(),
+            page_token: String::new(),
+            page_size: 10,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.participants.len(), 1, "the owner stays");
+
+    let personal =
+        context.create_conversation(create(context_pb::ConversationKind::Personal)).await.unwrap().into_inner();
+    let personal_id = personal.conversation.unwrap().id;
+    let refused = context.join_conversation(join(&personal_id, "guest")).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    let missing = context.join_conversation(join(&platform::ids::new_id(), "guest")).await.unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+}

@@ -1,5 +1,6 @@
-//! Caller authentication, shared by the dialects: a presented credential goes to
-//! token-service, which answers the application it belongs to.
+//! Caller authentication, shared by the dialects: a presented credential (an API token, or an
+//! app key's Basic credential or JWT) goes to token-service, which answers the application it
+//! belongs to.
 
 use platform::{ApiError, AppId, ErrorCode};
 use proto::token::v1 as pb;
@@ -24,6 +25,57 @@ pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<
         credential: Some(pb::authenticate_caller_request::Credential::ApiToken(token)),
         app_id: None,
     };
+    authenticate(clients, request_id, request).await
+}
+
+/// A credential of one application's app keys (Sunshine): HTTP Basic `key_id:secret`, or a
+/// `scope: app` JWT signed by one of them.
+#[derive(Clone)]
+pub enum AppKeyCredential {
+    Basic { key_id: String, secret: String },
+    Jwt(String),
+}
+
+impl std::fmt::Debug for AppKeyCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Basic { key_id, .. } => write!(f, "Basic({key_id}, ..)"),
+            Self::Jwt(_) => f.write_str("Jwt(..)"),
+        }
+    }
+}
+
+/// Checks an app-key credential that must belong to `app_id` (the application the path names):
+/// a credential of another application is refused like a wrong one.
+pub async fn app_key(
+    clients: &Clients,
+    request_id: &RequestId,
+    credential: Option<AppKeyCredential>,
+    app_id: &str,
+) -> Result<Caller, ApiError> {
+    use pb::authenticate_caller_request::Credential;
+    let Some(credential) = credential else {
+        return Err(ApiError::new(ErrorCode::CredentialMissing, "Authorization is required"));
+    };
+    // No application has an id of another shape, so no credential belongs to it.
+    if !platform::ids::is_id(app_id) {
+        return Err(ApiError::new(ErrorCode::CredentialInvalid, "the credential is not valid for this app"));
+    }
+    let credential = match credential {
+        AppKeyCredential::Basic { key_id, secret } => Credential::Basic(pb::BasicCredential { key_id, secret }),
+        AppKeyCredential::Jwt(jwt) => Credential::Jwt(jwt),
+    };
+    let request = pb::AuthenticateCallerRequest { credential: Some(credential), app_id: Some(app_id.to_owned()) };
+    authenticate(clients, request_id, request).await
+}
+
+/// Asks token-service who `request` is; admits callers holding the `app` scope, within their
+/// application's rate limit.
+async fn authenticate(
+    clients: &Clients,
+    request_id: &RequestId,
+    request: pb::AuthenticateCallerRequest,
+) -> Result<Caller, ApiError> {
     let response = clients
         .token
         .clone()
@@ -41,4 +93,49 @@ pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<
         return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
     }
     Ok(Caller { app_id })
+}
+
+/// Checks a Kore-style admin JWT (the `auth` header): HS256, signed with an admin client's
+/// secret, naming the client in `appId`. The caller must hold `scope`.
+pub async fn admin_jwt(
+    clients: &Clients,
+    request_id: &RequestId,
+    token: Option<&str>,
+    scope: pb::Scope,
+) -> Result<Caller, ApiError> {
+    let token = match token.map(str::trim) {
+        Some(token) if !token.is_empty() => token.to_owned(),
+        _ => return Err(ApiError::new(ErrorCode::CredentialMissing, "the auth header is missing")),
+    };
+    let request = pb::AuthenticateCallerRequest {
+        credential: Some(pb::authenticate_caller_request::Credential::Jwt(token)),
+        app_id: None,
+    };
+    let response = clients
+        .token
+        .clone()
+        .authenticate_caller(request_id.grpc(request))
+        .await
+        .map_err(|status| ApiError::from_status(&status))?
+        .into_inner();
+    let app_id = AppId::parse(response.app_id)
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
+    if !response.scopes.contains(&(scope as i32)) {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            format!("the admin client lacks the {} scope", scope_name(scope)),
+        ));
+    }
+    if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
+        return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
+    }
+    Ok(Caller { app_id })
+}
+
+fn scope_name(scope: pb::Scope) -> &'static str {
+    match scope {
+        pb::Scope::UserManagement => "user-management",
+        pb::Scope::SensitiveMetadata => "sensitive-metadata",
+        pb::Scope::App | pb::Scope::Unspecified => "app",
+    }
 }

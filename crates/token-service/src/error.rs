@@ -24,6 +24,8 @@ pub enum TokenError {
     AppKeyNotFound,
     #[error("public key not found")]
     PublicKeyNotFound,
+    #[error("admin client not found")]
+    AdminClientNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -41,7 +43,7 @@ impl From<TokenError> for ApiError {
             TokenError::CredentialInvalid | TokenError::JwtRefused(_) => {
                 ApiError::new(ErrorCode::CredentialInvalid, err.to_string())
             }
-            TokenError::AppKeyNotFound | TokenError::PublicKeyNotFound => {
+            TokenError::AppKeyNotFound | TokenError::PublicKeyNotFound | TokenError::AdminClientNotFound => {
                 ApiError::new(ErrorCode::NotFound, err.to_string())
             }
             TokenError::Unexpected(cause) => ApiError::internal(&cause),

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use platform::Clock;
 
 use crate::{
+    domain::ValidationError,
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationStatus, Modality, NewConversation, Participant,
         ParticipantRef,
@@ -37,6 +38,19 @@ pub trait ConversationStore: Send + Sync {
     /// Ends an active conversation at `now`; an ended one stays as it is. `None` when there is
     /// no such conversation.
     async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<Conversation>>;
+    /// Adds `user_id` after the conversation's last participant, serialised per conversation,
+    /// unless it already has `max` participants.
+    async fn add_participant(
+        &self,
+        app_id: &AppId,
+        conversation_id: &str,
+        user_id: &str,
+        id: &str,
+        max: u32,
+        now: i64,
+    ) -> anyhow::Result<Joined>;
+    /// False when the user took no part.
+    async fn remove_participant(&self, app_id: &AppId, conversation_id: &str, user_id: &str) -> anyhow::Result<bool>;
     /// Participants in the order given, after position `after` when given.
     async fn list_participants(
         &self,
@@ -47,12 +61,26 @@ pub trait ConversationStore: Send + Sync {
     ) -> anyhow::Result<Vec<Participant>>;
 }
 
+/// What adding a participant did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    Added(Participant),
+    /// The user already took part.
+    Present(Participant),
+    /// The conversation has its most participants.
+    Full,
+    NoConversation,
+}
+
 /// The registry, as conversations need it.
 #[async_trait]
 pub trait UserDirectory: Send + Sync {
     /// Marks the user `participant` names associated (upserting it first when named by external
     /// id) and answers its Roster id; `ParticipantNotFound` when it names no user.
     async fn associate(&self, app_id: &AppId, participant: &ParticipantRef) -> Result<String, ContextError>;
+    /// The Roster id of the user `participant` names, without creating or marking it;
+    /// `ParticipantNotFound` when it names no user.
+    async fn resolve(&self, app_id: &AppId, participant: &ParticipantRef) -> Result<String, ContextError>;
 }
 
 /// A page of channels and where the next one starts.
@@ -68,6 +96,9 @@ pub struct ParticipantPage {
     pub participants: Vec<Participant>,
     pub next: Option<u32>,
 }
+
+/// The most participants a conversation has, at creation or by joining.
+pub const MAX_PARTICIPANTS: u32 = 100;
 
 #[derive(Clone)]
 pub struct Conversations {
@@ -197,5 +228,65 @@ impl Conversations {
         let participants = self.store.list_participants(app_id, conversation_id, after, u64::from(size) + 1).await?;
         let (participants, next) = super::page(participants, size, |p| p.position);
         Ok(ParticipantPage { participants, next })
+    }
+
+    /// A group conversation's new participant, upserted and marked associated as on creation.
+    pub async fn join_conversation(
+        &self,
+        app_id: &AppId,
+        conversation_id: &str,
+        participant: &ParticipantRef,
+    ) -> Result<(Participant, bool), ContextError> {
+        let conversation = self.get_conversation(app_id, conversation_id).await?;
+        if conversation.kind == crate::domain::ConversationKind::Personal {
+            return Err(ValidationError::Invalid {
+                field: "conversation_id",
+                reason: "a personal conversation has exactly one participant",
+            }
+            .into());
+        }
+        let user_id = self.directory.associate(app_id, participant).await?;
+        let id = platform::ids::new_id();
+        let now = self.clock.now_millis();
+        let (joined, added) =
+            match self.store.add_participant(app_id, conversation_id, &user_id, &id, MAX_PARTICIPANTS, now).await? {
+                Joined::Added(p) => (p, true),
+                Joined::Present(p) => (p, false),
+                Joined::Full => {
+                    return Err(ValidationError::Invalid {
+                        field: "participants",
+                        reason: "the conversation has 100 participants",
+                    }
+                    .into());
+                }
+                Joined::NoConversation => return Err(ContextError::ConversationNotFound),
+            };
+        if added {
+            tracing::info!(app.id = app_id.as_str(), conversation.id = conversation_id, "participant joined");
+        }
+        Ok((joined, added))
+    }
+
+    /// Removes a group conversation's participant.
+    pub async fn leave_conversation(
+        &self,
+        app_id: &AppId,
+        conversation_id: &str,
+        participant: &ParticipantRef,
+    ) -> Result<(), ContextError> {
+        let conversation = self.get_conversation(app_id, conversation_id).await?;
+        if conversation.kind == crate::domain::ConversationKind::Personal {
+            return Err(ValidationError::Invalid {
+                field: "conversation_id",
+                reason: "a personal conversation keeps its one participant",
+            }
+            .into());
+        }
+        let user_id = self.directory.resolve(app_id, participant).await?;
+        if !self.store.remove_participant(app_id, conversation_id, &user_id).await? {
+            return Err(ContextError::ParticipantNotFound);
+        }
+        tracing::info!(app.id = app_id.as_str(), conversation.id = conversation_id, "participant left");
+        Ok(())
     }
 }

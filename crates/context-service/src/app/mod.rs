@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use platform::Clock;
 
-pub use conversations::{ChannelPage, ConversationStore, Conversations, ParticipantPage, UserDirectory};
+pub use conversations::{
+    ChannelPage, ConversationStore, Conversations, Joined, MAX_PARTICIPANTS, ParticipantPage, UserDirectory,
+};
 
 use crate::{
     domain::{

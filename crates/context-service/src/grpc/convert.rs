@@ -220,14 +220,7 @@ impl TryFrom<pb::CreateConversationRequest> for NewConversation {
             Ok(pb::ConversationKind::Unspecified) => return Err(ValidationError::Missing { field: "kind" }.into()),
             Err(_) => return Err(ValidationError::Invalid { field: "kind", reason: "is not a known kind" }.into()),
         };
-        let participants = participants
-            .into_iter()
-            .map(|pb::ParticipantRef { key }| match key {
-                Some(pb::participant_ref::Key::UserId(id)) => Ok(ParticipantRef::UserId(id)),
-                Some(pb::participant_ref::Key::ExternalId(external_id)) => ParticipantRef::external_id(external_id),
-                None => Err(ValidationError::Missing { field: "participants" }),
-            })
-            .collect::<Result<_, _>>()?;
+        let participants = participants.into_iter().map(participant_ref).collect::<Result<_, _>>()?;
         Ok(NewConversation {
             app_id: self::app_id(app_id)?,
             kind,
@@ -301,4 +294,13 @@ pub fn page_key(tag: &str, token: &str) -> Result<Option<String>, ContextError> 
     let decoded = hex::decode(token).ok().and_then(|b| String::from_utf8(b).ok());
     let key = decoded.as_deref().and_then(|s| s.strip_prefix(tag)).and_then(|s| s.strip_prefix(':'));
     key.map(|k| Some(k.to_owned())).ok_or(ContextError::InvalidPageToken)
+}
+
+/// A participant named by Roster id or by external id.
+pub fn participant_ref(participant: pb::ParticipantRef) -> Result<ParticipantRef, ValidationError> {
+    match participant.key {
+        Some(pb::participant_ref::Key::UserId(id)) => Ok(ParticipantRef::UserId(id)),
+        Some(pb::participant_ref::Key::ExternalId(external_id)) => ParticipantRef::external_id(external_id),
+        None => Err(ValidationError::Missing { field: "participants" }),
+    }
 }

@@ -229,6 +229,29 @@ impl ContextService for ContextGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn join_conversation(
+        &self,
+        request: Request<pb::JoinConversationRequest>,
+    ) -> Result<Response<pb::JoinConversationResponse>, Status> {
+        let pb::JoinConversationRequest { app_id, conversation_id, participant } = request.into_inner();
+        let participant = convert::participant_ref(participant.unwrap_or_default()).map_err(ContextError::from)?;
+        let (participant, joined) =
+            self.conversations.join_conversation(&convert::app_id(app_id)?, &conversation_id, &participant).await?;
+        Ok(Response::new(pb::JoinConversationResponse { participant: Some(participant.into()), joined }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn leave_conversation(
+        &self,
+        request: Request<pb::LeaveConversationRequest>,
+    ) -> Result<Response<pb::LeaveConversationResponse>, Status> {
+        let pb::LeaveConversationRequest { app_id, conversation_id, participant } = request.into_inner();
+        let participant = convert::participant_ref(participant.unwrap_or_default()).map_err(ContextError::from)?;
+        self.conversations.leave_conversation(&convert::app_id(app_id)?, &conversation_id, &participant).await?;
+        Ok(Response::new(pb::LeaveConversationResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn create_channel(
         &self,
         request: Request<pb::CreateChannelRequest>,

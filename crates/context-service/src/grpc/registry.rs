@@ -63,6 +63,18 @@ impl UserDirectory for GrpcRegistry {
         };
         self.mark(app_id, id).await
     }
+
+    async fn resolve(&self, app_id: &AppId, participant: &ParticipantRef) -> Result<String, ContextError> {
+        let key = match participant {
+            ParticipantRef::UserId(id) if !platform::ids::is_id(id) => return Err(ContextError::ParticipantNotFound),
+            ParticipantRef::UserId(id) => Key::Id(id.clone()),
+            ParticipantRef::ExternalId(external_id) => Key::ExternalId(external_id.clone()),
+        };
+        let request =
+            pb::GetUserRequest { app_id: app_id.as_str().to_owned(), lookup: Some(pb::UserLookup { key: Some(key) }) };
+        let answer = self.client.clone().get_user(traced(request)).await.map_err(refused)?;
+        Ok(answer.into_inner().user.ok_or_else(|| anyhow::anyhow!("the registry answered no user"))?.id)
+    }
 }
 
 /// The registry's answer in this service's terms; its message is never passed on, as it can

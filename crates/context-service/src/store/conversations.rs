@@ -13,7 +13,7 @@ use super::{
     entity::{channels, conversations, participants},
 };
 use crate::{
-    app::ConversationStore,
+    app::{ConversationStore, Joined},
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality,
         Participant,
@@ -116,6 +116,77 @@ impl ConversationStore for SeaContextStore {
             .await
             .map_err(unexpected)?;
         self.find_conversation(app_id, id).await
+    }
+
+    async fn add_participant(
+        &self,
+        app_id: &AppId,
+        conversation_id: &str,
+        user_id: &str,
+        id: &str,
+        max: u32,
+        now: i64,
+    ) -> anyhow::Result<Joined> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        // Touching the conversation locks it: joins of one conversation queue, so positions
+        // (max + 1) never collide.
+        let touched = conversations::Entity::update_many()
+            .col_expr(conversations::Column::UpdatedAt, Expr::value(now))
+            .filter(conversations::Column::AppId.eq(app_id.as_str()))
+            .filter(conversations::Column::Id.eq(conversation_id))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        if touched.rows_affected == 0 {
+            return Ok(Joined::NoConversation);
+        }
+        let member = participants::Entity::find()
+            .filter(participants::Column::AppId.eq(app_id.as_str()))
+            .filter(participants::Column::ConversationId.eq(conversation_id))
+            .filter(participants::Column::UserId.eq(user_id));
+        if let Some(existing) = member.clone().one(&txn).await.map_err(unexpected)? {
+            txn.commit().await.map_err(unexpected)?;
+            return Ok(Joined::Present(into_participant(existing)?));
+        }
+        let (count, last): (i64, Option<i32>) = participants::Entity::find()
+            .select_only()
+            .column_as(participants::Column::Position.count(), "count")
+            .column_as(participants::Column::Position.max(), "max")
+            .filter(participants::Column::AppId.eq(app_id.as_str()))
+            .filter(participants::Column::ConversationId.eq(conversation_id))
+            .into_tuple()
+            .one(&txn)
+            .await
+            .map_err(unexpected)?
+            .unwrap_or((0, None));
+        if count >= i64::from(max) {
+            return Ok(Joined::Full);
+        }
+        let position = last.map_or(0, |p| p + 1);
+        let row = participants::ActiveModel {
+            app_id: Set(app_id.as_str().to_owned()),
+            conversation_id: Set(conversation_id.to_owned()),
+            user_id: Set(user_id.to_owned()),
+            id: Set(id.to_owned()),
+            position: Set(position),
+            joined_at: Set(now),
+        };
+        participants::Entity::insert(row).exec_without_returning(&txn).await.map_err(unexpected)?;
+        let added =
+            member.one(&txn).await.map_err(unexpected)?.ok_or_else(|| anyhow::anyhow!("participant vanished"))?;
+        txn.commit().await.map_err(unexpected)?;
+        Ok(Joined::Added(into_participant(added)?))
+    }
+
+    async fn remove_participant(&self, app_id: &AppId, conversation_id: &str, user_id: &str) -> anyhow::Result<bool> {
+        let removed = participants::Entity::delete_many()
+            .filter(participants::Column::AppId.eq(app_id.as_str()))
+            .filter(participants::Column::ConversationId.eq(conversation_id))
+            .filter(participants::Column::UserId.eq(user_id))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(removed.rows_affected > 0)
     }
 
     async fn list_participants(

@@ -2,7 +2,7 @@
 //! one application never seeing another's.
 
 use context_service::{
-    app::{ContextStore, ConversationStore},
+    app::{ContextStore, ConversationStore, Joined},
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality,
         Participant,
@@ -22,6 +22,8 @@ test_support::contract!(
     ending_is_idempotent_and_keeps_the_first_instant,
     another_application_sees_nothing,
     deleting_a_users_data_removes_their_places_only,
+    joins_append_once_and_leaves_remove,
+    concurrent_joins_take_distinct_positions,
 );
 
 fn metadata(value: serde_json::Value) -> Metadata {
@@ -160,4 +162,47 @@ async fn deleting_a_users_data_removes_their_places_only(backend: Backend) {
     assert_eq!(store.list_participants(&app, &conv.id, None, 10).await.unwrap(), members[1..].to_vec());
     assert!(store.find_conversation(&app, &conv.id).await.unwrap().is_some(), "the conversation stays");
     assert_eq!(store.list_participants(&other, &theirs.id, None, 10).await.unwrap().len(), 1);
+}
+
+async fn joins_append_once_and_leaves_remove(backend: Backend) {
+    let (store, _db) = stores(backend).await;
+    let app = AppId::generate();
+    let conv = conversation(&app, None, 1);
+    let (amy, bob) = (new_id(), new_id());
+    store.create_conversation(&conv, &participants(&[&amy], 1)).await.unwrap();
+    let Joined::Added(joined) = store.add_participant(&app, &conv.id, &bob, &new_id(), 100, 5).await.unwrap() else {
+        panic!("bob joins");
+    };
+    assert_eq!((joined.user_id.as_str(), joined.position, joined.joined_at), (bob.as_str(), 1, 5));
+    let again = store.add_participant(&app, &conv.id, &bob, &new_id(), 100, 6).await.unwrap();
+    assert_eq!(again, Joined::Present(joined.clone()), "a participant joins once");
+    let nowhere = store.add_participant(&app, &new_id(), &bob, &new_id(), 100, 6).await.unwrap();
+    assert_eq!(nowhere, Joined::NoConversation);
+    let foreign = store.add_participant(&AppId::generate(), &conv.id, &bob, &new_id(), 100, 6).await.unwrap();
+    assert_eq!(foreign, Joined::NoConversation);
+    let full = store.add_participant(&app, &conv.id, &new_id(), &new_id(), 2, 6).await.unwrap();
+    assert_eq!(full, Joined::Full, "two participants is all this conversation takes");
+
+    assert!(store.remove_participant(&app, &conv.id, &amy).await.unwrap());
+    assert!(!store.remove_participant(&app, &conv.id, &amy).await.unwrap());
+    let left = store.list_participants(&app, &conv.id, None, 10).await.unwrap();
+    assert_eq!(left, vec![joined]);
+}
+
+async fn concurrent_joins_take_distinct_positions(backend: Backend) {
+    let (store, _db) = stores(backend).await;
+    let app = AppId::generate();
+    let conv = conversation(&app, None, 1);
+    store.create_conversation(&conv, &[]).await.unwrap();
+    let mut joins = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (store, app, conv_id) = (store.clone(), app.clone(), conv.id.clone());
+        joins.spawn(async move { store.add_participant(&app, &conv_id, &new_id(), &new_id(), 100, 2).await });
+    }
+    while let Some(joined) = joins.join_next().await {
+        assert!(matches!(joined.unwrap().unwrap(), Joined::Added(_)));
+    }
+    let all = store.list_participants(&app, &conv.id, None, 100).await.unwrap();
+    let positions: Vec<u32> = all.iter().map(|p| p.position).collect();
+    assert_eq!(positions, (0..20).collect::<Vec<u32>>(), "no two joins took one position");
 }

@@ -1,7 +1,9 @@
 //! The router: health endpoints, one module per dialect, request ids, tracing, body limits.
 
 pub mod ada;
+pub mod kore;
 pub mod sendbird;
+pub mod sunshine;
 
 use axum::{
     Json, Router,
@@ -26,6 +28,8 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .route("/readyz", get(readyz))
         .merge(sendbird::routes())
         .merge(ada::routes())
+        .merge(kore::routes())
+        .merge(sunshine::routes())
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

@@ -7,7 +7,10 @@ use async_trait::async_trait;
 use super::{Tokens, sessions::IssuedSessionToken};
 use crate::{
     customer_jwt::{self, CustomerClaims},
-    domain::{AppId, AppKey, Caller, JwtRefusal, KeyAlgorithm, KeySecret, Name, PublicKey, Scope, ValidationError},
+    domain::{
+        AdminClient, AppId, AppKey, Caller, JwtRefusal, KeyAlgorithm, KeySecret, Name, PublicKey, Scope,
+        ValidationError,
+    },
     error::TokenError,
 };
 
@@ -122,8 +125,65 @@ impl Tokens {
         }
     }
 
+    pub async fn create_admin_client(
+        &self,
+        app_id: AppId,
+        name: Name,
+        scopes: Vec<Scope>,
+    ) -> Result<(AdminClient, KeySecret), TokenError> {
+        let scopes = if scopes.is_empty() { vec![Scope::UserManagement] } else { scopes };
+        let client =
+            AdminClient { id: AdminClient::new_id(), app_id, name, scopes, created_at: self.clock.now_millis() };
+        let secret = KeySecret::generate();
+        let sealed = self.config.sealer.seal(secret.expose().as_bytes(), client.id.as_bytes());
+        self.store.create_admin_client(&client, &sealed).await?;
+        tracing::info!(app.id = client.app_id.as_str(), credential.id = client.id, "admin client created");
+        Ok((client, secret))
+    }
+
+    pub async fn list_admin_clients(&self, app_id: &AppId) -> Result<Vec<AdminClient>, TokenError> {
+        self.get_application(app_id).await?;
+        Ok(self.store.list_admin_clients(app_id).await?)
+    }
+
+    /// Deleting a client refuses every JWT it signed from now on.
+    pub async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> Result<(), TokenError> {
+        if !self.store.delete_admin_client(app_id, client_id).await? {
+            return Err(TokenError::AdminClientNotFound);
+        }
+        tracing::info!(app.id = app_id.as_str(), credential.id = client_id, "admin client deleted");
+        Ok(())
+    }
+
+    /// A JWT credential: with a `kid`, a `scope: app` token of an app key; without, a Kore-style
+    /// admin token naming its client in `appId`.
+    pub async fn authenticate_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
+        if customer_jwt::has_kid(token)? {
+            self.authenticate_app_jwt(token, expected_app).await
+        } else {
+            self.authenticate_admin_jwt(token, expected_app).await
+        }
+    }
+
+    /// An HS256 JWT signed with an admin client's secret, `appId` naming the client; the caller
+    /// holds the client's scopes.
+    async fn authenticate_admin_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
+        let client_id = customer_jwt::claimed_client(token)?;
+        let Some((client, sealed)) = self.store.find_admin_client(&client_id).await? else {
+            return Err(JwtRefusal::UnknownClient.into());
+        };
+        if expected_app.is_some_and(|app| *app != client.app_id) {
+            return Err(JwtRefusal::UnknownClient.into());
+        }
+        let secret = self.config.sealer.open(&sealed, client.id.as_bytes()).map_err(anyhow::Error::from)?;
+        let key = customer_jwt::decoding_key(KeyAlgorithm::Hs256, &secret)?;
+        customer_jwt::verify_unkeyed(token, &key)?;
+        let rate_limit_per_second = self.get_application(&client.app_id).await?.settings.rate_limit_per_second;
+        Ok(Caller { app_id: client.app_id, scopes: client.scopes, credential_id: client.id, rate_limit_per_second })
+    }
+
     /// A `scope: app` JWT signed HS256 by one of the application's app keys.
-    pub async fn authenticate_app_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
+    async fn authenticate_app_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
         let (key, claims) = self.verify_customer_jwt(token, expected_app, false).await?;
         if claims.scope.as_deref() != Some("app") {
             return Err(JwtRefusal::WrongScope.into());

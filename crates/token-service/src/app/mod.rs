@@ -19,7 +19,10 @@ use platform::{
 };
 
 use crate::{
-    domain::{AccessToken, ApiToken, AppId, AppKey, AppSettings, Application, Caller, Name, PublicKey, Scope, Secret},
+    domain::{
+        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, Caller, Name, PublicKey, Scope,
+        Secret,
+    },
     error::TokenError,
     jwt::KeySet,
     store::MemoryKv,
@@ -77,6 +80,13 @@ pub trait TokenStore: Send + Sync {
     async fn list_public_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<PublicKey>>;
     async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>>;
     async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool>;
+
+    /// Fails with `ApplicationNotFound` when the application does not exist.
+    async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), TokenError>;
+    async fn list_admin_clients(&self, app_id: &AppId) -> anyhow::Result<Vec<AdminClient>>;
+    /// A client by id, with its sealed secret, whatever its application.
+    async fn find_admin_client(&self, client_id: &str) -> anyhow::Result<Option<(AdminClient, Sealed)>>;
+    async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> anyhow::Result<bool>;
 
     /// Generated signing keys, newest first.
     async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>>;

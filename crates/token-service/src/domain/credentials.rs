@@ -81,6 +81,25 @@ impl fmt::Debug for KeySecret {
     }
 }
 
+/// An admin client (Kore.ai's admin API app): signs HS256 JWTs naming itself in `appId`; what
+/// it may do is its scopes. Its secret is sealed, never listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminClient {
+    /// `cs-` and a UUID-shaped random id, Kore's shape.
+    pub id: String,
+    pub app_id: AppId,
+    pub name: Name,
+    pub scopes: Vec<super::Scope>,
+    pub created_at: i64,
+}
+
+impl AdminClient {
+    pub fn new_id() -> String {
+        let hex = platform::secret::new_secret(16);
+        format!("cs-{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    }
+}
+
 /// A public key an application registered for its login JWTs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
@@ -135,6 +154,10 @@ pub enum JwtRefusal {
     WrongScope,
     #[error("the JWT has no external_id")]
     MissingExternalId,
+    #[error("the JWT's appId names no admin client of this application")]
+    UnknownClient,
+    #[error("the JWT names no key: a kid header (app keys) or an appId claim (admin clients)")]
+    NoKeyNamed,
 }
 
 #[cfg(test)]

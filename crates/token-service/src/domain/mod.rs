@@ -5,7 +5,7 @@ use std::fmt;
 mod credentials;
 mod tokens;
 
-pub use credentials::{AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
+pub use credentials::{AdminClient, AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
 
 pub use tokens::{AccessToken, ISSUER, InvalidReason, SessionClaims, TokenKind, ValidToken, Validation};
 
@@ -22,6 +22,9 @@ impl Name {
         let value = value.trim().to_owned();
         if value.is_empty() {
             return Err(ValidationError::Missing { field });
+        }
+        if value.contains('\0') {
+            return Err(ValidationError::Invalid { field, reason: "must not contain NUL characters" });
         }
         if value.chars().count() > Self::MAX_CHARS {
             return Err(ValidationError::TooLong { field, max: Self::MAX_CHARS });

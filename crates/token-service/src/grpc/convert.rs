@@ -4,8 +4,8 @@ use proto::token::v1 as pb;
 
 use crate::{
     domain::{
-        AccessToken, ApiToken, AppId, AppKey, AppSettings, Application, InvalidReason, Name, PublicKey, Scope,
-        TokenKind, ValidToken, Validation, ValidationError,
+        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, InvalidReason, Name, PublicKey,
+        Scope, TokenKind, ValidToken, Validation, ValidationError,
     },
     error::TokenError,
 };
@@ -131,6 +131,19 @@ impl From<AppKey> for pb::AppKey {
             id,
             app_id: app_id.as_str().to_owned(),
             display_name: display_name.as_str().to_owned(),
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+        }
+    }
+}
+
+impl From<AdminClient> for pb::AdminClient {
+    fn from(client: AdminClient) -> Self {
+        let AdminClient { id, app_id, name, scopes, created_at } = client;
+        pb::AdminClient {
+            id,
+            app_id: app_id.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            scopes: scopes_to_pb(&scopes),
             created_at: Some(proto::timestamp_from_millis(created_at)),
         }
     }

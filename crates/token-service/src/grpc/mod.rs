@@ -127,7 +127,7 @@ impl TokenService for TokenGrpc {
                 self.tokens.authenticate_basic(&key_id, &secret, expected_app.as_ref()).await?
             }
             Some(pb::authenticate_caller_request::Credential::Jwt(jwt)) => {
-                self.tokens.authenticate_app_jwt(&jwt, expected_app.as_ref()).await?
+                self.tokens.authenticate_jwt(&jwt, expected_app.as_ref()).await?
             }
             None => return Err(crate::error::TokenError::CredentialMissing.into()),
         };
@@ -306,5 +306,41 @@ impl TokenService for TokenGrpc {
             session_token: login.session.token,
             expires_at: Some(proto::timestamp_from_millis(login.session.expires_at)),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_admin_client(
+        &self,
+        request: Request<pb::CreateAdminClientRequest>,
+    ) -> Result<Response<pb::CreateAdminClientResponse>, Status> {
+        let pb::CreateAdminClientRequest { app_id, name, scopes } = request.into_inner();
+        let (client, secret) = self
+            .tokens
+            .create_admin_client(convert::app_id(app_id)?, convert::name("name", name)?, convert::scopes(scopes)?)
+            .await?;
+        Ok(Response::new(pb::CreateAdminClientResponse {
+            client: Some(client.into()),
+            secret: secret.expose().to_owned(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_admin_clients(
+        &self,
+        request: Request<pb::ListAdminClientsRequest>,
+    ) -> Result<Response<pb::ListAdminClientsResponse>, Status> {
+        let pb::ListAdminClientsRequest { app_id } = request.into_inner();
+        let clients = self.tokens.list_admin_clients(&convert::app_id(app_id)?).await?;
+        Ok(Response::new(pb::ListAdminClientsResponse { clients: clients.into_iter().map(Into::into).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_admin_client(
+        &self,
+        request: Request<pb::DeleteAdminClientRequest>,
+    ) -> Result<Response<pb::DeleteAdminClientResponse>, Status> {
+        let pb::DeleteAdminClientRequest { app_id, client_id } = request.into_inner();
+        self.tokens.delete_admin_client(&convert::app_id(app_id)?, &client_id).await?;
+        Ok(Response::new(pb::DeleteAdminClientResponse {}))
     }
 }

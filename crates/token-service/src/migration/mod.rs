@@ -4,13 +4,18 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_applications;
 mod m20261125_000002_app_keys;
+mod m20261126_000003_admin_clients;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_applications::Migration), Box::new(m20261125_000002_app_keys::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_applications::Migration),
+            Box::new(m20261125_000002_app_keys::Migration),
+            Box::new(m20261126_000003_admin_clients::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -149,3 +149,26 @@ pub mod public_keys {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod admin_clients {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "admin_clients")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub app_id: String,
+        pub name: String,
+        /// Comma-separated scope names.
+        pub scopes: String,
+        pub seal_kid: String,
+        pub sealed_secret: Vec<u8>,
+        pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -14,13 +14,18 @@ use sea_orm::{
 };
 
 pub use cache::{MemoryKv, RedisKv};
-use entity::{access_tokens, api_tokens, app_keys, applications, public_keys, signing_keys, token_users};
+use entity::{
+    access_tokens, admin_clients, api_tokens, app_keys, applications, public_keys, signing_keys, token_users,
+};
 
 use platform::seal::Sealed;
 
 use crate::{
     app::TokenStore,
-    domain::{AccessToken, ApiToken, AppId, AppKey, AppSettings, Application, KeyAlgorithm, Name, PublicKey, Scope},
+    domain::{
+        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, KeyAlgorithm, Name, PublicKey,
+        Scope,
+    },
     error::TokenError,
 };
 
@@ -252,11 +257,17 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn find_app_key(&self, key_id: &str) -> anyhow::Result<Option<(AppKey, Sealed)>> {
+        if !storable(key_id) {
+            return Ok(None);
+        }
         let row = app_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
         row.map(into_app_key).transpose()
     }
 
     async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+        if !storable(key_id) {
+            return Ok(false);
+        }
         let deleted = app_keys::Entity::delete_many()
             .filter(app_keys::Column::Id.eq(key_id))
             .filter(app_keys::Column::AppId.eq(app_id.as_str()))
@@ -290,14 +301,67 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>> {
+        if !storable(key_id) {
+            return Ok(None);
+        }
         let row = public_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
         row.map(into_public_key).transpose()
     }
 
     async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+        if !storable(key_id) {
+            return Ok(false);
+        }
         let deleted = public_keys::Entity::delete_many()
             .filter(public_keys::Column::Id.eq(key_id))
             .filter(public_keys::Column::AppId.eq(app_id.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(deleted.rows_affected > 0)
+    }
+
+    async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), TokenError> {
+        let scopes: Vec<&str> = client.scopes.iter().map(|s| s.as_str()).collect();
+        let row = admin_clients::ActiveModel {
+            id: Set(client.id.clone()),
+            app_id: Set(client.app_id.as_str().to_owned()),
+            name: Set(client.name.as_str().to_owned()),
+            scopes: Set(scopes.join(",")),
+            seal_kid: Set(sealed.kid.clone()),
+            sealed_secret: Set(sealed.bytes.clone()),
+            created_at: Set(client.created_at),
+        };
+        admin_clients::Entity::insert(row).exec_without_returning(&self.db).await.map_err(foreign_app)?;
+        Ok(())
+    }
+
+    async fn list_admin_clients(&self, app_id: &AppId) -> anyhow::Result<Vec<AdminClient>> {
+        let rows = admin_clients::Entity::find()
+            .filter(admin_clients::Column::AppId.eq(app_id.as_str()))
+            .order_by_asc(admin_clients::Column::CreatedAt)
+            .order_by_asc(admin_clients::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(unexpected)?;
+        rows.into_iter().map(|row| into_admin_client(row).map(|(client, _)| client)).collect()
+    }
+
+    async fn find_admin_client(&self, client_id: &str) -> anyhow::Result<Option<(AdminClient, Sealed)>> {
+        if !storable(client_id) {
+            return Ok(None);
+        }
+        let row = admin_clients::Entity::find_by_id(client_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
+        row.map(into_admin_client).transpose()
+    }
+
+    async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> anyhow::Result<bool> {
+        if !storable(client_id) {
+            return Ok(false);
+        }
+        let deleted = admin_clients::Entity::delete_many()
+            .filter(admin_clients::Column::Id.eq(client_id))
+            .filter(admin_clients::Column::AppId.eq(app_id.as_str()))
             .exec(&self.db)
             .await
             .map_err(unexpected)?;
@@ -495,4 +559,27 @@ fn into_public_key(row: public_keys::Model) -> anyhow::Result<PublicKey> {
         created_at: row.created_at,
         id: row.id,
     })
+}
+
+fn into_admin_client(row: admin_clients::Model) -> anyhow::Result<(AdminClient, Sealed)> {
+    let scopes = row
+        .scopes
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Scope::parse(s).with_context(|| format!("stored scope {s}")))
+        .collect::<anyhow::Result<_>>()?;
+    let client = AdminClient {
+        app_id: AppId::parse(row.app_id).with_context(|| format!("admin client {}", row.id))?,
+        name: Name::parse("name", row.name)?,
+        scopes,
+        created_at: row.created_at,
+        id: row.id,
+    };
+    Ok((client, Sealed { kid: row.seal_kid, bytes: row.sealed_secret }))
+}
+
+/// Whether an id a caller presented can be stored at all: PostgreSQL text holds no NUL, so such
+/// an id names nothing (rather than failing the query).
+fn storable(id: &str) -> bool {
+    !id.contains('\0')
 }

@@ -148,7 +148,7 @@ async fn basic_and_app_jwt_callers_and_every_refusal() {
                 json!({ "scope": "app" }),
                 &EncodingKey::from_secret(secret.as_bytes()),
             )),
-            "no kid",
+            "names no key",
         ),
         (
             "ES256 under an app key's kid",
@@ -241,4 +241,69 @@ async fn public_keys_are_pinned_to_their_algorithm() {
         .unwrap();
     let again = service.client.delete_public_key(pb::DeletePublicKeyRequest { app_id: app.clone(), key_id: rsa.id });
     assert_eq!(again.await.unwrap_err().code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn admin_clients_sign_kore_jwts_with_pinned_hs256() {
+    let mut service = spawn_token_service(false).await;
+    let app = service.create_app().await;
+    let other = service.create_app().await;
+    let create = |app_id: &str, scopes: Vec<pb::Scope>| pb::CreateAdminClientRequest {
+        app_id: app_id.into(),
+        name: "kore-admin".into(),
+        scopes: scopes.into_iter().map(|s| s as i32).collect(),
+    };
+    let created = service.client.create_admin_client(create(&app, vec![])).await.unwrap().into_inner();
+    let (client, secret) = (created.client.unwrap(), created.secret);
+    assert!(client.id.starts_with("cs-") && client.id.len() == 39, "{}", client.id);
+    assert_eq!(client.scopes, vec![pb::Scope::UserManagement as i32], "user-management by default");
+    let narrow = service.client.create_admin_client(create(&app, vec![pb::Scope::App])).await.unwrap().into_inner();
+    let foreign = service.client.create_admin_client(create(&other, vec![])).await.unwrap().into_inner();
+    let listed = service.client.list_admin_clients(pb::ListAdminClientsRequest { app_id: app.clone() }).await.unwrap();
+    let listed = listed.into_inner().clients;
+    assert_eq!(listed.len(), 2);
+    assert!(!format!("{listed:?}").contains(&secret));
+
+    let kore = |claims: Value, secret: &str| {
+        sign(Algorithm::HS256, None, claims, &EncodingKey::from_secret(secret.as_bytes()))
+    };
+    let good = kore(json!({ "appId": client.id, "sub": "ops" }), &secret);
+    let caller = authenticate(&mut service, Credential::Jwt(good.clone()), None).await.unwrap();
+    assert_eq!((caller.app_id.as_str(), caller.credential_id.as_str()), (app.as_str(), client.id.as_str()));
+    assert_eq!(caller.scopes, vec![pb::Scope::UserManagement as i32]);
+    let within = kore(json!({ "appId": client.id, "exp": now() + 60 }), &secret);
+    assert!(authenticate(&mut service, Credential::Jwt(within), None).await.is_ok());
+    let narrow_jwt = kore(json!({ "appId": narrow.client.unwrap().id }), &narrow.secret);
+    let narrow_caller = authenticate(&mut service, Credential::Jwt(narrow_jwt), None).await.unwrap();
+    assert_eq!(narrow_caller.scopes, vec![pb::Scope::App as i32], "the gateway refuses it the user-management call");
+
+    let rsa = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).unwrap();
+    let refusals = [
+        ("bad signature", kore(json!({ "appId": client.id }), "not-the-secret"), "signature"),
+        ("expired", kore(json!({ "appId": client.id, "exp": now() - 120 }), &secret), "expired"),
+        ("unknown client", kore(json!({ "appId": "cs-nope" }), &secret), "admin client"),
+        ("no appId", kore(json!({ "sub": "x" }), &secret), "names no key"),
+        ("another app's client", kore(json!({ "appId": foreign.client.unwrap().id }), &foreign.secret), "admin client"),
+        ("RS256", sign(Algorithm::RS256, None, json!({ "appId": client.id }), &rsa), "algorithm"),
+        (
+            "alg none",
+            format!("{}.{}.", hex_free_base64(r#"{"alg":"none","typ":"JWT"}"#), good.split('.').nth(1).unwrap()),
+            "malformed",
+        ),
+    ];
+    for (what, token, message) in refusals {
+        let expected = if what == "another app's client" { Some(app.as_str()) } else { None };
+        let refused = authenticate(&mut service, Credential::Jwt(token), expected).await.expect_err(what);
+        assert_eq!(refused.code(), Code::Unauthenticated, "{what}");
+        assert!(refused.message().contains(message), "{what}: {}", refused.message());
+    }
+
+    // A deleted client's tokens are refused from then on.
+    let delete = pb::DeleteAdminClientRequest { app_id: app.clone(), client_id: client.id.clone() };
+    service.client.delete_admin_client(delete.clone()).await.unwrap();
+    assert_eq!(
+        authenticate(&mut service, Credential::Jwt(good), None).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(service.client.delete_admin_client(delete).await.unwrap_err().code(), Code::NotFound);
 }

@@ -15,7 +15,7 @@ pub use metadata::{MetaValue, Metadata, SensitiveFields};
 pub use profile::Profile;
 pub use user::{
     DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserFilter,
-    UserId, UserPatch, parse_languages,
+    UserId, UserPatch, normalized_external_id, parse_languages,
 };
 
 pub use platform::{AppId, ValidationError, validation::bounded};

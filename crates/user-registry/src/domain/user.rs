@@ -49,6 +49,16 @@ impl From<&RosterId> for UserId {
     }
 }
 
+/// `ExternalId::normalized` of a stored value (also used by the migration that rewrote long ones).
+pub fn normalized_external_id(value: &str) -> String {
+    let lower = value.to_lowercase();
+    if lower.len() <= ExternalId::MAX_INDEXED_BYTES {
+        lower
+    } else {
+        format!("sha256:{}", platform::secret::hash_secret(&lower))
+    }
+}
+
 /// An id from the customer's own system, unique per application compared case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ExternalId(String);
@@ -67,9 +77,14 @@ impl ExternalId {
         &self.0
     }
 
-    /// The form uniqueness is decided on.
+    /// Longest lower-case form kept as it is; longer ones are indexed by digest, because a
+    /// PostgreSQL index entry holds at most ~2.7 KB and 1,024 characters can be 4 KB of UTF-8.
+    pub const MAX_INDEXED_BYTES: usize = 512;
+
+    /// The form uniqueness is decided on: the lower-case id, or for a long one `sha256:` and
+    /// the digest of its lower-case form.
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        normalized_external_id(&self.0)
     }
 }
 
@@ -227,8 +242,10 @@ pub struct UserPatch {
     pub external_id: Option<Option<ExternalId>>,
     /// Replaces the image and `profile_url`.
     pub profile_image: Option<ProfileImage>,
-    /// Keys merged into the metadata in the same transaction.
+    /// Keys written to the metadata in the same transaction, as `metadata_mode` says (merged,
+    /// or the whole metadata).
     pub metadata: Option<Metadata>,
+    pub metadata_mode: MetadataWrite,
     /// Keys merged into the sensitive metadata.
     pub sensitive: Option<SensitiveFields>,
     /// `Some(None)` removes the sign-up instant.
@@ -249,9 +266,10 @@ pub struct UserFilter {
 }
 
 /// How a metadata write treats keys that do or do not exist yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MetadataWrite {
     /// Set every key, existing or not.
+    #[default]
     Upsert,
     /// Only new keys; an existing one refuses the whole write.
     Create,

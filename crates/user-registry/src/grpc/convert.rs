@@ -164,6 +164,7 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             signed_up_at,
             clear_signed_up_at,
             to_be_retained,
+            replace_metadata,
         } = patch;
         let external_id = match (external_id, clear_external_id) {
             (Some(_), true) => {
@@ -199,7 +200,8 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             last_seen_at: last_seen_at.map(|t| proto::timestamp_to_millis(&t)),
             external_id,
             profile_image: profile_image.map(ProfileImage::parse).transpose()?,
-            metadata: (!metadata.is_empty()).then(|| metadata_from_pb(metadata)).transpose()?,
+            metadata: (!metadata.is_empty() || replace_metadata).then(|| metadata_from_pb(metadata)).transpose()?,
+            metadata_mode: if replace_metadata { MetadataWrite::Replace } else { MetadataWrite::Upsert },
             sensitive: (!sensitive_metadata.is_empty())
                 .then(|| SensitiveFields::parse(sensitive_metadata.into_iter().collect()))
                 .transpose()?,

@@ -7,6 +7,7 @@ mod m20261124_000001_create_users;
 mod m20261125_000002_lifecycle;
 mod m20261126_000003_add_sunshine_fields;
 mod m20261127_000004_add_members;
+mod m20261127_000005_long_external_ids;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_lifecycle::Migration),
             Box::new(m20261126_000003_add_sunshine_fields::Migration),
             Box::new(m20261127_000004_add_members::Migration),
+            Box::new(m20261127_000005_long_external_ids::Migration),
         ]
     }
 

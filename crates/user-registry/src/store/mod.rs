@@ -543,7 +543,7 @@ impl UserStore for SeaUserStore {
             replace_discovery_keys(&txn, app_id, &id, discovery_keys).await?;
         }
         if let Some(metadata) = &patch.metadata {
-            write_metadata_locked(&txn, app_id, &id, metadata, MetadataWrite::Upsert).await?;
+            write_metadata_locked(&txn, app_id, &id, metadata, patch.metadata_mode).await?;
         }
         if let Some(fields) = &patch.sensitive {
             let merged = load_sensitive(&txn, &self.sealer, &id).await?.merged(fields)?;

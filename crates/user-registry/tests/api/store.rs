@@ -14,6 +14,7 @@ test_support::contract!(
     external_id_is_unique_case_insensitively,
     applications_never_see_each_other,
     concurrent_creates_of_one_user_id_store_exactly_one,
+    long_multibyte_external_ids_are_unique_case_insensitively,
 );
 
 async fn creates_and_finds_by_every_key(backend: Backend) {
@@ -86,4 +87,62 @@ async fn concurrent_creates_of_one_user_id_store_exactly_one(backend: Backend) {
         }
     }
     assert_eq!(created, 1);
+}
+
+/// 1,024 characters of three-byte UTF-8 do not fit a PostgreSQL index entry whole: long
+/// external ids are indexed by digest, still unique and still compared case-insensitively.
+async fn long_multibyte_external_ids_are_unique_case_insensitively(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let app = app();
+    // Incompressible (PostgreSQL compresses before it indexes): a pseudo-random CJK sequence.
+    let cjk: String = (0u32..ExternalId::MAX_CHARS as u32 - 1)
+        .map(|i| char::from_u32(0x4E00 + (i.wrapping_mul(2_654_435_761) >> 7) % 0x5000).unwrap())
+        .collect();
+    let long = |first: char| format!("{first}{cjk}");
+    let mut first = user(&app, "long-1");
+    first.external_id = Some(ExternalId::parse(long('A')).unwrap());
+    store.create(&first, &Extras::NONE).await.expect("a 3 KB external id is stored");
+    let found = store.find(&app, &Lookup::ExternalId(ExternalId::parse(long('a')).unwrap())).await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some(first.id.clone()), "found in the other case");
+    let mut twin = user(&app, "long-2");
+    twin.external_id = Some(ExternalId::parse(long('a')).unwrap());
+    assert!(matches!(store.create(&twin, &Extras::NONE).await, Err(StoreError::ExternalIdTaken)));
+    let mut other = user(&app, "long-3");
+    other.external_id = Some(ExternalId::parse(long('B')).unwrap());
+    store.create(&other, &Extras::NONE).await.expect("another long id is another user");
+}
+
+/// A long external id stored whole before digests (SQLite accepted them) is rewritten by the
+/// migration, so it is found and kept unique like any other.
+#[tokio::test]
+async fn the_migration_rewrites_long_external_ids_stored_whole() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::MigratorTrait;
+    use user_registry::{app::UserStore, migration::Migrator};
+
+    test_support::init_logging();
+    let db = test_support::TestDatabase::sqlite();
+    let conn = platform::db::connect(&db.url, 1).await.unwrap();
+    Migrator::up(&conn, Some(3)).await.unwrap();
+    let long = format!("X{}", "é".repeat(600));
+    conn.execute(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "INSERT INTO users (id, app_id, user_id, external_id, external_id_norm, nickname, profile_url, \
+         preferred_languages, is_active, origin, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, '', '', '[]', true, 'api', 1, 1)",
+        [
+            "aaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            "bbbbbbbbbbbbbbbbbbbbbbbb".into(),
+            "old".into(),
+            long.clone().into(),
+            long.to_lowercase().into(),
+        ],
+    ))
+    .await
+    .unwrap();
+    Migrator::up(&conn, None).await.unwrap();
+    let store = user_registry::store::SeaUserStore::new(conn, crate::helpers::test_sealer());
+    let app = user_registry::domain::AppId::parse("bbbbbbbbbbbbbbbbbbbbbbbb".into()).unwrap();
+    let found = store.find(&app, &Lookup::ExternalId(ExternalId::parse(long.to_lowercase()).unwrap())).await.unwrap();
+    assert_eq!(found.map(|u| u.user_id.as_str().to_owned()), Some("old".to_owned()));
 }

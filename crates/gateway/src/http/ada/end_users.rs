@@ -134,21 +134,31 @@ fn read_profile(body: &Map<String, Value>) -> Result<ProfileInput, AdaError> {
     Ok(ProfileInput { fields, metadata, sensitive })
 }
 
-/// The registry profile after applying `input` to `current`; `display_name` is derived from the
-/// names when none is set.
+/// A display name made of the names: "First Last", or the one there is.
+fn derive_display_name(given_name: &Option<String>, surname: &Option<String>) -> Option<String> {
+    match (given_name, surname) {
+        (Some(g), Some(s)) => Some(format!("{g} {s}")),
+        (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+        (None, None) => None,
+    }
+}
+
+/// The registry profile after applying `input` to `current`. `display_name` is derived from the
+/// names when none is set, and keeps following them until one is set explicitly.
 fn merged_profile(current: pb::Profile, input: &ProfileInput) -> pb::Profile {
     let pick = |name: &str, current: Option<String>| match input.fields.get(name) {
         Some(value) => value.clone(),
         None => current,
     };
+    let was_derived = current.display_name == derive_display_name(&current.given_name, &current.surname);
     let given_name = pick("first_name", current.given_name);
     let surname = pick("last_name", current.surname);
-    let derived = match (&given_name, &surname) {
-        (Some(g), Some(s)) => Some(format!("{g} {s}")),
-        (Some(n), None) | (None, Some(n)) => Some(n.clone()),
-        (None, None) => None,
+    let derived = derive_display_name(&given_name, &surname);
+    let display_name = match input.fields.get("display_name") {
+        Some(value) => value.clone().or(derived),
+        None if was_derived => derived,
+        None => current.display_name,
     };
-    let display_name = pick("display_name", current.display_name).or(derived);
     pb::Profile {
         given_name,
         surname,

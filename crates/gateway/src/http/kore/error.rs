@@ -1,0 +1,104 @@
+//! Kore's whole-request error body, `{ "errors": [ { "msg", "code" } ] }` with `code` the HTTP
+//! status; per-user failures are not errors (they ride in a 200's `failedUserDetails`).
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+};
+use platform::{ApiError, ErrorCode};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KoreError {
+    pub status: StatusCode,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl KoreError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, message: message.into(), retry_after: None }
+    }
+}
+
+impl From<ApiError> for KoreError {
+    fn from(err: ApiError) -> Self {
+        let retry_after = err.retry_after_secs();
+        let (status, message) = match err.code {
+            ErrorCode::CredentialMissing | ErrorCode::CredentialInvalid => (StatusCode::UNAUTHORIZED, err.message),
+            ErrorCode::PermissionDenied => (StatusCode::FORBIDDEN, err.message),
+            ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "Too many requests.".into()),
+            ErrorCode::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into()),
+            ErrorCode::Internal | ErrorCode::Unavailable => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error.".into())
+            }
+            _ => (StatusCode::BAD_REQUEST, err.message),
+        };
+        Self { status, message, retry_after }
+    }
+}
+
+impl IntoResponse for KoreError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), "request failed");
+        } else {
+            tracing::warn!(status = self.status.as_u16(), "request refused");
+        }
+        let body = json!({ "errors": [ { "msg": self.message, "code": self.status.as_u16() } ] });
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(1)));
+        }
+        response
+    }
+}
+
+/// axum's own rejections (body over the limit, wrong method) in Kore's shape.
+pub async fn json_rejections(response: Response) -> Response {
+    let Some(status) = crate::http::bare_client_error(&response) else {
+        return response;
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
+        _ => status.canonical_reason().unwrap_or("Bad request"),
+    };
+    KoreError { status, message: message.into(), retry_after: None }.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Every whole-request error body, pinned.
+    #[test]
+    fn error_bodies() {
+        let cases: Vec<(&str, KoreError)> = vec![
+            ("too many users", KoreError::bad_request("at most 1000 users per request; this one has 1001")),
+            ("missing auth", ApiError::new(ErrorCode::CredentialMissing, "the auth header is missing").into()),
+            ("bad jwt", ApiError::new(ErrorCode::CredentialInvalid, "the JWT's signature is invalid").into()),
+            (
+                "no scope",
+                ApiError::new(ErrorCode::PermissionDenied, "the admin client lacks the user-management scope").into(),
+            ),
+            (
+                "rate limited",
+                ApiError::new(ErrorCode::RateLimited, "x").with_retry_after(std::time::Duration::from_secs(2)).into(),
+            ),
+            ("internal", ApiError::new(ErrorCode::Internal, "db down").into()),
+        ];
+        let rendered: Vec<Value> = cases
+            .into_iter()
+            .map(|(case, err)| {
+                let response = err.into_response();
+                let status = response.status().as_u16();
+                let retry_after = response.headers().get(RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
+                json!({ "case": case, "status": status, "retry_after": retry_after, "body": crate::http::body_json(response) })
+            })
+            .collect();
+        insta::assert_json_snapshot!(rendered);
+    }
+}

@@ -1,0 +1,168 @@
+//! Sunshine Conversations API v2 dialect (`/v2/apps/{appId}`, and the same under `/sc` as on
+//! Zendesk's hosts): app keys, users by Roster id or `externalId`, conversations and their
+//! participants, and Roster's own JWT login. Callers authenticate with an app key (HTTP Basic
+//! `keyId:secret`, or a `scope: app` JWT it signed) of the application the path names; errors
+//! are Sunshine's `{ "errors": [ { "code", "title" } ] }`, always as JSON.
+
+mod body;
+mod conversations;
+mod error;
+mod instant;
+mod keys;
+mod login;
+mod participants;
+mod resource;
+mod users;
+
+use std::collections::HashMap;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRequestParts, Path},
+    http::{HeaderMap, header::AUTHORIZATION, request::Parts},
+    routing::{any, get, post},
+};
+use base64::Engine;
+
+pub use error::SunshineError;
+
+use crate::{
+    auth::{self, AppKeyCredential, Caller},
+    clients::{Clients, RequestId},
+};
+
+/// Room for every field at its limit with each character `\u`-escaped, as the official client
+/// sends non-ASCII; larger bodies are 413.
+const MAX_BODY: usize = 64 * 1024;
+
+pub fn routes() -> Router<Clients> {
+    Router::new()
+        .merge(routes_at(""))
+        .merge(routes_at("/sc"))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(error::json_rejections))
+}
+
+/// Every route under `{prefix}/v2/apps/{app_id}`. Path parameters arrive percent-encoded
+/// (`%2F`, `%2B`, UTF-8): axum routes on the raw path and decodes each segment, leaving `+` a `+`.
+fn routes_at(prefix: &str) -> Router<Clients> {
+    let at = |path: &str| format!("{prefix}/v2/apps/{{app_id}}{path}");
+    Router::new()
+        .route(&at("/login"), post(login::login))
+        .route(&at("/keys"), get(keys::list).post(keys::create))
+        .route(&at("/keys/{key_id}"), get(keys::view).delete(keys::delete))
+        .route(&at("/users"), post(users::create))
+        .route(&at("/users/{user}"), get(users::view).patch(users::update).delete(users::delete))
+        .route(&at("/users/{user}/personalinformation"), axum::routing::delete(users::delete_personal_information))
+        .route(&at("/conversations"), post(conversations::create))
+        .route(&at("/conversations/{conversation_id}"), get(conversations::view))
+        .route(&at("/conversations/{conversation_id}/participants"), get(participants::list))
+        .route(&at("/conversations/{conversation_id}/join"), post(participants::join))
+        .route(&at("/conversations/{conversation_id}/leave"), post(participants::leave))
+        .route(&at("/{*rest}"), any(unknown_route))
+}
+
+/// Other Sunshine calls answer Sunshine's 404, not the gateway's generic one.
+async fn unknown_route() -> SunshineError {
+    SunshineError::not_found("No such route.")
+}
+
+/// The application the path names, when the caller holds one of its app keys.
+pub struct SunshineCaller(pub Caller);
+
+impl FromRequestParts<Clients> for SunshineCaller {
+    type Rejection = SunshineError;
+
+    async fn from_request_parts(parts: &mut Parts, clients: &Clients) -> Result<Self, Self::Rejection> {
+        let request_id = RequestId::from_request_parts(parts, clients).await.unwrap_or_default();
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, clients)
+            .await
+            .map_err(|_| SunshineError::bad_request("The path could not be read."))?;
+        let app_id = params.get("app_id").cloned().unwrap_or_default();
+        let credential = credential(&parts.headers)?;
+        let caller = auth::app_key(clients, &request_id, credential, &app_id).await?;
+        // No id holds NUL, and no database column can be asked about one.
+        if params.values().any(|v| v.contains('\0')) {
+            return Err(SunshineError::not_found("Not found."));
+        }
+        Ok(Self(caller))
+    }
+}
+
+/// `Authorization: Bearer <JWT>` or `Basic base64(keyId:secret)`; Bearer wins when both are sent
+/// (the official client configured with both means its `access_token`).
+fn credential(headers: &HeaderMap) -> Result<Option<AppKeyCredential>, SunshineError> {
+    let values: Vec<&str> = headers.get_all(AUTHORIZATION).iter().filter_map(|v| v.to_str().ok()).collect();
+    if let Some(jwt) = values.iter().find_map(|v| scheme(v, "Bearer")) {
+        return Ok(Some(AppKeyCredential::Jwt(jwt.to_owned())));
+    }
+    let Some(encoded) = values.iter().find_map(|v| scheme(v, "Basic")) else {
+        return Ok(None);
+    };
+    let unreadable = || {
+        SunshineError::from(platform::ApiError::new(
+            platform::ErrorCode::CredentialInvalid,
+            "the Basic credential is not base64 of keyId:secret",
+        ))
+    };
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| unreadable())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| unreadable())?;
+    let (key_id, secret) = decoded.split_once(':').ok_or_else(unreadable)?;
+    if decoded.contains('\0') {
+        return Err(unreadable());
+    }
+    Ok(Some(AppKeyCredential::Basic { key_id: key_id.to_owned(), secret: secret.to_owned() }))
+}
+
+/// The credential after `<scheme> ` (the scheme compared case-insensitively), when non-empty.
+fn scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (name, rest) = value.trim().split_once(' ')?;
+    let rest = rest.trim();
+    (name.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
+}
+
+/// A service answered without the resource it must carry.
+pub fn incomplete() -> SunshineError {
+    platform::ApiError::new(platform::ErrorCode::Internal, "a service answered without its resource").into()
+}
+
+pub fn upstream(status: tonic::Status) -> SunshineError {
+    platform::ApiError::from_status(&status).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn credentials_bearer_first_then_basic() {
+        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("app_1:s3:cret"));
+        match credential(&headers(&[&basic])).unwrap() {
+            Some(AppKeyCredential::Basic { key_id, secret }) => {
+                assert_eq!((key_id.as_str(), secret.as_str()), ("app_1", "s3:cret"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(credential(&headers(&[&basic, "Bearer a.b.c"])).unwrap(), Some(AppKeyCredential::Jwt(j)) if j == "a.b.c")
+        );
+        assert!(
+            matches!(credential(&headers(&["bearer  a.b.c "])).unwrap(), Some(AppKeyCredential::Jwt(j)) if j == "a.b.c")
+        );
+        assert!(credential(&headers(&[])).unwrap().is_none());
+        assert!(credential(&headers(&["Bearer "])).unwrap().is_none());
+        for bad in ["Basic !!!", "Basic bm9jb2xvbg==", "Basic YQBiOnM="] {
+            assert_eq!(credential(&headers(&[bad])).unwrap_err().status, axum::http::StatusCode::UNAUTHORIZED, "{bad}");
+        }
+    }
+}
