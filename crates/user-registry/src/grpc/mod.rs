@@ -12,6 +12,7 @@ use crate::{
     error::RegistryError,
 };
 
+pub use convert::{page_token, parse_page_token};
 pub use lifecycle::GrpcLifecycle;
 pub use pb::registry_service_server::RegistryServiceServer;
 
