@@ -15,17 +15,20 @@ pub struct Caller {
 
 /// Checks an API token (Sendbird `Api-Token`, Ada `Bearer`).
 pub async fn api_token(clients: &Clients, request_id: &RequestId, token: Option<&str>) -> Result<Caller, ApiError> {
-    let token = match token.map(str::trim) {
-        Some(token) if !token.is_empty() => token.to_owned(),
-        _ => {
-            return Err(ApiError::new(ErrorCode::CredentialMissing, "API token is missing"));
-        }
-    };
+    let token = presented(token, "API token is missing")?;
     let request = pb::AuthenticateCallerRequest {
         credential: Some(pb::authenticate_caller_request::Credential::ApiToken(token)),
         app_id: None,
     };
-    authenticate(clients, request_id, request).await
+    authenticate(clients, request_id, request, pb::Scope::App, "this API token is not allowed to call the API").await
+}
+
+/// A credential that was sent and is not blank, trimmed.
+fn presented(token: Option<&str>, missing: &str) -> Result<String, ApiError> {
+    match token.map(str::trim) {
+        Some(token) if !token.is_empty() => Ok(token.to_owned()),
+        _ => Err(ApiError::new(ErrorCode::CredentialMissing, missing)),
+    }
 }
 
 /// A credential of one application's app keys (Sunshine): HTTP Basic `key_id:secret`, or a
@@ -66,15 +69,17 @@ pub async fn app_key(
         AppKeyCredential::Jwt(jwt) => Credential::Jwt(jwt),
     };
     let request = pb::AuthenticateCallerRequest { credential: Some(credential), app_id: Some(app_id.to_owned()) };
-    authenticate(clients, request_id, request).await
+    authenticate(clients, request_id, request, pb::Scope::App, "this API token is not allowed to call the API").await
 }
 
-/// Asks token-service who `request` is; admits callers holding the `app` scope, within their
-/// application's rate limit.
+/// Asks token-service who `request` is; admits callers holding `scope` (refused with `denied`
+/// otherwise), within their application's rate limit.
 async fn authenticate(
     clients: &Clients,
     request_id: &RequestId,
     request: pb::AuthenticateCallerRequest,
+    scope: pb::Scope,
+    denied: &str,
 ) -> Result<Caller, ApiError> {
     let response = clients
         .token
@@ -86,8 +91,8 @@ async fn authenticate(
     let app_id = AppId::parse(response.app_id)
         .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
     // A token made for one internal purpose (reading sensitive metadata) is not a dialect key.
-    if !response.scopes.contains(&(pb::Scope::App as i32)) {
-        return Err(ApiError::new(ErrorCode::PermissionDenied, "this API token is not allowed to call the API"));
+    if !response.scopes.contains(&(scope as i32)) {
+        return Err(ApiError::new(ErrorCode::PermissionDenied, denied));
     }
     if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
         return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
@@ -103,33 +108,13 @@ pub async fn admin_jwt(
     token: Option<&str>,
     scope: pb::Scope,
 ) -> Result<Caller, ApiError> {
-    let token = match token.map(str::trim) {
-        Some(token) if !token.is_empty() => token.to_owned(),
-        _ => return Err(ApiError::new(ErrorCode::CredentialMissing, "the auth header is missing")),
-    };
+    let token = presented(token, "the auth header is missing")?;
     let request = pb::AuthenticateCallerRequest {
         credential: Some(pb::authenticate_caller_request::Credential::Jwt(token)),
         app_id: None,
     };
-    let response = clients
-        .token
-        .clone()
-        .authenticate_caller(request_id.grpc(request))
-        .await
-        .map_err(|status| ApiError::from_status(&status))?
-        .into_inner();
-    let app_id = AppId::parse(response.app_id)
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
-    if !response.scopes.contains(&(scope as i32)) {
-        return Err(ApiError::new(
-            ErrorCode::PermissionDenied,
-            format!("the admin client lacks the {} scope", scope_name(scope)),
-        ));
-    }
-    if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
-        return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
-    }
-    Ok(Caller { app_id })
+    let denied = format!("the admin client lacks the {} scope", scope_name(scope));
+    authenticate(clients, request_id, request, scope, &denied).await
 }
 
 fn scope_name(scope: pb::Scope) -> &'static str {

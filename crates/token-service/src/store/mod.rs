@@ -322,12 +322,11 @@ impl TokenStore for SeaTokenStore {
     }
 
     async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), TokenError> {
-        let scopes: Vec<&str> = client.scopes.iter().map(|s| s.as_str()).collect();
         let row = admin_clients::ActiveModel {
             id: Set(client.id.clone()),
             app_id: Set(client.app_id.as_str().to_owned()),
             name: Set(client.name.as_str().to_owned()),
-            scopes: Set(scopes.join(",")),
+            scopes: Set(join_scopes(&client.scopes)),
             seal_kid: Set(sealed.kid.clone()),
             sealed_secret: Set(sealed.bytes.clone()),
             created_at: Set(client.created_at),
@@ -495,7 +494,7 @@ fn api_token_row(token: &ApiToken) -> api_tokens::ActiveModel {
         app_id: Set(token.app_id.as_str().to_owned()),
         name: Set(token.name.as_str().to_owned()),
         token_hash: Set(token.token_hash.clone()),
-        scopes: Set(token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")),
+        scopes: Set(join_scopes(&token.scopes)),
         created_at: Set(token.created_at),
         revoked_at: Set(None),
     }
@@ -517,12 +516,7 @@ fn into_application(row: applications::Model) -> anyhow::Result<Application> {
 }
 
 fn into_api_token(row: api_tokens::Model) -> anyhow::Result<ApiToken> {
-    let scopes = row
-        .scopes
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| Scope::parse(s).with_context(|| format!("stored scope {s}")))
-        .collect::<anyhow::Result<_>>()?;
+    let scopes = parse_scopes(&row.scopes)?;
     Ok(ApiToken {
         id: row.id,
         app_id: AppId::parse(row.app_id).context("stored token app id")?,
@@ -562,12 +556,7 @@ fn into_public_key(row: public_keys::Model) -> anyhow::Result<PublicKey> {
 }
 
 fn into_admin_client(row: admin_clients::Model) -> anyhow::Result<(AdminClient, Sealed)> {
-    let scopes = row
-        .scopes
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| Scope::parse(s).with_context(|| format!("stored scope {s}")))
-        .collect::<anyhow::Result<_>>()?;
+    let scopes = parse_scopes(&row.scopes)?;
     let client = AdminClient {
         app_id: AppId::parse(row.app_id).with_context(|| format!("admin client {}", row.id))?,
         name: Name::parse("name", row.name)?,
@@ -582,4 +571,17 @@ fn into_admin_client(row: admin_clients::Model) -> anyhow::Result<(AdminClient, 
 /// an id names nothing (rather than failing the query).
 fn storable(id: &str) -> bool {
     !id.contains('\0')
+}
+
+/// Scopes as stored: comma-separated names.
+fn parse_scopes(stored: &str) -> anyhow::Result<Vec<Scope>> {
+    stored
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Scope::parse(s).with_context(|| format!("stored scope {s}")))
+        .collect()
+}
+
+fn join_scopes(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
 }
