@@ -36,7 +36,13 @@ impl Application {
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown.requested()).await?;
+        // No Nagle: a response written in two parts must not wait for the client's delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(error = %err, "TCP_NODELAY not set");
+            }
+        });
+        axum::serve(listener, self.router).with_graceful_shutdown(shutdown.requested()).await?;
         tracing::info!("gateway stopped");
         Ok(())
     }
