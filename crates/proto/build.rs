@@ -1,6 +1,11 @@
 //! Generates the gRPC code and the descriptor set (for reflection) from `proto/`.
+//!
+//! The protos are parsed by `protox`, a protobuf compiler written in Rust, so building Roster
+//! needs nothing but cargo: no `protoc` on the machine, and `PROTOC` is never read.
 
 use std::{env, path::PathBuf};
+
+use prost::Message;
 
 const PROTOS: &[&str] = &[
     "roster/registry/v1/user.proto",
@@ -13,16 +18,14 @@ const PROTOS: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files: Vec<PathBuf> = PROTOS.iter().map(|p| root.join(p)).collect();
     // tonic 0.14 no longer emits these itself (see qdrant lib/api/build.rs).
-    for file in &files {
-        println!("cargo:rerun-if-changed={}", file.display());
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed={}", root.join(proto).display());
     }
+    let descriptors = protox::compile(PROTOS, [&root])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(out.join("roster_descriptor.bin"))
-        // RPCs not yet built answer UNIMPLEMENTED instead of needing hand-written stubs.
-        .generate_default_stubs(true)
-        .compile_protos(&files, &[root])?;
+    std::fs::write(out.join("roster_descriptor.bin"), descriptors.encode_to_vec())?;
+    // No default stubs: every RPC is implemented, and a new one must fail the build until it is.
+    tonic_prost_build::configure().compile_fds(descriptors)?;
     Ok(())
 }
