@@ -1,5 +1,6 @@
 //! End-to-end tests of the whole stack: every service started in one process on port 0, the
 //! gateway reaching them over real gRPC, driven over HTTP as a Sendbird client would.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod ada;
 mod ada_conversations;

@@ -8,7 +8,7 @@ use std::{
     pin::Pin,
     sync::OnceLock,
     task::{Context, Poll},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -90,7 +90,7 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let rpc = request.uri().path().to_owned();
-        let started = Instant::now();
+        let started = crate::Stopwatch::start();
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await;

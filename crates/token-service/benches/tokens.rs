@@ -6,6 +6,8 @@
 //! pure function to time; its pure steps are `KeySet::verify` (session tokens) and the SHA-256 of
 //! `hash_secret` (access tokens), benched on their own, and `validate` runs here against the
 //! in-process cache with a revocation cache long enough that the database is read only once.
+#![allow(clippy::unwrap_used)] // a benchmark fails loudly on a broken set-up
+#![allow(clippy::disallowed_methods)] // it measures wall time
 
 use std::hint::black_box;
 

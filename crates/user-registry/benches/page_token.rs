@@ -1,5 +1,7 @@
 //! Page tokens of `ListUsers`: encoding the last id of a page, decoding the token of the next
 //! request (and refusing a forged one). `cargo bench -p user-registry --bench page_token`.
+#![allow(clippy::unwrap_used)] // a benchmark fails loudly on a broken set-up
+#![allow(clippy::disallowed_methods)] // it measures wall time
 
 use std::hint::black_box;
 

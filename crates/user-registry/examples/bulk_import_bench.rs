@@ -11,6 +11,8 @@
 //! under 1.0 (`BENCH_NO_WAIT=1` skips that, for a quick try), and prints the load next to each
 //! figure. Each side runs twice on a fresh database
 //! (raw, import, raw, import); the best of each is compared.
+#![allow(clippy::unwrap_used)] // a benchmark fails loudly on a broken set-up
+#![allow(clippy::disallowed_methods)] // it measures wall time
 
 use std::time::{Duration, Instant};
 

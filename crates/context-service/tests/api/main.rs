@@ -1,5 +1,6 @@
 //! context-service integration tests: the store contracts on SQLite and PostgreSQL, and the
 //! gRPC server on a real port.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod conversations;
 mod grpc;

@@ -50,7 +50,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
 async fn record_metrics(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let method = request.method().to_string();
-    let started = std::time::Instant::now();
+    let started = platform::Stopwatch::start();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("roster_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)

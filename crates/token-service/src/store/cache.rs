@@ -114,7 +114,7 @@ impl KvCache for MemoryKv {
     async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut entries = self.lock();
         match entries.get(key) {
-            Some((value, expires)) if *expires > Instant::now() => Ok(Some(value.clone())),
+            Some((value, expires)) if *expires > platform::clock::monotonic_now() => Ok(Some(value.clone())),
             Some(_) => {
                 entries.remove(key);
                 Ok(None)
@@ -126,13 +126,13 @@ impl KvCache for MemoryKv {
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
         let mut entries = self.lock();
         if entries.len() >= self.capacity && !entries.contains_key(key) {
-            let now = Instant::now();
+            let now = platform::clock::monotonic_now();
             entries.retain(|_, (_, expires)| *expires > now);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        entries.insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
+        entries.insert(key.to_owned(), (value.to_owned(), platform::clock::monotonic_now() + ttl));
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! token-service integration tests: the store and cache contracts (SQLite, PostgreSQL, real
 //! Redis) and the gRPC server on a real port.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod cache;
 mod credentials;

@@ -1,5 +1,6 @@
 //! user-registry integration tests: the store contract on SQLite and PostgreSQL, and the gRPC
 //! server on a real port.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod grpc;
 mod helpers;
