@@ -88,8 +88,9 @@ async fn authenticate(
         .await
         .map_err(|status| ApiError::from_status(&status))?
         .into_inner();
-    let app_id = AppId::parse(response.app_id)
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "token-service answered a malformed application id"))?;
+    let app_id = AppId::parse(response.app_id).map_err(|e| {
+        ApiError::internal(&anyhow::Error::from(e).context("token-service answered a malformed application id"))
+    })?;
     // A token made for one internal purpose (reading sensitive metadata) is not a dialect key.
     if !response.scopes.contains(&(scope as i32)) {
         return Err(ApiError::new(ErrorCode::PermissionDenied, denied));

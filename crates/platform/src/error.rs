@@ -100,8 +100,10 @@ impl ApiError {
         Self::new(ErrorCode::Internal, "internal error")
     }
 
-    /// Reads the code back from a `Status` made by `From<ApiError>`; a status from elsewhere
-    /// (transport failures, deadline) is classified by its gRPC code.
+    /// Reads the code back from a `Status` made by `From<ApiError>`. A status that no Roster
+    /// service made (a transport failure, a deadline, tonic's size limit, a proxy's answer) says
+    /// nothing a caller should see or act on: it is logged here with its cause, and answered as
+    /// unavailable (the peer could not be reached in time) or as an internal fault.
     pub fn from_status(status: &Status) -> Self {
         let details = status.get_error_details();
         if let Some(info) = details.error_info()
@@ -115,21 +117,13 @@ impl ApiError {
                 retry_after: details.retry_info().and_then(|r| r.retry_delay),
             };
         }
-        let code = match status.code() {
-            Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidArgument,
-            Code::NotFound => ErrorCode::NotFound,
-            Code::AlreadyExists => ErrorCode::AlreadyExists,
-            Code::Unauthenticated => ErrorCode::CredentialInvalid,
-            Code::PermissionDenied => ErrorCode::PermissionDenied,
-            Code::ResourceExhausted => ErrorCode::RateLimited,
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => ErrorCode::Unavailable,
-            _ => ErrorCode::Internal,
-        };
-        let message = match code {
-            ErrorCode::Internal | ErrorCode::Unavailable => "upstream service failed".to_owned(),
-            _ => status.message().to_owned(),
-        };
-        Self::new(code, message)
+        tracing::error!(grpc.code = ?status.code(), grpc.message = status.message(), "a call to a service failed");
+        match status.code() {
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                Self::new(ErrorCode::Unavailable, "a service is unavailable")
+            }
+            _ => Self::new(ErrorCode::Internal, "internal error"),
+        }
     }
 }
 
@@ -176,6 +170,19 @@ mod tests {
         let err = ApiError::from_status(&Status::unavailable("tcp connect error 127.0.0.1:1"));
         assert_eq!(err.code, ErrorCode::Unavailable);
         assert!(!err.message.contains("127.0.0.1"));
-        assert_eq!(ApiError::from_status(&Status::not_found("x")).code, ErrorCode::NotFound);
+        assert_eq!(ApiError::from_status(&Status::deadline_exceeded("timeout")).code, ErrorCode::Unavailable);
+        // Only a Roster service's own code says what the caller did wrong; tonic's decoding
+        // limit is not a rate limit, and a proxy's 404 is not a missing user.
+        for foreign in [
+            Status::resource_exhausted("message length too large: found 9000000 bytes, the limit is: 4194304 bytes"),
+            Status::not_found("no route"),
+            Status::invalid_argument("h2 protocol error"),
+            Status::unauthenticated("proxy says no"),
+        ] {
+            let err = ApiError::from_status(&foreign);
+            assert_eq!(err.code, ErrorCode::Internal, "{foreign:?}");
+            assert_eq!(err.message, "internal error");
+            assert!(err.field.is_none() && err.retry_after.is_none());
+        }
     }
 }

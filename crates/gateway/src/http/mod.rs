@@ -1,6 +1,7 @@
 //! The router: health endpoints, one module per dialect, request ids, tracing, body limits.
 
 pub mod ada;
+pub mod error;
 pub mod kore;
 pub mod sendbird;
 pub mod sunshine;

@@ -15,8 +15,9 @@ use platform::{ApiError, ErrorCode};
 use proto::context::v1 as pb;
 use serde_json::{Value, json};
 
-use super::{AdaBody, AdaCaller, AdaError, incomplete, metadata_value, page_query, refused, time};
+use super::{AdaBody, AdaCaller, AdaError, metadata_value, page_query, refused, time};
 use crate::clients::{Clients, PublicBase, RequestId};
+use crate::http::error::incomplete;
 
 fn modality(value: &str, location: &str) -> Result<pb::ChannelModality, AdaError> {
     match value {

@@ -12,8 +12,9 @@ use platform::{ApiError, ErrorCode};
 use proto::{context::v1 as pb, registry::v1 as registry};
 use serde_json::{Value, json};
 
-use super::{AdaBody, AdaCaller, AdaError, incomplete, metadata_value, refused, time};
+use super::{AdaBody, AdaCaller, AdaError, metadata_value, refused, time};
 use crate::clients::{Clients, RequestId};
+use crate::http::error::incomplete;
 
 /// What a create body asks for, checked in Ada's terms.
 #[derive(Debug)]

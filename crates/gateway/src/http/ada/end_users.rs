@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::{AdaBody, AdaCaller, AdaError};
 use crate::clients::{Clients, PublicBase, RequestId};
+use crate::http::error::incomplete;
 
 /// Ada's stricter rule on top of the registry's: at most 36 characters, no `<` or `>`.
 fn external_id(value: &str) -> Result<String, AdaError> {
@@ -26,10 +27,6 @@ fn external_id(value: &str) -> Result<String, AdaError> {
         ));
     }
     Ok(value.to_owned())
-}
-
-fn upstream(status: tonic::Status) -> AdaError {
-    platform::ApiError::from_status(&status).into()
 }
 
 /// `external_id`: absent (`None`), `null` (`Some(None)`), or a value.
@@ -233,18 +230,14 @@ pub async fn create(
     let app_id = caller.app_id.as_str().to_owned();
     let (user, created) = if external_id.is_some() {
         let request = pb::UpsertUserByExternalIdRequest { app_id, user: Some(new), mark_authenticated: false };
-        let answer =
-            clients.registry.clone().upsert_user_by_external_id(request_id.grpc(request)).await.map_err(upstream)?;
+        let answer = clients.registry.clone().upsert_user_by_external_id(request_id.grpc(request)).await?;
         let answer = answer.into_inner();
         (answer.user, answer.created)
     } else {
         let request = pb::CreateUserRequest { app_id, user: Some(new) };
-        (
-            clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?.into_inner().user,
-            true,
-        )
+        (clients.registry.clone().create_user(request_id.grpc(request)).await?.into_inner().user, true)
     };
-    let user = user.ok_or_else(|| AdaError::from(platform::ApiError::new(platform::ErrorCode::Internal, "no user")))?;
+    let user = user.ok_or_else(incomplete)?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(resource(user))).into_response())
 }
@@ -255,7 +248,7 @@ async fn get(clients: &Clients, request_id: &RequestId, app_id: &str, id: String
         return Err(AdaError::not_found());
     }
     let request = pb::GetUserRequest { app_id: app_id.to_owned(), lookup: by_id(id) };
-    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await?;
     user.into_inner().user.ok_or_else(AdaError::not_found)
 }
 
@@ -293,8 +286,7 @@ pub async fn update(
         ..Default::default()
     };
     let request = pb::UpdateUserRequest { app_id, lookup: by_id(id), patch: Some(patch) };
-    let user =
-        clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?.into_inner().user;
+    let user = clients.registry.clone().update_user(request_id.grpc(request)).await?.into_inner().user;
     Ok(Json(resource(user.ok_or_else(AdaError::not_found)?)))
 }
 
@@ -318,7 +310,7 @@ pub async fn list(
     let page = clients.registry.clone().list_users(request_id.grpc(request)).await.map_err(|status| {
         match platform::ApiError::from_status(&status).code {
             platform::ErrorCode::InvalidPageToken => AdaError::validation("cursor", "query", "the cursor is not valid"),
-            _ => upstream(status),
+            _ => status.into(),
         }
     })?;
     let page = page.into_inner();

@@ -2,12 +2,13 @@
 //! `validation_error`, `details` lists `{ "parameter", "location", "message" }`.
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use platform::{ApiError, ErrorCode};
 use serde_json::{Value, json};
+
+use crate::http::error::{DialectError, respond};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdaError {
@@ -96,47 +97,39 @@ impl From<ApiError> for AdaError {
     }
 }
 
+crate::http::error::from_status!(AdaError);
+
 impl IntoResponse for AdaError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(kind = self.kind, "request failed");
-        } else {
-            // The message can quote what the caller sent: not logged.
-            tracing::warn!(kind = self.kind, status = self.status.as_u16(), "request refused");
-        }
         let mut error = json!({ "type": self.kind, "message": self.message });
         if let Some(details) = self.details {
             error["details"] = details;
         }
-        let mut response = (self.status, Json(json!({ "errors": [error] }))).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(1)));
-        }
-        response
+        respond(self.status, self.kind, json!({ "errors": [error] }), self.retry_after)
     }
 }
 
 /// axum's own rejections (body over 4 KB, bad path, wrong method) in Ada's shape.
-pub async fn json_rejections(response: Response) -> Response {
-    let Some(status) = crate::http::bare_client_error(&response) else {
-        return response;
-    };
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AdaError::too_large(),
-        StatusCode::NOT_FOUND => AdaError::not_found(),
-        _ => AdaError {
-            status,
-            kind: "bad_request",
-            message: status.canonical_reason().unwrap_or("Bad request").into(),
-            details: None,
-            retry_after: None,
-        },
+impl DialectError for AdaError {
+    fn rejection(status: StatusCode) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(),
+            StatusCode::NOT_FOUND => Self::not_found(),
+            _ => Self {
+                status,
+                kind: "bad_request",
+                message: status.canonical_reason().unwrap_or("Bad request").into(),
+                details: None,
+                retry_after: None,
+            },
+        }
     }
-    .into_response()
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header::RETRY_AFTER;
+
     use super::*;
 
     /// Every error body the dialect renders, pinned: status, Retry-After and body.

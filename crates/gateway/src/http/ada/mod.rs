@@ -46,7 +46,7 @@ pub fn routes() -> Router<Clients> {
         .route("/api/v2/conversations/{conversation_id}/end", post(conversations::end))
         .route("/api/v2/conversations/{conversation_id}/end/", post(conversations::end))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(error::json_rejections))
+        .layer(axum::middleware::map_response(crate::http::error::json_rejections::<AdaError>))
 }
 
 /// The application behind `Authorization: Bearer <token>`.
@@ -156,11 +156,6 @@ pub fn refused(status: tonic::Status) -> AdaError {
         }
         _ => error.into(),
     }
-}
-
-/// A service answered without the resource it must carry.
-pub fn incomplete() -> AdaError {
-    ApiError::new(ErrorCode::Internal, "a service answered without its resource").into()
 }
 
 /// Metadata JSON text from a service as a JSON object; the service checked it when it was stored.

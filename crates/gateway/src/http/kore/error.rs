@@ -2,12 +2,13 @@
 //! status; per-user failures are not errors (they ride in a 200's `failedUserDetails`).
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use platform::{ApiError, ErrorCode};
 use serde_json::json;
+
+use crate::http::error::{DialectError, respond};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KoreError {
@@ -39,37 +40,31 @@ impl From<ApiError> for KoreError {
     }
 }
 
+crate::http::error::from_status!(KoreError);
+
 impl IntoResponse for KoreError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), "request failed");
-        } else {
-            tracing::warn!(status = self.status.as_u16(), "request refused");
-        }
         let body = json!({ "errors": [ { "msg": self.message, "code": self.status.as_u16() } ] });
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(1)));
-        }
-        response
+        respond(self.status, self.status.as_u16(), body, self.retry_after)
     }
 }
 
 /// axum's own rejections (body over the limit, wrong method) in Kore's shape.
-pub async fn json_rejections(response: Response) -> Response {
-    let Some(status) = crate::http::bare_client_error(&response) else {
-        return response;
-    };
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
-        _ => status.canonical_reason().unwrap_or("Bad request"),
-    };
-    KoreError { status, message: message.into(), retry_after: None }.into_response()
+impl DialectError for KoreError {
+    fn rejection(status: StatusCode) -> Self {
+        let message = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
+            _ => status.canonical_reason().unwrap_or("Bad request"),
+        };
+        Self { status, message: message.into(), retry_after: None }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
+
+    use axum::http::header::RETRY_AFTER;
 
     use super::*;
 

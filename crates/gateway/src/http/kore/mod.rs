@@ -27,7 +27,7 @@ pub fn routes() -> Router<Clients> {
     Router::new()
         .route("/api/public/users", post(users::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(error::json_rejections))
+        .layer(axum::middleware::map_response(crate::http::error::json_rejections::<KoreError>))
 }
 
 /// The application whose admin client signed the `auth` header's JWT.

@@ -16,8 +16,9 @@ use super::{
     SendbirdCaller,
     body::JsonBody,
     error::{self as codes, SendbirdError},
-    resource::{by_user_id, missing_answer, upstream},
+    resource::by_user_id,
 };
+use crate::http::error::incomplete;
 use crate::{
     auth::Caller,
     clients::{Clients, RequestId},
@@ -92,8 +93,8 @@ async fn agent(
     bot_userid: String,
 ) -> Result<cpb::Agent, SendbirdError> {
     let request = cpb::GetAgentRequest { app_id: caller.app_id.as_str().to_owned(), agent_id: bot_userid };
-    let agent = clients.context.clone().get_agent(request_id.grpc(request)).await.map_err(upstream)?;
-    agent.into_inner().agent.ok_or_else(missing_answer)
+    let agent = clients.context.clone().get_agent(request_id.grpc(request)).await?;
+    Ok(agent.into_inner().agent.ok_or_else(incomplete)?)
 }
 
 /// A user created for a visitor who has none yet, with a session token to log in with.
@@ -106,15 +107,14 @@ async fn auto_create_user(
         app_id: caller.app_id.as_str().to_owned(),
         user: Some(rpb::NewUser { origin: rpb::Origin::Api.into(), ..Default::default() }),
     };
-    let user = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
-    let user = user.into_inner().user.ok_or_else(missing_answer)?;
+    let user = clients.registry.clone().create_user(request_id.grpc(request)).await?;
+    let user = user.into_inner().user.ok_or_else(incomplete)?;
     let request = tpb::IssueSessionTokenRequest {
         app_id: caller.app_id.as_str().to_owned(),
         user_id: user.id.clone(),
         expires_at: None,
     };
-    let issued =
-        clients.token.clone().issue_session_token(request_id.grpc(request)).await.map_err(upstream)?.into_inner();
+    let issued = clients.token.clone().issue_session_token(request_id.grpc(request)).await?.into_inner();
     let created = AutoCreatedUser {
         user_id: user.user_id.clone(),
         session_token: issued.token,
@@ -141,8 +141,8 @@ pub async fn open_messenger(
         Some(user_id) => {
             let request =
                 rpb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
-            let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-            (user.into_inner().user.ok_or_else(missing_answer)?, None)
+            let user = clients.registry.clone().get_user(request_id.grpc(request)).await?;
+            (user.into_inner().user.ok_or_else(incomplete)?, None)
         }
         None => {
             let (user, created) = auto_create_user(&clients, &request_id, &caller).await?;
@@ -157,10 +157,10 @@ pub async fn open_messenger(
         country: fields.country,
         values: fields.context.unwrap_or_default().into_iter().collect(),
     };
-    let opened = clients.context.clone().open_messenger_channel(request_id.grpc(request)).await.map_err(upstream)?;
+    let opened = clients.context.clone().open_messenger_channel(request_id.grpc(request)).await?;
     let opened = opened.into_inner();
-    let channel = opened.channel.ok_or_else(missing_answer)?;
-    let context = opened.context.ok_or_else(missing_answer)?;
+    let channel = opened.channel.ok_or_else(incomplete)?;
+    let context = opened.context.ok_or_else(incomplete)?;
     Ok(Json(MessengerResponse {
         user: UserState { is_active: user.is_active },
         auto_created_user,
@@ -186,8 +186,8 @@ async fn channel_key(
     channel_url: String,
 ) -> Result<cpb::ContextKey, SendbirdError> {
     let request = cpb::GetMessengerChannelRequest { app_id: caller.app_id.as_str().to_owned(), channel_url };
-    let channel = clients.context.clone().get_messenger_channel(request_id.grpc(request)).await.map_err(upstream)?;
-    let channel = channel.into_inner().channel.ok_or_else(missing_answer)?;
+    let channel = clients.context.clone().get_messenger_channel(request_id.grpc(request)).await?;
+    let channel = channel.into_inner().channel.ok_or_else(incomplete)?;
     if channel.agent_id != bot_userid {
         return Err(SendbirdError::bad_request(codes::RESOURCE_NOT_FOUND, "channel not found"));
     }
@@ -222,10 +222,10 @@ pub async fn get_context(
     let key = channel_key(&clients, &request_id, &caller, &bot_userid, channel_url).await?;
     let request = cpb::GetContextRequest { key: Some(key) };
     match clients.context.clone().get_context(request_id.grpc(request)).await {
-        Ok(context) => Ok(Json(context_body(context.into_inner().context.ok_or_else(missing_answer)?, None))),
+        Ok(context) => Ok(Json(context_body(context.into_inner().context.ok_or_else(incomplete)?, None))),
         // A channel whose context was never set has an empty one.
         Err(status) if status.code() == tonic::Code::NotFound => Ok(Json(Map::new())),
-        Err(status) => Err(upstream(status)),
+        Err(status) => Err(status.into()),
     }
 }
 
@@ -250,6 +250,6 @@ pub async fn replace_context(
         set_values: fields.context.unwrap_or_default().into_iter().collect(),
         ..Default::default()
     };
-    let patched = clients.context.clone().patch_context(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(context_body(patched.into_inner().context.ok_or_else(missing_answer)?, Some(sent))))
+    let patched = clients.context.clone().patch_context(request_id.grpc(request)).await?;
+    Ok(Json(context_body(patched.into_inner().context.ok_or_else(incomplete)?, Some(sent))))
 }

@@ -15,9 +15,9 @@ use super::{
     SendbirdCaller,
     body::JsonBody,
     query::{QueryParams, invalid},
-    resource::upstream,
 };
 use crate::clients::{Clients, RequestId};
+use crate::http::error::incomplete;
 
 #[derive(Debug, Serialize)]
 pub struct BotIdentity {
@@ -95,8 +95,8 @@ pub async fn create(
         metadata: body.optional_string_map("bot_metadata")?.unwrap_or_default().into_iter().collect(),
     };
     let request = pb::CreateAgentRequest { app_id: caller.app_id.as_str().to_owned(), agent_id, spec: Some(spec) };
-    let created = clients.context.clone().create_agent(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(BotResource::new(created.into_inner().agent.ok_or_else(super::resource::missing_answer)?)))
+    let created = clients.context.clone().create_agent(request_id.grpc(request)).await?;
+    Ok(Json(BotResource::new(created.into_inner().agent.ok_or_else(incomplete)?)))
 }
 
 #[derive(Serialize)]
@@ -121,7 +121,7 @@ pub async fn list(
     let page = clients.context.clone().list_agents(request_id.grpc(request)).await.map_err(|status| {
         match platform::ApiError::from_status(&status).code {
             platform::ErrorCode::InvalidPageToken => invalid("token"),
-            _ => upstream(status),
+            _ => status.into(),
         }
     })?;
     let page = page.into_inner();
@@ -135,8 +135,8 @@ async fn get_agent(
     agent_id: String,
 ) -> Result<pb::Agent, super::SendbirdError> {
     let request = pb::GetAgentRequest { app_id: app_id.as_str().to_owned(), agent_id };
-    let agent = clients.context.clone().get_agent(request_id.grpc(request)).await.map_err(upstream)?;
-    agent.into_inner().agent.ok_or_else(super::resource::missing_answer)
+    let agent = clients.context.clone().get_agent(request_id.grpc(request)).await?;
+    Ok(agent.into_inner().agent.ok_or_else(incomplete)?)
 }
 
 /// `GET /v3/bots/{bot_userid}`
@@ -176,8 +176,8 @@ pub async fn update(
     };
     let request =
         pb::UpdateAgentRequest { app_id: caller.app_id.as_str().to_owned(), agent_id: bot_userid, spec: Some(spec) };
-    let updated = clients.context.clone().update_agent(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(BotResource::new(updated.into_inner().agent.ok_or_else(super::resource::missing_answer)?)))
+    let updated = clients.context.clone().update_agent(request_id.grpc(request)).await?;
+    Ok(Json(BotResource::new(updated.into_inner().agent.ok_or_else(incomplete)?)))
 }
 
 /// `DELETE /v3/bots/{bot_userid}`: the bot goes with its messenger channels and their contexts.
@@ -188,6 +188,6 @@ pub async fn delete(
     Path(bot_userid): Path<String>,
 ) -> Result<Json<Value>, super::SendbirdError> {
     let request = pb::DeleteAgentRequest { app_id: caller.app_id.as_str().to_owned(), agent_id: bot_userid };
-    clients.context.clone().delete_agent(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.context.clone().delete_agent(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }

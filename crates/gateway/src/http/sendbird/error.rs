@@ -3,12 +3,13 @@
 //! Platform API v3); Roster keeps that, except 413 and 429, which the dialect page asks for.
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use platform::{ApiError, ErrorCode};
 use serde::Serialize;
+
+use crate::http::error::{DialectError, respond};
 
 pub const UNEXPECTED_PARAMETER_TYPE_STRING: u32 = 400100;
 pub const UNEXPECTED_PARAMETER_TYPE_NUMBER: u32 = 400101;
@@ -80,41 +81,32 @@ impl From<ApiError> for SendbirdError {
             ErrorCode::Unavailable => (503, UNEXPECTED_ERROR, "Service temporarily unavailable.".to_owned()),
             ErrorCode::Internal => (500, UNEXPECTED_ERROR, "Unexpected error.".to_owned()),
         };
-        Self { status: StatusCode::from_u16(status).expect("valid status"), code, message, retry_after }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, code, message, retry_after }
     }
 }
 
-/// Turns a client error that is not already JSON (axum's path and method rejections) into
-/// Sendbird's body, so every answer of the dialect has one shape.
-pub async fn json_rejections(response: Response) -> Response {
-    let Some(status) = crate::http::bare_client_error(&response) else {
-        return response;
-    };
-    let code = if status == StatusCode::NOT_FOUND { RESOURCE_NOT_FOUND } else { INVALID_VALUE };
-    let message = status.canonical_reason().unwrap_or("Bad request").to_owned();
-    SendbirdError { status, code, message, retry_after: None }.into_response()
+crate::http::error::from_status!(SendbirdError);
+
+impl DialectError for SendbirdError {
+    fn rejection(status: StatusCode) -> Self {
+        let code = if status == StatusCode::NOT_FOUND { RESOURCE_NOT_FOUND } else { INVALID_VALUE };
+        let message = status.canonical_reason().unwrap_or("Bad request").to_owned();
+        Self { status, code, message, retry_after: None }
+    }
 }
 
 impl IntoResponse for SendbirdError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(code = self.code, "request failed");
-        } else {
-            // The message can quote what the caller sent (a metadata key, an id): not logged.
-            tracing::warn!(code = self.code, status = self.status.as_u16(), "request refused");
-        }
         let body = Body { error: true, code: self.code, message: &self.message };
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            let seconds = self.retry_after.unwrap_or(1);
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        respond(self.status, self.code, body, self.retry_after)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header::RETRY_AFTER;
+
     use super::*;
 
     #[test]

@@ -15,8 +15,9 @@ use super::{
     SendbirdCaller,
     body::JsonBody,
     error::{self as codes, SendbirdError},
-    resource::{by_user_id, metadata_strings, metadata_to_pb, missing_answer, upstream},
+    resource::{by_user_id, metadata_strings, metadata_to_pb},
 };
+use crate::http::error::incomplete;
 use crate::{
     auth::Caller,
     clients::{Clients, RequestId},
@@ -38,7 +39,7 @@ async fn write(
         metadata: metadata_to_pb(metadata.clone()),
         mode: mode.into(),
     };
-    clients.registry.clone().set_metadata(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.registry.clone().set_metadata(request_id.grpc(request)).await?;
     Ok(Json(metadata))
 }
 
@@ -49,8 +50,8 @@ async fn read_all(
     user_id: String,
 ) -> Result<Metadata, SendbirdError> {
     let request = pb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
-    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(metadata_strings(user.into_inner().user.ok_or_else(missing_answer)?.metadata))
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await?;
+    Ok(metadata_strings(user.into_inner().user.ok_or_else(incomplete)?.metadata))
 }
 
 async fn delete(
@@ -62,7 +63,7 @@ async fn delete(
 ) -> Result<Json<Value>, SendbirdError> {
     let request =
         pb::DeleteMetadataRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id), keys };
-    clients.registry.clone().delete_metadata(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.registry.clone().delete_metadata(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }
 

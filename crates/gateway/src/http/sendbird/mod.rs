@@ -44,7 +44,7 @@ pub fn routes() -> Router<Clients> {
             get(metadata::view_key).put(metadata::update_key).delete(metadata::delete_key),
         )
         // axum's own rejections (a malformed path, a wrong method) come as plain text or nothing.
-        .layer(axum::middleware::map_response(error::json_rejections))
+        .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SendbirdError>))
 }
 
 /// The application behind the `Api-Token` header (the SDK sends it as `api-token`).

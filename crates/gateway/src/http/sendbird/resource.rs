@@ -2,11 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use platform::ApiError;
 use proto::registry::v1 as pb;
 use serde::Serialize;
 
-use super::error::SendbirdError;
 use crate::clients::PublicBase;
 
 /// Sendbird's user resource (`SendbirdUser`). Fields the model declares non-nullable are always
@@ -118,14 +116,4 @@ pub fn metadata_to_pb(metadata: BTreeMap<String, String>) -> HashMap<String, pb:
 
 pub fn by_user_id(user_id: String) -> Option<pb::UserLookup> {
     Some(pb::UserLookup { key: Some(pb::user_lookup::Key::UserId(user_id)) })
-}
-
-/// A registry answer that should carry a user but does not: a server fault.
-pub fn missing_answer() -> SendbirdError {
-    ApiError::new(platform::ErrorCode::Internal, "a service answered without the resource").into()
-}
-
-/// Any gRPC failure, in Sendbird's terms.
-pub fn upstream(status: tonic::Status) -> SendbirdError {
-    ApiError::from_status(&status).into()
 }

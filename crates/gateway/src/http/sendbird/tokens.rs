@@ -14,8 +14,9 @@ use super::{
     body::JsonBody,
     error::SendbirdError,
     query::invalid,
-    resource::{SessionTokenResource, UserResource, by_user_id, missing_answer, upstream},
+    resource::{SessionTokenResource, UserResource, by_user_id},
 };
+use crate::http::error::incomplete;
 use crate::{
     auth::Caller,
     clients::{Clients, PublicBase, RequestId},
@@ -49,7 +50,7 @@ impl TokenFlags {
         if self.issue_access_token {
             let request =
                 tpb::IssueAccessTokenRequest { app_id: caller.app_id.as_str().to_owned(), user_id: user_id.clone() };
-            let issued = clients.token.clone().issue_access_token(request_id.grpc(request)).await.map_err(upstream)?;
+            let issued = clients.token.clone().issue_access_token(request_id.grpc(request)).await?;
             resource = resource.with_access_token(issued.into_inner().token);
         }
         if let Some(expires_at) = self.issue_session_token {
@@ -77,7 +78,7 @@ async fn issue_session(
     let issued = clients.token.clone().issue_session_token(request_id.grpc(request)).await.map_err(|status| {
         match platform::ApiError::from_status(&status).field.as_deref() {
             Some("expires_at") => invalid(field),
-            _ => upstream(status),
+            _ => status.into(),
         }
     })?;
     let issued = issued.into_inner();
@@ -95,8 +96,8 @@ async fn registry_id(
     user_id: String,
 ) -> Result<String, SendbirdError> {
     let request = rpb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
-    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(user.into_inner().user.ok_or_else(missing_answer)?.id)
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await?;
+    Ok(user.into_inner().user.ok_or_else(incomplete)?.id)
 }
 
 #[derive(Serialize)]
@@ -130,6 +131,6 @@ pub async fn revoke_all(
 ) -> Result<Json<Value>, SendbirdError> {
     let id = registry_id(&clients, &request_id, &caller, user_id).await?;
     let request = tpb::RevokeSessionTokensRequest { app_id: caller.app_id.as_str().to_owned(), user_id: id };
-    clients.token.clone().revoke_session_tokens(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.token.clone().revoke_session_tokens(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }

@@ -13,10 +13,11 @@ use super::{
     error::{self as codes, SendbirdError},
     form::UserForm,
     query::{QueryParams, invalid},
-    resource::{UserResource, by_user_id, metadata_to_pb, missing_answer, upstream},
+    resource::{UserResource, by_user_id, metadata_to_pb},
     tokens::TokenFlags,
 };
 use crate::clients::{Clients, PublicBase, RequestId};
+use crate::http::error::incomplete;
 
 /// `POST /v3/users`
 pub async fn create(
@@ -50,8 +51,8 @@ pub async fn create(
             ..Default::default()
         }),
     };
-    let user = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
-    let user = user.into_inner().user.ok_or_else(missing_answer)?;
+    let user = clients.registry.clone().create_user(request_id.grpc(request)).await?;
+    let user = user.into_inner().user.ok_or_else(incomplete)?;
     Ok(Json(flags.apply(&clients, &request_id, &caller, user, &base).await?.created()))
 }
 
@@ -104,7 +105,7 @@ pub async fn list(
     let page = clients.registry.clone().list_users(request_id.grpc(request)).await.map_err(|status| {
         match platform::ApiError::from_status(&status).code {
             platform::ErrorCode::InvalidPageToken => invalid("token"),
-            _ => upstream(status),
+            _ => status.into(),
         }
     })?;
     let page = page.into_inner();
@@ -121,8 +122,8 @@ pub async fn view(
     Path(user_id): Path<String>,
 ) -> Result<Json<UserResource>, SendbirdError> {
     let request = pb::GetUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
-    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
-    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(missing_answer)?, &base)))
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await?;
+    Ok(Json(UserResource::new(user.into_inner().user.ok_or_else(incomplete)?, &base)))
 }
 
 /// `PUT /v3/users/{user_id}`
@@ -158,8 +159,8 @@ pub async fn update(
         lookup: by_user_id(user_id),
         patch: Some(patch),
     };
-    let user = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
-    let user = user.into_inner().user.ok_or_else(missing_answer)?;
+    let user = clients.registry.clone().update_user(request_id.grpc(request)).await?;
+    let user = user.into_inner().user.ok_or_else(incomplete)?;
     Ok(Json(flags.apply(&clients, &request_id, &caller, user, &base).await?))
 }
 
@@ -171,6 +172,6 @@ pub async fn delete(
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, SendbirdError> {
     let request = pb::DeleteUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
-    clients.registry.clone().delete_user(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.registry.clone().delete_user(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }

@@ -13,9 +13,10 @@ use serde_json::{Map, Value, json};
 use super::{
     SunshineCaller, SunshineError,
     body::{self, Sent, SunshineBody},
-    incomplete, resource, upstream,
+    resource,
 };
 use crate::clients::{Clients, RequestId};
+use crate::http::error::incomplete;
 
 /// Sunshine's limit on participants given at creation.
 const MAX_PARTICIPANTS: usize = 10;
@@ -115,7 +116,7 @@ pub async fn create(
     SunshineBody(body): SunshineBody,
 ) -> Result<(StatusCode, Json<Value>), SunshineError> {
     let request = new_conversation(caller.app_id.as_str(), &body)?;
-    let created = clients.context.clone().create_conversation(request_id.grpc(request)).await.map_err(upstream)?;
+    let created = clients.context.clone().create_conversation(request_id.grpc(request)).await?;
     let created = created.into_inner().conversation.ok_or_else(incomplete)?;
     Ok((StatusCode::CREATED, Json(json!({ "conversation": conversation(created) }))))
 }
@@ -128,7 +129,7 @@ pub async fn view(
     Path((_, conversation_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, SunshineError> {
     let request = pb::GetConversationRequest { app_id: caller.app_id.as_str().to_owned(), conversation_id };
-    let found = clients.context.clone().get_conversation(request_id.grpc(request)).await.map_err(upstream)?;
+    let found = clients.context.clone().get_conversation(request_id.grpc(request)).await?;
     Ok(Json(json!({ "conversation": conversation(found.into_inner().conversation.ok_or_else(incomplete)?) })))
 }
 

@@ -2,12 +2,13 @@
 //! the HTTP status; 429 carries `Retry-After`.
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use platform::{ApiError, ErrorCode};
 use serde_json::json;
+
+use crate::http::error::{DialectError, respond};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SunshineError {
@@ -100,43 +101,35 @@ impl From<ApiError> for SunshineError {
     }
 }
 
+crate::http::error::from_status!(SunshineError);
+
 impl IntoResponse for SunshineError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(code = self.code, "request failed");
-        } else {
-            // The title can quote what the caller sent: not logged.
-            tracing::warn!(code = self.code, status = self.status.as_u16(), "request refused");
-        }
         let body = json!({ "errors": [{ "code": self.code, "title": self.title }] });
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(1)));
-        }
-        response
+        respond(self.status, self.code, body, self.retry_after)
     }
 }
 
 /// axum's own rejections (a body over the limit, a path segment that is not UTF-8, a wrong
 /// method) in Sunshine's shape: the official client crashes on `text/*` answers.
-pub async fn json_rejections(response: Response) -> Response {
-    let Some(status) = crate::http::bare_client_error(&response) else {
-        return response;
-    };
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => SunshineError::too_large(),
-        StatusCode::NOT_FOUND => SunshineError::not_found("Not found."),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            SunshineError::new(status, "method_not_allowed", "This method is not allowed on this path.")
+impl DialectError for SunshineError {
+    fn rejection(status: StatusCode) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(),
+            StatusCode::NOT_FOUND => Self::not_found("Not found."),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Self::new(status, "method_not_allowed", "This method is not allowed on this path.")
+            }
+            _ => Self::new(status, "bad_request", status.canonical_reason().unwrap_or("Bad request")),
         }
-        _ => SunshineError::new(status, "bad_request", status.canonical_reason().unwrap_or("Bad request")),
     }
-    .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
+
+    use axum::http::header::RETRY_AFTER;
 
     use super::*;
 

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use super::{
     SunshineCaller, SunshineError,
     body::{self, SunshineBody},
-    incomplete, upstream,
 };
 use crate::clients::{Clients, RequestId};
+use crate::http::error::incomplete;
 
 fn key(key: pb::AppKey) -> Value {
     json!({ "id": key.id, "displayName": key.display_name })
@@ -31,7 +31,7 @@ pub async fn create(
         .value()
         .ok_or_else(|| SunshineError::bad_request("displayName is required"))?;
     let request = pb::CreateAppKeyRequest { app_id: caller.app_id.as_str().to_owned(), display_name };
-    let created = clients.token.clone().create_app_key(request_id.grpc(request)).await.map_err(upstream)?;
+    let created = clients.token.clone().create_app_key(request_id.grpc(request)).await?;
     let created = created.into_inner();
     let mut answer = key(created.key.ok_or_else(incomplete)?);
     answer["secret"] = created.secret.into();
@@ -45,7 +45,7 @@ pub async fn list(
     State(clients): State<Clients>,
 ) -> Result<Json<Value>, SunshineError> {
     let request = pb::ListAppKeysRequest { app_id: caller.app_id.as_str().to_owned() };
-    let keys = clients.token.clone().list_app_keys(request_id.grpc(request)).await.map_err(upstream)?;
+    let keys = clients.token.clone().list_app_keys(request_id.grpc(request)).await?;
     Ok(Json(json!({ "keys": keys.into_inner().keys.into_iter().map(key).collect::<Vec<_>>() })))
 }
 
@@ -57,7 +57,7 @@ pub async fn view(
     Path((_, key_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, SunshineError> {
     let request = pb::GetAppKeyRequest { app_id: caller.app_id.as_str().to_owned(), key_id };
-    let found = clients.token.clone().get_app_key(request_id.grpc(request)).await.map_err(upstream)?;
+    let found = clients.token.clone().get_app_key(request_id.grpc(request)).await?;
     Ok(Json(json!({ "key": key(found.into_inner().key.ok_or_else(incomplete)?) })))
 }
 
@@ -70,6 +70,6 @@ pub async fn delete(
     Path((_, key_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, SunshineError> {
     let request = pb::DeleteAppKeyRequest { app_id: caller.app_id.as_str().to_owned(), key_id };
-    clients.token.clone().delete_app_key(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.token.clone().delete_app_key(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }

@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use super::{
     SunshineError,
     body::{self, SunshineBody},
-    incomplete, resource, upstream,
+    resource,
 };
 use crate::clients::{Clients, RequestId};
+use crate::http::error::incomplete;
 
 /// The JWT sent as `Authorization: Bearer`, for callers that put it there instead of the body.
 pub struct BearerJwt(Option<String>);
@@ -60,13 +61,13 @@ pub async fn login(
         );
     }
     let request = pb::LoginWithJwtRequest { app_id: app_id.clone(), jwt };
-    let login = clients.token.clone().login_with_jwt(request_id.grpc(request)).await.map_err(upstream)?;
+    let login = clients.token.clone().login_with_jwt(request_id.grpc(request)).await?;
     let login = login.into_inner();
     let request = registry::GetUserRequest {
         app_id,
         lookup: Some(registry::UserLookup { key: Some(registry::user_lookup::Key::Id(login.user_id)) }),
     };
-    let user = clients.registry.clone().get_user(request_id.grpc(request)).await.map_err(upstream)?;
+    let user = clients.registry.clone().get_user(request_id.grpc(request)).await?;
     let user = user.into_inner().user.ok_or_else(incomplete)?;
     let status = if login.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((

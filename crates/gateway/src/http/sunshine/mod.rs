@@ -40,7 +40,7 @@ pub fn routes() -> Router<Clients> {
         .merge(routes_at(""))
         .merge(routes_at("/sc"))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(error::json_rejections))
+        .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SunshineError>))
 }
 
 /// Every route under `{prefix}/v2/apps/{app_id}`. Path parameters arrive percent-encoded
@@ -119,15 +119,6 @@ fn scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     let (name, rest) = value.trim().split_once(' ')?;
     let rest = rest.trim();
     (name.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
-}
-
-/// A service answered without the resource it must carry.
-pub fn incomplete() -> SunshineError {
-    platform::ApiError::new(platform::ErrorCode::Internal, "a service answered without its resource").into()
-}
-
-pub fn upstream(status: tonic::Status) -> SunshineError {
-    platform::ApiError::from_status(&status).into()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use platform::{ApiError, ErrorCode};
 use proto::{context::v1 as pb, registry::v1 as registry};
 use serde_json::{Map, Value, json};
 
-use super::{SunshineCaller, SunshineError, body::SunshineBody, upstream};
+use super::{SunshineCaller, SunshineError, body::SunshineBody};
 use crate::clients::{Clients, PublicBase, RequestId};
 
 const DEFAULT_SIZE: usize = 25;
@@ -123,7 +123,7 @@ async fn all_participants(
             page_token,
             page_size: MAX_SIZE as u32,
         };
-        let page = clients.context.clone().list_participants(request_id.grpc(request)).await.map_err(upstream)?;
+        let page = clients.context.clone().list_participants(request_id.grpc(request)).await?;
         let page = page.into_inner();
         all.extend(page.participants);
         if page.next_page_token.is_empty() {
@@ -131,7 +131,7 @@ async fn all_participants(
         }
         page_token = page.next_page_token;
     }
-    Err(ApiError::new(ErrorCode::Internal, "context-service kept answering pages of participants").into())
+    Err(ApiError::internal(&anyhow::anyhow!("context-service kept answering pages of participants")).into())
 }
 
 /// Each participant's user, concurrently: `None` for a user deleted since it took part.
@@ -163,7 +163,7 @@ async fn users_of(
             {
                 None
             }
-            Err(status) => return Err(upstream(status)),
+            Err(status) => return Err(status.into()),
         };
     }
     Ok(users)
@@ -229,8 +229,8 @@ pub async fn join(
     let app_id = caller.app_id.as_str().to_owned();
     let request =
         pb::JoinConversationRequest { app_id: app_id.clone(), conversation_id, participant: Some(named(&body)?) };
-    let joined = clients.context.clone().join_conversation(request_id.grpc(request)).await.map_err(upstream)?;
-    let joined = joined.into_inner().participant.ok_or_else(super::incomplete)?;
+    let joined = clients.context.clone().join_conversation(request_id.grpc(request)).await?;
+    let joined = joined.into_inner().participant.ok_or_else(crate::http::error::incomplete)?;
     let user = users_of(&clients, &request_id, &app_id, std::slice::from_ref(&joined)).await?.pop().flatten();
     Ok((StatusCode::CREATED, Json(json!({ "participant": participant(&joined, user) }))))
 }
@@ -248,7 +248,7 @@ pub async fn leave(
         conversation_id,
         participant: Some(named(&body)?),
     };
-    clients.context.clone().leave_conversation(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.context.clone().leave_conversation(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }
 

@@ -14,9 +14,10 @@ use serde_json::{Map, Value, json};
 use super::{
     SunshineCaller, SunshineError,
     body::{self, ProfileInput, Sent, SunshineBody},
-    incomplete, resource, upstream,
+    resource,
 };
 use crate::clients::{Clients, RequestId};
+use crate::http::error::incomplete;
 
 fn lookup(key: pb::user_lookup::Key) -> Option<pb::UserLookup> {
     Some(pb::UserLookup { key: Some(key) })
@@ -47,7 +48,7 @@ async fn get(
             | ErrorCode::InvalidArgument
             | ErrorCode::ValueTooLong
             | ErrorCode::MissingField => Ok(None),
-            _ => Err(upstream(status)),
+            _ => Err(status.into()),
         },
     }
 }
@@ -89,7 +90,7 @@ pub async fn create(
         ..Default::default()
     };
     let request = pb::CreateUserRequest { app_id: caller.app_id.as_str().to_owned(), user: Some(new) };
-    let created = clients.registry.clone().create_user(request_id.grpc(request)).await.map_err(upstream)?;
+    let created = clients.registry.clone().create_user(request_id.grpc(request)).await?;
     let user = created.into_inner().user.ok_or_else(incomplete)?;
     Ok((StatusCode::CREATED, Json(json!({ "user": resource::user(user) }))))
 }
@@ -151,7 +152,7 @@ pub async fn update(
             ..Default::default()
         };
         let request = pb::UpdateUserRequest { app_id, lookup: by_id(user.id.clone()), patch: Some(patch) };
-        let updated = clients.registry.clone().update_user(request_id.grpc(request)).await.map_err(upstream)?;
+        let updated = clients.registry.clone().update_user(request_id.grpc(request)).await?;
         user = updated.into_inner().user.ok_or_else(incomplete)?;
     }
     Ok(Json(json!({ "user": resource::user(user) })))
@@ -167,7 +168,7 @@ pub async fn delete(
     let app_id = caller.app_id.as_str().to_owned();
     let user = find(&clients, &request_id, &app_id, user).await?;
     let request = pb::DeleteUserRequest { app_id, lookup: by_id(user.id) };
-    clients.registry.clone().delete_user(request_id.grpc(request)).await.map_err(upstream)?;
+    clients.registry.clone().delete_user(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
 }
 
@@ -182,7 +183,6 @@ pub async fn delete_personal_information(
     let app_id = caller.app_id.as_str().to_owned();
     let user = find(&clients, &request_id, &app_id, user).await?;
     let request = pb::DeletePersonalInformationRequest { app_id, lookup: by_id(user.id) };
-    let answer =
-        clients.registry.clone().delete_personal_information(request_id.grpc(request)).await.map_err(upstream)?;
+    let answer = clients.registry.clone().delete_personal_information(request_id.grpc(request)).await?;
     Ok(Json(json!({ "user": resource::user(answer.into_inner().user.ok_or_else(incomplete)?) })))
 }
