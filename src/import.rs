@@ -21,9 +21,9 @@ use std::{
 };
 
 use anyhow::Context;
+use gateway::http::kore::{KoreUser, UserInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use proto::registry::v1::{self as pb, registry_service_client::RegistryServiceClient};
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -116,7 +116,8 @@ impl Rows {
                 if text.is_empty() {
                     continue;
                 }
-                let user = serde_json::from_str::<KoreUser>(&text).map_err(|e| e.to_string()).map(KoreUser::into_pb);
+                let user =
+                    serde_json::from_str::<KoreUser>(&text).map_err(|e| e.to_string()).map(KoreUser::into_new_user);
                 return Ok(Some(Row { line: *line, raw: Raw::Json(text), user, offset: *offset }));
             },
         }
@@ -172,84 +173,7 @@ impl Columns {
             is_developer: Some(flag("isDeveloper", true)?),
             send_email: Some(flag("sendEmail", false)?),
         }
-        .into_pb())
-    }
-}
-
-/// A user in Kore.ai's Create User shape.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct KoreUser {
-    user_info: UserInfo,
-    #[serde(default)]
-    groups: Vec<String>,
-    #[serde(default)]
-    roles: Vec<KoreRole>,
-    #[serde(default)]
-    assign_bot_tasks: Vec<KoreTask>,
-    can_create_bot: Option<bool>,
-    is_developer: Option<bool>,
-    send_email: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserInfo {
-    email_id: Option<String>,
-    org_user_id: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct KoreRole {
-    role_id: String,
-    bot_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct KoreTask {
-    stream_id: String,
-    #[serde(default)]
-    dialogs: Vec<String>,
-}
-
-impl KoreUser {
-    /// The registry's member, as the gateway's Kore route makes it.
-    fn into_pb(self) -> pb::NewUser {
-        let UserInfo { email_id, org_user_id, first_name, last_name } = self.user_info;
-        let activation =
-            if self.send_email.unwrap_or(true) { pb::ActivationState::Pending } else { pb::ActivationState::Active };
-        pb::NewUser {
-            origin: pb::Origin::Bulk.into(),
-            profile: Some(pb::Profile {
-                given_name: first_name,
-                surname: last_name,
-                email: email_id.clone(),
-                ..Default::default()
-            }),
-            member: Some(pb::Member {
-                email_id,
-                org_user_id,
-                groups: self.groups,
-                roles: self
-                    .roles
-                    .into_iter()
-                    .map(|r| pb::RoleBinding { role_id: r.role_id, bot_id: r.bot_id })
-                    .collect(),
-                bot_tasks: self
-                    .assign_bot_tasks
-                    .into_iter()
-                    .map(|t| pb::BotTaskAssignment { stream_id: t.stream_id, dialogs: t.dialogs })
-                    .collect(),
-                can_create_bot: self.can_create_bot.unwrap_or(true),
-                is_developer: self.is_developer.unwrap_or(true),
-                activation: activation.into(),
-            }),
-            ..Default::default()
-        }
+        .into_new_user())
     }
 }
 

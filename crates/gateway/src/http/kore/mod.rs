@@ -3,6 +3,7 @@
 //! header (user-management scope). Every valid user is created; each invalid one is reported.
 
 mod error;
+mod member;
 mod users;
 
 use axum::{
@@ -14,6 +15,7 @@ use axum::{
 use proto::token::v1::Scope;
 
 pub use error::KoreError;
+pub use member::{KoreRole, KoreTask, KoreUser, UserInfo};
 
 use crate::{
     auth::{self, Caller},

@@ -6,7 +6,10 @@ use axum::{Json, body::Bytes, extract::State, extract::rejection::BytesRejection
 use proto::registry::v1 as pb;
 use serde_json::{Map, Value, json};
 
-use super::{KoreAdmin, KoreError};
+use super::{
+    KoreAdmin, KoreError,
+    member::{KoreRole, KoreTask, KoreUser, UserInfo},
+};
 use crate::clients::{Clients, RequestId};
 
 /// Kore's per-request limit; more is refused whole before anything is written.
@@ -52,15 +55,15 @@ fn optional_string(object: &Map<String, Value>, key: &str, field: &str) -> Resul
     }
 }
 
-fn flag(object: &Map<String, Value>, key: &str) -> Result<bool, Failure> {
+fn flag(object: &Map<String, Value>, key: &str) -> Result<Option<bool>, Failure> {
     match object.get(key) {
-        None | Some(Value::Null) => Ok(true),
-        Some(Value::Bool(b)) => Ok(*b),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(Failure::invalid(key)),
     }
 }
 
-/// One of Kore's users as the registry's new member.
+/// One of Kore's users, read field by field so a bad one is named in Kore's terms.
 fn member(item: &Value) -> Result<pb::NewUser, Failure> {
     let item = item.as_object().ok_or_else(|| Failure::invalid("user"))?;
     let info = item.get("userInfo").and_then(Value::as_object).ok_or_else(|| Failure::invalid("userInfo"))?;
@@ -74,7 +77,7 @@ fn member(item: &Value) -> Result<pb::NewUser, Failure> {
             .map(|role| {
                 let role = role.as_object().ok_or_else(|| Failure::invalid("roles"))?;
                 let role_id = optional_string(role, "roleId", "roles")?.ok_or_else(|| Failure::invalid("roles"))?;
-                Ok(pb::RoleBinding { role_id, bot_id: optional_string(role, "botId", "roles")? })
+                Ok(KoreRole { role_id, bot_id: optional_string(role, "botId", "roles")? })
             })
             .collect::<Result<_, Failure>>()?,
         Some(_) => return Err(Failure::invalid("roles")),
@@ -87,32 +90,26 @@ fn member(item: &Value) -> Result<pb::NewUser, Failure> {
                 let task = task.as_object().ok_or_else(|| Failure::invalid("assignBotTasks"))?;
                 let stream_id = optional_string(task, "streamId", "assignBotTasks")?
                     .ok_or_else(|| Failure::invalid("assignBotTasks"))?;
-                Ok(pb::BotTaskAssignment { stream_id, dialogs: strings(task.get("dialogs"), "assignBotTasks")? })
+                Ok(KoreTask { stream_id, dialogs: strings(task.get("dialogs"), "assignBotTasks")? })
             })
             .collect::<Result<_, Failure>>()?,
         Some(_) => return Err(Failure::invalid("assignBotTasks")),
     };
-    let activation = if flag(item, "sendEmail")? { pb::ActivationState::Pending } else { pb::ActivationState::Active };
-    Ok(pb::NewUser {
-        profile: Some(pb::Profile {
-            given_name: optional_string(info, "firstName", "firstName")?,
-            surname: optional_string(info, "lastName", "lastName")?,
-            email: Some(email.clone()),
-            ..Default::default()
-        }),
-        origin: pb::Origin::Bulk.into(),
-        member: Some(pb::Member {
+    let user = KoreUser {
+        user_info: UserInfo {
             email_id: Some(email),
             org_user_id: optional_string(info, "orgUserId", "orgUserId")?,
-            groups: strings(item.get("groups"), "groups")?,
-            roles,
-            bot_tasks,
-            can_create_bot: flag(item, "canCreateBot")?,
-            is_developer: flag(item, "isDeveloper")?,
-            activation: activation.into(),
-        }),
-        ..Default::default()
-    })
+            first_name: optional_string(info, "firstName", "firstName")?,
+            last_name: optional_string(info, "lastName", "lastName")?,
+        },
+        groups: strings(item.get("groups"), "groups")?,
+        roles,
+        assign_bot_tasks: bot_tasks,
+        can_create_bot: flag(item, "canCreateBot")?,
+        is_developer: flag(item, "isDeveloper")?,
+        send_email: flag(item, "sendEmail")?,
+    };
+    Ok(user.into_new_user())
 }
 
 /// A registry refusal of one user in Kore's words.
