@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod keys;
 pub mod metrics;
 pub mod seal;
 pub mod secret;

@@ -110,47 +110,13 @@ impl Sealer {
     }
 }
 
-/// The configured sealing keys (`secrets.sealing_keys`), or else the service's own generated
-/// key, created once and kept in `table` (columns `kid`, `secret` in hex, `created_at`) of its
-/// database. A generated key protects nothing against a leak of that database: said in the log.
-pub async fn from_settings(
-    db: &sea_orm::DatabaseConnection,
-    settings: &crate::Settings,
-    table: &str,
-) -> anyhow::Result<Sealer> {
-    use sea_orm::{
-        ConnectionTrait,
-        sea_query::{Alias, Expr, OnConflict, Query},
-    };
-    use secrecy::ExposeSecret;
-
-    if let Some(keys) = &settings.secrets.sealing_keys {
-        let keys = crate::config::parse_sealing_keys(keys.expose_secret()).map_err(anyhow::Error::msg)?;
-        return Sealer::new(keys).map_err(anyhow::Error::msg);
+/// `kid:hexkey,kid:hexkey` -> (kid, key bytes), in order; each key exactly 32 bytes.
+pub fn parse_sealing_keys(value: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let keys = crate::keys::parse_signing_keys(value)?;
+    if let Some((kid, _)) = keys.iter().find(|(_, key)| key.len() != KEY_LEN) {
+        return Err(format!("the key of {kid} is not exactly 32 bytes (64 hex digits)"));
     }
-    const KID: &str = "generated-1";
-    let backend = db.get_database_backend();
-    let insert = Query::insert()
-        .into_table(Alias::new(table))
-        .columns([Alias::new("kid"), Alias::new("secret"), Alias::new("created_at")])
-        .values_panic([KID.into(), hex::encode(Sealer::generate_key()).into(), crate::now_millis().into()])
-        // Concurrent first starts: one key wins, every replica reads it back.
-        .on_conflict(OnConflict::column(Alias::new("kid")).do_nothing().to_owned())
-        .to_owned();
-    db.execute(backend.build(&insert)).await?;
-    let select = Query::select()
-        .column(Alias::new("secret"))
-        .from(Alias::new(table))
-        .and_where(Expr::col(Alias::new("kid")).eq(KID))
-        .to_owned();
-    let row = db.query_one(backend.build(&select)).await?.ok_or_else(|| anyhow::anyhow!("generated key missing"))?;
-    let secret: String = row.try_get("", "secret")?;
-    tracing::warn!(
-        table,
-        "secrets.sealing_keys is not set: secrets are sealed under a generated key kept in this service's own \
-         database; configure keys in production"
-    );
-    Sealer::new(vec![(KID.to_owned(), hex::decode(secret)?)]).map_err(anyhow::Error::msg)
+    Ok(keys)
 }
 
 #[cfg(test)]

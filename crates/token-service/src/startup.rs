@@ -63,7 +63,7 @@ impl Application {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let cache = cache(settings).await?;
         let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
-        let sealer = platform::seal::from_settings(&db, settings, "token_sealing_keys").await?;
+        let sealer = platform::db::sealer(&db, settings, "token_sealing_keys").await?;
         let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
         let keys = key_set(settings, store.as_ref()).await?;
         Ok(Bound { listener, store, cache, keys, sealer, settings: settings.clone() })
@@ -103,7 +103,7 @@ async fn cache(settings: &Settings) -> anyhow::Result<Arc<dyn KvCache>> {
 /// first start; replicas racing to do so converge on the newest).
 async fn key_set(settings: &Settings, store: &dyn TokenStore) -> anyhow::Result<KeySet> {
     if let Some(keys) = &settings.session.signing_keys {
-        let keys = platform::config::parse_signing_keys(secrecy::ExposeSecret::expose_secret(keys))
+        let keys = platform::keys::parse_signing_keys(secrecy::ExposeSecret::expose_secret(keys))
             .map_err(|problem| anyhow::anyhow!("session.signing_keys: {problem}"))?;
         return KeySet::new(&keys);
     }

@@ -75,7 +75,7 @@ impl SeaUserStore {
 
 /// The configured sealing keys, or else the registry's own generated key.
 pub async fn sealer_from_settings(db: &DatabaseConnection, settings: &platform::Settings) -> anyhow::Result<Sealer> {
-    platform::seal::from_settings(db, settings, "registry_keys").await
+    platform::db::sealer(db, settings, "registry_keys").await
 }
 
 /// Maps a write error by the constraint it violated.

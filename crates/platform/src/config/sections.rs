@@ -1,0 +1,188 @@
+//! The sections of `Settings`, each with its defaults.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// Keys that seal what must be read back but never leak with the database (sensitive
+    /// metadata), `kid:hexkey` separated by commas, each key exactly 32 bytes (64 hex digits);
+    /// the first seals, all open. Unset: a generated key kept in the registry's database.
+    pub sealing_keys: Option<SecretString>,
+}
+
+/// The registry's deletion of end users never associated with a conversation (each
+/// application sets its own window).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReaperSettings {
+    pub enabled: bool,
+    /// Seconds between passes.
+    pub interval_secs: u64,
+    /// Users deleted per transaction.
+    pub batch_size: u32,
+}
+
+impl Default for ReaperSettings {
+    fn default() -> Self {
+        Self { enabled: true, interval_secs: 60, batch_size: 100 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `GET /metrics` (Prometheus text) is served; `enabled = false` turns it off.
+    pub listen: SocketAddr,
+    pub enabled: bool,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9464)), enabled: true }
+    }
+}
+
+/// What `ValidateToken` does when Redis cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisFailurePolicy {
+    /// Refuse session tokens (reason UNAVAILABLE) until Redis answers again. The default.
+    Closed,
+    /// Read revocation state from the database instead (correct, slower, loads the database).
+    Database,
+    /// Accept signature-valid session tokens without a revocation check.
+    Open,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Session-token signing keys, `kid:hexsecret` separated by commas; the first signs, all
+    /// verify, so a new key goes first and an old one stays until its tokens expire. Unset: a
+    /// generated key kept in token-service's database.
+    pub signing_keys: Option<SecretString>,
+    pub redis_failure: RedisFailurePolicy,
+    /// How long a replica trusts revocation state it read, in milliseconds.
+    pub revocation_cache_ms: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { signing_keys: None, redis_failure: RedisFailurePolicy::Closed, revocation_cache_ms: 1000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// PostgreSQL or SQLite URL shared by every service (each owns its own tables).
+    /// Unset: one SQLite file per service under `data_dir`.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    /// Apply pending migrations when a service starts (`roster migrate` does it explicitly).
+    pub auto_migrate: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` for one node; `redis+cluster://host1:port,host2:port` for a cluster.
+    /// Unset: an in-process cache, fine for one process only.
+    pub url: Option<SecretString>,
+    /// Every key starts with this, then `:<service>:<entity>:<id>`.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Address this service's gRPC server binds (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// How other services reach it.
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Deadline for each gRPC call the gateway makes, in milliseconds.
+    pub upstream_timeout_ms: u64,
+    /// The gateway's public base URL (`https://chat.example.com`), for links it hands out such as
+    /// uploaded profile images. Unset: taken from each request's `Host`.
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    /// `tracing` env-filter directives; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// How long in-flight requests may take to finish after a shutdown signal, in seconds.
+    pub drain_timeout_secs: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10, auto_migrate: true }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self { url: None, key_prefix: "roster".into() }
+    }
+}
+
+impl ServiceSettings {
+    pub(super) fn local(port: u16) -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), endpoint: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self::local(0)
+    }
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 6 * 1024 * 1024,
+            upstream_timeout_ms: 10_000,
+            public_url: None,
+        }
+    }
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Human, filter: "info".into() }
+    }
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self { drain_timeout_secs: 20 }
+    }
+}
