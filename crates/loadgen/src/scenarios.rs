@@ -11,13 +11,13 @@ use proto::{
     token::v1::{self as tpb, token_service_client::TokenServiceClient},
 };
 use serde::{Deserialize, Serialize};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::{
     ceilings::{InsertTarget, NewUser, RedisTarget, echo::echo_client::EchoClient},
     http::HttpConn,
     load::{Caller, Measurement, Plan, measure},
-    stack::{Endpoints, Fixtures},
+    stack::{Endpoints, Fixtures, connect},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,11 +92,6 @@ impl World {
     pub fn ops_per_request(&self, scenario: &Scenario) -> usize {
         if scenario.name == "insert-multi" { self.multi_rows } else { 1 }
     }
-}
-
-/// An eagerly connected channel, as the services' clients are configured.
-pub async fn connect(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?.tcp_nodelay(true).connect().await?)
 }
 
 /// `n` clients: clones over one channel, or one channel each.

@@ -123,7 +123,7 @@ pub async fn fixtures(endpoints: &Endpoints, count: usize, run_id: &str) -> anyh
     use proto::token::v1::{ValidateTokenRequest, token_service_client::TokenServiceClient};
     let mut conn = HttpConn::connect(endpoints.gateway).await?;
     let auth = [("api-token", endpoints.api_token.as_str())];
-    let mut token = TokenServiceClient::new(crate::scenarios::connect(&endpoints.token).await?);
+    let mut token = TokenServiceClient::new(connect(&endpoints.token).await?);
     let mut users = Vec::with_capacity(count);
     let mut app_id = String::new();
     for i in 0..count.max(1) {
@@ -145,7 +145,7 @@ pub async fn fixtures(endpoints: &Endpoints, count: usize, run_id: &str) -> anyh
         users.push(FixtureUser { user_id, registry_id: answer.user_id, access_token, session_token });
     }
     let fixtures = Fixtures { app_id, users, agent_id: "bench-agent".to_owned() };
-    let mut context = ContextServiceClient::new(crate::scenarios::connect(&endpoints.context).await?);
+    let mut context = ContextServiceClient::new(connect(&endpoints.context).await?);
     for user in &fixtures.users {
         let request = cpb::SetContextRequest {
             key: Some(fixtures.context_key(user)),
@@ -184,4 +184,9 @@ pub async fn wait_ready(gateway: SocketAddr, limit: Duration) -> anyhow::Result<
         anyhow::ensure!(tokio::time::Instant::now() < deadline, "{gateway} not ready within {limit:?}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// An eagerly connected channel, as the services' clients are configured.
+pub async fn connect(url: &str) -> anyhow::Result<tonic::transport::Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?.tcp_nodelay(true).connect().await?)
 }
