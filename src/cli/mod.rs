@@ -1,0 +1,4 @@
+//! The admin commands of the `roster` binary, one module each.
+
+pub mod apps;
+pub mod import;
