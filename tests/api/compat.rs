@@ -9,9 +9,7 @@ use crate::helpers::spawn_stack;
 
 #[tokio::test]
 async fn sendbird_sdk() {
-    let python = std::env::var("SDK_COMPAT_PYTHON").expect(
-        "SDK_COMPAT_PYTHON is not set: run the suite with scripts/test, which makes the SDK's virtual environment",
-    );
+    let python = crate::helpers::sdk_python();
     let stack = spawn_stack(Backend::Sqlite, true).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/sendbird_sdk.py");
     let output = tokio::process::Command::new(python)

@@ -120,3 +120,11 @@ pub async fn assert_sendbird_error(response: Response, status: StatusCode, code:
     assert!(!message.is_empty());
     message
 }
+
+/// The Python of the official SDKs' virtual environment. Missing, the suites fail: a skipped
+/// compatibility suite would pass while proving nothing.
+pub fn sdk_python() -> String {
+    std::env::var("SDK_COMPAT_PYTHON").expect(
+        "SDK_COMPAT_PYTHON is not set: run the suite with scripts/test, which makes the SDKs' virtual environment",
+    )
+}

@@ -77,12 +77,7 @@ async fn check_report(stack: &TestStack, report: &Value) {
 
 #[tokio::test]
 async fn sunshine_client() {
-    let Ok(python) = std::env::var("SDK_COMPAT_PYTHON") else {
-        eprintln!(
-            "skipped: SDK_COMPAT_PYTHON is not set (scripts/test makes the SDKs' virtual environment and sets it)"
-        );
-        return;
-    };
+    let python = crate::helpers::sdk_python();
     let stack = spawn_stack(Backend::Postgres, true).await;
     let sc_host = format!("{}/sc", stack.base);
     for (host, auth, run) in [(&stack.base, "basic", "basic"), (&stack.base, "jwt", "jwt"), (&sc_host, "basic", "sc")] {

@@ -9,15 +9,16 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
 
 use crate::helpers::spawn_stack;
 
-#[tokio::test]
+// One thread runs the whole stack, so this thread's subscriber sees every span of it, and no
+// other test's (whether tests share a process or not).
+#[tokio::test(flavor = "current_thread")]
 async fn one_request_is_one_trace_across_every_hop() {
-    // nextest runs each test in its own process, so this global subscriber is this test's alone.
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let subscriber = tracing_subscriber::registry()
         .with(EnvFilter::new("info"))
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber of this process");
+    let _scoped = tracing::subscriber::set_default(subscriber);
     platform::telemetry::install_propagator();
 
     let stack = spawn_stack(Backend::Sqlite, false).await;

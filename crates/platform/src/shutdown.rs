@@ -124,7 +124,14 @@ mod tests {
         let mut tasks = JoinSet::new();
         tasks.spawn(std::future::pending::<anyhow::Result<()>>());
         shutdown.trigger();
-        drain(tasks, &shutdown, Duration::from_secs(5)).await.expect("aborted, not failed");
+        // Time is paused and jumps when every task waits: a drain that did not give up at its
+        // bound would meet this outer limit and fail the test, never hang it.
+        let started = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(60), drain(tasks, &shutdown, Duration::from_secs(5)))
+            .await
+            .expect("the drain gave up at its bound")
+            .expect("aborted, not failed");
+        assert_eq!(started.elapsed().as_secs(), 5, "gave up at the bound, not before");
     }
 
     #[tokio::test]
