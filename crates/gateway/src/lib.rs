@@ -18,7 +18,7 @@ pub const SERVICE: &str = "gateway";
 
 pub struct Application {
     listener: TcpListener,
-    router: axum::Router,
+    service: http::Service,
 }
 
 impl Application {
@@ -26,8 +26,8 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let clients = Clients::new(settings)?;
         let listener = platform::grpc::bind(SERVICE, settings.gateway.listen).await?;
-        let router = http::router(clients, &settings.gateway);
-        Ok(Self { listener, router })
+        let service = http::service(clients, &settings.gateway);
+        Ok(Self { listener, service })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -42,7 +42,8 @@ impl Application {
                 tracing::debug!(error = %err, "TCP_NODELAY not set");
             }
         });
-        axum::serve(listener, self.router).with_graceful_shutdown(shutdown.requested()).await?;
+        let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(self.service);
+        axum::serve(listener, service).with_graceful_shutdown(shutdown.requested()).await?;
         tracing::info!("gateway stopped");
         Ok(())
     }

@@ -40,10 +40,15 @@ pub fn respond(
 /// Turns a client error that is not already JSON (axum's path, method and body-limit
 /// rejections) into the dialect's body, so every answer of the dialect has one shape.
 pub async fn json_rejections<E: DialectError>(response: Response) -> Response {
-    match crate::http::bare_client_error(&response) {
-        Some(status) => E::rejection(status).into_response(),
-        None => response,
+    let Some(status) = crate::http::bare_client_error(&response) else {
+        return response;
+    };
+    let mut rendered = E::rejection(status).into_response();
+    // A 405 names the methods the path does take (RFC 9110).
+    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+        rendered.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
     }
+    rendered
 }
 
 /// A service answered without the resource its answer must carry: a server fault, logged here

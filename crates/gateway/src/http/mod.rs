@@ -3,6 +3,7 @@
 pub mod ada;
 pub mod error;
 pub mod kore;
+pub mod openapi;
 pub mod sendbird;
 pub mod sunshine;
 
@@ -11,26 +12,72 @@ use axum::{
     extract::{DefaultBodyLimit, MatchedPath, State},
     http::{Request, StatusCode},
     response::IntoResponse,
-    routing::get,
 };
 use platform::config::GatewaySettings;
 use serde_json::json;
+use tower::util::MapRequest;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::clients::{Clients, REQUEST_ID_HEADER};
 
-pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
-    let header = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+/// Every route of every dialect, with the OpenAPI document that describes them.
+pub fn api() -> (Router<Clients>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .merge(sendbird::routes())
         .merge(ada::routes())
         .merge(kore::routes())
         .merge(sunshine::routes())
+        .split_for_parts()
+}
+
+/// The gateway: each request's path made canonical, then routed.
+pub type Service = MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request>;
+
+pub fn service(clients: Clients, settings: &GatewaySettings) -> Service {
+    MapRequest::new(router(clients, settings), canonical_path)
+}
+
+/// Paths that name a route another way, rewritten before routing: Zendesk's `/sc` prefix of the
+/// Sunshine API, and the trailing slash Ada writes (`/api/v2/end-users/`). The path as sent stays
+/// available to handlers as `OriginalUri`.
+pub fn canonical_path(mut request: axum::extract::Request) -> axum::extract::Request {
+    let path = request.uri().path();
+    let canonical = if let Some(rest) = path.strip_prefix("/sc").filter(|rest| rest.starts_with("/v2/apps/")) {
+        rest.to_owned()
+    } else if path.starts_with("/api/") && path.len() > "/api/".len() && path.ends_with('/') {
+        path[..path.len() - 1].to_owned()
+    } else {
+        return request;
+    };
+    let original = request.uri().clone();
+    let path_and_query = match original.query() {
+        Some(query) => format!("{canonical}?{query}"),
+        None => canonical,
+    };
+    let mut parts = original.clone().into_parts();
+    let Ok(path_and_query) = path_and_query.parse() else {
+        return request;
+    };
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+        request.extensions_mut().insert(axum::extract::OriginalUri(original));
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
+    let header = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
+    let (routes, document) = api();
+    routes
+        .merge(openapi::docs(document))
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
@@ -85,11 +132,16 @@ pub(crate) fn body_json(response: axum::response::Response) -> serde_json::Value
 }
 
 /// Alive: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "Health", responses((status = 200, description = "The process answers", body = Object)))]
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready: every service it calls answers `grpc.health.v1` SERVING.
+#[utoipa::path(get, path = "/readyz", tag = "Health", responses(
+    (status = 200, description = "Every service answers", body = Object),
+    (status = 503, description = "A service does not answer", body = Object),
+))]
 async fn readyz(State(clients): State<Clients>) -> impl IntoResponse {
     let checks = clients.health().await;
     let ready = checks.iter().all(|(_, serving)| *serving);
@@ -101,7 +153,11 @@ async fn readyz(State(clients): State<Clients>) -> impl IntoResponse {
     (status, Json(json!({ "status": if ready { "ready" } else { "not ready" }, "services": body })))
 }
 
-/// Unknown routes answer JSON in the shape the dialects share (`error` a boolean, a code).
-async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": true, "code": 404, "message": "No such route." })))
+/// Unknown routes answer JSON in the shape the dialects share (`error` a boolean, a code); under
+/// Sunshine's `/v2/apps/` they answer Sunshine's 404.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/v2/apps/") {
+        return sunshine::SunshineError::not_found("No such route.").into_response();
+    }
+    (StatusCode::NOT_FOUND, Json(json!({ "error": true, "code": 404, "message": "No such route." }))).into_response()
 }

@@ -10,7 +10,8 @@ use axum::{
 };
 use platform::{ApiError, ErrorCode};
 use proto::{context::v1 as pb, registry::v1 as registry};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{AdaBody, AdaCaller, AdaError, metadata_value, refused, time};
 use crate::clients::{Clients, RequestId};
@@ -60,20 +61,49 @@ fn refused_reference(status: tonic::Status) -> AdaError {
 }
 
 /// Ada's conversation resource.
-fn resource(conversation: pb::Conversation, end_user_id: Option<String>) -> Value {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ada::Conversation)]
+pub struct Conversation {
+    id: String,
+    channel_id: Option<String>,
+    /// `null` when the end user was deleted.
+    end_user_id: Option<String>,
+    /// `active` or `ended`.
+    status: &'static str,
+    /// ISO 8601 with offset.
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    #[schema(value_type = Object)]
+    metadata: Value,
+}
+
+/// `POST /api/v2/conversations`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = ada::NewConversation)]
+#[allow(dead_code)] // described; read by `new_conversation`
+pub struct NewConversationBody {
+    channel_id: String,
+    /// Absent: a new end user is created.
+    end_user_id: Option<String>,
+    /// At most 4 KB; string keys, string, number and boolean values.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Value>,
+}
+
+fn resource(conversation: pb::Conversation, end_user_id: Option<String>) -> Conversation {
     let status = match conversation.status() {
         pb::ConversationStatus::Ended => "ended",
         _ => "active",
     };
-    json!({
-        "id": conversation.id,
-        "channel_id": conversation.channel_id,
-        "end_user_id": end_user_id,
-        "status": status,
-        "created_at": time(conversation.created_at),
-        "updated_at": time(conversation.updated_at),
-        "metadata": metadata_value(&conversation.metadata_json),
-    })
+    Conversation {
+        id: conversation.id,
+        channel_id: conversation.channel_id,
+        end_user_id,
+        status,
+        created_at: time(conversation.created_at),
+        updated_at: time(conversation.updated_at),
+        metadata: metadata_value(&conversation.metadata_json),
+    }
 }
 
 /// A new end user for a conversation that names none; checks the channel first, so a request
@@ -98,6 +128,12 @@ async fn new_end_user(
 }
 
 /// `POST /api/v2/conversations/`: 201 with the new conversation, its end user associated.
+#[utoipa::path(post, path = "/api/v2/conversations", tag = "Ada", security(("ada_bearer" = [])),
+    request_body(content = NewConversationBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new conversation; its end user is associated (kept from the reaper)", body = Conversation),
+        (status = 422, description = "`channel_id` or `end_user_id` names nothing of this application", body = super::error::ErrorBody),
+        super::error::Errors))]
 pub async fn create(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
@@ -145,12 +181,14 @@ async fn end_user_of(
 }
 
 /// `GET /api/v2/conversations/{conversation_id}`
+#[utoipa::path(get, path = "/api/v2/conversations/{conversation_id}", tag = "Ada", security(("ada_bearer" = [])), params(("conversation_id" = String, Path, description = "The conversation's id")),
+    responses((status = 200, description = "The conversation", body = Conversation), super::error::Errors))]
 pub async fn view(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path(conversation_id): Path<String>,
-) -> Result<Json<Value>, AdaError> {
+) -> Result<Json<Conversation>, AdaError> {
     let app_id = caller.app_id.as_str().to_owned();
     let request = pb::GetConversationRequest { app_id: app_id.clone(), conversation_id: conversation_id.clone() };
     let mut context = clients.context.clone();
@@ -164,12 +202,14 @@ pub async fn view(
 
 /// `POST /api/v2/conversations/{conversation_id}/end/`: status `ended`; ending an ended
 /// conversation answers it unchanged.
+#[utoipa::path(post, path = "/api/v2/conversations/{conversation_id}/end", tag = "Ada", security(("ada_bearer" = [])), params(("conversation_id" = String, Path, description = "The conversation's id")),
+    responses((status = 200, description = "Ended (ending it again answers it unchanged)", body = Conversation), super::error::Errors))]
 pub async fn end(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path(conversation_id): Path<String>,
-) -> Result<Json<Value>, AdaError> {
+) -> Result<Json<Conversation>, AdaError> {
     let app_id = caller.app_id.as_str().to_owned();
     let request = pb::EndConversationRequest { app_id: app_id.clone(), conversation_id: conversation_id.clone() };
     let mut context = clients.context.clone();

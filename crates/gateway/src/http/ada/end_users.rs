@@ -11,7 +11,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use proto::registry::v1 as pb;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{AdaBody, AdaCaller, AdaError};
 use crate::clients::{Clients, PublicBase, RequestId};
@@ -167,7 +168,74 @@ fn merged_profile(current: pb::Profile, input: &ProfileInput) -> pb::Profile {
 }
 
 /// Ada's end-user resource.
-fn resource(user: pb::User) -> Value {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ada::EndUser)]
+pub struct EndUser {
+    /// Roster's id: 24 lowercase hex characters.
+    end_user_id: String,
+    external_id: Option<String>,
+    profile: EndUserProfile,
+    /// ISO 8601 with offset.
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ada::EndUserProfile)]
+pub struct EndUserProfile {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+    avatar: Option<String>,
+    email: Option<String>,
+    language: Option<String>,
+    /// String, number and boolean values.
+    #[schema(value_type = Object)]
+    metadata: Map<String, Value>,
+    /// Always `{}`.
+    #[schema(value_type = Object)]
+    system_properties: Map<String, Value>,
+}
+
+/// A page of end users.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ada::EndUserPage)]
+pub struct EndUserPage {
+    data: Vec<EndUser>,
+    meta: super::PageMeta,
+}
+
+/// `POST /api/v2/end-users` and `PATCH`: what the body may carry.
+#[derive(utoipa::ToSchema)]
+#[schema(as = ada::EndUserWrite)]
+#[allow(dead_code)] // described; the body is read field by field for Ada's validation errors
+pub struct EndUserWrite {
+    /// 1 to 36 characters without `<` or `>`, unique per application (case-insensitive);
+    /// `null` removes it (PATCH).
+    external_id: Option<String>,
+    profile: Option<EndUserProfileWrite>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(as = ada::EndUserProfileWrite)]
+#[allow(dead_code)] // described, not built
+pub struct EndUserProfileWrite {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+    avatar: Option<String>,
+    email: Option<String>,
+    /// BCP 47.
+    language: Option<String>,
+    /// Flat: string, number and boolean values; keys merge on PATCH.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Map<String, Value>>,
+    /// `{ "fields": { ... } }`, string values: sealed at rest, never returned.
+    #[schema(value_type = Option<Object>)]
+    sensitive_metadata: Option<Map<String, Value>>,
+}
+
+fn resource(user: pb::User) -> EndUser {
     let profile = user.profile.unwrap_or_default();
     let metadata: Map<String, Value> = user
         .metadata
@@ -185,22 +253,22 @@ fn resource(user: pb::User) -> Value {
         })
         .collect();
     let time = |t: Option<proto::Timestamp>| t.map(|t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)));
-    json!({
-        "end_user_id": user.id,
-        "external_id": user.external_id,
-        "profile": {
-            "first_name": profile.given_name,
-            "last_name": profile.surname,
-            "display_name": profile.display_name,
-            "avatar": profile.avatar_url,
-            "email": profile.email,
-            "language": profile.language,
-            "metadata": metadata,
-            "system_properties": {},
+    EndUser {
+        end_user_id: user.id,
+        external_id: user.external_id,
+        profile: EndUserProfile {
+            first_name: profile.given_name,
+            last_name: profile.surname,
+            display_name: profile.display_name,
+            avatar: profile.avatar_url,
+            email: profile.email,
+            language: profile.language,
+            metadata,
+            system_properties: Map::new(),
         },
-        "created_at": time(user.created_at),
-        "updated_at": time(user.updated_at),
-    })
+        created_at: time(user.created_at),
+        updated_at: time(user.updated_at),
+    }
 }
 
 fn by_id(id: String) -> Option<pb::UserLookup> {
@@ -209,6 +277,12 @@ fn by_id(id: String) -> Option<pb::UserLookup> {
 
 /// `POST /api/v2/end-users/`: a known `external_id` answers that end user with 200 and
 /// changes nothing; otherwise 201 with the new one.
+#[utoipa::path(post, path = "/api/v2/end-users", tag = "Ada", security(("ada_bearer" = [])),
+    request_body(content = EndUserWrite, content_type = "application/json"),
+    responses(
+        (status = 201, description = "A new end user", body = EndUser),
+        (status = 200, description = "The end user that already has this `external_id`, unchanged", body = EndUser),
+        super::error::Errors))]
 pub async fn create(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
@@ -253,25 +327,30 @@ async fn get(clients: &Clients, request_id: &RequestId, app_id: &str, id: String
 }
 
 /// `GET /api/v2/end-users/{end_user_id}`
+#[utoipa::path(get, path = "/api/v2/end-users/{end_user_id}", tag = "Ada", security(("ada_bearer" = [])), params(("end_user_id" = String, Path, description = "The end user's id")),
+    responses((status = 200, description = "The end user", body = EndUser), super::error::Errors))]
 pub async fn view(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdaError> {
+) -> Result<Json<EndUser>, AdaError> {
     Ok(Json(resource(get(&clients, &request_id, caller.app_id.as_str(), id).await?)))
 }
 
 /// `PATCH /api/v2/end-users/{end_user_id}`: profile fields sent replace theirs (`null` clears),
 /// metadata and sensitive-metadata keys merge, `external_id` is set or removed with `null` (409
 /// when taken).
+#[utoipa::path(patch, path = "/api/v2/end-users/{end_user_id}", tag = "Ada", security(("ada_bearer" = [])), params(("end_user_id" = String, Path, description = "The end user's id")),
+    request_body(content = EndUserWrite, content_type = "application/json"),
+    responses((status = 200, description = "The end user after the change", body = EndUser), super::error::Errors))]
 pub async fn update(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path(id): Path<String>,
     AdaBody(body): AdaBody,
-) -> Result<Json<Value>, AdaError> {
+) -> Result<Json<EndUser>, AdaError> {
     let external_id = read_external_id(&body)?;
     let input = read_profile(&body)?;
     let app_id = caller.app_id.as_str().to_owned();
@@ -292,13 +371,20 @@ pub async fn update(
 
 /// `GET /api/v2/end-users/?limit=N&cursor=C` (or `?external_id=`): `{ "data", "meta": {
 /// "next_page_url" } }`, the next page's absolute URL or `null`.
+#[utoipa::path(get, path = "/api/v2/end-users", tag = "Ada", security(("ada_bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 100 (default 10)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "From the previous page's `next_page_url`"),
+        ("external_id" = Option<String>, Query, description = "Only the end user with this `external_id`"),
+    ),
+    responses((status = 200, description = "A page of end users", body = EndUserPage), super::error::Errors))]
 pub async fn list(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     base: PublicBase,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, AdaError> {
+) -> Result<Json<EndUserPage>, AdaError> {
     let (query, limit) = super::page_query(raw.as_deref(), 10)?;
     let external = query.get("external_id").map(|e| external_id(e)).transpose()?;
     let request = pb::ListUsersRequest {
@@ -322,9 +408,8 @@ pub async fn list(
         }
         next
     });
-    Ok(Json(
-        json!({ "data": page.users.into_iter().map(resource).collect::<Vec<_>>(), "meta": { "next_page_url": next } }),
-    ))
+    let data = page.users.into_iter().map(resource).collect();
+    Ok(Json(EndUserPage { data, meta: super::PageMeta { next_page_url: next } }))
 }
 
 #[cfg(test)]

@@ -99,6 +99,42 @@ impl From<ApiError> for AdaError {
 
 crate::http::error::from_status!(AdaError);
 
+/// Ada's error body.
+#[derive(utoipa::ToSchema)]
+#[schema(as = ada::Error)]
+#[allow(dead_code)] // described; rendered with `json!` below
+pub struct ErrorBody {
+    /// One entry: `{ "type", "message", "details" }`; for `validation_error`, `details` lists
+    /// `{ "parameter", "location", "message" }`.
+    #[schema(value_type = Vec<Object>)]
+    errors: Vec<Value>,
+}
+
+/// Every failure of an Ada call.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // described, not built
+pub enum Errors {
+    /// `validation_error`: a parameter named in `details`.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] ErrorBody),
+    #[response(status = 403)]
+    Forbidden(#[to_schema] ErrorBody),
+    #[response(status = 404)]
+    NotFound(#[to_schema] ErrorBody),
+    /// Another end user has this `external_id`.
+    #[response(status = 409)]
+    Conflict(#[to_schema] ErrorBody),
+    /// Larger than 4 KB.
+    #[response(status = 413)]
+    TooLarge(#[to_schema] ErrorBody),
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    RateLimited(#[to_schema] ErrorBody),
+    #[response(status = 500)]
+    Internal(#[to_schema] ErrorBody),
+}
+
 impl IntoResponse for AdaError {
     fn into_response(self) -> Response {
         let mut error = json!({ "type": self.kind, "message": self.message });

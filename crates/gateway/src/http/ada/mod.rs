@@ -10,16 +10,16 @@ mod error;
 use std::collections::HashMap;
 
 use axum::{
-    Router,
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
     http::{StatusCode, request::Parts},
-    routing::{get, post},
 };
 use platform::{ApiError, ErrorCode};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use error::AdaError;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::{self, Caller},
@@ -29,22 +29,17 @@ use crate::{
 /// Ada refuses larger payloads with 413 before reading them whole.
 const MAX_BODY: usize = 4 * 1024;
 
-pub fn routes() -> Router<Clients> {
-    Router::new()
-        .route("/api/v2/end-users", get(end_users::list).post(end_users::create))
-        .route("/api/v2/end-users/", get(end_users::list).post(end_users::create))
-        .route("/api/v2/end-users/{end_user_id}", get(end_users::view).patch(end_users::update))
-        .route("/api/v2/end-users/{end_user_id}/", get(end_users::view).patch(end_users::update))
-        .route("/api/v2/channels", get(channels::list).post(channels::create))
-        .route("/api/v2/channels/", get(channels::list).post(channels::create))
-        .route("/api/v2/channels/{channel_id}", get(channels::view))
-        .route("/api/v2/channels/{channel_id}/", get(channels::view))
-        .route("/api/v2/conversations", post(conversations::create))
-        .route("/api/v2/conversations/", post(conversations::create))
-        .route("/api/v2/conversations/{conversation_id}", get(conversations::view))
-        .route("/api/v2/conversations/{conversation_id}/", get(conversations::view))
-        .route("/api/v2/conversations/{conversation_id}/end", post(conversations::end))
-        .route("/api/v2/conversations/{conversation_id}/end/", post(conversations::end))
+/// Ada's paths with a trailing slash (as Ada writes most of them) reach these too: the gateway
+/// drops it before routing (`http::canonical_path`).
+pub fn routes() -> OpenApiRouter<Clients> {
+    OpenApiRouter::new()
+        .routes(routes!(end_users::list, end_users::create))
+        .routes(routes!(end_users::view, end_users::update))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::view))
+        .routes(routes!(conversations::create))
+        .routes(routes!(conversations::view))
+        .routes(routes!(conversations::end))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<AdaError>))
 }
@@ -146,6 +141,13 @@ pub fn page_query(raw: Option<&str>, default: u32) -> Result<(HashMap<String, St
     Ok((query, limit))
 }
 
+/// The paging of a list: the next page's absolute URL, `null` on the last page.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ada::PageMeta)]
+pub struct PageMeta {
+    pub next_page_url: Option<String>,
+}
+
 /// A service's refusal, its field named as in the body (channels and conversations have no
 /// `profile` to map fields into, unlike end users).
 pub fn refused(status: tonic::Status) -> AdaError {
@@ -164,6 +166,6 @@ pub fn metadata_value(json: &str) -> Value {
 }
 
 /// A timestamp as Ada prints it: ISO 8601 with offset.
-pub fn time(timestamp: Option<proto::Timestamp>) -> Value {
-    timestamp.map_or(Value::Null, |t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)).into())
+pub fn time(timestamp: Option<proto::Timestamp>) -> Option<String> {
+    timestamp.map(|t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)))
 }

@@ -42,6 +42,37 @@ impl From<ApiError> for KoreError {
 
 crate::http::error::from_status!(KoreError);
 
+/// Kore's whole-request error body.
+#[derive(utoipa::ToSchema)]
+#[schema(as = kore::Error)]
+#[allow(dead_code)] // described; rendered with `json!` below
+pub struct ErrorBody {
+    /// One entry: `{ "msg": "<text>", "code": <HTTP status> }`.
+    #[schema(value_type = Vec<Object>)]
+    errors: Vec<serde_json::Value>,
+}
+
+/// Every whole-request failure of the Kore dialect.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // described, not built
+pub enum Errors {
+    /// Malformed JSON, no `users`, more than 1,000 users.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    /// No `auth` header, or a JWT that is forged, expired or names no admin client.
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] ErrorBody),
+    /// The admin client lacks the user-management scope.
+    #[response(status = 403)]
+    Forbidden(#[to_schema] ErrorBody),
+    #[response(status = 413)]
+    TooLarge(#[to_schema] ErrorBody),
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    RateLimited(#[to_schema] ErrorBody),
+    #[response(status = 500)]
+    Internal(#[to_schema] ErrorBody),
+}
+
 impl IntoResponse for KoreError {
     fn into_response(self) -> Response {
         let body = json!({ "errors": [ { "msg": self.message, "code": self.status.as_u16() } ] });

@@ -5,8 +5,9 @@
 use proto::registry::v1 as pb;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = kore::User)]
 pub struct KoreUser {
     pub user_info: UserInfo,
     #[serde(default)]
@@ -20,8 +21,9 @@ pub struct KoreUser {
     pub send_email: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = kore::UserInfo)]
 pub struct UserInfo {
     pub email_id: Option<String>,
     pub org_user_id: Option<String>,
@@ -29,15 +31,17 @@ pub struct UserInfo {
     pub last_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = kore::Role)]
 pub struct KoreRole {
     pub role_id: String,
     pub bot_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = kore::BotTask)]
 pub struct KoreTask {
     pub stream_id: String,
     #[serde(default)]

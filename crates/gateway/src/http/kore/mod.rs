@@ -7,12 +7,11 @@ mod member;
 mod users;
 
 use axum::{
-    Router,
     extract::{DefaultBodyLimit, FromRequestParts},
     http::request::Parts,
-    routing::post,
 };
 use proto::token::v1::Scope;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::KoreError;
 pub use member::{KoreRole, KoreTask, KoreUser, UserInfo};
@@ -25,9 +24,9 @@ use crate::{
 /// A request of 1,000 users of a few hundred bytes each fits well within this; more is 413.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
-pub fn routes() -> Router<Clients> {
-    Router::new()
-        .route("/api/public/users", post(users::create))
+pub fn routes() -> OpenApiRouter<Clients> {
+    OpenApiRouter::new()
+        .routes(routes!(users::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<KoreError>))
 }

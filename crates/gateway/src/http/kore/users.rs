@@ -4,6 +4,7 @@
 
 use axum::{Json, body::Bytes, extract::State, extract::rejection::BytesRejection, http::StatusCode};
 use proto::registry::v1 as pb;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -133,14 +134,50 @@ fn refusal(error: pb::ItemError) -> Failure {
     }
 }
 
+/// `POST /api/public/users`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = kore::CreateUsers)]
+#[allow(dead_code)] // described, not built: the body is read field by field (`member`)
+pub struct CreateUsers {
+    /// 1 to 1,000 users.
+    users: Vec<KoreUser>,
+}
+
+/// The answer: every user created, or the ones that were not, each with its reason.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[schema(as = kore::CreateUsersAnswer)]
+pub enum CreateUsersAnswer {
+    Created {
+        /// `Users are created Successfully`.
+        msg: &'static str,
+    },
+    Failed {
+        #[serde(rename = "failedUserDetails")]
+        failed_user_details: Vec<FailedUser>,
+    },
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = kore::FailedUser)]
+pub struct FailedUser {
+    /// The `userInfo` sent, with `status: "failure"` and `reason: { statusCode, message, errors }`.
+    #[serde(rename = "userInfo")]
+    #[schema(value_type = Object)]
+    user_info: Map<String, Value>,
+}
+
 /// `{ "users": [...] }` -> `{ "msg": "Users are created Successfully" }`, or 200 with
 /// `failedUserDetails` naming each user that was not created (the others are kept).
+#[utoipa::path(post, path = "/api/public/users", tag = "Kore.ai", security(("kore_auth" = [])),
+    request_body(content = CreateUsers, content_type = "application/json"),
+    responses((status = 200, description = "Every valid user created; the others named with their reason", body = CreateUsersAnswer), super::error::Errors))]
 pub async fn create(
     KoreAdmin(caller): KoreAdmin,
     request_id: RequestId,
     State(clients): State<Clients>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, KoreError> {
+) -> Result<Json<CreateUsersAnswer>, KoreError> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             KoreError {
@@ -190,19 +227,19 @@ pub async fn create(
         }
     }
     if failures.is_empty() {
-        return Ok(Json(json!({ "msg": "Users are created Successfully" })));
+        return Ok(Json(CreateUsersAnswer::Created { msg: "Users are created Successfully" }));
     }
     failures.sort_by_key(|(at, _)| *at);
-    let details: Vec<Value> = failures
+    let details = failures
         .into_iter()
         .map(|(at, failure)| {
-            let mut info = users[at].get("userInfo").and_then(Value::as_object).cloned().unwrap_or_default();
-            info.insert("status".into(), "failure".into());
-            info.insert("reason".into(), failure.reason());
-            json!({ "userInfo": info })
+            let mut user_info = users[at].get("userInfo").and_then(Value::as_object).cloned().unwrap_or_default();
+            user_info.insert("status".into(), "failure".into());
+            user_info.insert("reason".into(), failure.reason());
+            FailedUser { user_info }
         })
         .collect();
-    Ok(Json(json!({ "failedUserDetails": details })))
+    Ok(Json(CreateUsersAnswer::Failed { failed_user_details: details }))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use axum::{
 };
 use proto::{context::v1 as cpb, registry::v1 as rpb, token::v1 as tpb};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::{
     SendbirdCaller,
@@ -24,12 +23,14 @@ use crate::{
     clients::{Clients, RequestId},
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::MessengerUser)]
 struct UserState {
     is_active: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::AutoCreatedUser)]
 struct AutoCreatedUser {
     user_id: String,
     session_token: String,
@@ -37,12 +38,14 @@ struct AutoCreatedUser {
     expired_at: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::ActiveChannel)]
 struct ActiveChannel {
     channel_url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::BotSummary)]
 struct BotSummary {
     bot_userid: String,
     bot_nickname: String,
@@ -50,7 +53,8 @@ struct BotSummary {
     bot_type: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::Messenger)]
 pub struct MessengerResponse {
     user: UserState,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,6 +129,9 @@ async fn auto_create_user(
 
 /// `POST /v3/ai_agent/ai_agents/{bot_userid}/messenger`: the channel of this agent and the
 /// given user (created when `user_id` is absent), its context updated with what is sent.
+#[utoipa::path(post, path = "/v3/ai_agent/ai_agents/{bot_userid}/messenger", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id")),
+    request_body(content = super::schema::OpenMessenger, content_type = "application/json"),
+    responses((status = 200, description = "The channel of the agent and the user, with its context", body = MessengerResponse), super::schema::Errors))]
 pub async fn open_messenger(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -194,50 +201,65 @@ async fn channel_key(
     Ok(cpb::ContextKey { app_id: channel.app_id, user_id: channel.user_id, agent_id: channel.agent_id })
 }
 
-/// `{ "language", "country", "context" }` with only the fields that are set (or, for a
-/// replace, that were sent).
-fn context_body(context: cpb::Context, fields: Option<(bool, bool, bool)>) -> Map<String, Value> {
-    let (language, country, values) = fields.unwrap_or((true, true, true));
-    let mut body = Map::new();
-    if let Some(l) = context.language.filter(|_| language) {
-        body.insert("language".into(), Value::from(l));
+/// The context object: `{ "language", "country", "context" }` with only the fields that are
+/// set (or, for a replace, that were sent). The same shape is a replace's body.
+#[derive(Default, Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::ContextObject)]
+pub struct ContextObject {
+    /// BCP 47.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<String>,
+    /// String keys and string values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<BTreeMap<String, String>>,
+}
+
+impl ContextObject {
+    fn new(context: cpb::Context, fields: Option<(bool, bool, bool)>) -> Self {
+        let (language, country, values) = fields.unwrap_or((true, true, true));
+        Self {
+            language: context.language.filter(|_| language),
+            country: context.country.filter(|_| country),
+            context: (values && (fields.is_some() || !context.values.is_empty()))
+                .then(|| context.values.into_iter().collect()),
+        }
     }
-    if let Some(c) = context.country.filter(|_| country) {
-        body.insert("country".into(), Value::from(c));
-    }
-    if values && (fields.is_some() || !context.values.is_empty()) {
-        let map: Map<String, Value> = context.values.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
-        body.insert("context".into(), Value::Object(map));
-    }
-    body
 }
 
 /// `GET /v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context`
+#[utoipa::path(get, path = "/v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id"), ("channel_url" = String, Path, description = "The messenger channel's URL")),
+    responses((status = 200, description = "The context object: only the fields that are set", body = ContextObject), super::schema::Errors))]
 pub async fn get_context(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((bot_userid, channel_url)): Path<(String, String)>,
-) -> Result<Json<Map<String, Value>>, SendbirdError> {
+) -> Result<Json<ContextObject>, SendbirdError> {
     let key = channel_key(&clients, &request_id, &caller, &bot_userid, channel_url).await?;
     let request = cpb::GetContextRequest { key: Some(key) };
     match clients.context.clone().get_context(request_id.grpc(request)).await {
-        Ok(context) => Ok(Json(context_body(context.into_inner().context.ok_or_else(incomplete)?, None))),
+        Ok(context) => Ok(Json(ContextObject::new(context.into_inner().context.ok_or_else(incomplete)?, None))),
         // A channel whose context was never set has an empty one.
-        Err(status) if status.code() == tonic::Code::NotFound => Ok(Json(Map::new())),
+        Err(status) if status.code() == tonic::Code::NotFound => Ok(Json(ContextObject::default())),
         Err(status) => Err(status.into()),
     }
 }
 
 /// `PUT /v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context`: each
 /// field sent replaces its value (`context` as a whole); the answer carries those fields.
+#[utoipa::path(put, path = "/v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id"), ("channel_url" = String, Path, description = "The messenger channel's URL")),
+    request_body(content = ContextObject, content_type = "application/json"),
+    responses((status = 200, description = "The fields that were sent, as stored", body = ContextObject), super::schema::Errors))]
 pub async fn replace_context(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((bot_userid, channel_url)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Map<String, Value>>, SendbirdError> {
+) -> Result<Json<ContextObject>, SendbirdError> {
     let body = JsonBody::parse(body)?;
     let fields = ContextFields::read(&body)?;
     let sent = (fields.language.is_some(), fields.country.is_some(), fields.context.is_some());
@@ -251,5 +273,5 @@ pub async fn replace_context(
         ..Default::default()
     };
     let patched = clients.context.clone().patch_context(request_id.grpc(request)).await?;
-    Ok(Json(context_body(patched.into_inner().context.ok_or_else(incomplete)?, Some(sent))))
+    Ok(Json(ContextObject::new(patched.into_inner().context.ok_or_else(incomplete)?, Some(sent))))
 }

@@ -19,7 +19,8 @@ use super::{
 use crate::clients::{Clients, RequestId};
 use crate::http::error::incomplete;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::BotIdentity)]
 pub struct BotIdentity {
     /// Roster issues no bot tokens; the SDK's model wants a string.
     bot_token: String,
@@ -31,7 +32,8 @@ pub struct BotIdentity {
 }
 
 /// Sendbird's bot resource.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::Bot)]
 pub struct BotResource {
     bot: BotIdentity,
     bot_callback_url: String,
@@ -75,6 +77,9 @@ fn optional_i32(body: &JsonBody, key: &str) -> Result<Option<i32>, super::Sendbi
 }
 
 /// `POST /v3/bots`
+#[utoipa::path(post, path = "/v3/bots", tag = "Sendbird", security(("sendbird_api_token" = [])),
+    request_body(content = super::schema::CreateBot, content_type = "application/json"),
+    responses((status = 200, description = "The new bot", body = BotResource), super::schema::Errors))]
 pub async fn create(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -99,13 +104,20 @@ pub async fn create(
     Ok(Json(BotResource::new(created.into_inner().agent.ok_or_else(incomplete)?)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::BotList)]
 pub struct BotList {
     bots: Vec<BotResource>,
     next: String,
 }
 
 /// `GET /v3/bots`
+#[utoipa::path(get, path = "/v3/bots", tag = "Sendbird", security(("sendbird_api_token" = [])),
+    params(
+        ("token" = Option<String>, Query, description = "The page token a previous page answered in `next`"),
+        ("limit" = Option<u32>, Query, description = "Bots per page, 1 to 100 (default 10)", minimum = 1, maximum = 100),
+    ),
+    responses((status = 200, description = "A page of bots", body = BotList), super::schema::Errors))]
 pub async fn list(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -140,6 +152,8 @@ async fn get_agent(
 }
 
 /// `GET /v3/bots/{bot_userid}`
+#[utoipa::path(get, path = "/v3/bots/{bot_userid}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id")),
+    responses((status = 200, description = "The bot", body = BotResource), super::schema::Errors))]
 pub async fn view(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -150,6 +164,9 @@ pub async fn view(
 }
 
 /// `PUT /v3/bots/{bot_userid}`: what is sent changes; the rest stays.
+#[utoipa::path(put, path = "/v3/bots/{bot_userid}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id")),
+    request_body(content = super::schema::UpdateBot, content_type = "application/json"),
+    responses((status = 200, description = "The bot after the change", body = BotResource), super::schema::Errors))]
 pub async fn update(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -181,6 +198,8 @@ pub async fn update(
 }
 
 /// `DELETE /v3/bots/{bot_userid}`: the bot goes with its messenger channels and their contexts.
+#[utoipa::path(delete, path = "/v3/bots/{bot_userid}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id")),
+    responses((status = 200, description = "Deleted, with its messenger channels and their contexts", body = super::schema::Empty), super::schema::Errors))]
 pub async fn delete(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,

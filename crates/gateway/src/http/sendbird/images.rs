@@ -12,6 +12,17 @@ use proto::registry::v1 as pb;
 use crate::clients::{Clients, RequestId};
 
 /// `GET /profile_images/{app_id}/{id}/{digest}.{png|jpg}`
+#[utoipa::path(get, path = "/profile_images/{app_id}/{id}/{file}", tag = "Sendbird",
+    params(
+        ("app_id" = String, Path, description = "The application"),
+        ("id" = String, Path, description = "The user's Roster id"),
+        ("file" = String, Path, description = "`<digest>.png` or `<digest>.jpg`, as the `profile_url` names it"),
+    ),
+    responses(
+        (status = 200, description = "The uploaded image, without credentials", content(("image/png"), ("image/jpeg"))),
+        (status = 404, description = "No such image (or no longer this user's)"),
+        (status = 503, description = "The registry is unavailable"),
+    ))]
 pub async fn serve(
     request_id: RequestId,
     State(clients): State<Clients>,

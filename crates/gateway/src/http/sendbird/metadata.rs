@@ -81,6 +81,9 @@ fn write_mode(body: &JsonBody) -> Result<pb::MetadataWriteMode, SendbirdError> {
 }
 
 /// `POST /v3/users/{user_id}/metadata`: new keys only.
+#[utoipa::path(post, path = "/v3/users/{user_id}/metadata", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    request_body(content = super::schema::MetadataWrite, content_type = "application/json"),
+    responses((status = 200, description = "The keys written", body = BTreeMap<String, String>), super::schema::Errors))]
 pub async fn create(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -94,6 +97,9 @@ pub async fn create(
 }
 
 /// `PUT /v3/users/{user_id}/metadata`: existing keys, or any with `upsert: true`.
+#[utoipa::path(put, path = "/v3/users/{user_id}/metadata", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    request_body(content = super::schema::MetadataWrite, content_type = "application/json"),
+    responses((status = 200, description = "The keys written", body = BTreeMap<String, String>), super::schema::Errors))]
 pub async fn update(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -108,6 +114,8 @@ pub async fn update(
 }
 
 /// `GET /v3/users/{user_id}/metadata`
+#[utoipa::path(get, path = "/v3/users/{user_id}/metadata", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    responses((status = 200, description = "The user's metadata", body = BTreeMap<String, String>), super::schema::Errors))]
 pub async fn view_all(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -118,6 +126,8 @@ pub async fn view_all(
 }
 
 /// `DELETE /v3/users/{user_id}/metadata`
+#[utoipa::path(delete, path = "/v3/users/{user_id}/metadata", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    responses((status = 200, description = "Every key deleted", body = super::schema::Empty), super::schema::Errors))]
 pub async fn delete_all(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -128,6 +138,8 @@ pub async fn delete_all(
 }
 
 /// `GET /v3/users/{user_id}/metadata/{key}`
+#[utoipa::path(get, path = "/v3/users/{user_id}/metadata/{key}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`"), ("key" = String, Path, description = "A metadata key")),
+    responses((status = 200, description = "The key and its value", body = BTreeMap<String, String>), super::schema::Errors))]
 pub async fn view_key(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -142,6 +154,9 @@ pub async fn view_key(
 }
 
 /// `PUT /v3/users/{user_id}/metadata/{key}`: body `{ "value": "...", "upsert": bool }`.
+#[utoipa::path(put, path = "/v3/users/{user_id}/metadata/{key}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`"), ("key" = String, Path, description = "A metadata key")),
+    request_body(content = super::schema::MetadataValue, content_type = "application/json"),
+    responses((status = 200, description = "The key and its value", body = BTreeMap<String, String>), super::schema::Errors))]
 pub async fn update_key(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -156,6 +171,8 @@ pub async fn update_key(
 }
 
 /// `DELETE /v3/users/{user_id}/metadata/{key}`
+#[utoipa::path(delete, path = "/v3/users/{user_id}/metadata/{key}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`"), ("key" = String, Path, description = "A metadata key")),
+    responses((status = 200, description = "The key deleted", body = super::schema::Empty), super::schema::Errors))]
 pub async fn delete_key(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,

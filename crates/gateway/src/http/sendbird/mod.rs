@@ -10,10 +10,12 @@ mod images;
 mod metadata;
 mod query;
 mod resource;
+mod schema;
 mod tokens;
 mod users;
 
-use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};
+use axum::{extract::FromRequestParts, http::request::Parts};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::SendbirdError;
 
@@ -22,27 +24,18 @@ use crate::{
     clients::{Clients, RequestId},
 };
 
-pub fn routes() -> Router<Clients> {
-    Router::new()
-        .route("/v3/users", get(users::list).post(users::create))
-        .route("/v3/users/{user_id}", get(users::view).put(users::update).delete(users::delete))
-        .route("/profile_images/{app_id}/{id}/{file}", get(images::serve))
-        .route("/v3/bots", get(bots::list).post(bots::create))
-        .route("/v3/bots/{bot_userid}", get(bots::view).put(bots::update).delete(bots::delete))
-        .route("/v3/ai_agent/ai_agents/{bot_userid}/messenger", axum::routing::post(ai_agent::open_messenger))
-        .route(
-            "/v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context",
-            get(ai_agent::get_context).put(ai_agent::replace_context),
-        )
-        .route("/v3/users/{user_id}/token", axum::routing::post(tokens::issue).delete(tokens::revoke_all))
-        .route(
-            "/v3/users/{user_id}/metadata",
-            get(metadata::view_all).post(metadata::create).put(metadata::update).delete(metadata::delete_all),
-        )
-        .route(
-            "/v3/users/{user_id}/metadata/{key}",
-            get(metadata::view_key).put(metadata::update_key).delete(metadata::delete_key),
-        )
+pub fn routes() -> OpenApiRouter<Clients> {
+    OpenApiRouter::new()
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::view, users::update, users::delete))
+        .routes(routes!(images::serve))
+        .routes(routes!(bots::list, bots::create))
+        .routes(routes!(bots::view, bots::update, bots::delete))
+        .routes(routes!(ai_agent::open_messenger))
+        .routes(routes!(ai_agent::get_context, ai_agent::replace_context))
+        .routes(routes!(tokens::issue, tokens::revoke_all))
+        .routes(routes!(metadata::view_all, metadata::create, metadata::update, metadata::delete_all))
+        .routes(routes!(metadata::view_key, metadata::update_key, metadata::delete_key))
         // axum's own rejections (a malformed path, a wrong method) come as plain text or nothing.
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SendbirdError>))
 }

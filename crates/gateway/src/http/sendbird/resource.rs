@@ -9,7 +9,8 @@ use crate::clients::PublicBase;
 
 /// Sendbird's user resource (`SendbirdUser`). Fields the model declares non-nullable are always
 /// present with a value, never `null`. No `Debug`: it can carry a freshly issued token.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::User)]
 pub struct UserResource {
     user_id: String,
     nickname: String,
@@ -34,7 +35,8 @@ pub struct UserResource {
 }
 
 /// No `Debug`: it carries a token.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::SessionTokenResource)]
 pub struct SessionTokenResource {
     pub session_token: String,
     /// Milliseconds.

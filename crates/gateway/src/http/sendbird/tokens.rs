@@ -100,7 +100,8 @@ async fn registry_id(
     Ok(user.into_inner().user.ok_or_else(incomplete)?.id)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::SessionToken)]
 pub struct SessionToken {
     token: String,
     expires_at: i64,
@@ -108,6 +109,9 @@ pub struct SessionToken {
 
 /// `POST /v3/users/{user_id}/token`: a session token, never stored; `expires_at` in ms,
 /// default now + the application's session lifetime (7 days).
+#[utoipa::path(post, path = "/v3/users/{user_id}/token", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    request_body(content = super::schema::IssueSessionToken, content_type = "application/json"),
+    responses((status = 200, description = "A new session token (never stored)", body = SessionToken), super::schema::Errors))]
 pub async fn issue(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -123,6 +127,8 @@ pub async fn issue(
 }
 
 /// `DELETE /v3/users/{user_id}/token`: every session token of the user issued until now.
+#[utoipa::path(delete, path = "/v3/users/{user_id}/token", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    responses((status = 200, description = "Every session token of the user revoked", body = super::schema::Empty), super::schema::Errors))]
 pub async fn revoke_all(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,

@@ -20,6 +20,9 @@ use crate::clients::{Clients, PublicBase, RequestId};
 use crate::http::error::incomplete;
 
 /// `POST /v3/users`
+#[utoipa::path(post, path = "/v3/users", tag = "Sendbird", security(("sendbird_api_token" = [])),
+    request_body(content((super::schema::CreateUser = "application/json"), (super::schema::CreateUserForm = "multipart/form-data"))),
+    responses((status = 200, description = "The new user (`is_created: true`)", body = UserResource), super::schema::Errors))]
 pub async fn create(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -56,7 +59,8 @@ pub async fn create(
     Ok(Json(flags.apply(&clients, &request_id, &caller, user, &base).await?.created()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sendbird::UserList)]
 pub struct UserList {
     users: Vec<UserResource>,
     /// Empty on the last page, never `null` (the SDK's model refuses `null`).
@@ -64,6 +68,19 @@ pub struct UserList {
 }
 
 /// `GET /v3/users`
+#[utoipa::path(get, path = "/v3/users", tag = "Sendbird", security(("sendbird_api_token" = [])),
+    params(
+        ("token" = Option<String>, Query, description = "The page token a previous page answered in `next`"),
+        ("limit" = Option<u32>, Query, description = "Users per page, 1 to 100 (default 10)", minimum = 1, maximum = 100),
+        ("active_mode" = Option<String>, Query, description = "`activated` (default), `deactivated` or `all`"),
+        ("show_bot" = Option<bool>, Query, description = "Accepted; bots are not users of the registry"),
+        ("user_ids" = Option<String>, Query, description = "Comma-separated `user_id`s"),
+        ("nickname" = Option<String>, Query, description = "Exact nickname"),
+        ("nickname_startswith" = Option<String>, Query, description = "Nickname prefix, case-sensitive"),
+        ("metadatakey" = Option<String>, Query, description = "With `metadatavalues_in`: users whose metadata key holds one of the values"),
+        ("metadatavalues_in" = Option<String>, Query, description = "Comma-separated values"),
+    ),
+    responses((status = 200, description = "A page of users", body = UserList), super::schema::Errors))]
 pub async fn list(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -114,6 +131,8 @@ pub async fn list(
 }
 
 /// `GET /v3/users/{user_id}`
+#[utoipa::path(get, path = "/v3/users/{user_id}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    responses((status = 200, description = "The user", body = UserResource), super::schema::Errors))]
 pub async fn view(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -127,6 +146,9 @@ pub async fn view(
 }
 
 /// `PUT /v3/users/{user_id}`
+#[utoipa::path(put, path = "/v3/users/{user_id}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    request_body(content((super::schema::UpdateUser = "application/json"), (super::schema::UpdateUserForm = "multipart/form-data"))),
+    responses((status = 200, description = "The user after the change", body = UserResource), super::schema::Errors))]
 pub async fn update(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,
@@ -165,6 +187,8 @@ pub async fn update(
 }
 
 /// `DELETE /v3/users/{user_id}`: the user's tokens stop working at once.
+#[utoipa::path(delete, path = "/v3/users/{user_id}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
+    responses((status = 200, description = "Deleted; the user's tokens stop working at once", body = super::schema::Empty), super::schema::Errors))]
 pub async fn delete(
     SendbirdCaller(caller): SendbirdCaller,
     request_id: RequestId,

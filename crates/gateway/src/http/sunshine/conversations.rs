@@ -8,7 +8,8 @@ use axum::{
     http::StatusCode,
 };
 use proto::context::v1 as pb;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{
     SunshineCaller, SunshineError,
@@ -21,8 +22,37 @@ use crate::http::error::incomplete;
 /// Sunshine's limit on participants given at creation.
 const MAX_PARTICIPANTS: usize = 10;
 
+/// Sunshine's conversation resource.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::Conversation)]
+pub struct Conversation {
+    id: String,
+    /// Exactly `personal` or `sdkGroup`.
+    r#type: &'static str,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    /// Always `false`: Roster keeps no default conversation per user.
+    is_default: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_updated_at: Option<String>,
+}
+
+/// `{ "conversation": {...} }`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sunshine::ConversationAnswer)]
+pub struct ConversationAnswer {
+    conversation: Conversation,
+}
+
 /// Sunshine's conversation resource; `type` is exactly `personal` or `sdkGroup`.
-pub fn conversation(conversation: pb::Conversation) -> Value {
+pub fn conversation(conversation: pb::Conversation) -> Conversation {
     let kind = match conversation.kind() {
         pb::ConversationKind::Group => "sdkGroup",
         _ => "personal",
@@ -31,25 +61,16 @@ pub fn conversation(conversation: pb::Conversation) -> Value {
         .ok()
         .filter(Value::is_object)
         .unwrap_or_else(|| Value::Object(Map::new()));
-    let mut resource = json!({
-        "id": conversation.id,
-        "type": kind,
-        "metadata": metadata,
-        // Roster keeps no default conversation per user.
-        "isDefault": false,
-    });
-    for (key, value) in [("displayName", conversation.display_name), ("description", conversation.description)] {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            resource[key] = value.into();
-        }
+    Conversation {
+        id: conversation.id,
+        r#type: kind,
+        metadata,
+        is_default: false,
+        display_name: conversation.display_name.filter(|v| !v.is_empty()),
+        description: conversation.description.filter(|v| !v.is_empty()),
+        created_at: conversation.created_at.as_ref().map(resource::time),
+        last_updated_at: conversation.updated_at.as_ref().or(conversation.created_at.as_ref()).map(resource::time),
     }
-    if let Some(created) = &conversation.created_at {
-        resource["createdAt"] = resource::time(created).into();
-    }
-    if let Some(updated) = conversation.updated_at.as_ref().or(conversation.created_at.as_ref()) {
-        resource["lastUpdatedAt"] = resource::time(updated).into();
-    }
-    resource
 }
 
 /// One entry of `participants`: `userId` or `userExternalId` (`subscribeSDKClient` is accepted
@@ -109,28 +130,33 @@ fn new_conversation(app_id: &str, body: &Map<String, Value>) -> Result<pb::Creat
 }
 
 /// `POST .../conversations`: 201 `{ "conversation" }`. An unknown `userId` is 404.
+#[utoipa::path(post, path = "/v2/apps/{app_id}/conversations", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application")),
+    request_body(content = super::schema::NewConversation, content_type = "application/json"),
+    responses((status = 201, description = "The new conversation; its participants are associated", body = ConversationAnswer), super::schema::Errors))]
 pub async fn create(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     SunshineBody(body): SunshineBody,
-) -> Result<(StatusCode, Json<Value>), SunshineError> {
+) -> Result<(StatusCode, Json<ConversationAnswer>), SunshineError> {
     let request = new_conversation(caller.app_id.as_str(), &body)?;
     let created = clients.context.clone().create_conversation(request_id.grpc(request)).await?;
     let created = created.into_inner().conversation.ok_or_else(incomplete)?;
-    Ok((StatusCode::CREATED, Json(json!({ "conversation": conversation(created) }))))
+    Ok((StatusCode::CREATED, Json(ConversationAnswer { conversation: conversation(created) })))
 }
 
 /// `GET .../conversations/{conversationId}`
+#[utoipa::path(get, path = "/v2/apps/{app_id}/conversations/{conversation_id}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("conversation_id" = String, Path, description = "The conversation's id")),
+    responses((status = 200, description = "The conversation", body = ConversationAnswer), super::schema::Errors))]
 pub async fn view(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, conversation_id)): Path<(String, String)>,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<ConversationAnswer>, SunshineError> {
     let request = pb::GetConversationRequest { app_id: caller.app_id.as_str().to_owned(), conversation_id };
     let found = clients.context.clone().get_conversation(request_id.grpc(request)).await?;
-    Ok(Json(json!({ "conversation": conversation(found.into_inner().conversation.ok_or_else(incomplete)?) })))
+    Ok(Json(ConversationAnswer { conversation: conversation(found.into_inner().conversation.ok_or_else(incomplete)?) }))
 }
 
 #[cfg(test)]
@@ -174,6 +200,7 @@ mod tests {
 
     #[test]
     fn resource_types_and_absent_names() {
+        let conversation = |c| serde_json::to_value(conversation(c)).unwrap();
         let group = conversation(pb::Conversation {
             id: "c".into(),
             kind: pb::ConversationKind::Group.into(),

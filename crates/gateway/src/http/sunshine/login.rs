@@ -10,7 +10,7 @@ use axum::{
 };
 use platform::{ApiError, ErrorCode};
 use proto::{registry::v1 as registry, token::v1 as pb};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{
     SunshineError,
@@ -21,6 +21,27 @@ use crate::clients::{Clients, RequestId};
 use crate::http::error::incomplete;
 
 /// The JWT sent as `Authorization: Bearer`, for callers that put it there instead of the body.
+/// Roster's login answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::Login)]
+pub struct LoginAnswer {
+    /// A Roster session token for the user.
+    session_token: String,
+    expires_at: Option<String>,
+    user: resource::User,
+}
+
+/// `POST .../login`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = sunshine::LoginRequest)]
+#[allow(dead_code)] // described; read by `body::string`
+pub struct LoginRequest {
+    /// The user's JWT (`scope: user`, `external_id`), signed with an app key (HS256, header
+    /// `kid`) or a registered public key (RS256/ES256); or send it as `Authorization: Bearer`.
+    jwt: Option<String>,
+}
+
 pub struct BearerJwt(Option<String>);
 
 impl FromRequestParts<Clients> for BearerJwt {
@@ -42,13 +63,19 @@ impl FromRequestParts<Clients> for BearerJwt {
 /// Body `{ "jwt": "<login JWT>" }` (or the JWT as `Authorization: Bearer`; the body wins): 201
 /// when this login created the user, 200 otherwise, with `{ "sessionToken", "expiresAt",
 /// "user" }`. A refused JWT is 401 with the reason as the title.
+#[utoipa::path(post, path = "/v2/apps/{app_id}/login", tag = "Sunshine", params(("app_id" = String, Path, description = "The application")),
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Logged in; the user was created", body = LoginAnswer),
+        (status = 200, description = "Logged in", body = LoginAnswer),
+        super::schema::Errors))]
 pub async fn login(
     request_id: RequestId,
     State(clients): State<Clients>,
     Path(app_id): Path<String>,
     BearerJwt(bearer): BearerJwt,
     SunshineBody(body): SunshineBody,
-) -> Result<(StatusCode, Json<Value>), SunshineError> {
+) -> Result<(StatusCode, Json<LoginAnswer>), SunshineError> {
     let jwt = body::string(&body, "jwt", "jwt", 16 * 1024)?.value().or(bearer).ok_or_else(|| {
         SunshineError::from(ApiError::new(
             ErrorCode::CredentialMissing,
@@ -72,10 +99,10 @@ pub async fn login(
     let status = if login.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
-        Json(json!({
-            "sessionToken": login.session_token,
-            "expiresAt": login.expires_at.as_ref().map(resource::time),
-            "user": resource::user(user),
-        })),
+        Json(LoginAnswer {
+            session_token: login.session_token,
+            expires_at: login.expires_at.as_ref().map(resource::time),
+            user: resource::user(user),
+        }),
     ))
 }

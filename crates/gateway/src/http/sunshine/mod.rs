@@ -12,17 +12,17 @@ mod keys;
 mod login;
 mod participants;
 mod resource;
+mod schema;
 mod users;
 
 use std::collections::HashMap;
 
 use axum::{
-    Router,
     extract::{DefaultBodyLimit, FromRequestParts, Path},
     http::{HeaderMap, header::AUTHORIZATION, request::Parts},
-    routing::{any, get, post},
 };
 use base64::Engine;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::SunshineError;
 
@@ -35,36 +35,25 @@ use crate::{
 /// sends non-ASCII; larger bodies are 413.
 const MAX_BODY: usize = 64 * 1024;
 
-pub fn routes() -> Router<Clients> {
-    Router::new()
-        .merge(routes_at(""))
-        .merge(routes_at("/sc"))
+/// Every route under `/v2/apps/{app_id}` (Zendesk's `/sc` prefix is dropped before routing, by
+/// `http::canonical_path`). Path parameters arrive percent-encoded (`%2F`, `%2B`, UTF-8): axum
+/// routes on the raw path and decodes each segment, leaving `+` a `+`. Other paths under
+/// `/v2/apps/` answer Sunshine's 404 (`http::not_found`).
+pub fn routes() -> OpenApiRouter<Clients> {
+    OpenApiRouter::new()
+        .routes(routes!(login::login))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::view, keys::delete))
+        .routes(routes!(users::create))
+        .routes(routes!(users::view, users::update, users::delete))
+        .routes(routes!(users::delete_personal_information))
+        .routes(routes!(conversations::create))
+        .routes(routes!(conversations::view))
+        .routes(routes!(participants::list))
+        .routes(routes!(participants::join))
+        .routes(routes!(participants::leave))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SunshineError>))
-}
-
-/// Every route under `{prefix}/v2/apps/{app_id}`. Path parameters arrive percent-encoded
-/// (`%2F`, `%2B`, UTF-8): axum routes on the raw path and decodes each segment, leaving `+` a `+`.
-fn routes_at(prefix: &str) -> Router<Clients> {
-    let at = |path: &str| format!("{prefix}/v2/apps/{{app_id}}{path}");
-    Router::new()
-        .route(&at("/login"), post(login::login))
-        .route(&at("/keys"), get(keys::list).post(keys::create))
-        .route(&at("/keys/{key_id}"), get(keys::view).delete(keys::delete))
-        .route(&at("/users"), post(users::create))
-        .route(&at("/users/{user}"), get(users::view).patch(users::update).delete(users::delete))
-        .route(&at("/users/{user}/personalinformation"), axum::routing::delete(users::delete_personal_information))
-        .route(&at("/conversations"), post(conversations::create))
-        .route(&at("/conversations/{conversation_id}"), get(conversations::view))
-        .route(&at("/conversations/{conversation_id}/participants"), get(participants::list))
-        .route(&at("/conversations/{conversation_id}/join"), post(participants::join))
-        .route(&at("/conversations/{conversation_id}/leave"), post(participants::leave))
-        .route(&at("/{*rest}"), any(unknown_route))
-}
-
-/// Other Sunshine calls answer Sunshine's 404, not the gateway's generic one.
-async fn unknown_route() -> SunshineError {
-    SunshineError::not_found("No such route.")
 }
 
 /// The application the path names, when the caller holds one of its app keys.

@@ -4,12 +4,13 @@
 
 use axum::{
     Json,
-    extract::{Path, RawQuery, State},
-    http::{StatusCode, Uri},
+    extract::{OriginalUri, Path, RawQuery, State},
+    http::StatusCode,
 };
 use platform::{ApiError, ErrorCode};
 use proto::{context::v1 as pb, registry::v1 as registry};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{SunshineCaller, SunshineError, body::SunshineBody};
 use crate::clients::{Clients, PublicBase, RequestId};
@@ -169,25 +170,92 @@ async fn users_of(
     Ok(users)
 }
 
-fn participant(participant: &pb::Participant, user: Option<registry::User>) -> Value {
-    let mut resource = json!({ "id": participant.id, "userId": participant.user_id, "unreadCount": 0 });
-    if let Some(external_id) = user.and_then(|u| u.external_id).filter(|e| !e.is_empty()) {
-        resource["userExternalId"] = external_id.into();
+/// Sunshine's participant resource.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::Participant)]
+pub struct Participant {
+    id: String,
+    user_id: String,
+    /// Always 0: Roster keeps no messages.
+    unread_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_external_id: Option<String>,
+}
+
+/// `{ "participant": {...} }`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sunshine::ParticipantAnswer)]
+pub struct ParticipantAnswer {
+    participant: Participant,
+}
+
+/// A page of participants.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sunshine::ParticipantPage)]
+pub struct ParticipantPage {
+    participants: Vec<Participant>,
+    meta: PageMeta,
+    links: PageLinks,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::PageMeta)]
+pub struct PageMeta {
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before_cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sunshine::PageLinks)]
+pub struct PageLinks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// `POST .../join` and `.../leave`: exactly one of `userId` and `userExternalId`.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::ParticipantRef)]
+#[allow(dead_code)] // described; read by `named`
+pub struct ParticipantRef {
+    user_id: Option<String>,
+    user_external_id: Option<String>,
+    /// Accepted and ignored.
+    #[serde(rename = "subscribeSDKClient")]
+    subscribe_sdk_client: Option<bool>,
+}
+
+fn participant(participant: &pb::Participant, user: Option<registry::User>) -> Participant {
+    Participant {
+        id: participant.id.clone(),
+        user_id: participant.user_id.clone(),
+        unread_count: 0,
+        user_external_id: user.and_then(|u| u.external_id).filter(|e| !e.is_empty()),
     }
-    resource
 }
 
 /// `GET .../participants`: `{ "participants", "meta": { "hasMore", "afterCursor",
 /// "beforeCursor" }, "links": { "prev", "next" } }`, in the order the participants were given.
+#[utoipa::path(get, path = "/v2/apps/{app_id}/conversations/{conversation_id}/participants", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("conversation_id" = String, Path, description = "The conversation's id"),
+        ("page" = Option<String>, Query, description = "URL-encoded JSON `{\"after\": \"<id>\", \"size\": 10}` (the official client's form); `page[after]`, `page[before]` and `page[size]` (1 to 100, default 25) are read too"),
+    ),
+    responses((status = 200, description = "A page of participants, in the order they were given", body = ParticipantPage), super::schema::Errors))]
 pub async fn list(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     base: PublicBase,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Path((_, conversation_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<ParticipantPage>, SunshineError> {
     let page = page_query(raw.as_deref())?;
     let app_id = caller.app_id.as_str();
     let participants = all_participants(&clients, &request_id, app_id, &conversation_id).await?;
@@ -195,21 +263,20 @@ pub async fn list(
     let window = window(&ids, &page)?;
     let shown = &participants[window.range.clone()];
     let users = users_of(&clients, &request_id, app_id, shown).await?;
-    let listed: Vec<Value> = shown.iter().zip(users).map(|(p, u)| participant(p, u)).collect();
-
-    let (mut meta, mut links) = (json!({ "hasMore": window.has_more }), Map::new());
-    let link = |direction: &str, cursor: &str| {
-        format!("{}{}?page[{direction}]={cursor}&page[size]={}", base.0, uri.path(), page.size)
+    let participants = shown.iter().zip(users).map(|(p, u)| participant(p, u)).collect();
+    let link = |direction: &str, index: usize| {
+        format!("{}{}?page[{direction}]={}&page[size]={}", base.0, uri.path(), ids[index], page.size)
     };
-    if let Some(index) = window.after_cursor {
-        meta["afterCursor"] = ids[index].clone().into();
-        links.insert("next".into(), link("after", &ids[index]).into());
-    }
-    if let Some(index) = window.before_cursor {
-        meta["beforeCursor"] = ids[index].clone().into();
-        links.insert("prev".into(), link("before", &ids[index]).into());
-    }
-    Ok(Json(json!({ "participants": listed, "meta": meta, "links": links })))
+    let meta = PageMeta {
+        has_more: window.has_more,
+        after_cursor: window.after_cursor.map(|index| ids[index].clone()),
+        before_cursor: window.before_cursor.map(|index| ids[index].clone()),
+    };
+    let links = PageLinks {
+        prev: window.before_cursor.map(|i| link("before", i)),
+        next: window.after_cursor.map(|i| link("after", i)),
+    };
+    Ok(Json(ParticipantPage { participants, meta, links }))
 }
 
 /// The participant a join or leave body names: `userId` or `userExternalId`.
@@ -219,37 +286,43 @@ fn named(body: &Map<String, Value>) -> Result<pb::ParticipantRef, SunshineError>
 }
 
 /// `POST .../join`: 201 `{ "participant": {...} }`, also when the user already took part.
+#[utoipa::path(post, path = "/v2/apps/{app_id}/conversations/{conversation_id}/join", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("conversation_id" = String, Path, description = "The conversation's id")),
+    request_body(content = ParticipantRef, content_type = "application/json"),
+    responses((status = 201, description = "The participant (also when the user already took part)", body = ParticipantAnswer), super::schema::Errors))]
 pub async fn join(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, conversation_id)): Path<(String, String)>,
     SunshineBody(body): SunshineBody,
-) -> Result<(StatusCode, Json<Value>), SunshineError> {
+) -> Result<(StatusCode, Json<ParticipantAnswer>), SunshineError> {
     let app_id = caller.app_id.as_str().to_owned();
     let request =
         pb::JoinConversationRequest { app_id: app_id.clone(), conversation_id, participant: Some(named(&body)?) };
     let joined = clients.context.clone().join_conversation(request_id.grpc(request)).await?;
     let joined = joined.into_inner().participant.ok_or_else(crate::http::error::incomplete)?;
     let user = users_of(&clients, &request_id, &app_id, std::slice::from_ref(&joined)).await?.pop().flatten();
-    Ok((StatusCode::CREATED, Json(json!({ "participant": participant(&joined, user) }))))
+    Ok((StatusCode::CREATED, Json(ParticipantAnswer { participant: participant(&joined, user) })))
 }
 
 /// `POST .../leave`: 200 `{}`.
+#[utoipa::path(post, path = "/v2/apps/{app_id}/conversations/{conversation_id}/leave", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("conversation_id" = String, Path, description = "The conversation's id")),
+    request_body(content = ParticipantRef, content_type = "application/json"),
+    responses((status = 200, description = "Left", body = super::schema::Empty), super::schema::Errors))]
 pub async fn leave(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, conversation_id)): Path<(String, String)>,
     SunshineBody(body): SunshineBody,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<super::schema::Empty>, SunshineError> {
     let request = pb::LeaveConversationRequest {
         app_id: caller.app_id.as_str().to_owned(),
         conversation_id,
         participant: Some(named(&body)?),
     };
     clients.context.clone().leave_conversation(request_id.grpc(request)).await?;
-    Ok(Json(json!({})))
+    Ok(Json(super::schema::Empty {}))
 }
 
 #[cfg(test)]

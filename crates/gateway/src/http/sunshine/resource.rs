@@ -2,7 +2,8 @@
 //! left out (its models refuse `""` where they have a minimum length).
 
 use proto::registry::v1 as pb;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// The longest identity value the official client's `Identity` model accepts.
 const MAX_IDENTITY_VALUE_CHARS: usize = 128;
@@ -28,43 +29,102 @@ pub fn metadata(metadata: std::collections::HashMap<String, pb::MetadataValue>) 
         .collect()
 }
 
-fn profile(profile: pb::Profile) -> Map<String, Value> {
+/// Sunshine's user resource. Absent values are left out, never `""`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::User)]
+pub struct User {
+    /// Roster's id: 24 lowercase hex characters.
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
+    /// `YYYY-MM-DDThh:mm:ss.sssZ`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_up_at: Option<String>,
+    to_be_retained: bool,
+    profile: Profile,
+    /// Flat: string, number and boolean values.
+    #[schema(value_type = Object)]
+    metadata: Map<String, Value>,
+    identities: Vec<Identity>,
+    authenticated: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::Profile)]
+pub struct Profile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    surname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar_url: Option<String>,
+    /// BCP 47.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sunshine::Identity)]
+pub struct Identity {
+    r#type: String,
+    value: String,
+}
+
+/// `{ "user": {...} }`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = sunshine::UserAnswer)]
+pub struct UserAnswer {
+    pub user: User,
+}
+
+impl UserAnswer {
+    pub fn new(user: pb::User) -> Self {
+        Self { user: self::user(user) }
+    }
+}
+
+fn profile(profile: pb::Profile) -> Profile {
     let pb::Profile { given_name, surname, display_name: _, email, language, avatar_url } = profile;
-    [("givenName", given_name), ("surname", surname), ("email", email), ("avatarUrl", avatar_url), ("locale", language)]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), Value::from(value.filter(|v| !v.is_empty())?))))
-        .collect()
+    let set = |value: Option<String>| value.filter(|v| !v.is_empty());
+    Profile {
+        given_name: set(given_name),
+        surname: set(surname),
+        email: set(email),
+        avatar_url: set(avatar_url),
+        locale: set(language),
+    }
 }
 
 /// `{ id, externalId, signedUpAt, toBeRetained, profile, metadata, identities, authenticated }`.
-pub fn user(user: pb::User) -> Value {
+pub fn user(user: pb::User) -> User {
     // Channel identities longer than the client's model allows would make it refuse the whole
     // user; they are left out of this dialect (docs/dialects/sunshine.md says so).
-    let identities: Vec<Value> = user
+    let identities = user
         .identities
         .into_iter()
         .filter(|i| !i.value.is_empty() && i.value.chars().count() <= MAX_IDENTITY_VALUE_CHARS)
-        .map(|i| json!({ "type": i.channel_type, "value": i.value }))
+        .map(|i| Identity { r#type: i.channel_type, value: i.value })
         .collect();
-    let mut resource = json!({
-        "id": user.id,
-        "toBeRetained": user.to_be_retained,
-        "profile": profile(user.profile.unwrap_or_default()),
-        "metadata": metadata(user.metadata),
-        "identities": identities,
-        "authenticated": user.authenticated,
-    });
-    if let Some(external_id) = user.external_id.filter(|e| !e.is_empty()) {
-        resource["externalId"] = external_id.into();
+    User {
+        id: user.id,
+        external_id: user.external_id.filter(|e| !e.is_empty()),
+        signed_up_at: user.signed_up_at.as_ref().map(time),
+        to_be_retained: user.to_be_retained,
+        profile: profile(user.profile.unwrap_or_default()),
+        metadata: metadata(user.metadata),
+        identities,
+        authenticated: user.authenticated,
     }
-    if let Some(signed_up_at) = &user.signed_up_at {
-        resource["signedUpAt"] = time(signed_up_at).into();
-    }
-    resource
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -91,8 +151,10 @@ mod tests {
             nickname: "ignored".into(),
             ..Default::default()
         };
-        insta::assert_json_snapshot!(super::user(user));
-        let bare = super::user(pb::User { id: "5f7e0e2c1e7c7e000f0f9c3b".into(), ..Default::default() });
+        insta::assert_json_snapshot!(serde_json::to_value(super::user(user)).unwrap());
+        let bare =
+            serde_json::to_value(super::user(pb::User { id: "5f7e0e2c1e7c7e000f0f9c3b".into(), ..Default::default() }))
+                .unwrap();
         assert_eq!(bare.get("externalId"), None);
         assert_eq!(bare.get("signedUpAt"), None);
         assert_eq!(bare["profile"], json!({}));

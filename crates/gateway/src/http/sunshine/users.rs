@@ -9,7 +9,7 @@ use axum::{
 };
 use platform::{ApiError, ErrorCode};
 use proto::registry::v1 as pb;
-use serde_json::{Map, Value, json};
+use serde_json::Map;
 
 use super::{
     SunshineCaller, SunshineError,
@@ -71,12 +71,15 @@ pub async fn find(
 }
 
 /// `POST .../users`: 201 `{ "user" }`; an externalId another user has is 409.
+#[utoipa::path(post, path = "/v2/apps/{app_id}/users", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application")),
+    request_body(content = super::schema::CreateUser, content_type = "application/json"),
+    responses((status = 201, description = "The new user", body = resource::UserAnswer), super::schema::Errors))]
 pub async fn create(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     SunshineBody(body): SunshineBody,
-) -> Result<(StatusCode, Json<Value>), SunshineError> {
+) -> Result<(StatusCode, Json<resource::UserAnswer>), SunshineError> {
     let external_id = body::string(&body, "externalId", "externalId", 1024)?
         .value()
         .ok_or_else(|| SunshineError::bad_request("externalId is required: a string of 1 to 1024 characters"))?;
@@ -92,18 +95,20 @@ pub async fn create(
     let request = pb::CreateUserRequest { app_id: caller.app_id.as_str().to_owned(), user: Some(new) };
     let created = clients.registry.clone().create_user(request_id.grpc(request)).await?;
     let user = created.into_inner().user.ok_or_else(incomplete)?;
-    Ok((StatusCode::CREATED, Json(json!({ "user": resource::user(user) }))))
+    Ok((StatusCode::CREATED, Json(resource::UserAnswer::new(user))))
 }
 
 /// `GET .../users/{userIdOrExternalId}`
+#[utoipa::path(get, path = "/v2/apps/{app_id}/users/{user}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("user" = String, Path, description = "The user's Roster `id` or its `externalId`, percent-encoded")),
+    responses((status = 200, description = "The user", body = resource::UserAnswer), super::schema::Errors))]
 pub async fn view(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, user)): Path<(String, String)>,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<resource::UserAnswer>, SunshineError> {
     let user = find(&clients, &request_id, caller.app_id.as_str(), user).await?;
-    Ok(Json(json!({ "user": resource::user(user) })))
+    Ok(Json(resource::UserAnswer::new(user)))
 }
 
 /// `PATCH .../users/{userIdOrExternalId}`, Sunshine's semantics: `metadata` sent replaces the
@@ -113,13 +118,16 @@ pub async fn view(
 /// Two registry calls when metadata is sent with anything else (the registry's `UserPatch`
 /// merges metadata keys; replacing the whole map is `SetMetadata`): the profile first, since
 /// the registry may still refuse it (an email address), then the metadata, checked here already.
+#[utoipa::path(patch, path = "/v2/apps/{app_id}/users/{user}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("user" = String, Path, description = "The user's Roster `id` or its `externalId`, percent-encoded")),
+    request_body(content = super::schema::UpdateUser, content_type = "application/json"),
+    responses((status = 200, description = "The user after the change", body = resource::UserAnswer), super::schema::Errors))]
 pub async fn update(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, user)): Path<(String, String)>,
     SunshineBody(body): SunshineBody,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<resource::UserAnswer>, SunshineError> {
     let profile = body::profile(&body)?;
     let metadata = body::metadata(&body)?;
     let signed_up_at = body::signed_up_at(&body)?;
@@ -155,34 +163,38 @@ pub async fn update(
         let updated = clients.registry.clone().update_user(request_id.grpc(request)).await?;
         user = updated.into_inner().user.ok_or_else(incomplete)?;
     }
-    Ok(Json(json!({ "user": resource::user(user) })))
+    Ok(Json(resource::UserAnswer::new(user)))
 }
 
 /// `DELETE .../users/{userIdOrExternalId}`: `{}`.
+#[utoipa::path(delete, path = "/v2/apps/{app_id}/users/{user}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("user" = String, Path, description = "The user's Roster `id` or its `externalId`, percent-encoded")),
+    responses((status = 200, description = "Deleted", body = super::schema::Empty), super::schema::Errors))]
 pub async fn delete(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, user)): Path<(String, String)>,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<super::schema::Empty>, SunshineError> {
     let app_id = caller.app_id.as_str().to_owned();
     let user = find(&clients, &request_id, &app_id, user).await?;
     let request = pb::DeleteUserRequest { app_id, lookup: by_id(user.id) };
     clients.registry.clone().delete_user(request_id.grpc(request)).await?;
-    Ok(Json(json!({})))
+    Ok(Json(super::schema::Empty {}))
 }
 
 /// `DELETE .../users/{userIdOrExternalId}/personalinformation`: 200 `{ "user" }` with the
 /// record kept (id, externalId) and its profile, metadata and identities cleared.
+#[utoipa::path(delete, path = "/v2/apps/{app_id}/users/{user}/personalinformation", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("user" = String, Path, description = "The user's Roster `id` or its `externalId`, percent-encoded")),
+    responses((status = 200, description = "Profile, metadata and identities cleared; the record stays", body = resource::UserAnswer), super::schema::Errors))]
 pub async fn delete_personal_information(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
     Path((_, user)): Path<(String, String)>,
-) -> Result<Json<Value>, SunshineError> {
+) -> Result<Json<resource::UserAnswer>, SunshineError> {
     let app_id = caller.app_id.as_str().to_owned();
     let user = find(&clients, &request_id, &app_id, user).await?;
     let request = pb::DeletePersonalInformationRequest { app_id, lookup: by_id(user.id) };
     let answer = clients.registry.clone().delete_personal_information(request_id.grpc(request)).await?;
-    Ok(Json(json!({ "user": resource::user(answer.into_inner().user.ok_or_else(incomplete)?) })))
+    Ok(Json(resource::UserAnswer::new(answer.into_inner().user.ok_or_else(incomplete)?)))
 }
