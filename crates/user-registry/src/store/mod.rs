@@ -10,6 +10,7 @@ mod entity;
 mod events;
 mod identities;
 mod members;
+mod sql;
 
 use std::collections::{BTreeMap, HashMap};
 
