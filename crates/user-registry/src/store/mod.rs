@@ -6,6 +6,7 @@
 
 mod bulk;
 mod codec;
+mod constraints;
 mod entity;
 mod events;
 mod identities;
@@ -15,7 +16,7 @@ mod sql;
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use platform::db::{UniqueIndex, unexpected};
+use platform::db::unexpected;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
@@ -31,35 +32,13 @@ use crate::{
     },
 };
 use codec::{decode_value, encode_value, into_user};
+pub use constraints::UNIQUE_KEYS;
+use constraints::write_error;
 use entity::{
     profile_images as images, user_discovery_keys as keys, user_metadata as meta, user_sensitive_metadata as sensitive,
     users,
 };
 use platform::seal::{Sealed, Sealer};
-
-pub const USER_ID_KEY: UniqueIndex =
-    UniqueIndex { name: "users_app_user_id_key", table: "users", columns: &["app_id", "user_id"] };
-pub const EXTERNAL_ID_KEY: UniqueIndex =
-    UniqueIndex { name: "users_app_external_id_key", table: "users", columns: &["app_id", "external_id_norm"] };
-pub const DISCOVERY_KEY: UniqueIndex = UniqueIndex {
-    name: "user_discovery_keys_pkey",
-    table: "user_discovery_keys",
-    columns: &["app_id", "discovery_key"],
-};
-pub const MEMBER_EMAIL_KEY: UniqueIndex =
-    UniqueIndex { name: "users_app_member_email_key", table: "users", columns: &["app_id", "member_email_norm"] };
-pub const ORG_USER_ID_KEY: UniqueIndex = UniqueIndex {
-    name: "users_app_member_org_user_id_key",
-    table: "users",
-    columns: &["app_id", "member_org_user_id"],
-};
-pub const MEMBER_GROUP_KEY: UniqueIndex =
-    UniqueIndex { name: "member_groups_pkey", table: "member_groups", columns: &["app_id", "group_id"] };
-pub const IDENTITY_KEY: UniqueIndex = UniqueIndex {
-    name: "user_identities_pkey",
-    table: "user_identities",
-    columns: &["app_id", "channel_type", "value_digest"],
-};
 
 #[derive(Debug, Clone)]
 pub struct SeaUserStore {
@@ -77,25 +56,6 @@ impl SeaUserStore {
 /// The configured sealing keys, or else the registry's own generated key.
 pub async fn sealer_from_settings(db: &DatabaseConnection, settings: &platform::Settings) -> anyhow::Result<Sealer> {
     platform::seal::from_settings(db, settings, "registry_keys").await
-}
-
-/// Maps a write error by the constraint it violated.
-fn write_error(err: DbErr) -> StoreError {
-    if USER_ID_KEY.is_violated_by(&err) {
-        StoreError::UserIdTaken
-    } else if EXTERNAL_ID_KEY.is_violated_by(&err) {
-        StoreError::ExternalIdTaken
-    } else if DISCOVERY_KEY.is_violated_by(&err) {
-        StoreError::DiscoveryKeyTaken
-    } else if IDENTITY_KEY.is_violated_by(&err) {
-        StoreError::IdentityTaken
-    } else if MEMBER_EMAIL_KEY.is_violated_by(&err) {
-        StoreError::MemberEmailTaken
-    } else if ORG_USER_ID_KEY.is_violated_by(&err) {
-        StoreError::OrgUserIdTaken
-    } else {
-        StoreError::Unexpected(unexpected(err))
-    }
 }
 
 /// An id the database gave back: invalid would be a server fault.
