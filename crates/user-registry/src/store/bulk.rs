@@ -14,10 +14,14 @@ use sea_orm::{
 };
 
 use super::{
+    children::{insert_children, put_image},
+    constraints::write_error,
     entity::users,
-    events, insert_children, insert_metadata, members, put_image, put_sensitive,
+    events, members,
+    metadata::insert_metadata,
+    rows::user_row,
+    sensitive::put_sensitive,
     sql::{MAX_PARAMS, rows_per_statement},
-    user_row, write_error,
 };
 use crate::{
     app::{Candidate, Created, StoreError, TakenKey},
