@@ -2,7 +2,9 @@
 
 use platform::db::unexpected;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
 };
 
 use super::{codec, entity::users};
@@ -94,5 +96,6 @@ pub(super) fn user_row(user: &User) -> Result<users::ActiveModel, StoreError> {
         member_org_user_id: Set(member.org_user_id),
         member_activation: Set(member.activation),
         member_attributes: Set(member.attributes),
+        deleting_since: NotSet,
     })
 }
