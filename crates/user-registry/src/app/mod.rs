@@ -179,15 +179,28 @@ pub trait UserStore: Send + Sync {
     async fn mark_associated(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError>;
     /// The user's sensitive fields, opened.
     async fn find_sensitive(&self, app_id: &AppId, lookup: &Lookup) -> Result<SensitiveFields, StoreError>;
-    /// Deletes at most `limit` of the application's expiring users created before
-    /// `created_before` and never associated, telling `lifecycle` first; answers their ids.
-    /// Concurrent reapers never take the same user.
-    async fn reap(
+    /// Claims for deletion, at `now`, at most `limit` of the application's users for the reaper,
+    /// oldest first: expiring users created before `created_before` and never associated, and
+    /// users whose claim was made before `stale_before` (its claimer died or failed) and never
+    /// finished. Answers the ids claimed. A claimed user is gone to every other call (a
+    /// MarkAssociated after the claim finds nothing) and stays so until `delete_claimed`: a claim
+    /// is never given back. Concurrent claims never take the same user.
+    async fn claim_unassociated(
         &self,
         app_id: &AppId,
         created_before: i64,
+        stale_before: i64,
         limit: u64,
-        lifecycle: &dyn UserLifecycle,
+        now: i64,
+    ) -> Result<Vec<RosterId>, StoreError>;
+    /// Deletes those of `ids` that the claim made at `claimed_at` still holds, with everything
+    /// hanging off them, and answers them; a user a later claim took over is that claim's to
+    /// delete.
+    async fn delete_claimed(
+        &self,
+        app_id: &AppId,
+        ids: &[RosterId],
+        claimed_at: i64,
     ) -> Result<Vec<RosterId>, StoreError>;
 }
 
@@ -195,6 +208,7 @@ pub trait UserStore: Send + Sync {
 /// first, so a failure leaves a user without tokens, never tokens without a user.
 #[async_trait]
 pub trait UserLifecycle: Send + Sync {
+    /// Idempotent: a deletion taken over after its lease ran out tells the services again.
     async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()>;
     /// Every application whose unassociated end users expire, with the lifetime in milliseconds.
     async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>>;
@@ -226,6 +240,10 @@ pub struct Registry {
 
 impl Registry {
     pub const MAX_PAGE: u32 = 100;
+    /// How long a claim on users being deleted holds off other deleters: longer than one batch's
+    /// calls to the other services should ever take. Past it, another pass takes the users over
+    /// and tells the services again.
+    pub const DELETION_LEASE_MS: i64 = 10 * 60 * 1000;
 
     pub fn new(store: Arc<dyn UserStore>, lifecycle: Arc<dyn UserLifecycle>, clock: Arc<dyn Clock>) -> Self {
         Self { store, lifecycle, clock }
@@ -406,22 +424,10 @@ impl Registry {
             }
         };
         for (app_id, lifetime_ms) in lifetimes {
-            let cutoff = self.clock.now_millis().saturating_sub(lifetime_ms);
             let mut deleted = 0u64;
-            loop {
-                match self.store.reap(&app_id, cutoff, u64::from(batch), self.lifecycle.as_ref()).await {
-                    Ok(ids) => {
-                        deleted += ids.len() as u64;
-                        if ids.len() < batch as usize {
-                            break;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(app.id = app_id.as_str(), error = %err, "reaper: a batch failed; retrying next pass");
-                        report.failed_apps += 1;
-                        break;
-                    }
-                }
+            if let Err(err) = self.reap_app(&app_id, lifetime_ms, batch, &mut deleted).await {
+                tracing::warn!(app.id = app_id.as_str(), error = %err, "reaper: a batch failed; retrying next pass");
+                report.failed_apps += 1;
             }
             if deleted > 0 {
                 metrics::counter!("roster_reaper_deleted_users_total").increment(deleted);
@@ -434,5 +440,42 @@ impl Registry {
             report.deleted += deleted;
         }
         report
+    }
+
+    /// Reaps one application batch by batch, adding to `deleted`. Each batch is claimed, its
+    /// users' tokens and context deleted with no transaction open, and then the users; a failed
+    /// call stops the pass, and the users it left claimed are taken over once the claim's lease
+    /// has run out.
+    async fn reap_app(
+        &self,
+        app_id: &AppId,
+        lifetime_ms: i64,
+        batch: u32,
+        deleted: &mut u64,
+    ) -> Result<(), RegistryError> {
+        let cutoff = self.clock.now_millis().saturating_sub(lifetime_ms);
+        loop {
+            let now = self.clock.now_millis();
+            let stale_before = now.saturating_sub(Self::DELETION_LEASE_MS);
+            let claimed = self.store.claim_unassociated(app_id, cutoff, stale_before, u64::from(batch), now).await?;
+            let mut told = Vec::with_capacity(claimed.len());
+            let mut failed = None;
+            for id in &claimed {
+                if let Err(err) = self.lifecycle.before_delete(app_id, id).await {
+                    failed = Some(err);
+                    break;
+                }
+                told.push(id.clone());
+            }
+            if !told.is_empty() {
+                *deleted += self.store.delete_claimed(app_id, &told, now).await?.len() as u64;
+            }
+            if let Some(err) = failed {
+                return Err(err.into());
+            }
+            if claimed.len() < batch as usize {
+                return Ok(());
+            }
+        }
     }
 }

@@ -244,7 +244,8 @@ async fn taken_keys(
         .collect())
 }
 
-/// The values of `column` among `key(user)` that some user of the application holds.
+/// The values of `column` among `key(user)` that some user of the application holds (a user
+/// being deleted holds its keys until it is gone).
 async fn held(
     conn: &DatabaseTransaction,
     app_id: &AppId,

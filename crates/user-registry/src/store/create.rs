@@ -14,7 +14,7 @@ use super::{
     entity::users,
     identities::{claim_identity, holder, insert_identities},
     load::{find_user, load_users},
-    rows::{lookup_condition, user_row},
+    rows::{live, lookup_condition, user_row},
 };
 use crate::{
     app::{Extras, StoreError},
@@ -85,8 +85,8 @@ pub(super) async fn upsert_by_identity(
     user: &User,
     identity: &Identity,
 ) -> Result<(User, bool), StoreError> {
-    // A loser's read misses only when the winner's user was deleted since; the identity is
-    // free again then, and the next attempt claims it.
+    // A loser's read misses only when the winner's user was deleted (or claimed for deletion)
+    // since; the identity is free again once the user is gone, and a next attempt claims it.
     const ATTEMPTS: usize = 3;
     for _ in 0..ATTEMPTS {
         let txn = db.begin().await.map_err(unexpected)?;
@@ -113,7 +113,7 @@ async fn find_by_identity(
     identity: &Identity,
 ) -> Result<Option<User>, StoreError> {
     let row = users::Entity::find()
-        .filter(users::Column::AppId.eq(app_id.as_str()))
+        .filter(live(app_id))
         .filter(users::Column::Id.in_subquery(holder(app_id, identity)))
         .one(conn)
         .await

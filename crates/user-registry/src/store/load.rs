@@ -13,7 +13,7 @@ use super::{
     codec::{encode_value, into_user},
     entity::{user_discovery_keys as keys, user_metadata as meta, users},
     identities,
-    rows::lookup_condition,
+    rows::{live, lookup_condition},
 };
 use crate::{
     app::StoreError,
@@ -71,10 +71,7 @@ pub(super) async fn list(
     limit: u64,
     filter: &UserFilter,
 ) -> Result<Vec<User>, StoreError> {
-    let mut query = users::Entity::find()
-        .filter(users::Column::AppId.eq(app_id.as_str()))
-        .order_by_asc(users::Column::Id)
-        .limit(limit);
+    let mut query = users::Entity::find().filter(live(app_id)).order_by_asc(users::Column::Id).limit(limit);
     if let Some(after) = after {
         query = query.filter(users::Column::Id.gt(after.as_str()));
     }

@@ -25,7 +25,7 @@ use sea_orm::DatabaseConnection;
 pub use constraints::UNIQUE_KEYS;
 
 use crate::{
-    app::{Candidate, Created, Extras, StoreError, UserLifecycle, UserStore},
+    app::{Candidate, Created, Extras, StoreError, UserStore},
     domain::{
         AppId, Identity, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId, SensitiveFields, User, UserFilter,
         UserPatch,
@@ -132,13 +132,23 @@ impl UserStore for SeaUserStore {
         sensitive::find(&self.db, &self.sealer, app_id, lookup).await
     }
 
-    async fn reap(
+    async fn claim_unassociated(
         &self,
         app_id: &AppId,
         created_before: i64,
+        stale_before: i64,
         limit: u64,
-        lifecycle: &dyn UserLifecycle,
+        now: i64,
     ) -> Result<Vec<RosterId>, StoreError> {
-        delete::reap(&self.db, app_id, created_before, limit, lifecycle).await
+        delete::claim_unassociated(&self.db, app_id, created_before, stale_before, limit, now).await
+    }
+
+    async fn delete_claimed(
+        &self,
+        app_id: &AppId,
+        ids: &[RosterId],
+        claimed_at: i64,
+    ) -> Result<Vec<RosterId>, StoreError> {
+        delete::delete_claimed(&self.db, app_id, ids, claimed_at).await
     }
 }

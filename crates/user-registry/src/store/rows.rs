@@ -1,4 +1,5 @@
-//! The user's own row: written from a `User`, picked by a `Lookup`, locked by a touch.
+//! The user's own row: written from a `User`, picked by a `Lookup`, locked by a touch. A row a
+//! deletion has claimed is gone to every lookup.
 
 use platform::db::unexpected;
 use sea_orm::{
@@ -18,14 +19,20 @@ pub(super) fn parse_id(id: String) -> Result<RosterId, StoreError> {
     RosterId::parse(id).map_err(|e| StoreError::Unexpected(e.into()))
 }
 
-/// The application's user that `lookup` names.
+/// The application's users, but those a deletion has claimed: their tokens and context may be
+/// gone already, so nothing may find, change or associate them again.
+pub(super) fn live(app_id: &AppId) -> Condition {
+    Condition::all().add(users::Column::AppId.eq(app_id.as_str())).add(users::Column::DeletingSince.is_null())
+}
+
+/// The application's live user that `lookup` names.
 pub(super) fn lookup_condition(app_id: &AppId, lookup: &Lookup) -> Condition {
     let by = match lookup {
         Lookup::Id(id) => users::Column::Id.eq(id.as_str()),
         Lookup::UserId(user_id) => users::Column::UserId.eq(user_id.as_str()),
         Lookup::ExternalId(external_id) => users::Column::ExternalIdNorm.eq(external_id.normalized()),
     };
-    Condition::all().add(users::Column::AppId.eq(app_id.as_str())).add(by)
+    live(app_id).add(by)
 }
 
 /// Bumps `updated_at`, locking the row for the rest of the transaction; answers the user's id.

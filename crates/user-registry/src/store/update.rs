@@ -112,8 +112,9 @@ pub(super) async fn mark_associated(
     now: i64,
 ) -> Result<User, StoreError> {
     let txn = db.begin().await.map_err(unexpected)?;
-    // The first association's instant is kept; the row lock orders this after a reaper
-    // that holds the user, which then leaves nothing to mark.
+    // The first association's instant is kept. A user a deletion has claimed is gone: on
+    // PostgreSQL the row lock orders this after a claim in progress, which then leaves nothing
+    // to mark; on SQLite writes are serial anyway.
     let marked = users::Entity::update_many()
         .col_expr(
             users::Column::AssociatedAt,

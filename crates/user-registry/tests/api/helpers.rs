@@ -29,9 +29,18 @@ pub async fn store_and_connection(
     backend: Backend,
     sealer: Sealer,
 ) -> (Arc<SeaUserStore>, DatabaseConnection, TestDatabase) {
+    store_on_pool(backend, sealer, 5).await
+}
+
+/// A migrated store whose pool holds `connections` connections, and a handle to that pool.
+pub async fn store_on_pool(
+    backend: Backend,
+    sealer: Sealer,
+    connections: u32,
+) -> (Arc<SeaUserStore>, DatabaseConnection, TestDatabase) {
     test_support::init_logging();
     let db = TestDatabase::new(backend).await;
-    let conn = platform::db::connect(&db.url, 5).await.expect("connect");
+    let conn = platform::db::connect(&db.url, connections).await.expect("connect");
     Migrator::up(&conn, None).await.expect("migrate");
     (Arc::new(SeaUserStore::new(conn.clone(), sealer)), conn, db)
 }
