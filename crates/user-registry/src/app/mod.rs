@@ -2,6 +2,7 @@
 //! and an injected clock.
 
 mod bulk;
+mod reap;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::{
 };
 
 pub use bulk::{BulkItem, Import, ImportReport};
+pub use reap::ReapReport;
 
 /// Why the store refused.
 #[derive(Debug, thiserror::Error)]
@@ -179,15 +181,28 @@ pub trait UserStore: Send + Sync {
     async fn mark_associated(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError>;
     /// The user's sensitive fields, opened.
     async fn find_sensitive(&self, app_id: &AppId, lookup: &Lookup) -> Result<SensitiveFields, StoreError>;
-    /// Deletes at most `limit` of the application's expiring users created before
-    /// `created_before` and never associated, telling `lifecycle` first; answers their ids.
-    /// Concurrent reapers never take the same user.
-    async fn reap(
+    /// Claims for deletion, at `now`, at most `limit` of the application's users for the reaper,
+    /// oldest first: expiring users created before `created_before` and never associated, and
+    /// users whose claim was made before `stale_before` (its claimer died or failed) and never
+    /// finished. Answers the ids claimed. A claimed user is gone to every other call (a
+    /// MarkAssociated after the claim finds nothing) and stays so until `delete_claimed`: a claim
+    /// is never given back. Concurrent claims never take the same user.
+    async fn claim_unassociated(
         &self,
         app_id: &AppId,
         created_before: i64,
+        stale_before: i64,
         limit: u64,
-        lifecycle: &dyn UserLifecycle,
+        now: i64,
+    ) -> Result<Vec<RosterId>, StoreError>;
+    /// Deletes those of `ids` that the claim made at `claimed_at` still holds, with everything
+    /// hanging off them, and answers them; a user a later claim took over is that claim's to
+    /// delete.
+    async fn delete_claimed(
+        &self,
+        app_id: &AppId,
+        ids: &[RosterId],
+        claimed_at: i64,
     ) -> Result<Vec<RosterId>, StoreError>;
 }
 
@@ -195,19 +210,12 @@ pub trait UserStore: Send + Sync {
 /// first, so a failure leaves a user without tokens, never tokens without a user.
 #[async_trait]
 pub trait UserLifecycle: Send + Sync {
+    /// Idempotent: a deletion taken over after its lease ran out tells the services again.
     async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()>;
     /// Every application whose unassociated end users expire, with the lifetime in milliseconds.
     async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>>;
     /// Whether `api_token` is a credential of `app_id` holding the sensitive-metadata scope.
     async fn may_read_sensitive(&self, app_id: &AppId, api_token: &str) -> anyhow::Result<bool>;
-}
-
-/// What one reaper pass did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ReapReport {
-    pub deleted: u64,
-    /// Applications whose pass failed (logged); the next pass retries them.
-    pub failed_apps: u64,
 }
 
 /// A page of users and where the next one starts.
@@ -390,49 +398,5 @@ impl Registry {
         let fields = self.store.find_sensitive(app_id, lookup).await?;
         tracing::info!(app.id = app_id.as_str(), fields = fields.entries().len(), "sensitive metadata read");
         Ok(fields)
-    }
-
-    /// One pass of the reaper: in every application with a lifetime, deletes the end users
-    /// created through a dialect that expires them and never associated within it, in batches
-    /// of `batch`.
-    pub async fn reap(&self, batch: u32) -> ReapReport {
-        let mut report = ReapReport::default();
-        let lifetimes = match self.lifecycle.unassociated_lifetimes().await {
-            Ok(lifetimes) => lifetimes,
-            Err(err) => {
-                tracing::warn!(error = %err, "reaper: application settings unavailable; retrying next pass");
-                report.failed_apps += 1;
-                return report;
-            }
-        };
-        for (app_id, lifetime_ms) in lifetimes {
-            let cutoff = self.clock.now_millis().saturating_sub(lifetime_ms);
-            let mut deleted = 0u64;
-            loop {
-                match self.store.reap(&app_id, cutoff, u64::from(batch), self.lifecycle.as_ref()).await {
-                    Ok(ids) => {
-                        deleted += ids.len() as u64;
-                        if ids.len() < batch as usize {
-                            break;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(app.id = app_id.as_str(), error = %err, "reaper: a batch failed; retrying next pass");
-                        report.failed_apps += 1;
-                        break;
-                    }
-                }
-            }
-            if deleted > 0 {
-                metrics::counter!("roster_reaper_deleted_users_total").increment(deleted);
-                tracing::info!(
-                    app.id = app_id.as_str(),
-                    deleted,
-                    "reaper deleted end users never associated with a conversation"
-                );
-            }
-            report.deleted += deleted;
-        }
-        report
     }
 }

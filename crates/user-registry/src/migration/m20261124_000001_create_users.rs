@@ -1,7 +1,5 @@
 use sea_orm_migration::prelude::*;
 
-use crate::store::{DISCOVERY_KEY, EXTERNAL_ID_KEY, USER_ID_KEY};
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -84,11 +82,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (key, columns) in
-            [(USER_ID_KEY, [Users::AppId, Users::UserId]), (EXTERNAL_ID_KEY, [Users::AppId, Users::ExternalIdNorm])]
-        {
+        for (name, columns) in [
+            ("users_app_user_id_key", [Users::AppId, Users::UserId]),
+            ("users_app_external_id_key", [Users::AppId, Users::ExternalIdNorm]),
+        ] {
             let mut index = Index::create();
-            index.name(key.name).table(Users::Table).unique();
+            index.name(name).table(Users::Table).unique();
             for column in columns {
                 index.col(column);
             }
@@ -151,7 +150,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(UserDiscoveryKeys::UserPk).string_len(24).not_null())
                     .primary_key(
                         Index::create()
-                            .name(DISCOVERY_KEY.name)
+                            .name("user_discovery_keys_pkey")
                             .col(UserDiscoveryKeys::AppId)
                             .col(UserDiscoveryKeys::DiscoveryKey),
                     )

@@ -4,8 +4,6 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::store::IDENTITY_KEY;
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -54,7 +52,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(UserIdentities::UserPk).string_len(24).not_null())
                     .primary_key(
                         Index::create()
-                            .name(IDENTITY_KEY.name)
+                            .name("user_identities_pkey")
                             .col(UserIdentities::AppId)
                             .col(UserIdentities::ChannelType)
                             .col(UserIdentities::ValueDigest),

@@ -5,8 +5,6 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::store::{MEMBER_EMAIL_KEY, MEMBER_GROUP_KEY, ORG_USER_ID_KEY};
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -47,16 +45,13 @@ impl MigrationTrait for Migration {
         // NULLs are distinct in unique indexes on both backends, so users who are not members
         // never collide. Email ids are at most 128 characters and org user ids 256: well within
         // a PostgreSQL B-tree entry.
-        for (key, column) in [(MEMBER_EMAIL_KEY, Users::MemberEmailNorm), (ORG_USER_ID_KEY, Users::MemberOrgUserId)] {
+        for (name, column) in [
+            ("users_app_member_email_key", Users::MemberEmailNorm),
+            ("users_app_member_org_user_id_key", Users::MemberOrgUserId),
+        ] {
             manager
                 .create_index(
-                    Index::create()
-                        .name(key.name)
-                        .table(Users::Table)
-                        .unique()
-                        .col(Users::AppId)
-                        .col(column)
-                        .to_owned(),
+                    Index::create().name(name).table(Users::Table).unique().col(Users::AppId).col(column).to_owned(),
                 )
                 .await?;
         }
@@ -69,7 +64,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(MemberGroups::GroupId).text().not_null())
                     .col(ColumnDef::new(MemberGroups::CreatedAt).big_integer().not_null())
                     .primary_key(
-                        Index::create().name(MEMBER_GROUP_KEY.name).col(MemberGroups::AppId).col(MemberGroups::GroupId),
+                        Index::create().name("member_groups_pkey").col(MemberGroups::AppId).col(MemberGroups::GroupId),
                     )
                     .to_owned(),
             )
@@ -78,8 +73,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(MemberGroups::Table).to_owned()).await?;
-        for key in [ORG_USER_ID_KEY, MEMBER_EMAIL_KEY] {
-            manager.drop_index(Index::drop().name(key.name).table(Users::Table).to_owned()).await?;
+        for name in ["users_app_member_org_user_id_key", "users_app_member_email_key"] {
+            manager.drop_index(Index::drop().name(name).table(Users::Table).to_owned()).await?;
         }
         for column in [
             Users::MemberAttributes,

@@ -14,20 +14,19 @@ use sea_orm::{
 };
 
 use super::{
-    entity::users, events, insert_children, insert_metadata, members, put_image, put_sensitive, user_row, write_error,
+    children::{insert_children, put_image},
+    constraints::write_error,
+    entity::users,
+    events, members,
+    metadata::insert_metadata,
+    rows::user_row,
+    sensitive::put_sensitive,
+    sql::{MAX_PARAMS, rows_per_statement},
 };
 use crate::{
     app::{Candidate, Created, StoreError, TakenKey},
     domain::{AppId, ExternalId, User},
 };
-
-/// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
-
-/// Rows of `columns` columns that one statement may carry.
-pub(super) fn rows_per_statement(columns: usize) -> usize {
-    (MAX_PARAMS / columns.max(1)).max(1)
-}
 
 /// A deadlock between two bulk writers that took keys in crossing orders aborts one of them
 /// whole; it is run again from the start.
@@ -245,7 +244,8 @@ async fn taken_keys(
         .collect())
 }
 
-/// The values of `column` among `key(user)` that some user of the application holds.
+/// The values of `column` among `key(user)` that some user of the application holds (a user
+/// being deleted holds its keys until it is gone).
 async fn held(
     conn: &DatabaseTransaction,
     app_id: &AppId,

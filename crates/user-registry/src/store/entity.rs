@@ -39,6 +39,8 @@ pub mod users {
         pub member_activation: Option<String>,
         /// JSON: groups, roles, bot tasks and the two flags.
         pub member_attributes: Option<String>,
+        /// When a deletion claimed the user; NULL on every user not being deleted.
+        pub deleting_since: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,7 +3,7 @@
 use platform::db::unexpected;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
-use super::{bulk::rows_per_statement, entity::outbox_events as outbox};
+use super::{entity::outbox_events as outbox, sql::rows_per_statement};
 use crate::{
     app::StoreError,
     domain::{Activation, User},

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use platform::db::unexpected;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
 
-use super::{bulk::rows_per_statement, entity::member_groups as groups};
+use super::{entity::member_groups as groups, sql::rows_per_statement};
 use crate::{
     app::StoreError,
     domain::{AppId, GroupId},

@@ -2,7 +2,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use platform::{Settings, Shutdown, seal::Sealer};
 use proto::registry::v1::registry_service_client::RegistryServiceClient;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use sea_orm_migration::MigratorTrait;
 use test_support::{Backend, TestDatabase};
 use tonic::transport::Channel;
@@ -29,11 +29,30 @@ pub async fn store_and_connection(
     backend: Backend,
     sealer: Sealer,
 ) -> (Arc<SeaUserStore>, DatabaseConnection, TestDatabase) {
+    store_on_pool(backend, sealer, 5).await
+}
+
+/// A migrated store whose pool holds `connections` connections, and a handle to that pool.
+pub async fn store_on_pool(
+    backend: Backend,
+    sealer: Sealer,
+    connections: u32,
+) -> (Arc<SeaUserStore>, DatabaseConnection, TestDatabase) {
     test_support::init_logging();
     let db = TestDatabase::new(backend).await;
-    let conn = platform::db::connect(&db.url, 5).await.expect("connect");
+    let conn = platform::db::connect(&db.url, connections).await.expect("connect");
     Migrator::up(&conn, None).await.expect("migrate");
     (Arc::new(SeaUserStore::new(conn.clone(), sealer)), conn, db)
+}
+
+/// The one number `sql` answers (a `COUNT(*)`).
+pub async fn count(conn: &DatabaseConnection, sql: &str) -> i64 {
+    let row = conn
+        .query_one(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
+        .await
+        .expect("query")
+        .expect("row");
+    row.try_get_by_index::<i64>(0).expect("count")
 }
 
 pub fn app() -> AppId {

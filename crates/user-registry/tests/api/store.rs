@@ -1,12 +1,14 @@
 //! The `UserStore` contract, run against SQLite and PostgreSQL alike.
 
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use test_support::Backend;
 use user_registry::{
     app::{Extras, StoreError},
     domain::{ExternalId, Lookup, UserId},
+    store::UNIQUE_KEYS,
 };
 
-use crate::helpers::{app, store, user};
+use crate::helpers::{app, store, store_and_connection, test_sealer, user};
 
 test_support::contract!(
     creates_and_finds_by_every_key,
@@ -15,6 +17,7 @@ test_support::contract!(
     applications_never_see_each_other,
     concurrent_creates_of_one_user_id_store_exactly_one,
     long_multibyte_external_ids_are_unique_case_insensitively,
+    the_unique_keys_the_store_maps_are_those_the_migrations_made,
 );
 
 async fn creates_and_finds_by_every_key(backend: Backend) {
@@ -110,6 +113,42 @@ async fn long_multibyte_external_ids_are_unique_case_insensitively(backend: Back
     let mut other = user(&app, "long-3");
     other.external_id = Some(ExternalId::parse(long('B')).unwrap());
     store.create(&other, &Extras::NONE).await.expect("another long id is another user");
+}
+
+/// The store tells violations apart by index name (PostgreSQL) and by columns (SQLite); the
+/// migrations keep their own frozen copies of both, and this holds the two together.
+async fn the_unique_keys_the_store_maps_are_those_the_migrations_made(backend: Backend) {
+    let (_store, conn, _db) = store_and_connection(backend, test_sealer()).await;
+    for key in UNIQUE_KEYS {
+        let columns = key.columns.join(", ");
+        let found = match backend {
+            Backend::Postgres => {
+                let sql = "SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname = $2";
+                let rows = strings(&conn, sql, &[key.table, key.name]).await;
+                rows.iter().any(|def| def.ends_with(&format!("({columns})")))
+            }
+            Backend::Sqlite => {
+                let sql = "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND instr(sql, ?) > 0";
+                let named = !strings(&conn, sql, &[key.table, &format!("\"{}\"", key.name)]).await.is_empty();
+                let mut unique_columns = Vec::new();
+                let sql = "SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1";
+                for index in strings(&conn, sql, &[key.table]).await {
+                    let sql = "SELECT name FROM pragma_index_info(?) ORDER BY seqno";
+                    unique_columns.push(strings(&conn, sql, &[&index]).await.join(", "));
+                }
+                named && unique_columns.contains(&columns)
+            }
+        };
+        assert!(found, "{} on {}({columns}) is not in the migrated schema", key.name, key.table);
+    }
+}
+
+/// The first column of every row `sql` answers.
+async fn strings(conn: &DatabaseConnection, sql: &str, values: &[&str]) -> Vec<String> {
+    let values = values.iter().map(|v| (*v).into());
+    let statement = Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
+    let rows = conn.query_all(statement).await.expect("query");
+    rows.iter().map(|row| row.try_get_by_index::<String>(0).expect("text")).collect()
 }
 
 /// A long external id stored whole before digests (SQLite accepted them) is rewritten by the

@@ -1,0 +1,122 @@
+//! Creating one user: plainly, or unless a user with its external id or channel identity
+//! exists, which is then answered instead. Many at once is `bulk`.
+
+use platform::{db::unexpected, seal::Sealer};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, OnConflict},
+};
+
+use super::{
+    children::{insert_children, insert_other_children},
+    constraints::write_error,
+    entity::users,
+    identities::{claim_identity, holder, insert_identities},
+    load::{find_user, load_users},
+    rows::{live, lookup_condition, user_row},
+};
+use crate::{
+    app::{Extras, StoreError},
+    domain::{AppId, Identity, Lookup, User, ValidationError},
+};
+
+/// The user with everything it brings and its events, in one transaction.
+pub(super) async fn create(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    user: &User,
+    extras: &Extras<'_>,
+) -> Result<(), StoreError> {
+    let txn = db.begin().await.map_err(unexpected)?;
+    users::Entity::insert(user_row(user)?).exec_without_returning(&txn).await.map_err(write_error)?;
+    insert_children(&txn, sealer, user, extras).await?;
+    txn.commit().await.map_err(unexpected)?;
+    Ok(())
+}
+
+/// The user with `user.external_id`, or `user` created (true then).
+pub(super) async fn upsert_by_external_id(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    user: &User,
+    extras: &Extras<'_>,
+    mark_authenticated: bool,
+) -> Result<(User, bool), StoreError> {
+    let external_id =
+        user.external_id.clone().ok_or(StoreError::Invalid(ValidationError::Missing { field: "external_id" }))?;
+    let lookup = Lookup::ExternalId(external_id);
+    let txn = db.begin().await.map_err(unexpected)?;
+    let mut row = user_row(user)?;
+    if mark_authenticated {
+        row.authenticated = Set(true);
+    }
+    // Concurrent upserts of one external id: one inserts, the others wait for it and insert nothing.
+    let inserted = users::Entity::insert(row)
+        .on_conflict(OnConflict::columns([users::Column::AppId, users::Column::ExternalIdNorm]).do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await
+        .map_err(write_error)?;
+    let created = inserted == 1;
+    if created {
+        insert_children(&txn, sealer, user, extras).await?;
+    } else if mark_authenticated {
+        // Only a change bumps `updated_at`; the row lock queues concurrent logins.
+        users::Entity::update_many()
+            .col_expr(users::Column::Authenticated, Expr::value(true))
+            .col_expr(users::Column::UpdatedAt, Expr::value(user.updated_at))
+            .filter(lookup_condition(&user.app_id, &lookup))
+            .filter(users::Column::Authenticated.eq(false))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+    }
+    let found = find_user(&txn, &user.app_id, &lookup).await?;
+    txn.commit().await.map_err(unexpected)?;
+    Ok((found.ok_or(StoreError::UserNotFound)?, created))
+}
+
+/// The user holding `identity`, or `user` created holding it. Every call inserts its candidate
+/// and claims the identity in one transaction; a loser of the claim rolls back and reads the
+/// winner's user, so no read decides a write.
+pub(super) async fn upsert_by_identity(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    user: &User,
+    identity: &Identity,
+) -> Result<(User, bool), StoreError> {
+    // A loser's read misses only when the winner's user was deleted (or claimed for deletion)
+    // since; the identity is free again once the user is gone, and a next attempt claims it.
+    const ATTEMPTS: usize = 3;
+    for _ in 0..ATTEMPTS {
+        let txn = db.begin().await.map_err(unexpected)?;
+        users::Entity::insert(user_row(user)?).exec_without_returning(&txn).await.map_err(write_error)?;
+        if claim_identity(&txn, &user.app_id, user.id.as_str(), identity).await? {
+            let others: Vec<Identity> = user.identities.iter().filter(|i| *i != identity).cloned().collect();
+            insert_identities(&txn, &user.app_id, user.id.as_str(), &others).await?;
+            insert_other_children(&txn, sealer, user, &Extras::NONE).await?;
+            let created = find_user(&txn, &user.app_id, &Lookup::Id(user.id.clone())).await?;
+            txn.commit().await.map_err(unexpected)?;
+            return Ok((created.ok_or(StoreError::UserNotFound)?, true));
+        }
+        txn.rollback().await.map_err(unexpected)?;
+        if let Some(holder) = find_by_identity(db, &user.app_id, identity).await? {
+            return Ok((holder, false));
+        }
+    }
+    Err(StoreError::Unexpected(anyhow::anyhow!("the user holding an identity was deleted {ATTEMPTS} times in a row")))
+}
+
+async fn find_by_identity(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    identity: &Identity,
+) -> Result<Option<User>, StoreError> {
+    let row = users::Entity::find()
+        .filter(live(app_id))
+        .filter(users::Column::Id.in_subquery(holder(app_id, identity)))
+        .one(conn)
+        .await
+        .map_err(unexpected)?;
+    Ok(load_users(conn, row.into_iter().collect()).await?.pop())
+}
