@@ -21,7 +21,7 @@ pub struct ReaperSettings {
     pub enabled: bool,
     /// Seconds between passes.
     pub interval_secs: u64,
-    /// Users deleted per transaction.
+    /// Users claimed and deleted per batch.
     pub batch_size: u32,
 }
 
