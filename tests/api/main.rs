@@ -5,6 +5,7 @@
 mod ada;
 mod ada_conversations;
 mod compat;
+mod fuzz;
 mod helpers;
 mod kore;
 mod kore_import;

@@ -278,7 +278,7 @@ fn by_id(id: String) -> Option<pb::UserLookup> {
 /// `POST /api/v2/end-users/`: a known `external_id` answers that end user with 200 and
 /// changes nothing; otherwise 201 with the new one.
 #[utoipa::path(post, path = "/api/v2/end-users", tag = "Ada", security(("ada_bearer" = [])),
-    request_body(content = EndUserWrite, content_type = "application/json"),
+    request_body(content = Option<EndUserWrite>, content_type = "application/json"),
     responses(
         (status = 201, description = "A new end user", body = EndUser),
         (status = 200, description = "The end user that already has this `external_id`, unchanged", body = EndUser),
@@ -342,7 +342,7 @@ pub async fn view(
 /// metadata and sensitive-metadata keys merge, `external_id` is set or removed with `null` (409
 /// when taken).
 #[utoipa::path(patch, path = "/api/v2/end-users/{end_user_id}", tag = "Ada", security(("ada_bearer" = [])), params(("end_user_id" = String, Path, description = "The end user's id")),
-    request_body(content = EndUserWrite, content_type = "application/json"),
+    request_body(content = Option<EndUserWrite>, content_type = "application/json"),
     responses((status = 200, description = "The end user after the change", body = EndUser), super::error::Errors))]
 pub async fn update(
     AdaCaller(caller): AdaCaller,

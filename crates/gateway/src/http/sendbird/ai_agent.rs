@@ -130,7 +130,7 @@ async fn auto_create_user(
 /// `POST /v3/ai_agent/ai_agents/{bot_userid}/messenger`: the channel of this agent and the
 /// given user (created when `user_id` is absent), its context updated with what is sent.
 #[utoipa::path(post, path = "/v3/ai_agent/ai_agents/{bot_userid}/messenger", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id")),
-    request_body(content = super::schema::OpenMessenger, content_type = "application/json"),
+    request_body(content = Option<super::schema::OpenMessenger>, content_type = "application/json"),
     responses((status = 200, description = "The channel of the agent and the user, with its context", body = MessengerResponse), super::schema::Errors))]
 pub async fn open_messenger(
     SendbirdCaller(caller): SendbirdCaller,
@@ -251,7 +251,7 @@ pub async fn get_context(
 /// `PUT /v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context`: each
 /// field sent replaces its value (`context` as a whole); the answer carries those fields.
 #[utoipa::path(put, path = "/v3/ai_agent/ai_agents/{bot_userid}/channels/{channel_url}/ai_agent_context", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id"), ("channel_url" = String, Path, description = "The messenger channel's URL")),
-    request_body(content = ContextObject, content_type = "application/json"),
+    request_body(content = Option<ContextObject>, content_type = "application/json"),
     responses((status = 200, description = "The fields that were sent, as stored", body = ContextObject), super::schema::Errors))]
 pub async fn replace_context(
     SendbirdCaller(caller): SendbirdCaller,

@@ -165,7 +165,7 @@ pub async fn view(
 
 /// `PUT /v3/bots/{bot_userid}`: what is sent changes; the rest stays.
 #[utoipa::path(put, path = "/v3/bots/{bot_userid}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("bot_userid" = String, Path, description = "The bot's id")),
-    request_body(content = super::schema::UpdateBot, content_type = "application/json"),
+    request_body(content = Option<super::schema::UpdateBot>, content_type = "application/json"),
     responses((status = 200, description = "The bot after the change", body = BotResource), super::schema::Errors))]
 pub async fn update(
     SendbirdCaller(caller): SendbirdCaller,

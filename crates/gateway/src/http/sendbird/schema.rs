@@ -114,8 +114,9 @@ pub struct UpdateUser {
 #[schema(as = sendbird::UpdateUserForm)]
 pub struct UpdateUserForm {
     pub nickname: Option<String>,
-    #[schema(value_type = String, format = Binary)]
-    pub profile_file: Vec<u8>,
+    /// A JPEG or PNG image of at most 5 MB; replaces the profile URL.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub profile_file: Option<Vec<u8>>,
 }
 
 /// `POST /v3/users/{user_id}/token`.

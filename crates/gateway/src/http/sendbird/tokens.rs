@@ -110,7 +110,7 @@ pub struct SessionToken {
 /// `POST /v3/users/{user_id}/token`: a session token, never stored; `expires_at` in ms,
 /// default now + the application's session lifetime (7 days).
 #[utoipa::path(post, path = "/v3/users/{user_id}/token", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
-    request_body(content = super::schema::IssueSessionToken, content_type = "application/json"),
+    request_body(content = Option<super::schema::IssueSessionToken>, content_type = "application/json"),
     responses((status = 200, description = "A new session token (never stored)", body = SessionToken), super::schema::Errors))]
 pub async fn issue(
     SendbirdCaller(caller): SendbirdCaller,

@@ -147,7 +147,7 @@ pub async fn view(
 
 /// `PUT /v3/users/{user_id}`
 #[utoipa::path(put, path = "/v3/users/{user_id}", tag = "Sendbird", security(("sendbird_api_token" = [])), params(("user_id" = String, Path, description = "The user's `user_id`")),
-    request_body(content((super::schema::UpdateUser = "application/json"), (super::schema::UpdateUserForm = "multipart/form-data"))),
+    request_body(content((Option<super::schema::UpdateUser> = "application/json"), (Option<super::schema::UpdateUserForm> = "multipart/form-data"))),
     responses((status = 200, description = "The user after the change", body = UserResource), super::schema::Errors))]
 pub async fn update(
     SendbirdCaller(caller): SendbirdCaller,

@@ -64,7 +64,7 @@ impl FromRequestParts<Clients> for BearerJwt {
 /// when this login created the user, 200 otherwise, with `{ "sessionToken", "expiresAt",
 /// "user" }`. A refused JWT is 401 with the reason as the title.
 #[utoipa::path(post, path = "/v2/apps/{app_id}/login", tag = "Sunshine", params(("app_id" = String, Path, description = "The application")),
-    request_body(content = LoginRequest, content_type = "application/json"),
+    request_body(content = Option<LoginRequest>, content_type = "application/json"),
     responses(
         (status = 201, description = "Logged in; the user was created", body = LoginAnswer),
         (status = 200, description = "Logged in", body = LoginAnswer),

@@ -119,7 +119,7 @@ pub async fn view(
 /// merges metadata keys; replacing the whole map is `SetMetadata`): the profile first, since
 /// the registry may still refuse it (an email address), then the metadata, checked here already.
 #[utoipa::path(patch, path = "/v2/apps/{app_id}/users/{user}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("user" = String, Path, description = "The user's Roster `id` or its `externalId`, percent-encoded")),
-    request_body(content = super::schema::UpdateUser, content_type = "application/json"),
+    request_body(content = Option<super::schema::UpdateUser>, content_type = "application/json"),
     responses((status = 200, description = "The user after the change", body = resource::UserAnswer), super::schema::Errors))]
 pub async fn update(
     SunshineCaller(caller): SunshineCaller,
