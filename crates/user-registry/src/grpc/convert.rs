@@ -407,3 +407,29 @@ impl From<User> for pb::User {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn page_tokens_name_the_id_they_were_made_from(id in "[0-9a-f]{24}") {
+            let id = RosterId::parse(id).unwrap();
+            prop_assert_eq!(parse_page_token(&page_token(&id)).unwrap(), Some(id));
+        }
+
+        /// Whatever a caller sends as a page token is the first page (empty), a page after a
+        /// well-formed id, or refused as an invalid token; never anything else, never a panic.
+        #[test]
+        fn any_text_is_a_page_token_or_refused(token in prop_oneof!["\\PC{0,80}", "[0-9a-f]{0,80}", any::<Vec<u8>>().prop_map(hex::encode)]) {
+            match parse_page_token(&token) {
+                Ok(None) => prop_assert!(token.is_empty()),
+                Ok(Some(id)) => prop_assert_eq!(page_token(&id), token.to_ascii_lowercase()),
+                Err(err) => prop_assert!(matches!(err, RegistryError::InvalidPageToken)),
+            }
+        }
+    }
+}

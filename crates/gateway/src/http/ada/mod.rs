@@ -169,3 +169,48 @@ pub fn metadata_value(json: &str) -> Value {
 pub fn time(timestamp: Option<proto::Timestamp>) -> Option<String> {
     timestamp.map(|t| platform::time::iso8601_offset(proto::timestamp_to_millis(&t)))
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// `metadata` is accepted exactly when it is absent, null, or an object of strings,
+        /// numbers and booleans; what is accepted is the same object, as JSON text.
+        #[test]
+        fn metadata_is_a_flat_object_or_a_validation_error(metadata in json_value()) {
+            let body = AdaBody::from_value(json!({ "metadata": metadata.clone() }));
+            let flat = metadata.as_object().is_some_and(|m| m.values().all(|v| v.is_string() || v.is_number() || v.is_boolean()));
+            match body.metadata() {
+                Ok(text) if metadata.is_null() => prop_assert_eq!(text, ""),
+                Ok(text) => {
+                    prop_assert!(flat);
+                    prop_assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), metadata);
+                }
+                Err(err) => {
+                    prop_assert!(!flat && !metadata.is_null());
+                    prop_assert_eq!(err.status, StatusCode::BAD_REQUEST);
+                }
+            }
+        }
+    }
+}

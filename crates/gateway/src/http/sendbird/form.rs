@@ -108,3 +108,72 @@ mod tests {
         assert_eq!(typed("metadata", "x".into()).unwrap_err().code, codes::UNEXPECTED_PARAMETER_TYPE_JSON);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use axum::{body::Body, http::Request};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn read(content_type: &str, body: Vec<u8>) -> Result<UserForm, SendbirdError> {
+        let request = Request::builder().header(CONTENT_TYPE, content_type).body(Body::from(body)).expect("request");
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(async {
+            // Lazy: nothing is connected to read a form.
+            let clients = Clients::new(&platform::Settings::default()).expect("lazy clients");
+            UserForm::from_request(request, &clients).await
+        })
+    }
+
+    fn part(name: &str, value: &[u8]) -> Vec<u8> {
+        let mut part = format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes();
+        part.extend_from_slice(value);
+        part.extend_from_slice(b"\r\n");
+        part
+    }
+
+    proptest! {
+        /// Any bytes sent as a multipart body are a form or Sendbird's 400: never a panic.
+        #[test]
+        fn any_multipart_body_is_a_form_or_a_client_error(body in any::<Vec<u8>>()) {
+            if let Err(err) = read("multipart/form-data; boundary=b", body) {
+                prop_assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST);
+            }
+        }
+
+        /// Well-formed forms: each field in its type, the image as its bytes, or the field's
+        /// type error.
+        #[test]
+        fn form_fields_arrive_typed(
+            fields in proptest::collection::vec(
+                (prop_oneof![
+                    Just("nickname".to_owned()),
+                    Just("is_active".to_owned()),
+                    Just("last_seen_at".to_owned()),
+                    Just("discovery_keys".to_owned()),
+                    Just("metadata".to_owned()),
+                    "[a-z_]{1,12}",
+                ],
+                 "\\PC{0,40}"),
+                0..6,
+            ),
+            image in proptest::option::of(any::<Vec<u8>>()),
+        ) {
+            let mut body = Vec::new();
+            for (name, value) in &fields {
+                body.extend(part(name, value.as_bytes()));
+            }
+            if let Some(image) = &image {
+                body.extend(part("profile_file", image));
+            }
+            body.extend_from_slice(b"--b--\r\n");
+            match read("multipart/form-data; boundary=b", body) {
+                Ok(form) => prop_assert_eq!(form.profile_file, image),
+                Err(err) => {
+                    prop_assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST);
+                    prop_assert!((400100..=400104).contains(&err.code) || err.code == codes::INVALID_JSON_BODY, "{}", err.code);
+                }
+            }
+        }
+    }
+}

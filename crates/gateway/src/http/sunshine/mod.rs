@@ -145,4 +145,44 @@ mod tests {
             assert_eq!(credential(&headers(&[bad])).unwrap_err().status, axum::http::StatusCode::UNAUTHORIZED, "{bad}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Any Authorization header is a credential, none, or a 401: never a panic, never
+            /// another status.
+            #[test]
+            fn any_authorization_header_is_read_or_refused(value in "\\PC{0,200}") {
+                let Ok(header) = HeaderValue::from_str(&value) else { return Ok(()) };
+                let mut map = HeaderMap::new();
+                map.insert(AUTHORIZATION, header);
+                if let Err(err) = credential(&map) {
+                    prop_assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
+                }
+            }
+
+            /// Basic credentials come back as sent: the key id up to the first colon, the rest
+            /// the secret (colons and all).
+            #[test]
+            fn basic_credentials_round_trip(key_id in "[^:\\x00]{0,40}", secret in "[^\\x00]{0,80}") {
+                let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{key_id}:{secret}"));
+                match credential(&headers(&[&format!("Basic {encoded}")])).unwrap() {
+                    Some(AppKeyCredential::Basic { key_id: k, secret: s }) => prop_assert_eq!((k, s), (key_id, secret)),
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+
+            /// Bytes that are not `id:secret` in UTF-8 are refused as a credential, not misread.
+            #[test]
+            fn undecodable_basic_credentials_are_refused(bytes in any::<Vec<u8>>()) {
+                let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                let readable = std::str::from_utf8(&bytes).is_ok_and(|s| s.contains(':') && !s.contains('\0'));
+                let answer = credential(&headers(&[&format!("Basic {encoded}")]));
+                prop_assert_eq!(answer.is_ok(), readable || bytes.is_empty());
+            }
+        }
+    }
 }
