@@ -65,6 +65,14 @@ async fn is_serving(channel: &Channel) -> bool {
 #[derive(Debug, Clone)]
 pub struct PublicBase(pub String);
 
+impl PublicBase {
+    /// A profile URL as a dialect shows it: an uploaded image's path (what the registry keeps)
+    /// as the absolute URL it is served at, any other URL as it is.
+    pub fn url(&self, url: String) -> String {
+        if url.starts_with("/profile_images/") { format!("{}{url}", self.0) } else { url }
+    }
+}
+
 impl FromRequestParts<Clients> for PublicBase {
     type Rejection = std::convert::Infallible;
 

@@ -11,8 +11,8 @@ use platform::Clock;
 
 use crate::{
     domain::{
-        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Origin, Profile, ProfileImage, RosterId,
-        SensitiveFields, User, UserFilter, UserPatch, ValidationError,
+        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Nickname, Origin, Profile, ProfileImage, ProfileUrl,
+        RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
     error::RegistryError,
 };
@@ -273,12 +273,14 @@ impl Registry {
         app_id: AppId,
         identity: Identity,
         profile: Profile,
+        nickname: Nickname,
+        profile_url: ProfileUrl,
     ) -> Result<(User, bool), RegistryError> {
         let new = NewUser {
             user_id: None,
             external_id: None,
-            nickname: Default::default(),
-            profile_url: Default::default(),
+            nickname,
+            profile_url,
             profile,
             metadata: Metadata::default(),
             discovery_keys: Vec::new(),

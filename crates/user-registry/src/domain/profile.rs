@@ -1,4 +1,6 @@
-//! A user's profile as Sunshine and Ada carry it: names, email, language, avatar.
+//! A user's profile as Sunshine and Ada carry it: names, email, language. The display name and
+//! the avatar are the user's `nickname` and `profile_url` (`User`), one value each whichever
+//! dialect reads or writes it.
 
 use super::{ValidationError, bounded};
 
@@ -7,40 +9,33 @@ use super::{ValidationError, bounded};
 pub struct Profile {
     pub given_name: Option<String>,
     pub surname: Option<String>,
-    pub display_name: Option<String>,
     pub email: Option<String>,
     pub language: Option<String>,
-    pub avatar_url: Option<String>,
 }
 
 impl Profile {
     pub const MAX_NAME_CHARS: usize = 128;
     pub const MAX_EMAIL_CHARS: usize = 128;
     pub const MAX_LANGUAGE_CHARS: usize = 64;
-    pub const MAX_AVATAR_CHARS: usize = 2048;
 
     /// Empty strings count as absent, so "clearing" a field never stores `""`.
     pub fn parse(
         given_name: Option<String>,
         surname: Option<String>,
-        display_name: Option<String>,
         email: Option<String>,
         language: Option<String>,
-        avatar_url: Option<String>,
     ) -> Result<Self, ValidationError> {
         let present = |v: Option<String>| v.filter(|s| !s.is_empty());
         let name = |field, v: Option<String>| present(v).map(|v| bounded(field, v, Self::MAX_NAME_CHARS)).transpose();
         Ok(Self {
             given_name: name("given_name", given_name)?,
             surname: name("surname", surname)?,
-            display_name: name("display_name", display_name)?,
             email: present(email).map(|e| parse_email("email", e)).transpose()?,
             language: present(language)
                 .map(|l| bounded("language", l, Self::MAX_LANGUAGE_CHARS))
                 .transpose()?
                 .map(|l| platform::validation::language_tag("language", l))
                 .transpose()?,
-            avatar_url: present(avatar_url).map(|a| bounded("avatar_url", a, Self::MAX_AVATAR_CHARS)).transpose()?,
         })
     }
 }
@@ -102,10 +97,9 @@ mod tests {
 
     #[test]
     fn empty_fields_are_absent_and_limits_hold() {
-        let p = Profile::parse(Some(String::new()), None, None, None, Some("pt-BR".into()), None).expect("valid");
+        let p = Profile::parse(Some(String::new()), None, None, Some("pt-BR".into())).expect("valid");
         assert_eq!((p.given_name, p.language.as_deref()), (None, Some("pt-BR")));
-        assert!(Profile::parse(Some("g".repeat(129)), None, None, None, None, None).is_err());
-        assert!(Profile::parse(None, None, None, None, Some("not a tag".into()), None).is_err());
-        assert!(Profile::parse(None, None, None, None, None, Some("u".repeat(2049))).is_err());
+        assert!(Profile::parse(Some("g".repeat(129)), None, None, None).is_err());
+        assert!(Profile::parse(None, None, None, Some("not a tag".into())).is_err());
     }
 }

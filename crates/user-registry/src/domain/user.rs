@@ -88,11 +88,13 @@ impl ExternalId {
     }
 }
 
+/// The name a user is shown by: Sendbird's `nickname`, Ada's `display_name`. As long as the
+/// longest dialect allows (Ada and Sunshine's 128); Sendbird's 80 is checked at its edge.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Nickname(String);
 
 impl Nickname {
-    pub const MAX_CHARS: usize = 80;
+    pub const MAX_CHARS: usize = 128;
 
     pub fn parse(value: String) -> Result<Self, ValidationError> {
         bounded("nickname", value, Self::MAX_CHARS).map(Self)
@@ -101,9 +103,18 @@ impl Nickname {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name a user without one is shown by: the given and family names joined, as far as
+    /// they fit.
+    pub fn from_names(profile: &Profile) -> Self {
+        let names: Vec<&str> =
+            [&profile.given_name, &profile.surname].into_iter().flatten().map(String::as_str).collect();
+        Self(names.join(" ").chars().take(Self::MAX_CHARS).collect())
+    }
 }
 
-/// A profile image URL; empty means none.
+/// A profile image URL (Sendbird's `profile_url`, Ada's `avatar`, Sunshine's `avatarUrl`); empty
+/// means none.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProfileUrl(String);
 
@@ -318,13 +329,14 @@ impl User {
             Some(image) => ProfileUrl(image.path(app_id.as_str(), id.as_str())),
             None => new.profile_url,
         };
+        let nickname = if new.nickname.as_str().is_empty() { Nickname::from_names(&new.profile) } else { new.nickname };
         (
             Self {
                 id,
                 app_id,
                 user_id,
                 external_id: new.external_id,
-                nickname: new.nickname,
+                nickname,
                 profile_url,
                 profile: new.profile,
                 metadata: new.metadata,
@@ -364,8 +376,9 @@ mod tests {
     #[test]
     fn nickname_and_profile_url_limits() {
         assert!(Nickname::parse(String::new()).is_ok());
-        assert!(Nickname::parse("n".repeat(80)).is_ok());
-        assert!(Nickname::parse("n".repeat(81)).is_err());
+        // A display name of Ada's or Sunshine's length; Sendbird's 80 is its edge's rule.
+        assert!(Nickname::parse("n".repeat(128)).is_ok());
+        assert!(Nickname::parse("n".repeat(129)).is_err());
         assert!(ProfileUrl::parse("u".repeat(2048)).is_ok());
         assert!(ProfileUrl::parse("u".repeat(2049)).is_err());
     }

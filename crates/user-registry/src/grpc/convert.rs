@@ -54,12 +54,14 @@ impl TryFrom<pb::NewUser> for NewUser {
         // First: a member's email id is usually its profile email too, and a bad one must be
         // reported as `email_id`.
         let member = member.map(member_from_pb).transpose()?;
+        let (profile, display_name, avatar_url) = profile_from_pb(profile.unwrap_or_default())?;
         Ok(NewUser {
             user_id: user_id.map(UserId::parse).transpose()?,
             external_id: external_id.map(ExternalId::parse).transpose()?,
-            nickname: Nickname::parse(nickname)?,
-            profile_url: ProfileUrl::parse(profile_url)?,
-            profile: profile_from_pb(profile.unwrap_or_default())?,
+            // One name and one picture, whichever field the dialect set.
+            nickname: one_of(nickname, display_name).map(Nickname::parse).transpose()?.unwrap_or_default(),
+            profile_url: one_of(profile_url, avatar_url).map(ProfileUrl::parse).transpose()?.unwrap_or_default(),
+            profile,
             metadata: metadata_from_pb(metadata)?,
             discovery_keys: DiscoveryKey::parse_all(discovery_keys)?,
             preferred_languages: parse_languages(preferred_languages)?,
@@ -190,10 +192,18 @@ impl TryFrom<pb::UserPatch> for UserPatch {
             (None, true) => Some(None),
             (None, false) => None,
         };
+        // A profile sent whole carries the display name and avatar too (cleared when absent);
+        // `nickname` and `profile_url`, when sent, win.
+        let (profile, display_name, avatar_url) = match profile.map(profile_from_pb).transpose()? {
+            Some((profile, display_name, avatar_url)) => {
+                (Some(profile), Some(display_name.unwrap_or_default()), Some(avatar_url.unwrap_or_default()))
+            }
+            None => (None, None, None),
+        };
         Ok(UserPatch {
-            nickname: nickname.map(Nickname::parse).transpose()?,
-            profile_url: profile_url.map(ProfileUrl::parse).transpose()?,
-            profile: profile.map(profile_from_pb).transpose()?,
+            nickname: nickname.or(display_name).map(Nickname::parse).transpose()?,
+            profile_url: profile_url.or(avatar_url).map(ProfileUrl::parse).transpose()?,
+            profile,
             is_active,
             discovery_keys: discovery_keys.map(|k| DiscoveryKey::parse_all(k.keys)).transpose()?,
             preferred_languages: preferred_languages.map(|l| parse_languages(l.languages)).transpose()?,
@@ -270,14 +280,31 @@ fn identity_to_pb(identity: Identity) -> pb::Identity {
     pb::Identity { channel_type: identity.channel_type().to_owned(), value: identity.value().to_owned() }
 }
 
-pub fn profile_from_pb(profile: pb::Profile) -> Result<Profile, RegistryError> {
+/// The profile, and the display name and avatar it carries (the user's nickname and profile URL).
+pub fn profile_from_pb(profile: pb::Profile) -> Result<(Profile, Option<String>, Option<String>), RegistryError> {
     let pb::Profile { given_name, surname, display_name, email, language, avatar_url } = profile;
-    Ok(Profile::parse(given_name, surname, display_name, email, language, avatar_url)?)
+    let present = |v: Option<String>| v.filter(|v| !v.is_empty());
+    Ok((Profile::parse(given_name, surname, email, language)?, present(display_name), present(avatar_url)))
 }
 
-fn profile_to_pb(profile: Profile) -> pb::Profile {
-    let Profile { given_name, surname, display_name, email, language, avatar_url } = profile;
-    pb::Profile { given_name, surname, display_name, email, language, avatar_url }
+/// The first of two spellings of one field that is set.
+fn one_of(first: String, second: Option<String>) -> Option<String> {
+    if first.is_empty() { second } else { Some(first) }
+}
+
+/// The profile as the dialects read it: with the user's nickname as its display name and the
+/// profile URL as its avatar.
+fn profile_to_pb(profile: Profile, nickname: &Nickname, profile_url: &ProfileUrl) -> pb::Profile {
+    let Profile { given_name, surname, email, language } = profile;
+    let present = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+    pb::Profile {
+        given_name,
+        surname,
+        display_name: present(nickname.as_str()),
+        email,
+        language,
+        avatar_url: present(profile_url.as_str()),
+    }
 }
 
 pub fn metadata_write(mode: i32) -> Result<MetadataWrite, RegistryError> {
@@ -389,7 +416,7 @@ impl From<User> for pb::User {
             external_id: external_id.map(|e| e.as_str().to_owned()),
             nickname: nickname.as_str().to_owned(),
             profile_url: profile_url.as_str().to_owned(),
-            profile: Some(profile_to_pb(profile)),
+            profile: Some(profile_to_pb(profile, &nickname, &profile_url)),
             metadata: metadata_to_pb(metadata),
             discovery_keys: discovery_keys.iter().map(|k| k.as_str().to_owned()).collect(),
             preferred_languages,

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     app::Registry,
-    domain::{NewUser, RosterId, UserFilter, UserPatch},
+    domain::{NewUser, Nickname, ProfileUrl, RosterId, UserFilter, UserPatch},
     error::RegistryError,
 };
 
@@ -105,8 +105,11 @@ impl RegistryService for RegistryGrpc {
         let pb::UpsertUserFromChannelRequest { app_id, identity, profile } = request.into_inner();
         let app_id = convert::app_id(app_id)?;
         let identity = convert::identity(identity)?;
-        let profile = convert::profile_from_pb(profile.unwrap_or_default())?;
-        let (user, created) = self.registry.upsert_user_from_channel(app_id, identity, profile).await?;
+        let (profile, display_name, avatar) = convert::profile_from_pb(profile.unwrap_or_default())?;
+        let nickname = display_name.map(Nickname::parse).transpose().map_err(RegistryError::from)?.unwrap_or_default();
+        let profile_url = avatar.map(ProfileUrl::parse).transpose().map_err(RegistryError::from)?.unwrap_or_default();
+        let (user, created) =
+            self.registry.upsert_user_from_channel(app_id, identity, profile, nickname, profile_url).await?;
         Ok(Response::new(pb::UpsertUserFromChannelResponse { user: Some(user.into()), created }))
     }
 

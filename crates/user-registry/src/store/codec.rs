@@ -37,8 +37,7 @@ pub fn into_user(
         external_id: row.external_id.map(ExternalId::parse).transpose().with_context(context)?,
         nickname: Nickname::parse(row.nickname).with_context(context)?,
         profile_url: ProfileUrl::parse(row.profile_url).with_context(context)?,
-        profile: Profile::parse(row.given_name, row.surname, row.display_name, row.email, row.language, row.avatar_url)
-            .with_context(context)?,
+        profile: Profile::parse(row.given_name, row.surname, row.email, row.language).with_context(context)?,
         metadata: Metadata::parse(metadata).with_context(context)?,
         discovery_keys: discovery_keys
             .into_iter()

@@ -16,10 +16,8 @@ pub mod users {
         pub profile_url: String,
         pub given_name: Option<String>,
         pub surname: Option<String>,
-        pub display_name: Option<String>,
         pub email: Option<String>,
         pub language: Option<String>,
-        pub avatar_url: Option<String>,
         /// JSON array of BCP 47 tags.
         pub preferred_languages: String,
         pub is_active: bool,

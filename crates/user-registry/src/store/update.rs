@@ -5,7 +5,7 @@
 use platform::{db::unexpected, seal::Sealer};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
     sea_query::{Expr, Func},
 };
 
@@ -48,17 +48,26 @@ pub(super) async fn update(
         put_image(&txn, &id, image).await.map_err(unexpected)?;
         changed = true;
     } else if let Some(profile_url) = &patch.profile_url {
-        row.profile_url = Set(profile_url.as_str().to_owned());
-        images::Entity::delete_by_id(id.clone()).exec(&txn).await.map_err(unexpected)?;
-        changed = true;
+        // A dialect that sends the whole profile back (Ada's PATCH) sends the URL it read: an
+        // uploaded image stays until the URL really changes.
+        let current: Option<String> = users::Entity::find_by_id(id.clone())
+            .select_only()
+            .column(users::Column::ProfileUrl)
+            .into_tuple()
+            .one(&txn)
+            .await
+            .map_err(unexpected)?;
+        if current.as_deref() != Some(profile_url.as_str()) {
+            row.profile_url = Set(profile_url.as_str().to_owned());
+            images::Entity::delete_by_id(id.clone()).exec(&txn).await.map_err(unexpected)?;
+            changed = true;
+        }
     }
     if let Some(profile) = &patch.profile {
         row.given_name = Set(profile.given_name.clone());
         row.surname = Set(profile.surname.clone());
-        row.display_name = Set(profile.display_name.clone());
         row.email = Set(profile.email.clone());
         row.language = Set(profile.language.clone());
-        row.avatar_url = Set(profile.avatar_url.clone());
         changed = true;
     }
     if let Some(is_active) = patch.is_active {
@@ -147,10 +156,8 @@ pub(super) async fn delete_personal_information(
         profile_url: Set(String::new()),
         given_name: Set(None),
         surname: Set(None),
-        display_name: Set(None),
         email: Set(None),
         language: Set(None),
-        avatar_url: Set(None),
         signed_up_at: Set(None),
         ..Default::default()
     };

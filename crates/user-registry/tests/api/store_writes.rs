@@ -296,15 +296,13 @@ async fn profiles_round_trip_and_are_replaced_whole(backend: Backend) {
     maria.profile = Profile::parse(
         Some("Maria".into()),
         Some("Santos".into()),
-        None,
         Some("maria@example.com".into()),
         Some("pt-BR".into()),
-        Some("https://example.com/m.png".into()),
     )
     .unwrap();
     store.create(&maria, &Extras::NONE).await.unwrap();
     assert_eq!(store.find(&app, &uid("maria")).await.unwrap().unwrap().profile, maria.profile);
-    let replacement = Profile::parse(None, None, Some("M.".into()), None, None, None).unwrap();
+    let replacement = Profile::parse(None, Some("S.".into()), None, None).unwrap();
     let patch = UserPatch { profile: Some(replacement.clone()), ..UserPatch::default() };
     assert_eq!(store.update(&app, &uid("maria"), &patch, 2).await.unwrap().profile, replacement);
 }

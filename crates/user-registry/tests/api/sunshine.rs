@@ -46,7 +46,7 @@ fn external(app: &AppId, external_id: &str, now: i64) -> User {
 
 /// A candidate as `UpsertUserFromChannel` builds it.
 fn from_channel(app: &AppId, held: &Identity, given_name: &str, now: i64) -> User {
-    let profile = Profile::parse(Some(given_name.into()), None, None, None, None, None).unwrap();
+    let profile = Profile::parse(Some(given_name.into()), None, None, None).unwrap();
     let new = NewUser {
         user_id: None,
         nickname: Nickname::default(),
@@ -197,13 +197,12 @@ async fn deleting_personal_information_clears_exactly_what_it_should(backend: Ba
     let png = ProfileImage::parse(b"\x89PNG\r\n\x1a\nface".to_vec()).unwrap();
     let new = NewUser {
         external_id: Some(ExternalId::parse("Crm-99".into()).unwrap()),
+        nickname: Nickname::parse("M. Santos".into()).unwrap(),
         profile: Profile::parse(
             Some("Maria".into()),
             Some("Santos".into()),
-            Some("M. Santos".into()),
             Some("maria@example.com".into()),
             Some("pt-BR".into()),
-            Some("https://example.com/m.png".into()),
         )
         .unwrap(),
         metadata: Metadata::parse(BTreeMap::from([("tier".to_owned(), MetaValue::String("gold".into()))])).unwrap(),

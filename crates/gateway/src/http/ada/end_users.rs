@@ -235,7 +235,7 @@ pub struct EndUserProfileWrite {
     sensitive_metadata: Option<Map<String, Value>>,
 }
 
-fn resource(user: pb::User) -> EndUser {
+fn resource(user: pb::User, base: &PublicBase) -> EndUser {
     let profile = user.profile.unwrap_or_default();
     let metadata: Map<String, Value> = user
         .metadata
@@ -260,7 +260,7 @@ fn resource(user: pb::User) -> EndUser {
             first_name: profile.given_name,
             last_name: profile.surname,
             display_name: profile.display_name,
-            avatar: profile.avatar_url,
+            avatar: profile.avatar_url.map(|url| base.url(url)),
             email: profile.email,
             language: profile.language,
             metadata,
@@ -287,6 +287,7 @@ pub async fn create(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     AdaBody(body): AdaBody,
 ) -> Result<Response, AdaError> {
     let external_id = read_external_id(&body)?.flatten();
@@ -313,7 +314,7 @@ pub async fn create(
     };
     let user = user.ok_or_else(incomplete)?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(resource(user))).into_response())
+    Ok((status, Json(resource(user, &base))).into_response())
 }
 
 async fn get(clients: &Clients, request_id: &RequestId, app_id: &str, id: String) -> Result<pb::User, AdaError> {
@@ -333,9 +334,10 @@ pub async fn view(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path(id): Path<String>,
 ) -> Result<Json<EndUser>, AdaError> {
-    Ok(Json(resource(get(&clients, &request_id, caller.app_id.as_str(), id).await?)))
+    Ok(Json(resource(get(&clients, &request_id, caller.app_id.as_str(), id).await?, &base)))
 }
 
 /// `PATCH /api/v2/end-users/{end_user_id}`: profile fields sent replace theirs (`null` clears),
@@ -348,6 +350,7 @@ pub async fn update(
     AdaCaller(caller): AdaCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path(id): Path<String>,
     AdaBody(body): AdaBody,
 ) -> Result<Json<EndUser>, AdaError> {
@@ -366,7 +369,7 @@ pub async fn update(
     };
     let request = pb::UpdateUserRequest { app_id, lookup: by_id(id), patch: Some(patch) };
     let user = clients.registry.clone().update_user(request_id.grpc(request)).await?.into_inner().user;
-    Ok(Json(resource(user.ok_or_else(AdaError::not_found)?)))
+    Ok(Json(resource(user.ok_or_else(AdaError::not_found)?, &base)))
 }
 
 /// `GET /api/v2/end-users/?limit=N&cursor=C` (or `?external_id=`): `{ "data", "meta": {
@@ -408,7 +411,7 @@ pub async fn list(
         }
         next
     });
-    let data = page.users.into_iter().map(resource).collect();
+    let data = page.users.into_iter().map(|user| resource(user, &base)).collect();
     Ok(Json(EndUserPage { data, meta: super::PageMeta { next_page_url: next } }))
 }
 

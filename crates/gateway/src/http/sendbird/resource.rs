@@ -47,11 +47,7 @@ impl UserResource {
     /// `base` turns the path of an uploaded image into the absolute URL it is served at.
     pub fn new(user: pb::User, base: &PublicBase) -> Self {
         let last_seen_at = user.last_seen_at.as_ref().map_or(0, proto::timestamp_to_millis);
-        let profile_url = if user.profile_url.starts_with("/profile_images/") {
-            format!("{}{}", base.0, user.profile_url)
-        } else {
-            user.profile_url
-        };
+        let profile_url = base.url(user.profile_url);
         Self {
             user_id: user.user_id,
             nickname: user.nickname,

@@ -19,6 +19,18 @@ use super::{
 use crate::clients::{Clients, PublicBase, RequestId};
 use crate::http::error::incomplete;
 
+/// Sendbird's limit on a nickname. The registry keeps up to 128 characters, the longest display
+/// name another dialect may set; Sendbird's callers may not set more than 80.
+const MAX_NICKNAME_CHARS: usize = 80;
+
+fn nickname(value: String) -> Result<String, SendbirdError> {
+    if value.chars().count() > MAX_NICKNAME_CHARS {
+        let message = format!("nickname is longer than {MAX_NICKNAME_CHARS} characters");
+        return Err(platform::ApiError::new(platform::ErrorCode::ValueTooLong, message).with_field("nickname").into());
+    }
+    Ok(value)
+}
+
 /// `POST /v3/users`
 #[utoipa::path(post, path = "/v3/users", tag = "Sendbird", security(("sendbird_api_token" = [])),
     request_body(content((super::schema::CreateUser = "application/json"), (super::schema::CreateUserForm = "multipart/form-data"))),
@@ -31,7 +43,7 @@ pub async fn create(
     UserForm { body, profile_file }: UserForm,
 ) -> Result<Json<UserResource>, SendbirdError> {
     let user_id = body.required_string("user_id")?;
-    let nickname = body.required_string("nickname")?;
+    let nickname = nickname(body.required_string("nickname")?)?;
     // An uploaded image takes the place of `profile_url`.
     let profile_url = match profile_file {
         Some(_) => body.optional_string("profile_url")?.unwrap_or_default(),
@@ -165,7 +177,7 @@ pub async fn update(
         return Err(invalid("last_seen_at"));
     }
     let patch = pb::UserPatch {
-        nickname: body.optional_string("nickname")?,
+        nickname: body.optional_string("nickname")?.map(nickname).transpose()?,
         profile_url: body.optional_string("profile_url")?,
         is_active: body.optional_bool("is_active")?,
         discovery_keys: body.optional_string_list("discovery_keys")?.map(|keys| pb::DiscoveryKeys { keys }),

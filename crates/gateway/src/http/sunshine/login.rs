@@ -17,7 +17,7 @@ use super::{
     body::{self, SunshineBody},
     resource,
 };
-use crate::clients::{Clients, RequestId};
+use crate::clients::{Clients, PublicBase, RequestId};
 use crate::http::error::incomplete;
 
 /// The JWT sent as `Authorization: Bearer`, for callers that put it there instead of the body.
@@ -72,6 +72,7 @@ impl FromRequestParts<Clients> for BearerJwt {
 pub async fn login(
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path(app_id): Path<String>,
     BearerJwt(bearer): BearerJwt,
     SunshineBody(body): SunshineBody,
@@ -102,7 +103,7 @@ pub async fn login(
         Json(LoginAnswer {
             session_token: login.session_token,
             expires_at: login.expires_at.as_ref().map(resource::time),
-            user: resource::user(user),
+            user: resource::user(user, &base),
         }),
     ))
 }

@@ -3,6 +3,8 @@
 
 use proto::registry::v1 as pb;
 use serde::Serialize;
+
+use crate::clients::PublicBase;
 use serde_json::{Map, Value};
 
 /// The longest identity value the official client's `Identity` model accepts.
@@ -82,25 +84,25 @@ pub struct UserAnswer {
 }
 
 impl UserAnswer {
-    pub fn new(user: pb::User) -> Self {
-        Self { user: self::user(user) }
+    pub fn new(user: pb::User, base: &PublicBase) -> Self {
+        Self { user: self::user(user, base) }
     }
 }
 
-fn profile(profile: pb::Profile) -> Profile {
+fn profile(profile: pb::Profile, base: &PublicBase) -> Profile {
     let pb::Profile { given_name, surname, display_name: _, email, language, avatar_url } = profile;
     let set = |value: Option<String>| value.filter(|v| !v.is_empty());
     Profile {
         given_name: set(given_name),
         surname: set(surname),
         email: set(email),
-        avatar_url: set(avatar_url),
+        avatar_url: set(avatar_url).map(|url| base.url(url)),
         locale: set(language),
     }
 }
 
 /// `{ id, externalId, signedUpAt, toBeRetained, profile, metadata, identities, authenticated }`.
-pub fn user(user: pb::User) -> User {
+pub fn user(user: pb::User, base: &PublicBase) -> User {
     // Channel identities longer than the client's model allows would make it refuse the whole
     // user; they are left out of this dialect (docs/dialects/sunshine.md says so).
     let identities = user
@@ -114,7 +116,7 @@ pub fn user(user: pb::User) -> User {
         external_id: user.external_id.filter(|e| !e.is_empty()),
         signed_up_at: user.signed_up_at.as_ref().map(time),
         to_be_retained: user.to_be_retained,
-        profile: profile(user.profile.unwrap_or_default()),
+        profile: profile(user.profile.unwrap_or_default(), base),
         metadata: metadata(user.metadata),
         identities,
         authenticated: user.authenticated,
@@ -126,6 +128,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn base() -> PublicBase {
+        PublicBase("http://roster.test".into())
+    }
 
     #[test]
     fn user_resource() {
@@ -151,10 +157,12 @@ mod tests {
             nickname: "ignored".into(),
             ..Default::default()
         };
-        insta::assert_json_snapshot!(serde_json::to_value(super::user(user)).unwrap());
-        let bare =
-            serde_json::to_value(super::user(pb::User { id: "5f7e0e2c1e7c7e000f0f9c3b".into(), ..Default::default() }))
-                .unwrap();
+        insta::assert_json_snapshot!(serde_json::to_value(super::user(user, &base())).unwrap());
+        let bare = serde_json::to_value(super::user(
+            pb::User { id: "5f7e0e2c1e7c7e000f0f9c3b".into(), ..Default::default() },
+            &base(),
+        ))
+        .unwrap();
         assert_eq!(bare.get("externalId"), None);
         assert_eq!(bare.get("signedUpAt"), None);
         assert_eq!(bare["profile"], json!({}));

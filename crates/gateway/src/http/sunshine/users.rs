@@ -16,7 +16,7 @@ use super::{
     body::{self, ProfileInput, Sent, SunshineBody},
     resource,
 };
-use crate::clients::{Clients, RequestId};
+use crate::clients::{Clients, PublicBase, RequestId};
 use crate::http::error::incomplete;
 
 fn lookup(key: pb::user_lookup::Key) -> Option<pb::UserLookup> {
@@ -78,6 +78,7 @@ pub async fn create(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     SunshineBody(body): SunshineBody,
 ) -> Result<(StatusCode, Json<resource::UserAnswer>), SunshineError> {
     let external_id = body::string(&body, "externalId", "externalId", 1024)?
@@ -95,7 +96,7 @@ pub async fn create(
     let request = pb::CreateUserRequest { app_id: caller.app_id.as_str().to_owned(), user: Some(new) };
     let created = clients.registry.clone().create_user(request_id.grpc(request)).await?;
     let user = created.into_inner().user.ok_or_else(incomplete)?;
-    Ok((StatusCode::CREATED, Json(resource::UserAnswer::new(user))))
+    Ok((StatusCode::CREATED, Json(resource::UserAnswer::new(user, &base))))
 }
 
 /// `GET .../users/{userIdOrExternalId}`
@@ -105,10 +106,11 @@ pub async fn view(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<resource::UserAnswer>, SunshineError> {
     let user = find(&clients, &request_id, caller.app_id.as_str(), user).await?;
-    Ok(Json(resource::UserAnswer::new(user)))
+    Ok(Json(resource::UserAnswer::new(user, &base)))
 }
 
 /// `PATCH .../users/{userIdOrExternalId}`, Sunshine's semantics: `metadata` sent replaces the
@@ -125,6 +127,7 @@ pub async fn update(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path((_, user)): Path<(String, String)>,
     SunshineBody(body): SunshineBody,
 ) -> Result<Json<resource::UserAnswer>, SunshineError> {
@@ -163,7 +166,7 @@ pub async fn update(
         let updated = clients.registry.clone().update_user(request_id.grpc(request)).await?;
         user = updated.into_inner().user.ok_or_else(incomplete)?;
     }
-    Ok(Json(resource::UserAnswer::new(user)))
+    Ok(Json(resource::UserAnswer::new(user, &base)))
 }
 
 /// `DELETE .../users/{userIdOrExternalId}`: `{}`.
@@ -190,11 +193,12 @@ pub async fn delete_personal_information(
     SunshineCaller(caller): SunshineCaller,
     request_id: RequestId,
     State(clients): State<Clients>,
+    base: PublicBase,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<resource::UserAnswer>, SunshineError> {
     let app_id = caller.app_id.as_str().to_owned();
     let user = find(&clients, &request_id, &app_id, user).await?;
     let request = pb::DeletePersonalInformationRequest { app_id, lookup: by_id(user.id) };
     let answer = clients.registry.clone().delete_personal_information(request_id.grpc(request)).await?;
-    Ok(Json(resource::UserAnswer::new(answer.into_inner().user.ok_or_else(incomplete)?)))
+    Ok(Json(resource::UserAnswer::new(answer.into_inner().user.ok_or_else(incomplete)?, &base)))
 }
