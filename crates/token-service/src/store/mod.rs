@@ -21,12 +21,11 @@ use entity::{
 use platform::seal::Sealed;
 
 use crate::{
-    app::TokenStore,
+    app::{StoreError, TokenStore},
     domain::{
         AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, KeyAlgorithm, Name, PublicKey,
         Scope,
     },
-    error::TokenError,
 };
 
 pub const API_TOKEN_HASH_KEY: UniqueIndex =
@@ -47,30 +46,31 @@ impl SeaTokenStore {
 
 #[async_trait]
 impl TokenStore for SeaTokenStore {
-    async fn create_application(&self, app: &Application, first_token: Option<&ApiToken>) -> anyhow::Result<()> {
+    async fn create_application(&self, app: &Application, first_token: Option<&ApiToken>) -> Result<(), StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         applications::Entity::insert(application_row(app)).exec_without_returning(&txn).await.map_err(unexpected)?;
         if let Some(token) = first_token {
             api_tokens::Entity::insert(api_token_row(token)).exec_without_returning(&txn).await.map_err(unexpected)?;
         }
-        txn.commit().await.map_err(unexpected)
+        txn.commit().await.map_err(unexpected)?;
+        Ok(())
     }
 
-    async fn find_application(&self, id: &AppId) -> anyhow::Result<Option<Application>> {
+    async fn find_application(&self, id: &AppId) -> Result<Option<Application>, StoreError> {
         let row = applications::Entity::find_by_id(id.as_str()).one(&self.db).await.map_err(unexpected)?;
-        row.map(into_application).transpose()
+        Ok(row.map(into_application).transpose()?)
     }
 
-    async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> anyhow::Result<Vec<Application>> {
+    async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> Result<Vec<Application>, StoreError> {
         let mut query = applications::Entity::find().order_by_asc(applications::Column::Id).limit(limit);
         if let Some(after) = after {
             query = query.filter(applications::Column::Id.gt(after.as_str()));
         }
         let rows = query.all(&self.db).await.map_err(unexpected)?;
-        rows.into_iter().map(into_application).collect()
+        Ok(rows.into_iter().map(into_application).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn update_application(&self, app: &Application) -> anyhow::Result<bool> {
+    async fn update_application(&self, app: &Application) -> Result<bool, StoreError> {
         let mut row = application_row(app);
         row.created_at = sea_orm::ActiveValue::NotSet;
         let updated = applications::Entity::update_many()
@@ -82,31 +82,31 @@ impl TokenStore for SeaTokenStore {
         Ok(updated.rows_affected == 1)
     }
 
-    async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError> {
+    async fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
         api_tokens::Entity::insert(api_token_row(token)).exec_without_returning(&self.db).await.map_err(
             |err| match err.sql_err() {
-                Some(SqlErr::ForeignKeyConstraintViolation(_)) => TokenError::ApplicationNotFound,
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => StoreError::ApplicationNotFound,
                 // A 160-bit random token colliding is a fault, not a caller's mistake.
                 _ if API_TOKEN_HASH_KEY.is_violated_by(&err) => {
-                    TokenError::Unexpected(anyhow::anyhow!("API token hash collision"))
+                    StoreError::Unexpected(anyhow::anyhow!("API token hash collision"))
                 }
-                _ => TokenError::Unexpected(unexpected(err)),
+                _ => StoreError::Unexpected(unexpected(err)),
             },
         )?;
         Ok(())
     }
 
-    async fn find_api_token(&self, token_hash: &str) -> anyhow::Result<Option<ApiToken>> {
+    async fn find_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
         let row = api_tokens::Entity::find()
             .filter(api_tokens::Column::TokenHash.eq(token_hash))
             .filter(api_tokens::Column::RevokedAt.is_null())
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        row.map(into_api_token).transpose()
+        Ok(row.map(into_api_token).transpose()?)
     }
 
-    async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<String>> {
+    async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<String>, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         let row = api_tokens::Entity::find_by_id(id)
             .filter(api_tokens::Column::AppId.eq(app_id.as_str()))
@@ -133,11 +133,11 @@ impl TokenStore for SeaTokenStore {
         token: &AccessToken,
         limit: u32,
         now: i64,
-    ) -> Result<Vec<AccessToken>, TokenError> {
+    ) -> Result<Vec<AccessToken>, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         lock_user(&txn, &token.app_id, &token.user_id, None).await?;
         if deleted(&txn, &token.app_id, &token.user_id).await? {
-            return Err(TokenError::UserDeleted);
+            return Err(StoreError::UserDeleted);
         }
         access_tokens::Entity::insert(access_token_row(token))
             .exec_without_returning(&txn)
@@ -157,21 +157,22 @@ impl TokenStore for SeaTokenStore {
         Ok(extra.into_iter().map(into_access_token).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Vec<AccessToken>> {
-        live_access_tokens(&self.db, app_id, user_id).await?.into_iter().map(into_access_token).collect()
+    async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> Result<Vec<AccessToken>, StoreError> {
+        let live = live_access_tokens(&self.db, app_id, user_id).await?;
+        Ok(live.into_iter().map(into_access_token).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn find_access_token(&self, token_hash: &str) -> anyhow::Result<Option<AccessToken>> {
+    async fn find_access_token(&self, token_hash: &str) -> Result<Option<AccessToken>, StoreError> {
         let row = access_tokens::Entity::find()
             .filter(access_tokens::Column::TokenHash.eq(token_hash))
             .filter(access_tokens::Column::RevokedAt.is_null())
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        row.map(into_access_token).transpose()
+        Ok(row.map(into_access_token).transpose()?)
     }
 
-    async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<AccessToken>> {
+    async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<AccessToken>, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         let row = access_tokens::Entity::find_by_id(id)
             .filter(access_tokens::Column::AppId.eq(app_id.as_str()))
@@ -190,14 +191,19 @@ impl TokenStore for SeaTokenStore {
             .await
             .map_err(unexpected)?;
         txn.commit().await.map_err(unexpected)?;
-        if updated.rows_affected == 1 { into_access_token(row).map(Some) } else { Ok(None) }
+        if updated.rows_affected == 1 { Ok(Some(into_access_token(row)?)) } else { Ok(None) }
     }
 
-    async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
+    async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> Result<(), StoreError> {
         lock_user(&self.db, app_id, user_id, Some(before)).await
     }
 
-    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<Vec<AccessToken>> {
+    async fn revoke_user_tokens(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        before: i64,
+    ) -> Result<Vec<AccessToken>, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         lock_user(&txn, app_id, user_id, Some(before)).await?;
         token_users::Entity::update_many()
@@ -217,10 +223,10 @@ impl TokenStore for SeaTokenStore {
                 .map_err(unexpected)?;
         }
         txn.commit().await.map_err(unexpected)?;
-        live.into_iter().map(into_access_token).collect()
+        Ok(live.into_iter().map(into_access_token).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>> {
+    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, StoreError> {
         let row = token_users::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
             .one(&self.db)
             .await
@@ -228,11 +234,11 @@ impl TokenStore for SeaTokenStore {
         Ok(row.map(|r| r.revoked_before).filter(|before| *before > 0))
     }
 
-    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<bool> {
+    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> Result<bool, StoreError> {
         deleted(&self.db, app_id, user_id).await
     }
 
-    async fn create_app_key(&self, key: &AppKey, sealed: &Sealed) -> Result<(), TokenError> {
+    async fn create_app_key(&self, key: &AppKey, sealed: &Sealed) -> Result<(), StoreError> {
         let row = app_keys::ActiveModel {
             id: Set(key.id.clone()),
             app_id: Set(key.app_id.as_str().to_owned()),
@@ -245,7 +251,7 @@ impl TokenStore for SeaTokenStore {
         Ok(())
     }
 
-    async fn list_app_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<AppKey>> {
+    async fn list_app_keys(&self, app_id: &AppId) -> Result<Vec<AppKey>, StoreError> {
         let rows = app_keys::Entity::find()
             .filter(app_keys::Column::AppId.eq(app_id.as_str()))
             .order_by_asc(app_keys::Column::CreatedAt)
@@ -253,18 +259,18 @@ impl TokenStore for SeaTokenStore {
             .all(&self.db)
             .await
             .map_err(unexpected)?;
-        rows.into_iter().map(|row| into_app_key(row).map(|(key, _)| key)).collect()
+        Ok(rows.into_iter().map(|row| into_app_key(row).map(|(key, _)| key)).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn find_app_key(&self, key_id: &str) -> anyhow::Result<Option<(AppKey, Sealed)>> {
+    async fn find_app_key(&self, key_id: &str) -> Result<Option<(AppKey, Sealed)>, StoreError> {
         if !storable(key_id) {
             return Ok(None);
         }
         let row = app_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
-        row.map(into_app_key).transpose()
+        Ok(row.map(into_app_key).transpose()?)
     }
 
-    async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+    async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> Result<bool, StoreError> {
         if !storable(key_id) {
             return Ok(false);
         }
@@ -277,7 +283,7 @@ impl TokenStore for SeaTokenStore {
         Ok(deleted.rows_affected > 0)
     }
 
-    async fn create_public_key(&self, key: &PublicKey) -> Result<(), TokenError> {
+    async fn create_public_key(&self, key: &PublicKey) -> Result<(), StoreError> {
         let row = public_keys::ActiveModel {
             id: Set(key.id.clone()),
             app_id: Set(key.app_id.as_str().to_owned()),
@@ -289,7 +295,7 @@ impl TokenStore for SeaTokenStore {
         Ok(())
     }
 
-    async fn list_public_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<PublicKey>> {
+    async fn list_public_keys(&self, app_id: &AppId) -> Result<Vec<PublicKey>, StoreError> {
         let rows = public_keys::Entity::find()
             .filter(public_keys::Column::AppId.eq(app_id.as_str()))
             .order_by_asc(public_keys::Column::CreatedAt)
@@ -297,18 +303,18 @@ impl TokenStore for SeaTokenStore {
             .all(&self.db)
             .await
             .map_err(unexpected)?;
-        rows.into_iter().map(into_public_key).collect()
+        Ok(rows.into_iter().map(into_public_key).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>> {
+    async fn find_public_key(&self, key_id: &str) -> Result<Option<PublicKey>, StoreError> {
         if !storable(key_id) {
             return Ok(None);
         }
         let row = public_keys::Entity::find_by_id(key_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
-        row.map(into_public_key).transpose()
+        Ok(row.map(into_public_key).transpose()?)
     }
 
-    async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool> {
+    async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> Result<bool, StoreError> {
         if !storable(key_id) {
             return Ok(false);
         }
@@ -321,7 +327,7 @@ impl TokenStore for SeaTokenStore {
         Ok(deleted.rows_affected > 0)
     }
 
-    async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), TokenError> {
+    async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), StoreError> {
         let row = admin_clients::ActiveModel {
             id: Set(client.id.clone()),
             app_id: Set(client.app_id.as_str().to_owned()),
@@ -335,7 +341,7 @@ impl TokenStore for SeaTokenStore {
         Ok(())
     }
 
-    async fn list_admin_clients(&self, app_id: &AppId) -> anyhow::Result<Vec<AdminClient>> {
+    async fn list_admin_clients(&self, app_id: &AppId) -> Result<Vec<AdminClient>, StoreError> {
         let rows = admin_clients::Entity::find()
             .filter(admin_clients::Column::AppId.eq(app_id.as_str()))
             .order_by_asc(admin_clients::Column::CreatedAt)
@@ -343,18 +349,21 @@ impl TokenStore for SeaTokenStore {
             .all(&self.db)
             .await
             .map_err(unexpected)?;
-        rows.into_iter().map(|row| into_admin_client(row).map(|(client, _)| client)).collect()
+        Ok(rows
+            .into_iter()
+            .map(|row| into_admin_client(row).map(|(client, _)| client))
+            .collect::<anyhow::Result<_>>()?)
     }
 
-    async fn find_admin_client(&self, client_id: &str) -> anyhow::Result<Option<(AdminClient, Sealed)>> {
+    async fn find_admin_client(&self, client_id: &str) -> Result<Option<(AdminClient, Sealed)>, StoreError> {
         if !storable(client_id) {
             return Ok(None);
         }
         let row = admin_clients::Entity::find_by_id(client_id.to_owned()).one(&self.db).await.map_err(unexpected)?;
-        row.map(into_admin_client).transpose()
+        Ok(row.map(into_admin_client).transpose()?)
     }
 
-    async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> anyhow::Result<bool> {
+    async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> Result<bool, StoreError> {
         if !storable(client_id) {
             return Ok(false);
         }
@@ -367,7 +376,7 @@ impl TokenStore for SeaTokenStore {
         Ok(deleted.rows_affected > 0)
     }
 
-    async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    async fn signing_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let rows = signing_keys::Entity::find()
             .order_by_desc(signing_keys::Column::CreatedAt)
             .order_by_desc(signing_keys::Column::Kid)
@@ -381,7 +390,7 @@ impl TokenStore for SeaTokenStore {
             .collect()
     }
 
-    async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> anyhow::Result<()> {
+    async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> Result<(), StoreError> {
         let row = signing_keys::ActiveModel {
             kid: Set(kid.to_owned()),
             secret: Set(hex::encode(secret)),
@@ -399,7 +408,7 @@ async fn lock_user(
     app_id: &AppId,
     user_id: &str,
     revoked_before: Option<i64>,
-) -> anyhow::Result<()> {
+) -> Result<(), StoreError> {
     let row = token_users::ActiveModel {
         app_id: Set(app_id.as_str().to_owned()),
         user_id: Set(user_id.to_owned()),
@@ -428,7 +437,7 @@ async fn lock_user(
     Ok(())
 }
 
-async fn deleted(conn: &impl ConnectionTrait, app_id: &AppId, user_id: &str) -> anyhow::Result<bool> {
+async fn deleted(conn: &impl ConnectionTrait, app_id: &AppId, user_id: &str) -> Result<bool, StoreError> {
     let row = token_users::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
         .one(conn)
         .await
@@ -441,8 +450,8 @@ async fn live_access_tokens(
     conn: &impl ConnectionTrait,
     app_id: &AppId,
     user_id: &str,
-) -> anyhow::Result<Vec<access_tokens::Model>> {
-    access_tokens::Entity::find()
+) -> Result<Vec<access_tokens::Model>, StoreError> {
+    let rows = access_tokens::Entity::find()
         .filter(access_tokens::Column::AppId.eq(app_id.as_str()))
         .filter(access_tokens::Column::UserId.eq(user_id))
         .filter(access_tokens::Column::RevokedAt.is_null())
@@ -450,7 +459,8 @@ async fn live_access_tokens(
         .order_by_desc(access_tokens::Column::Id)
         .all(conn)
         .await
-        .map_err(unexpected)
+        .map_err(unexpected)?;
+    Ok(rows)
 }
 
 fn access_token_row(token: &AccessToken) -> access_tokens::ActiveModel {
@@ -528,10 +538,10 @@ fn into_api_token(row: api_tokens::Model) -> anyhow::Result<ApiToken> {
 }
 
 /// A credential insert naming an application that does not exist.
-fn foreign_app(err: sea_orm::DbErr) -> TokenError {
+fn foreign_app(err: sea_orm::DbErr) -> StoreError {
     match err.sql_err() {
-        Some(SqlErr::ForeignKeyConstraintViolation(_)) => TokenError::ApplicationNotFound,
-        _ => TokenError::Unexpected(unexpected(err)),
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => StoreError::ApplicationNotFound,
+        _ => StoreError::Unexpected(unexpected(err)),
     }
 }
 
