@@ -5,119 +5,25 @@
 mod access;
 mod credentials;
 mod sessions;
+mod store;
 mod validate;
 
 pub use credentials::{Login, UserDirectory};
+pub use store::{
+    ApplicationStore, CredentialStore, SealedCredential, SigningKeyStore, StoreError, TokenStore, UserTokenStore,
+};
 
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use platform::{
-    Clock,
-    config::RedisFailurePolicy,
-    seal::{Sealed, Sealer},
-};
+use platform::{Clock, config::RedisFailurePolicy, seal::Sealer};
 
 use crate::{
-    domain::{
-        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, Caller, Name, PublicKey, Scope,
-        Secret,
-    },
+    domain::{AccessToken, ApiToken, AppId, AppSettings, Application, Caller, Name, Scope, Secret},
     error::TokenError,
     jwt::KeySet,
     store::MemoryKv,
 };
-
-/// Why the store refused.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("application not found")]
-    ApplicationNotFound,
-    #[error("user not found")]
-    UserDeleted,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl From<StoreError> for TokenError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::ApplicationNotFound => TokenError::ApplicationNotFound,
-            StoreError::UserDeleted => TokenError::UserDeleted,
-            StoreError::Unexpected(cause) => TokenError::Unexpected(cause),
-        }
-    }
-}
-
-/// Persistence of applications, credentials and user tokens.
-#[async_trait]
-pub trait TokenStore: Send + Sync {
-    /// Creates the application and, when given, its first API token in one transaction.
-    async fn create_application(&self, app: &Application, first_token: Option<&ApiToken>) -> Result<(), StoreError>;
-    async fn find_application(&self, id: &AppId) -> Result<Option<Application>, StoreError>;
-    /// Applications ordered by id, after `after` when given.
-    async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> Result<Vec<Application>, StoreError>;
-    /// Replaces the application's name and settings; false when there is no such application.
-    async fn update_application(&self, app: &Application) -> Result<bool, StoreError>;
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
-    /// A live (unrevoked) token by its hash.
-    async fn find_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
-    /// Marks the token revoked; returns its hash, or `None` when no live token had that id.
-    async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<String>, StoreError>;
-
-    /// Stores `token` and, in the same transaction, revokes the user's oldest live tokens beyond
-    /// `limit`; answers the tokens it revoked. Concurrent issues for one user are serialised.
-    /// Refuses with `UserDeleted` once the user's tokens were revoked for deletion.
-    async fn issue_access_token(
-        &self,
-        token: &AccessToken,
-        limit: u32,
-        now: i64,
-    ) -> Result<Vec<AccessToken>, StoreError>;
-    /// The user's live access tokens, newest first.
-    async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> Result<Vec<AccessToken>, StoreError>;
-    async fn find_access_token(&self, token_hash: &str) -> Result<Option<AccessToken>, StoreError>;
-    async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<AccessToken>, StoreError>;
-
-    /// Records durably that the user's session tokens issued before `before` are revoked.
-    async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> Result<(), StoreError>;
-    /// Revokes every access token of the user, records `before` for session tokens and marks the
-    /// user deleted, in one transaction; answers the access tokens it revoked.
-    async fn revoke_user_tokens(
-        &self,
-        app_id: &AppId,
-        user_id: &str,
-        before: i64,
-    ) -> Result<Vec<AccessToken>, StoreError>;
-    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, StoreError>;
-    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> Result<bool, StoreError>;
-
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_app_key(&self, key: &AppKey, sealed: &Sealed) -> Result<(), StoreError>;
-    /// The application's app keys, oldest first.
-    async fn list_app_keys(&self, app_id: &AppId) -> Result<Vec<AppKey>, StoreError>;
-    /// A key by id, with its sealed secret, whatever its application.
-    async fn find_app_key(&self, key_id: &str) -> Result<Option<(AppKey, Sealed)>, StoreError>;
-    /// False when the application has no such key.
-    async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> Result<bool, StoreError>;
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_public_key(&self, key: &PublicKey) -> Result<(), StoreError>;
-    async fn list_public_keys(&self, app_id: &AppId) -> Result<Vec<PublicKey>, StoreError>;
-    async fn find_public_key(&self, key_id: &str) -> Result<Option<PublicKey>, StoreError>;
-    async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> Result<bool, StoreError>;
-
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), StoreError>;
-    async fn list_admin_clients(&self, app_id: &AppId) -> Result<Vec<AdminClient>, StoreError>;
-    /// A client by id, with its sealed secret, whatever its application.
-    async fn find_admin_client(&self, client_id: &str) -> Result<Option<(AdminClient, Sealed)>, StoreError>;
-    async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> Result<bool, StoreError>;
-
-    /// Generated signing keys, newest first.
-    async fn signing_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
-    async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> Result<(), StoreError>;
-}
 
 /// A string cache with expiry: Redis (single node or cluster) for many replicas, in-process for
 /// one. Keys here are relative; the Redis side adds `<prefix>:token:`.
