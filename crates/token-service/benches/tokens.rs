@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use token_service::{
-    app::Tokens,
+    app::{SessionKeys, Tokens},
     domain::{AppId, AppSettings, ISSUER, Name, SessionClaims},
     jwt::KeySet,
 };

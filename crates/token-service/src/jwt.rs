@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 
-use crate::domain::{ISSUER, InvalidReason, SessionClaims};
+use crate::{
+    app::SessionKeys,
+    domain::{ISSUER, InvalidReason, SessionClaims},
+};
 
 /// Leeway for `exp` across replicas' clocks, in seconds.
 const LEEWAY_SECS: u64 = 5;
@@ -45,15 +48,17 @@ impl KeySet {
     pub fn signing_kid(&self) -> &str {
         &self.signing_kid
     }
+}
 
-    pub fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String> {
+impl SessionKeys for KeySet {
+    fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.signing_kid.clone());
         Ok(jsonwebtoken::encode(&header, claims, &self.signing)?)
     }
 
     /// Signature, algorithm, issuer and expiry; revocation is the caller's next step.
-    pub fn verify(&self, token: &str) -> Result<SessionClaims, InvalidReason> {
+    fn verify(&self, token: &str) -> Result<SessionClaims, InvalidReason> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidReason::Malformed)?;
         if header.alg != Algorithm::HS256 {
             return Err(InvalidReason::BadSignature);

@@ -1,14 +1,15 @@
 //! Builds token-service from settings: database (migrated when configured), credential cache (Redis when
-//! configured, in-process otherwise), listener; then serves until shutdown.
+//! configured, in-process otherwise), listener; then serves until shutdown. The caches and the
+//! session signing keys are chosen here and injected into `Tokens`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use platform::{Settings, Shutdown, SystemClock, seal::Sealer};
 use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
-    app::{KvCache, TokenConfig, TokenStore, Tokens},
+    app::{KvCache, LOCAL_CAPACITY, TokenCache, TokenConfig, TokenStore, Tokens, redis_key_prefix},
     grpc::{GrpcDirectory, TokenGrpc, TokenServiceServer},
     jwt::KeySet,
     migration::Migrator,
@@ -41,12 +42,14 @@ impl Bound {
     /// The service, calling the registry (for JWT login) at `endpoint`.
     pub fn with_registry(self, endpoint: &str) -> anyhow::Result<Application> {
         let Self { listener, store, cache, keys, sealer, settings } = self;
+        // Revocation state, which every validation reads, is kept in-process too, briefly.
+        let local = Arc::new(MemoryKv::new(LOCAL_CAPACITY));
+        let cache = TokenCache::new(cache, local, Duration::from_millis(settings.session.revocation_cache_ms));
         let config = TokenConfig {
-            keys,
+            keys: Box::new(keys),
             sealer,
             directory: Arc::new(GrpcDirectory::new(endpoint)?),
             redis_failure: settings.session.redis_failure,
-            revocation_cache: std::time::Duration::from_millis(settings.session.revocation_cache_ms),
         };
         let tokens = Tokens::new(store, cache, config, Arc::new(SystemClock));
         Ok(Application { listener, tokens })
@@ -85,16 +88,17 @@ impl Application {
     }
 }
 
+/// The cache the replicas share: Redis when configured, in-process otherwise.
 async fn cache(settings: &Settings) -> anyhow::Result<Arc<dyn KvCache>> {
     Ok(match settings.redis_url() {
         Some(url) => {
-            let cache = RedisKv::connect(url, &settings.redis.key_prefix).await?;
+            let cache = RedisKv::connect(url, &redis_key_prefix(&settings.redis.key_prefix)).await?;
             tracing::info!(policy = ?settings.session.redis_failure, "token-service keeps revocation state and credential lookups in Redis");
             Arc::new(cache)
         }
         None => {
             tracing::info!("no REDIS_URL set: token-service uses an in-process cache (fine for one process only)");
-            Arc::new(MemoryKv::default())
+            Arc::new(MemoryKv::new(LOCAL_CAPACITY))
         }
     })
 }

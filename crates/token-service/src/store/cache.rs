@@ -22,7 +22,7 @@ enum Connection {
     Cluster(ClusterConnection),
 }
 
-/// Keys are `<prefix>:token:<key>`.
+/// Keys are `<prefix><key>`.
 #[derive(Clone)]
 pub struct RedisKv {
     connection: Connection,
@@ -30,7 +30,8 @@ pub struct RedisKv {
 }
 
 impl RedisKv {
-    /// `redis://...` for one node; `redis+cluster://h1:p1,h2:p2` for a cluster.
+    /// `redis://...` for one node; `redis+cluster://h1:p1,h2:p2` for a cluster. Every key is
+    /// stored under `prefix` (`app::redis_key_prefix` says which).
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let connection = if let Some((scheme, nodes)) = split_cluster_url(url) {
             let nodes: Vec<String> = nodes.split(',').map(|node| format!("{scheme}://{node}")).collect();
@@ -43,7 +44,7 @@ impl RedisKv {
                 .set_response_timeout(Some(REDIS_TIMEOUT));
             Connection::Single(client.get_connection_manager_with_config(config).await.context("cannot reach Redis")?)
         };
-        Ok(Self { connection, prefix: format!("{prefix}:token:") })
+        Ok(Self { connection, prefix: prefix.to_owned() })
     }
 
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> anyhow::Result<T> {
@@ -105,7 +106,7 @@ impl MemoryKv {
 
 impl Default for MemoryKv {
     fn default() -> Self {
-        Self::new(100_000)
+        Self::new(crate::app::LOCAL_CAPACITY)
     }
 }
 
