@@ -193,7 +193,7 @@ impl Tokens {
         }
         let secret = self.config.sealer.open(&sealed, client.id.as_bytes()).map_err(anyhow::Error::from)?;
         let key = customer_jwt::decoding_key(KeyAlgorithm::Hs256, &secret)?;
-        customer_jwt::verify_unkeyed(token, &key)?;
+        customer_jwt::verify_unkeyed(token, &key, self.clock.now_millis())?;
         let rate_limit_per_second = self.get_application(&client.app_id).await?.settings.rate_limit_per_second;
         Ok(Caller { app_id: client.app_id, scopes: client.scopes, credential_id: client.id, rate_limit_per_second })
     }
@@ -222,7 +222,7 @@ impl Tokens {
         let (kid, _) = customer_jwt::header(token)?;
         if let Some((key, secret)) = self.app_key_secret(&kid, expected_app).await? {
             let decoding = customer_jwt::decoding_key(KeyAlgorithm::Hs256, secret.expose().as_bytes())?;
-            let claims = customer_jwt::verify(token, KeyAlgorithm::Hs256, &decoding)?;
+            let claims = customer_jwt::verify(token, KeyAlgorithm::Hs256, &decoding, self.clock.now_millis())?;
             return Ok((VerifiedBy::AppKey(key), claims));
         }
         if public_keys
@@ -230,7 +230,7 @@ impl Tokens {
             && expected_app.is_none_or(|app| *app == key.app_id)
         {
             let decoding = customer_jwt::decoding_key(key.algorithm, key.pem.as_bytes())?;
-            let claims = customer_jwt::verify(token, key.algorithm, &decoding)?;
+            let claims = customer_jwt::verify(token, key.algorithm, &decoding, self.clock.now_millis())?;
             return Ok((VerifiedBy::PublicKey, claims));
         }
         Err(JwtRefusal::UnknownKey.into())

@@ -10,8 +10,9 @@ use crate::{
 /// The keys session tokens are signed and verified with.
 pub trait SessionKeys: Send + Sync {
     fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String>;
-    /// Signature, algorithm, issuer and expiry; revocation is the caller's next step.
-    fn verify(&self, token: &str) -> Result<SessionClaims, InvalidReason>;
+    /// Signature, algorithm, issuer and expiry at `now_millis` (the caller's clock); revocation
+    /// is the caller's next step.
+    fn verify(&self, token: &str, now_millis: i64) -> Result<SessionClaims, InvalidReason>;
 }
 
 /// A session token and its expiry in milliseconds. No `Debug`: it carries the token.

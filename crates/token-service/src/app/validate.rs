@@ -35,7 +35,7 @@ impl Tokens {
     }
 
     async fn validate_session(&self, token: &str) -> Result<Validation, TokenError> {
-        let claims = match self.config.keys.verify(token) {
+        let claims = match self.config.keys.verify(token, self.clock.now_millis()) {
             Ok(claims) => claims,
             Err(reason) => return Ok(Err(reason)),
         };

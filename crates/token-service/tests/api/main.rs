@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod cache;
+mod clock;
 mod credential_store;
 mod credentials;
 mod grpc;
