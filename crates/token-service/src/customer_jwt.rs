@@ -9,10 +9,7 @@ use std::fmt;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::{Deserialize, Deserializer, de};
 
-use crate::{
-    domain::{JwtRefusal, KeyAlgorithm},
-    jwt::{expired, premature, unix_secs},
-};
+use crate::domain::{JwtRefusal, JwtTime, KeyAlgorithm};
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
@@ -31,14 +28,14 @@ pub struct CustomerClaims {
 }
 
 impl CustomerClaims {
-    /// `exp` and `nbf` at `now` (seconds) as jsonwebtoken judges them: both must be numbers
-    /// before either is compared.
-    fn check_times(&self, now: u64) -> Result<(), JwtRefusal> {
+    /// `exp` and `nbf` at `now` as jsonwebtoken judges them: both must be numbers before either
+    /// is compared.
+    fn check_times(&self, now: JwtTime) -> Result<(), JwtRefusal> {
         let (exp, nbf) = (self.exp.seconds()?, self.nbf.seconds()?);
-        if exp.is_some_and(|exp| expired(exp, now, LEEWAY_SECS)) {
+        if exp.is_some_and(|exp| now.is_past(exp)) {
             return Err(JwtRefusal::Expired);
         }
-        if nbf.is_some_and(|nbf| premature(nbf, now, LEEWAY_SECS)) {
+        if nbf.is_some_and(|nbf| now.is_before(nbf)) {
             return Err(JwtRefusal::NotYetValid);
         }
         Ok(())
@@ -181,7 +178,7 @@ fn checked(
             });
         }
     };
-    claims.check_times(unix_secs(now_millis))?;
+    claims.check_times(JwtTime::at(now_millis, LEEWAY_SECS))?;
     Ok(claims)
 }
 

@@ -2,9 +2,9 @@
 //! new key can be put in front while tokens signed by the old one keep working until they
 //! expire. The algorithm is pinned to HS256: a token naming any other is refused.
 //!
-//! Expiry is checked against the instant the caller passes (the service's injected clock),
-//! never against the system clock: jsonwebtoken's own `exp`/`nbf` checks are off, and
-//! `expired`/`premature` below do what they did, with the same leeway.
+//! Expiry is judged at the instant the caller passes (the service's injected clock), never by
+//! the system clock: jsonwebtoken's own `exp` check is off and `JwtTime` does what it did, with
+//! the same leeway.
 
 use std::collections::HashMap;
 
@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, erro
 
 use crate::{
     app::SessionKeys,
-    domain::{ISSUER, InvalidReason, SessionClaims},
+    domain::{ISSUER, InvalidReason, JwtTime, SessionClaims},
 };
 
 /// Leeway for `exp` across replicas' clocks, in seconds.
@@ -69,16 +69,16 @@ impl SessionKeys for KeySet {
             return Err(InvalidReason::BadSignature);
         }
         let key = header.kid.as_deref().and_then(|kid| self.verifying.get(kid)).ok_or(InvalidReason::Unknown)?;
-        let now = unix_secs(now_millis);
+        let now = JwtTime::at(now_millis, LEEWAY_SECS);
         match jsonwebtoken::decode::<SessionClaims>(token, key, &self.validation) {
             // A required `exp` that parsed is a whole number of seconds, never negative.
-            Ok(data) if expired(data.claims.exp as u64, now, LEEWAY_SECS) => Err(InvalidReason::Expired),
+            Ok(data) if now.is_past(data.claims.exp as u64) => Err(InvalidReason::Expired),
             Ok(data) => Ok(data.claims),
             Err(err) => Err(match err.kind() {
                 // Expiry is judged before the issuer and the audience: an expired token says so.
                 ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
                     if jsonwebtoken::dangerous::insecure_decode_claims::<SessionClaims>(token)
-                        .is_ok_and(|claims| expired(claims.exp as u64, now, LEEWAY_SECS)) =>
+                        .is_ok_and(|claims| now.is_past(claims.exp as u64)) =>
                 {
                     InvalidReason::Expired
                 }
@@ -87,21 +87,6 @@ impl SessionKeys for KeySet {
             }),
         }
     }
-}
-
-/// Whole seconds since the Unix epoch, as JWTs count them (never before the epoch).
-pub(crate) fn unix_secs(now_millis: i64) -> u64 {
-    u64::try_from(now_millis.div_euclid(1000)).unwrap_or(0)
-}
-
-/// Whether `exp` has passed at `now`, `leeway` seconds allowed for skew (jsonwebtoken's rule).
-pub(crate) fn expired(exp: u64, now: u64, leeway: u64) -> bool {
-    exp < now.saturating_sub(leeway)
-}
-
-/// Whether `nbf` is still ahead of `now`, `leeway` seconds allowed for skew (jsonwebtoken's rule).
-pub(crate) fn premature(nbf: u64, now: u64, leeway: u64) -> bool {
-    nbf > now.saturating_add(leeway)
 }
 
 #[cfg(test)]
