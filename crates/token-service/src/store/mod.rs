@@ -73,7 +73,7 @@ fn join_scopes(scopes: &[Scope]) -> String {
     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
 }
 
-/// A credential insert naming an application that does not exist.
+/// An insert naming an application that does not exist.
 fn foreign_app(err: DbErr) -> StoreError {
     match err.sql_err() {
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => StoreError::ApplicationNotFound,
