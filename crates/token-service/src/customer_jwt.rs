@@ -1,12 +1,15 @@
 //! JWTs customers sign: `scope: app` tokens that authenticate API calls, and `scope: user`
 //! login tokens naming an `external_id`. Every token names its key in `kid`; the key pins the
 //! algorithm (app keys HS256, public keys RS256 or ES256), so `none`, an HMAC key used as an RSA
-//! key and the reverse are all refused before any signature check.
+//! key and the reverse are all refused before any signature check. `exp` and `nbf` are checked
+//! against the instant the caller passes (the service's clock), not by jsonwebtoken.
+
+use std::fmt;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, de};
 
-use crate::domain::{JwtRefusal, KeyAlgorithm};
+use crate::domain::{JwtRefusal, JwtTime, KeyAlgorithm};
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
@@ -18,6 +21,72 @@ pub struct CustomerClaims {
     pub scope: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    exp: NumericDate,
+    #[serde(default, deserialize_with = "numeric_date")]
+    nbf: NumericDate,
+}
+
+impl CustomerClaims {
+    /// `exp` and `nbf` at `now` as jsonwebtoken judges them: both must be numbers before either
+    /// is compared.
+    fn check_times(&self, now: JwtTime) -> Result<(), JwtRefusal> {
+        let (exp, nbf) = (self.exp.seconds()?, self.nbf.seconds()?);
+        if exp.is_some_and(|exp| now.is_past(exp)) {
+            return Err(JwtRefusal::Expired);
+        }
+        if nbf.is_some_and(|nbf| now.is_before(nbf)) {
+            return Err(JwtRefusal::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
+/// A JWT time claim: seconds since the epoch, absent, or something else.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum NumericDate {
+    #[default]
+    Absent,
+    Seconds(u64),
+    Invalid,
+}
+
+impl NumericDate {
+    fn seconds(self) -> Result<Option<u64>, JwtRefusal> {
+        match self {
+            Self::Absent => Ok(None),
+            Self::Seconds(secs) => Ok(Some(secs)),
+            Self::Invalid => Err(JwtRefusal::Malformed),
+        }
+    }
+}
+
+/// What jsonwebtoken accepts as a time: a whole number, or a finite non-negative one rounded.
+/// Anything else is `Invalid`, never a failure to read the claims.
+fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NumericDate, D::Error> {
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = NumericDate;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("seconds since the epoch")
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<NumericDate, E> {
+            Ok(NumericDate::Seconds(value))
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<NumericDate, E> {
+            if value.is_finite() && value >= 0.0 && value < u64::MAX as f64 {
+                Ok(NumericDate::Seconds(value.round() as u64))
+            } else {
+                Err(E::custom("not a time"))
+            }
+        }
+    }
+
+    Ok(deserializer.deserialize_any(Visitor).unwrap_or(NumericDate::Invalid))
 }
 
 /// The admin client a Kore-style admin JWT names in its `appId` claim, read BEFORE the
@@ -63,44 +132,54 @@ pub fn decoding_key(algorithm: KeyAlgorithm, material: &[u8]) -> anyhow::Result<
 }
 
 /// Verifies `token` with `key`, whose algorithm is `algorithm`; the header must name exactly it.
-pub fn verify(token: &str, algorithm: KeyAlgorithm, key: &DecodingKey) -> Result<CustomerClaims, JwtRefusal> {
+/// `exp` and `nbf` are judged at `now_millis`.
+pub fn verify(
+    token: &str,
+    algorithm: KeyAlgorithm,
+    key: &DecodingKey,
+    now_millis: i64,
+) -> Result<CustomerClaims, JwtRefusal> {
     let (_, alg) = header(token)?;
-    checked(token, alg, algorithm, key)
+    checked(token, alg, algorithm, key, now_millis)
 }
 
 /// Verifies an HS256 token whose header names no `kid` (an admin client's: the client is named in
 /// the claims).
-pub fn verify_unkeyed(token: &str, key: &DecodingKey) -> Result<CustomerClaims, JwtRefusal> {
+pub fn verify_unkeyed(token: &str, key: &DecodingKey, now_millis: i64) -> Result<CustomerClaims, JwtRefusal> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRefusal::Malformed)?;
-    checked(token, header.alg, KeyAlgorithm::Hs256, key)
+    checked(token, header.alg, KeyAlgorithm::Hs256, key, now_millis)
 }
 
+/// `alg` is the algorithm the header names, `algorithm` the key's.
 fn checked(
     token: &str,
     alg: Algorithm,
     algorithm: KeyAlgorithm,
     key: &DecodingKey,
+    now_millis: i64,
 ) -> Result<CustomerClaims, JwtRefusal> {
     let expected = pinned(algorithm);
     if alg != expected {
         return Err(JwtRefusal::WrongAlgorithm);
     }
     let mut validation = Validation::new(expected);
-    validation.leeway = LEEWAY_SECS;
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
+    // Checked below, against the caller's clock.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    match jsonwebtoken::decode::<CustomerClaims>(token, key, &validation) {
-        Ok(data) => Ok(data.claims),
-        Err(err) => Err(match err.kind() {
-            ErrorKind::ExpiredSignature => JwtRefusal::Expired,
-            ErrorKind::ImmatureSignature => JwtRefusal::NotYetValid,
-            ErrorKind::InvalidSignature => JwtRefusal::BadSignature,
-            ErrorKind::InvalidAlgorithm => JwtRefusal::WrongAlgorithm,
-            _ => JwtRefusal::Malformed,
-        }),
-    }
+    let claims = match jsonwebtoken::decode::<CustomerClaims>(token, key, &validation) {
+        Ok(data) => data.claims,
+        Err(err) => {
+            return Err(match err.kind() {
+                ErrorKind::InvalidSignature => JwtRefusal::BadSignature,
+                ErrorKind::InvalidAlgorithm => JwtRefusal::WrongAlgorithm,
+                _ => JwtRefusal::Malformed,
+            });
+        }
+    };
+    claims.check_times(JwtTime::at(now_millis, LEEWAY_SECS))?;
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -110,6 +189,9 @@ mod tests {
 
     use super::*;
 
+    /// The instant every check below is made at.
+    const NOW_MS: i64 = 1_800_000_000_000;
+
     fn hs(claims: serde_json::Value, kid: Option<&str>, secret: &[u8]) -> String {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = kid.map(str::to_owned);
@@ -117,14 +199,14 @@ mod tests {
     }
 
     fn now() -> i64 {
-        platform::now_millis() / 1000
+        NOW_MS / 1000
     }
 
     #[test]
     fn hs256_tokens_are_checked_strictly() {
         let key = decoding_key(KeyAlgorithm::Hs256, b"s3cret").unwrap();
         let good = hs(json!({ "scope": "app" }), Some("app_1"), b"s3cret");
-        assert_eq!(verify(&good, KeyAlgorithm::Hs256, &key).unwrap().scope.as_deref(), Some("app"));
+        assert_eq!(verify(&good, KeyAlgorithm::Hs256, &key, NOW_MS).unwrap().scope.as_deref(), Some("app"));
         let cases = [
             (hs(json!({ "scope": "app" }), Some("app_1"), b"other"), JwtRefusal::BadSignature),
             (hs(json!({ "scope": "app", "exp": now() - 120 }), Some("k"), b"s3cret"), JwtRefusal::Expired),
@@ -133,17 +215,53 @@ mod tests {
             ("garbage".to_owned(), JwtRefusal::Malformed),
         ];
         for (token, refusal) in cases {
-            assert_eq!(verify(&token, KeyAlgorithm::Hs256, &key).unwrap_err(), refusal);
+            assert_eq!(verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS).unwrap_err(), refusal);
         }
         // Within the leeway either side.
         let skewed = hs(json!({ "scope": "app", "exp": now() - 10, "nbf": now() + 10 }), Some("k"), b"s3cret");
-        assert!(verify(&skewed, KeyAlgorithm::Hs256, &key).is_ok());
+        assert!(verify(&skewed, KeyAlgorithm::Hs256, &key, NOW_MS).is_ok());
         // `alg: none`, with or without a signature.
         let payload = good.split('.').nth(1).unwrap();
         // {"alg":"none","kid":"app_1"} and {"alg":"None","kid":"app_1","typ":"JWT"}
         for head in ["eyJhbGciOiJub25lIiwia2lkIjoiYXBwXzEifQ", "eyJhbGciOiJOb25lIiwia2lkIjoiYXBwXzEiLCJ0eXAiOiJKV1QifQ"]
         {
-            assert!(verify(&format!("{head}.{payload}."), KeyAlgorithm::Hs256, &key).is_err());
+            assert!(verify(&format!("{head}.{payload}."), KeyAlgorithm::Hs256, &key, NOW_MS).is_err());
+        }
+    }
+
+    #[test]
+    fn times_are_judged_by_the_given_clock_with_thirty_seconds_of_leeway() {
+        let key = decoding_key(KeyAlgorithm::Hs256, b"s3cret").unwrap();
+        let exp = hs(json!({ "exp": now() }), Some("k"), b"s3cret");
+        let nbf = hs(json!({ "nbf": now() }), Some("k"), b"s3cret");
+        for (token, at, verdict) in [
+            (&exp, NOW_MS + 30_999, Ok(())),
+            (&exp, NOW_MS + 31_000, Err(JwtRefusal::Expired)),
+            (&nbf, NOW_MS - 30_000, Ok(())),
+            (&nbf, NOW_MS - 30_001, Err(JwtRefusal::NotYetValid)),
+        ] {
+            assert_eq!(verify(token, KeyAlgorithm::Hs256, &key, at).map(|_| ()), verdict, "at {at}");
+        }
+    }
+
+    #[test]
+    fn time_claims_read_as_jsonwebtoken_reads_them() {
+        let key = decoding_key(KeyAlgorithm::Hs256, b"s3cret").unwrap();
+        let cases = [
+            (json!({ "exp": (now() + 60) as f64 + 0.4 }), Ok(())),
+            (json!({ "exp": (now() - 60) as f64 }), Err(JwtRefusal::Expired)),
+            (json!({ "exp": "soon" }), Err(JwtRefusal::Malformed)),
+            (json!({ "exp": null }), Err(JwtRefusal::Malformed)),
+            (json!({ "exp": -1 }), Err(JwtRefusal::Malformed)),
+            (json!({ "exp": [1] }), Err(JwtRefusal::Malformed)),
+            (json!({ "nbf": "now" }), Err(JwtRefusal::Malformed)),
+            // Both must be numbers before either is compared; expiry is compared first.
+            (json!({ "exp": now() - 60, "nbf": "now" }), Err(JwtRefusal::Malformed)),
+            (json!({ "exp": now() - 60, "nbf": now() + 60 }), Err(JwtRefusal::Expired)),
+        ];
+        for (claims, verdict) in cases {
+            let token = hs(claims.clone(), Some("k"), b"s3cret");
+            assert_eq!(verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS).map(|_| ()), verdict, "{claims}");
         }
     }
 }

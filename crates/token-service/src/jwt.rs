@@ -1,12 +1,19 @@
 //! Session-token signing: a key set with ids. The first key signs; every key verifies, so a
 //! new key can be put in front while tokens signed by the old one keep working until they
 //! expire. The algorithm is pinned to HS256: a token naming any other is refused.
+//!
+//! Expiry is judged at the instant the caller passes (the service's injected clock), never by
+//! the system clock: jsonwebtoken's own `exp` check is off and `JwtTime` does what it did, with
+//! the same leeway.
 
 use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 
-use crate::domain::{ISSUER, InvalidReason, SessionClaims};
+use crate::{
+    app::SessionKeys,
+    domain::{ISSUER, InvalidReason, JwtTime, SessionClaims},
+};
 
 /// Leeway for `exp` across replicas' clocks, in seconds.
 const LEEWAY_SECS: u64 = 5;
@@ -31,7 +38,7 @@ impl KeySet {
     pub fn new(keys: &[(String, Vec<u8>)]) -> anyhow::Result<Self> {
         let (signing_kid, signing_secret) = keys.first().ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = false;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         Ok(Self {
@@ -45,24 +52,36 @@ impl KeySet {
     pub fn signing_kid(&self) -> &str {
         &self.signing_kid
     }
+}
 
-    pub fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String> {
+impl SessionKeys for KeySet {
+    fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.signing_kid.clone());
         Ok(jsonwebtoken::encode(&header, claims, &self.signing)?)
     }
 
-    /// Signature, algorithm, issuer and expiry; revocation is the caller's next step.
-    pub fn verify(&self, token: &str) -> Result<SessionClaims, InvalidReason> {
+    /// Signature, algorithm, issuer and expiry at `now_millis`; revocation is the caller's
+    /// next step.
+    fn verify(&self, token: &str, now_millis: i64) -> Result<SessionClaims, InvalidReason> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidReason::Malformed)?;
         if header.alg != Algorithm::HS256 {
             return Err(InvalidReason::BadSignature);
         }
         let key = header.kid.as_deref().and_then(|kid| self.verifying.get(kid)).ok_or(InvalidReason::Unknown)?;
+        let now = JwtTime::at(now_millis, LEEWAY_SECS);
         match jsonwebtoken::decode::<SessionClaims>(token, key, &self.validation) {
+            // A required `exp` that parsed is a whole number of seconds, never negative.
+            Ok(data) if now.is_past(data.claims.exp as u64) => Err(InvalidReason::Expired),
             Ok(data) => Ok(data.claims),
             Err(err) => Err(match err.kind() {
-                ErrorKind::ExpiredSignature => InvalidReason::Expired,
+                // Expiry is judged before the issuer and the audience: an expired token says so.
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
+                    if jsonwebtoken::dangerous::insecure_decode_claims::<SessionClaims>(token)
+                        .is_ok_and(|claims| now.is_past(claims.exp as u64)) =>
+                {
+                    InvalidReason::Expired
+                }
                 ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => InvalidReason::BadSignature,
                 _ => InvalidReason::Malformed,
             }),
@@ -73,6 +92,10 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An instant well after every `exp` below is issued.
+    const NOW_MS: i64 = 1_800_000_000_000;
+    const NOW: i64 = NOW_MS / 1000;
 
     fn claims(exp: i64) -> SessionClaims {
         SessionClaims {
@@ -87,7 +110,7 @@ mod tests {
     }
 
     fn far_future() -> i64 {
-        platform::now_millis() / 1000 + 3600
+        NOW + 3600
     }
 
     #[test]
@@ -95,24 +118,46 @@ mod tests {
         let old = KeySet::new(&[("old".into(), vec![1; 32])]).unwrap();
         let token = old.sign(&claims(far_future())).unwrap();
         let rotated = KeySet::new(&[("new".into(), vec![2; 32]), ("old".into(), vec![1; 32])]).unwrap();
-        assert_eq!(rotated.verify(&token).unwrap().sub, "u1");
+        assert_eq!(rotated.verify(&token, NOW_MS).unwrap().sub, "u1");
         assert_eq!(rotated.signing_kid(), "new");
         // Once the old key is dropped, its tokens are unknown.
         let retired = KeySet::new(&[("new".into(), vec![2; 32])]).unwrap();
-        assert_eq!(retired.verify(&token), Err(InvalidReason::Unknown));
+        assert_eq!(retired.verify(&token, NOW_MS), Err(InvalidReason::Unknown));
     }
 
     #[test]
     fn refusals_say_why() {
         let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
-        let expired = keys.sign(&claims(platform::now_millis() / 1000 - 60)).unwrap();
-        assert_eq!(keys.verify(&expired), Err(InvalidReason::Expired));
-        assert_eq!(keys.verify("not.a.jwt"), Err(InvalidReason::Malformed));
+        let expired = keys.sign(&claims(NOW - 60)).unwrap();
+        assert_eq!(keys.verify(&expired, NOW_MS), Err(InvalidReason::Expired));
+        assert_eq!(keys.verify("not.a.jwt", NOW_MS), Err(InvalidReason::Malformed));
         let forged = KeySet::new(&[("k".into(), vec![9; 32])]).unwrap().sign(&claims(far_future())).unwrap();
-        assert_eq!(keys.verify(&forged), Err(InvalidReason::BadSignature));
+        assert_eq!(keys.verify(&forged, NOW_MS), Err(InvalidReason::BadSignature));
         // `alg: none` with the right kid.
         let header = "eyJhbGciOiJub25lIiwia2lkIjoiayJ9"; // {"alg":"none","kid":"k"}
         let payload = forged.split('.').nth(1).unwrap();
-        assert!(keys.verify(&format!("{header}.{payload}.")).is_err());
+        assert!(keys.verify(&format!("{header}.{payload}."), NOW_MS).is_err());
+    }
+
+    #[test]
+    fn expiry_is_judged_by_the_given_clock_with_five_seconds_of_leeway() {
+        let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
+        let token = keys.sign(&claims(NOW)).unwrap();
+        for (at, verdict) in [
+            (NOW_MS - 3_600_000, Ok(())),
+            (NOW_MS + 5_999, Ok(())),
+            (NOW_MS + 6_000, Err(InvalidReason::Expired)),
+            (NOW_MS + 3_600_000, Err(InvalidReason::Expired)),
+        ] {
+            assert_eq!(keys.verify(&token, at).map(|_| ()), verdict, "at {at}");
+        }
+    }
+
+    #[test]
+    fn an_expired_token_of_another_issuer_is_expired() {
+        let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
+        let foreign = |exp| keys.sign(&SessionClaims { iss: "elsewhere".into(), ..claims(exp) }).unwrap();
+        assert_eq!(keys.verify(&foreign(far_future()), NOW_MS), Err(InvalidReason::Malformed));
+        assert_eq!(keys.verify(&foreign(NOW - 60), NOW_MS), Err(InvalidReason::Expired));
     }
 }

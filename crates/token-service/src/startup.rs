@@ -1,14 +1,15 @@
 //! Builds token-service from settings: database (migrated when configured), credential cache (Redis when
-//! configured, in-process otherwise), listener; then serves until shutdown.
+//! configured, in-process otherwise), listener; then serves until shutdown. The clock, the
+//! caches and the session signing keys are chosen here and injected into `Tokens`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use platform::{Settings, Shutdown, SystemClock, seal::Sealer};
+use platform::{Clock, Settings, Shutdown, SystemClock, seal::Sealer};
 use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
-    app::{KvCache, TokenConfig, TokenStore, Tokens},
+    app::{KvCache, LOCAL_CAPACITY, TokenCache, TokenConfig, TokenStore, Tokens, redis_key_prefix},
     grpc::{GrpcDirectory, TokenGrpc, TokenServiceServer},
     jwt::KeySet,
     migration::Migrator,
@@ -30,6 +31,7 @@ pub struct Bound {
     cache: Arc<dyn KvCache>,
     keys: KeySet,
     sealer: Sealer,
+    clock: Arc<dyn Clock>,
     settings: Settings,
 }
 
@@ -40,15 +42,17 @@ impl Bound {
 
     /// The service, calling the registry (for JWT login) at `endpoint`.
     pub fn with_registry(self, endpoint: &str) -> anyhow::Result<Application> {
-        let Self { listener, store, cache, keys, sealer, settings } = self;
+        let Self { listener, store, cache, keys, sealer, clock, settings } = self;
+        // Revocation state, which every validation reads, is kept in-process too, briefly.
+        let local = Arc::new(MemoryKv::with_clock(LOCAL_CAPACITY, clock.clone()));
+        let cache = TokenCache::new(cache, local, Duration::from_millis(settings.session.revocation_cache_ms));
         let config = TokenConfig {
-            keys,
+            keys: Box::new(keys),
             sealer,
             directory: Arc::new(GrpcDirectory::new(endpoint)?),
             redis_failure: settings.session.redis_failure,
-            revocation_cache: std::time::Duration::from_millis(settings.session.revocation_cache_ms),
         };
-        let tokens = Tokens::new(store, cache, config, Arc::new(SystemClock));
+        let tokens = Tokens::new(store, cache, config, clock);
         Ok(Application { listener, tokens })
     }
 }
@@ -60,13 +64,14 @@ impl Application {
     }
 
     pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let cache = cache(settings).await?;
+        let cache = cache(settings, &clock).await?;
         let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
         let sealer = platform::db::sealer(&db, settings, "token_sealing_keys").await?;
         let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
-        let keys = key_set(settings, store.as_ref()).await?;
-        Ok(Bound { listener, store, cache, keys, sealer, settings: settings.clone() })
+        let keys = key_set(settings, store.as_ref(), clock.as_ref()).await?;
+        Ok(Bound { listener, store, cache, keys, sealer, clock, settings: settings.clone() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -85,23 +90,24 @@ impl Application {
     }
 }
 
-async fn cache(settings: &Settings) -> anyhow::Result<Arc<dyn KvCache>> {
+/// The cache the replicas share: Redis when configured, in-process otherwise.
+async fn cache(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn KvCache>> {
     Ok(match settings.redis_url() {
         Some(url) => {
-            let cache = RedisKv::connect(url, &settings.redis.key_prefix).await?;
+            let cache = RedisKv::connect(url, &redis_key_prefix(&settings.redis.key_prefix)).await?;
             tracing::info!(policy = ?settings.session.redis_failure, "token-service keeps revocation state and credential lookups in Redis");
             Arc::new(cache)
         }
         None => {
             tracing::info!("no REDIS_URL set: token-service uses an in-process cache (fine for one process only)");
-            Arc::new(MemoryKv::default())
+            Arc::new(MemoryKv::with_clock(LOCAL_CAPACITY, clock.clone()))
         }
     })
 }
 
 /// The configured keys, or the generated ones kept in the database (one is generated on the
 /// first start; replicas racing to do so converge on the newest).
-async fn key_set(settings: &Settings, store: &dyn TokenStore) -> anyhow::Result<KeySet> {
+async fn key_set(settings: &Settings, store: &dyn TokenStore, clock: &dyn Clock) -> anyhow::Result<KeySet> {
     if let Some(keys) = &settings.session.signing_keys {
         let keys = platform::keys::parse_signing_keys(secrecy::ExposeSecret::expose_secret(keys))
             .map_err(|problem| anyhow::anyhow!("session.signing_keys: {problem}"))?;
@@ -111,7 +117,7 @@ async fn key_set(settings: &Settings, store: &dyn TokenStore) -> anyhow::Result<
     if keys.is_empty() {
         let kid = format!("k{}", &platform::ids::new_id()[..12]);
         let secret = hex::decode(platform::secret::new_secret(32))?;
-        if let Err(err) = store.add_signing_key(&kid, &secret, platform::now_millis()).await {
+        if let Err(err) = store.add_signing_key(&kid, &secret, clock.now_millis()).await {
             tracing::debug!(error = format!("{err:#}"), "another replica generated the signing key first");
         }
         keys = store.signing_keys().await?;

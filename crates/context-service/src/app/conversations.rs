@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use platform::Clock;
 
+use super::StoreError;
 use crate::{
     domain::ValidationError,
     domain::{
@@ -17,8 +18,8 @@ use crate::{
 
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
-    async fn create_channel(&self, channel: &Channel) -> anyhow::Result<()>;
-    async fn find_channel(&self, app_id: &AppId, id: &str) -> anyhow::Result<Option<Channel>>;
+    async fn create_channel(&self, channel: &Channel) -> Result<(), StoreError>;
+    async fn find_channel(&self, app_id: &AppId, id: &str) -> Result<Option<Channel>, StoreError>;
     /// Channels ordered by id (creation order), after `after` when given.
     async fn list_channels(
         &self,
@@ -26,18 +27,18 @@ pub trait ConversationStore: Send + Sync {
         modality: Option<Modality>,
         after: Option<&str>,
         limit: u64,
-    ) -> anyhow::Result<Vec<Channel>>;
+    ) -> Result<Vec<Channel>, StoreError>;
     /// The conversation and its participants, in one transaction. `ChannelNotFound` when its
     /// channel is not one of the application's.
     async fn create_conversation(
         &self,
         conversation: &Conversation,
         participants: &[Participant],
-    ) -> Result<(), ContextError>;
-    async fn find_conversation(&self, app_id: &AppId, id: &str) -> anyhow::Result<Option<Conversation>>;
+    ) -> Result<(), StoreError>;
+    async fn find_conversation(&self, app_id: &AppId, id: &str) -> Result<Option<Conversation>, StoreError>;
     /// Ends an active conversation at `now`; an ended one stays as it is. `None` when there is
     /// no such conversation.
-    async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<Conversation>>;
+    async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<Conversation>, StoreError>;
     /// Adds `user_id` after the conversation's last participant, serialised per conversation,
     /// unless it already has `max` participants.
     async fn add_participant(
@@ -48,9 +49,14 @@ pub trait ConversationStore: Send + Sync {
         id: &str,
         max: u32,
         now: i64,
-    ) -> anyhow::Result<Joined>;
+    ) -> Result<Joined, StoreError>;
     /// False when the user took no part.
-    async fn remove_participant(&self, app_id: &AppId, conversation_id: &str, user_id: &str) -> anyhow::Result<bool>;
+    async fn remove_participant(
+        &self,
+        app_id: &AppId,
+        conversation_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError>;
     /// Participants in the order given, after position `after` when given.
     async fn list_participants(
         &self,
@@ -58,7 +64,7 @@ pub trait ConversationStore: Send + Sync {
         conversation_id: &str,
         after: Option<u32>,
         limit: u64,
-    ) -> anyhow::Result<Vec<Participant>>;
+    ) -> Result<Vec<Participant>, StoreError>;
 }
 
 /// What adding a participant did.

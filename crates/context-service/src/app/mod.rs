@@ -14,30 +14,58 @@ pub use conversations::{
 use crate::{
     domain::{
         Agent, AgentSpec, AppId, Context, ContextKey, ContextPatch, ContextValues, Country, Language, MessengerChannel,
+        ValidationError,
     },
     error::ContextError,
 };
 
+/// Why a store refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("an agent with this id already exists")]
+    AgentExists,
+    #[error("agent not found")]
+    AgentNotFound,
+    #[error("channel not found")]
+    ChannelNotFound,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ContextError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::AgentExists => ContextError::AgentExists,
+            StoreError::AgentNotFound => ContextError::AgentNotFound,
+            StoreError::ChannelNotFound => ContextError::ChannelNotFound,
+            StoreError::Invalid(invalid) => ContextError::Invalid(invalid),
+            StoreError::Unexpected(cause) => ContextError::Unexpected(cause),
+        }
+    }
+}
+
 #[async_trait]
 pub trait ContextStore: Send + Sync {
     /// Inserts or replaces the whole object.
-    async fn put(&self, context: &Context) -> anyhow::Result<()>;
-    async fn find(&self, key: &ContextKey) -> anyhow::Result<Option<Context>>;
+    async fn put(&self, context: &Context) -> Result<(), StoreError>;
+    async fn find(&self, key: &ContextKey) -> Result<Option<Context>, StoreError>;
     /// Applies `patch` under the row's lock, creating the object when absent.
-    async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, ContextError>;
+    async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, StoreError>;
     /// True when something was deleted.
-    async fn delete(&self, key: &ContextKey) -> anyhow::Result<bool>;
+    async fn delete(&self, key: &ContextKey) -> Result<bool, StoreError>;
     /// Everything kept for one user of one application.
-    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<()>;
+    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> Result<(), StoreError>;
 
-    async fn create_agent(&self, agent: &Agent) -> Result<(), ContextError>;
-    async fn find_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<Option<Agent>>;
+    async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
+    async fn find_agent(&self, app_id: &AppId, agent_id: &str) -> Result<Option<Agent>, StoreError>;
     /// Agents ordered by id, after `after` when given.
-    async fn list_agents(&self, app_id: &AppId, after: Option<&str>, limit: u64) -> anyhow::Result<Vec<Agent>>;
+    async fn list_agents(&self, app_id: &AppId, after: Option<&str>, limit: u64) -> Result<Vec<Agent>, StoreError>;
     /// Replaces the agent's spec; false when there is no such agent.
-    async fn update_agent(&self, agent: &Agent) -> anyhow::Result<bool>;
+    async fn update_agent(&self, agent: &Agent) -> Result<bool, StoreError>;
     /// Deletes the agent with its channels and contexts; false when there was none.
-    async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<bool>;
+    async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> Result<bool, StoreError>;
     /// The (agent, user) channel, created when absent (true when this call created it), with
     /// `patch` applied to its context, in one transaction holding the agent's row lock.
     async fn open_channel(
@@ -45,12 +73,12 @@ pub trait ContextStore: Send + Sync {
         key: &ContextKey,
         patch: &ContextPatch,
         now: i64,
-    ) -> Result<(MessengerChannel, bool, Context), ContextError>;
+    ) -> Result<(MessengerChannel, bool, Context), StoreError>;
     async fn find_messenger_channel(
         &self,
         app_id: &AppId,
         channel_url: &str,
-    ) -> anyhow::Result<Option<MessengerChannel>>;
+    ) -> Result<Option<MessengerChannel>, StoreError>;
 }
 
 /// A page of agents and where the next one starts.
@@ -95,7 +123,7 @@ impl Contexts {
     }
 
     pub async fn patch(&self, key: &ContextKey, patch: &ContextPatch) -> Result<Context, ContextError> {
-        self.store.patch(key, patch, self.clock.now_millis()).await
+        Ok(self.store.patch(key, patch, self.clock.now_millis()).await?)
     }
 
     pub async fn get(&self, key: &ContextKey) -> Result<Context, ContextError> {

@@ -13,17 +13,16 @@ use super::{
     entity::{channels, conversations, participants},
 };
 use crate::{
-    app::{ConversationStore, Joined},
+    app::{ConversationStore, Joined, StoreError},
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality,
         Participant,
     },
-    error::ContextError,
 };
 
 #[async_trait]
 impl ConversationStore for SeaContextStore {
-    async fn create_channel(&self, channel: &Channel) -> anyhow::Result<()> {
+    async fn create_channel(&self, channel: &Channel) -> Result<(), StoreError> {
         let ChannelSpec { name, description, modality, metadata } = &channel.spec;
         let row = channels::ActiveModel {
             app_id: Set(channel.app_id.as_str().to_owned()),
@@ -39,12 +38,12 @@ impl ConversationStore for SeaContextStore {
         Ok(())
     }
 
-    async fn find_channel(&self, app_id: &AppId, id: &str) -> anyhow::Result<Option<Channel>> {
+    async fn find_channel(&self, app_id: &AppId, id: &str) -> Result<Option<Channel>, StoreError> {
         let row = channels::Entity::find_by_id((app_id.as_str().to_owned(), id.to_owned()))
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        row.map(into_channel).transpose()
+        Ok(row.map(into_channel).transpose()?)
     }
 
     async fn list_channels(
@@ -53,7 +52,7 @@ impl ConversationStore for SeaContextStore {
         modality: Option<Modality>,
         after: Option<&str>,
         limit: u64,
-    ) -> anyhow::Result<Vec<Channel>> {
+    ) -> Result<Vec<Channel>, StoreError> {
         let mut query = channels::Entity::find()
             .filter(channels::Column::AppId.eq(app_id.as_str()))
             .order_by_asc(channels::Column::Id)
@@ -64,21 +63,22 @@ impl ConversationStore for SeaContextStore {
         if let Some(after) = after {
             query = query.filter(channels::Column::Id.gt(after));
         }
-        query.all(&self.db).await.map_err(unexpected)?.into_iter().map(into_channel).collect()
+        let rows = query.all(&self.db).await.map_err(unexpected)?;
+        Ok(rows.into_iter().map(into_channel).collect::<anyhow::Result<_>>()?)
     }
 
     async fn create_conversation(
         &self,
         conversation: &Conversation,
         members: &[Participant],
-    ) -> Result<(), ContextError> {
+    ) -> Result<(), StoreError> {
         let app_id = conversation.app_id.as_str();
         let txn = self.db.begin().await.map_err(unexpected)?;
         // The only foreign key of the row is its channel's (same application).
         conversations::Entity::insert(conversation_row(conversation)).exec_without_returning(&txn).await.map_err(
             |err| match err.sql_err() {
-                Some(SqlErr::ForeignKeyConstraintViolation(_)) => ContextError::ChannelNotFound,
-                _ => ContextError::Unexpected(unexpected(err)),
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => StoreError::ChannelNotFound,
+                _ => StoreError::Unexpected(unexpected(err)),
             },
         )?;
         if !members.is_empty() {
@@ -96,15 +96,15 @@ impl ConversationStore for SeaContextStore {
         Ok(())
     }
 
-    async fn find_conversation(&self, app_id: &AppId, id: &str) -> anyhow::Result<Option<Conversation>> {
+    async fn find_conversation(&self, app_id: &AppId, id: &str) -> Result<Option<Conversation>, StoreError> {
         let row = conversations::Entity::find_by_id((app_id.as_str().to_owned(), id.to_owned()))
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        row.map(into_conversation).transpose()
+        Ok(row.map(into_conversation).transpose()?)
     }
 
-    async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<Conversation>> {
+    async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<Conversation>, StoreError> {
         // One statement: concurrent ends agree, and the first end's instant is kept.
         conversations::Entity::update_many()
             .col_expr(conversations::Column::Status, Expr::value(status_str(ConversationStatus::Ended)))
@@ -126,7 +126,7 @@ impl ConversationStore for SeaContextStore {
         id: &str,
         max: u32,
         now: i64,
-    ) -> anyhow::Result<Joined> {
+    ) -> Result<Joined, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         // Touching the conversation locks it: joins of one conversation queue, so positions
         // (max + 1) never collide.
@@ -178,7 +178,12 @@ impl ConversationStore for SeaContextStore {
         Ok(Joined::Added(into_participant(added)?))
     }
 
-    async fn remove_participant(&self, app_id: &AppId, conversation_id: &str, user_id: &str) -> anyhow::Result<bool> {
+    async fn remove_participant(
+        &self,
+        app_id: &AppId,
+        conversation_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
         let removed = participants::Entity::delete_many()
             .filter(participants::Column::AppId.eq(app_id.as_str()))
             .filter(participants::Column::ConversationId.eq(conversation_id))
@@ -195,7 +200,7 @@ impl ConversationStore for SeaContextStore {
         conversation_id: &str,
         after: Option<u32>,
         limit: u64,
-    ) -> anyhow::Result<Vec<Participant>> {
+    ) -> Result<Vec<Participant>, StoreError> {
         let mut query = participants::Entity::find()
             .filter(participants::Column::AppId.eq(app_id.as_str()))
             .filter(participants::Column::ConversationId.eq(conversation_id))
@@ -205,7 +210,7 @@ impl ConversationStore for SeaContextStore {
             query = query.filter(participants::Column::Position.gt(after as i32));
         }
         let rows = query.all(&self.db).await.map_err(unexpected)?;
-        rows.into_iter().map(into_participant).collect()
+        Ok(rows.into_iter().map(into_participant).collect::<anyhow::Result<_>>()?)
     }
 }
 

@@ -14,11 +14,10 @@ use sea_orm::{
 };
 
 use crate::{
-    app::ContextStore,
+    app::{ContextStore, StoreError},
     domain::{
         Agent, AgentSpec, AppId, Context, ContextKey, ContextPatch, ContextValues, Country, Language, MessengerChannel,
     },
-    error::ContextError,
 };
 use entity::{agents, contexts, messenger_channels as channels, participants};
 
@@ -81,29 +80,29 @@ async fn upsert_context(conn: &impl ConnectionTrait, context: &Context) -> anyho
 
 #[async_trait]
 impl ContextStore for SeaContextStore {
-    async fn put(&self, context: &Context) -> anyhow::Result<()> {
-        upsert_context(&self.db, context).await
+    async fn put(&self, context: &Context) -> Result<(), StoreError> {
+        Ok(upsert_context(&self.db, context).await?)
     }
 
-    async fn find(&self, key: &ContextKey) -> anyhow::Result<Option<Context>> {
+    async fn find(&self, key: &ContextKey) -> Result<Option<Context>, StoreError> {
         let row = contexts::Entity::find().filter(key_filter(key)).one(&self.db).await.map_err(unexpected)?;
-        row.map(into_context).transpose()
+        Ok(row.map(into_context).transpose()?)
     }
 
-    async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, ContextError> {
+    async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         let patched = patch_in(&txn, key, patch, now).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(patched)
     }
 
-    async fn delete(&self, key: &ContextKey) -> anyhow::Result<bool> {
+    async fn delete(&self, key: &ContextKey) -> Result<bool, StoreError> {
         let result =
             contexts::Entity::delete_many().filter(key_filter(key)).exec(&self.db).await.map_err(unexpected)?;
         Ok(result.rows_affected > 0)
     }
 
-    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<()> {
+    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> Result<(), StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         contexts::Entity::delete_many()
             .filter(contexts::Column::AppId.eq(app_id.as_str()))
@@ -128,26 +127,26 @@ impl ContextStore for SeaContextStore {
         Ok(())
     }
 
-    async fn create_agent(&self, agent: &Agent) -> Result<(), ContextError> {
+    async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         agents::Entity::insert(agent_row(agent)?).exec_without_returning(&self.db).await.map_err(|err| {
             if AGENT_KEY.is_violated_by(&err) {
-                ContextError::AgentExists
+                StoreError::AgentExists
             } else {
-                ContextError::Unexpected(unexpected(err))
+                StoreError::Unexpected(unexpected(err))
             }
         })?;
         Ok(())
     }
 
-    async fn find_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<Option<Agent>> {
+    async fn find_agent(&self, app_id: &AppId, agent_id: &str) -> Result<Option<Agent>, StoreError> {
         let row = agents::Entity::find_by_id((app_id.as_str().to_owned(), agent_id.to_owned()))
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        row.map(into_agent).transpose()
+        Ok(row.map(into_agent).transpose()?)
     }
 
-    async fn list_agents(&self, app_id: &AppId, after: Option<&str>, limit: u64) -> anyhow::Result<Vec<Agent>> {
+    async fn list_agents(&self, app_id: &AppId, after: Option<&str>, limit: u64) -> Result<Vec<Agent>, StoreError> {
         let mut query = agents::Entity::find()
             .filter(agents::Column::AppId.eq(app_id.as_str()))
             .order_by_asc(agents::Column::AgentId)
@@ -155,10 +154,11 @@ impl ContextStore for SeaContextStore {
         if let Some(after) = after {
             query = query.filter(agents::Column::AgentId.gt(after));
         }
-        query.all(&self.db).await.map_err(unexpected)?.into_iter().map(into_agent).collect()
+        let rows = query.all(&self.db).await.map_err(unexpected)?;
+        Ok(rows.into_iter().map(into_agent).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn update_agent(&self, agent: &Agent) -> anyhow::Result<bool> {
+    async fn update_agent(&self, agent: &Agent) -> Result<bool, StoreError> {
         let mut row = agent_row(agent)?;
         row.created_at = sea_orm::ActiveValue::NotSet;
         let updated = agents::Entity::update_many()
@@ -171,7 +171,7 @@ impl ContextStore for SeaContextStore {
         Ok(updated.rows_affected > 0)
     }
 
-    async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> anyhow::Result<bool> {
+    async fn delete_agent(&self, app_id: &AppId, agent_id: &str) -> Result<bool, StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         // The agent row first, as open_channel locks it first: no deadlock, and no context
         // created for an agent being deleted. Its channels go with it (ON DELETE CASCADE).
@@ -202,7 +202,7 @@ impl ContextStore for SeaContextStore {
         key: &ContextKey,
         patch: &ContextPatch,
         now: i64,
-    ) -> Result<(MessengerChannel, bool, Context), ContextError> {
+    ) -> Result<(MessengerChannel, bool, Context), StoreError> {
         let (app_id, agent_id, user_id) = (key.app_id.as_str(), key.agent_id.as_str(), key.user_id.as_str());
         let txn = self.db.begin().await.map_err(unexpected)?;
         // Lock the agent row: a concurrent delete of the agent waits, or this finds no agent.
@@ -214,7 +214,7 @@ impl ContextStore for SeaContextStore {
             .await
             .map_err(unexpected)?;
         if agent.rows_affected == 0 {
-            return Err(ContextError::AgentNotFound);
+            return Err(StoreError::AgentNotFound);
         }
         let row = channels::ActiveModel {
             app_id: Set(app_id.to_owned()),
@@ -250,12 +250,12 @@ impl ContextStore for SeaContextStore {
         &self,
         app_id: &AppId,
         channel_url: &str,
-    ) -> anyhow::Result<Option<MessengerChannel>> {
+    ) -> Result<Option<MessengerChannel>, StoreError> {
         let row = channels::Entity::find_by_id((app_id.as_str().to_owned(), channel_url.to_owned()))
             .one(&self.db)
             .await
             .map_err(unexpected)?;
-        row.map(into_channel).transpose()
+        Ok(row.map(into_channel).transpose()?)
     }
 }
 
@@ -265,7 +265,7 @@ async fn patch_in(
     key: &ContextKey,
     patch: &ContextPatch,
     now: i64,
-) -> Result<Context, ContextError> {
+) -> Result<Context, StoreError> {
     // Creating the row when absent (or touching it) takes its lock before the read.
     let empty =
         Context { key: key.clone(), language: None, country: None, values: ContextValues::default(), updated_at: now };

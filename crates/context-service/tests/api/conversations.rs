@@ -2,12 +2,11 @@
 //! one application never seeing another's.
 
 use context_service::{
-    app::{ContextStore, ConversationStore, Joined},
+    app::{ContextStore, ConversationStore, Joined, StoreError},
     domain::{
         AppId, Channel, ChannelSpec, Conversation, ConversationKind, ConversationStatus, Metadata, Modality,
         Participant,
     },
-    error::ContextError,
 };
 use platform::ids::new_id;
 use serde_json::json;
@@ -111,7 +110,7 @@ async fn a_conversation_needs_a_channel_of_its_own_application(backend: Backend)
     for channel_id in [theirs.id.clone(), new_id()] {
         let conv = conversation(&app, Some(&channel_id), 2);
         let result = store.create_conversation(&conv, &participants(&[&new_id()], 2)).await;
-        assert!(matches!(result, Err(ContextError::ChannelNotFound)), "{result:?}");
+        assert!(matches!(result, Err(StoreError::ChannelNotFound)), "{result:?}");
         assert_eq!(store.find_conversation(&app, &conv.id).await.unwrap(), None, "nothing half-written");
         assert!(store.list_participants(&app, &conv.id, None, 10).await.unwrap().is_empty());
     }

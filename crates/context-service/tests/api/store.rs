@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use context_service::{
+    app::StoreError,
     domain::{AgentSpec, AppId, Context, ContextKey, ContextPatch, ContextValues, Country, Language, ValuesPatch},
-    error::ContextError,
 };
 use test_support::Backend;
 
@@ -114,7 +114,7 @@ async fn patches_merge_replace_and_clear(backend: Backend) {
         values: ValuesPatch::Merge { set: map(&[("big", &"x".repeat(9000))]), remove: vec![] },
         ..ContextPatch::default()
     };
-    assert!(matches!(store.patch(&k, &huge, 4).await, Err(ContextError::Invalid(_))));
+    assert!(matches!(store.patch(&k, &huge, 4).await, Err(StoreError::Invalid(_))));
     assert_eq!(store.find(&k).await.unwrap(), Some(replaced));
 }
 
@@ -128,7 +128,7 @@ async fn agents_live_and_die_with_their_channels_and_contexts(backend: Backend) 
         created_at: 1,
     };
     store.create_agent(&agent).await.unwrap();
-    assert!(matches!(store.create_agent(&agent).await, Err(ContextError::AgentExists)));
+    assert!(matches!(store.create_agent(&agent).await, Err(StoreError::AgentExists)));
     assert_eq!(store.find_agent(&app, "helper").await.unwrap(), Some(agent.clone()));
     assert_eq!(store.find_agent(&AppId::generate(), "helper").await.unwrap(), None);
 
@@ -150,7 +150,7 @@ async fn agents_live_and_die_with_their_channels_and_contexts(backend: Backend) 
     assert_eq!(reopened.values.entries(), &map(&[("a", "1"), ("b", "2")]));
     assert_eq!(store.find_messenger_channel(&app, &channel.channel_url).await.unwrap(), Some(channel.clone()));
     let ghost = store.open_channel(&key(&app, "u1", "ghost"), &ContextPatch::default(), 4).await;
-    assert!(matches!(ghost, Err(ContextError::AgentNotFound)));
+    assert!(matches!(ghost, Err(StoreError::AgentNotFound)));
     assert_eq!(store.find(&key(&app, "u1", "ghost")).await.unwrap(), None, "nothing written for an unknown agent");
     store.put(&context(key(&app, "u1", "helper"), &[("k", "v")], None)).await.unwrap();
 

@@ -1,15 +1,11 @@
 //! Access tokens: opaque, shown once, stored as a hash, permanent until revoked, at most the
 //! application's limit live per user (issuing one more revokes the oldest).
 
-use super::{CREDENTIAL_TTL, Tokens};
+use super::{Tokens, cache::CREDENTIAL_TTL};
 use crate::{
     domain::{AccessToken, AppId, Secret},
     error::TokenError,
 };
-
-pub(super) fn access_token_key(hash: &str) -> String {
-    format!("access_token:{hash}")
-}
 
 /// A registry user id: 1 to 80 characters.
 pub(super) fn user_id(value: &str) -> Result<String, TokenError> {
@@ -42,16 +38,9 @@ impl Tokens {
             created_at: now,
         };
         let revoked = self.store.issue_access_token(&token, limit, now).await?;
-        if !revoked.is_empty() {
-            let keys: Vec<String> = revoked.iter().map(|t| access_token_key(&t.token_hash)).collect();
-            if let Err(err) = self.cache.delete(&keys).await {
-                // Revoked in the database; a cached copy lives at most CREDENTIAL_TTL.
-                tracing::error!(
-                    error = format!("{err:#}"),
-                    ttl_secs = CREDENTIAL_TTL.as_secs(),
-                    "cache eviction failed"
-                );
-            }
+        if let Err(err) = self.cache.forget_access_tokens(&revoked).await {
+            // Revoked in the database; a cached copy lives at most CREDENTIAL_TTL.
+            tracing::error!(error = format!("{err:#}"), ttl_secs = CREDENTIAL_TTL.as_secs(), "cache eviction failed");
         }
         tracing::info!(
             app.id = app_id.as_str(),
@@ -73,7 +62,7 @@ impl Tokens {
             .revoke_access_token(app_id, id, self.clock.now_millis())
             .await?
             .ok_or(TokenError::AccessTokenNotFound)?;
-        self.cache.delete(&[access_token_key(&token.token_hash)]).await?;
+        self.cache.forget_access_tokens(std::slice::from_ref(&token)).await?;
         tracing::info!(app.id = app_id.as_str(), token.id = id, "access token revoked");
         Ok(())
     }

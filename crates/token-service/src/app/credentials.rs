@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{Tokens, sessions::IssuedSessionToken};
+use super::{CredentialStore, SealedCredential, Tokens, sessions::IssuedSessionToken};
 use crate::{
     customer_jwt::{self, CustomerClaims},
     domain::{
@@ -35,30 +35,28 @@ impl Tokens {
         let key = AppKey { id: AppKey::new_id(), app_id, display_name, created_at: self.clock.now_millis() };
         let secret = KeySecret::generate();
         let sealed = self.config.sealer.seal(secret.expose().as_bytes(), key.id.as_bytes());
-        self.store.create_app_key(&key, &sealed).await?;
+        let stored = SealedCredential { credential: key, sealed };
+        self.store.app_keys().create(&stored).await?;
+        let key = stored.credential;
         tracing::info!(app.id = key.app_id.as_str(), credential.id = key.id, "app key created");
         Ok((key, secret))
     }
 
     pub async fn list_app_keys(&self, app_id: &AppId) -> Result<Vec<AppKey>, TokenError> {
-        self.get_application(app_id).await?;
-        Ok(self.store.list_app_keys(app_id).await?)
+        let keys = self.list_credentials(self.store.app_keys(), app_id).await?;
+        Ok(keys.into_iter().map(|key| key.credential).collect())
     }
 
     pub async fn get_app_key(&self, app_id: &AppId, key_id: &str) -> Result<AppKey, TokenError> {
-        match self.store.find_app_key(key_id).await? {
-            Some((key, _)) if key.app_id == *app_id => Ok(key),
+        match self.store.app_keys().find(key_id).await? {
+            Some(key) if key.credential.app_id == *app_id => Ok(key.credential),
             _ => Err(TokenError::AppKeyNotFound),
         }
     }
 
     /// Deleting a key refuses its Basic credential and every JWT it signed from now on.
     pub async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> Result<(), TokenError> {
-        if !self.store.delete_app_key(app_id, key_id).await? {
-            return Err(TokenError::AppKeyNotFound);
-        }
-        tracing::info!(app.id = app_id.as_str(), credential.id = key_id, "app key deleted");
-        Ok(())
+        self.delete_credential(self.store.app_keys(), app_id, key_id, "app key", TokenError::AppKeyNotFound).await
     }
 
     pub async fn register_public_key(
@@ -70,21 +68,68 @@ impl Tokens {
         let algorithm = KeyAlgorithm::parse_public(algorithm)?;
         let pem = PublicKey::parse_pem(algorithm, pem)?;
         let key = PublicKey { id: PublicKey::new_id(), app_id, algorithm, pem, created_at: self.clock.now_millis() };
-        self.store.create_public_key(&key).await?;
+        self.store.public_keys().create(&key).await?;
         tracing::info!(app.id = key.app_id.as_str(), credential.id = key.id, "public key registered");
         Ok(key)
     }
 
     pub async fn list_public_keys(&self, app_id: &AppId) -> Result<Vec<PublicKey>, TokenError> {
-        self.get_application(app_id).await?;
-        Ok(self.store.list_public_keys(app_id).await?)
+        self.list_credentials(self.store.public_keys(), app_id).await
     }
 
     pub async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> Result<(), TokenError> {
-        if !self.store.delete_public_key(app_id, key_id).await? {
-            return Err(TokenError::PublicKeyNotFound);
+        self.delete_credential(self.store.public_keys(), app_id, key_id, "public key", TokenError::PublicKeyNotFound)
+            .await
+    }
+
+    pub async fn create_admin_client(
+        &self,
+        app_id: AppId,
+        name: Name,
+        scopes: Vec<Scope>,
+    ) -> Result<(AdminClient, KeySecret), TokenError> {
+        let scopes = if scopes.is_empty() { vec![Scope::UserManagement] } else { scopes };
+        let client =
+            AdminClient { id: AdminClient::new_id(), app_id, name, scopes, created_at: self.clock.now_millis() };
+        let secret = KeySecret::generate();
+        let sealed = self.config.sealer.seal(secret.expose().as_bytes(), client.id.as_bytes());
+        let stored = SealedCredential { credential: client, sealed };
+        self.store.admin_clients().create(&stored).await?;
+        let client = stored.credential;
+        tracing::info!(app.id = client.app_id.as_str(), credential.id = client.id, "admin client created");
+        Ok((client, secret))
+    }
+
+    pub async fn list_admin_clients(&self, app_id: &AppId) -> Result<Vec<AdminClient>, TokenError> {
+        let clients = self.list_credentials(self.store.admin_clients(), app_id).await?;
+        Ok(clients.into_iter().map(|client| client.credential).collect())
+    }
+
+    /// Deleting a client refuses every JWT it signed from now on.
+    pub async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> Result<(), TokenError> {
+        let not_found = TokenError::AdminClientNotFound;
+        self.delete_credential(self.store.admin_clients(), app_id, client_id, "admin client", not_found).await
+    }
+
+    /// An existing application's credentials of one kind; `ApplicationNotFound` otherwise.
+    async fn list_credentials<C>(&self, store: &dyn CredentialStore<C>, app_id: &AppId) -> Result<Vec<C>, TokenError> {
+        self.get_application(app_id).await?;
+        Ok(store.list(app_id).await?)
+    }
+
+    /// `not_found` when the application has no such credential.
+    async fn delete_credential<C>(
+        &self,
+        store: &dyn CredentialStore<C>,
+        app_id: &AppId,
+        id: &str,
+        kind: &str,
+        not_found: TokenError,
+    ) -> Result<(), TokenError> {
+        if !store.delete(app_id, id).await? {
+            return Err(not_found);
         }
-        tracing::info!(app.id = app_id.as_str(), credential.id = key_id, "public key deleted");
+        tracing::info!(app.id = app_id.as_str(), credential.id = id, "{kind} deleted");
         Ok(())
     }
 
@@ -94,7 +139,7 @@ impl Tokens {
         key_id: &str,
         expected_app: Option<&AppId>,
     ) -> Result<Option<(AppKey, KeySecret)>, TokenError> {
-        let Some((key, sealed)) = self.store.find_app_key(key_id).await? else {
+        let Some(SealedCredential { credential: key, sealed }) = self.store.app_keys().find(key_id).await? else {
             return Ok(None);
         };
         if expected_app.is_some_and(|app| *app != key.app_id) {
@@ -125,36 +170,6 @@ impl Tokens {
         }
     }
 
-    pub async fn create_admin_client(
-        &self,
-        app_id: AppId,
-        name: Name,
-        scopes: Vec<Scope>,
-    ) -> Result<(AdminClient, KeySecret), TokenError> {
-        let scopes = if scopes.is_empty() { vec![Scope::UserManagement] } else { scopes };
-        let client =
-            AdminClient { id: AdminClient::new_id(), app_id, name, scopes, created_at: self.clock.now_millis() };
-        let secret = KeySecret::generate();
-        let sealed = self.config.sealer.seal(secret.expose().as_bytes(), client.id.as_bytes());
-        self.store.create_admin_client(&client, &sealed).await?;
-        tracing::info!(app.id = client.app_id.as_str(), credential.id = client.id, "admin client created");
-        Ok((client, secret))
-    }
-
-    pub async fn list_admin_clients(&self, app_id: &AppId) -> Result<Vec<AdminClient>, TokenError> {
-        self.get_application(app_id).await?;
-        Ok(self.store.list_admin_clients(app_id).await?)
-    }
-
-    /// Deleting a client refuses every JWT it signed from now on.
-    pub async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> Result<(), TokenError> {
-        if !self.store.delete_admin_client(app_id, client_id).await? {
-            return Err(TokenError::AdminClientNotFound);
-        }
-        tracing::info!(app.id = app_id.as_str(), credential.id = client_id, "admin client deleted");
-        Ok(())
-    }
-
     /// A JWT credential: with a `kid`, a `scope: app` token of an app key; without, a Kore-style
     /// admin token naming its client in `appId`.
     pub async fn authenticate_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
@@ -169,7 +184,8 @@ impl Tokens {
     /// holds the client's scopes.
     async fn authenticate_admin_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
         let client_id = customer_jwt::claimed_client(token)?;
-        let Some((client, sealed)) = self.store.find_admin_client(&client_id).await? else {
+        let Some(SealedCredential { credential: client, sealed }) = self.store.admin_clients().find(&client_id).await?
+        else {
             return Err(JwtRefusal::UnknownClient.into());
         };
         if expected_app.is_some_and(|app| *app != client.app_id) {
@@ -177,7 +193,7 @@ impl Tokens {
         }
         let secret = self.config.sealer.open(&sealed, client.id.as_bytes()).map_err(anyhow::Error::from)?;
         let key = customer_jwt::decoding_key(KeyAlgorithm::Hs256, &secret)?;
-        customer_jwt::verify_unkeyed(token, &key)?;
+        customer_jwt::verify_unkeyed(token, &key, self.clock.now_millis())?;
         let rate_limit_per_second = self.get_application(&client.app_id).await?.settings.rate_limit_per_second;
         Ok(Caller { app_id: client.app_id, scopes: client.scopes, credential_id: client.id, rate_limit_per_second })
     }
@@ -206,15 +222,15 @@ impl Tokens {
         let (kid, _) = customer_jwt::header(token)?;
         if let Some((key, secret)) = self.app_key_secret(&kid, expected_app).await? {
             let decoding = customer_jwt::decoding_key(KeyAlgorithm::Hs256, secret.expose().as_bytes())?;
-            let claims = customer_jwt::verify(token, KeyAlgorithm::Hs256, &decoding)?;
+            let claims = customer_jwt::verify(token, KeyAlgorithm::Hs256, &decoding, self.clock.now_millis())?;
             return Ok((VerifiedBy::AppKey(key), claims));
         }
         if public_keys
-            && let Some(key) = self.store.find_public_key(&kid).await?
+            && let Some(key) = self.store.public_keys().find(&kid).await?
             && expected_app.is_none_or(|app| *app == key.app_id)
         {
             let decoding = customer_jwt::decoding_key(key.algorithm, key.pem.as_bytes())?;
-            let claims = customer_jwt::verify(token, key.algorithm, &decoding)?;
+            let claims = customer_jwt::verify(token, key.algorithm, &decoding, self.clock.now_millis())?;
             return Ok((VerifiedBy::PublicKey, claims));
         }
         Err(JwtRefusal::UnknownKey.into())

@@ -1,338 +1,49 @@
-//! Token-service use cases, written against `TokenStore`, `KvCache`, the signing key set and a
-//! clock. Split by concern: applications and API tokens here, user tokens in `access` and
+//! Token-service use cases, written against the store traits (`store`), the caches (`cache`),
+//! the session signing keys and a clock, each injected by `startup`. Split by concern:
+//! applications and API tokens, credentials customers hold, user tokens in `access` and
 //! `sessions`, the hot path in `validate`.
 
 mod access;
+mod applications;
+mod cache;
 mod credentials;
 mod sessions;
+mod store;
 mod validate;
 
+pub use applications::CreatedApplication;
+pub use cache::{KvCache, LOCAL_CAPACITY, TokenCache, redis_key_prefix};
 pub use credentials::{Login, UserDirectory};
-
-use std::{sync::Arc, time::Duration};
-
-use async_trait::async_trait;
-use platform::{
-    Clock,
-    config::RedisFailurePolicy,
-    seal::{Sealed, Sealer},
+pub use sessions::SessionKeys;
+pub use store::{
+    ApplicationStore, CredentialStore, SealedCredential, SigningKeyStore, StoreError, TokenStore, UserTokenStore,
 };
 
-use crate::{
-    domain::{
-        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, Caller, Name, PublicKey, Scope,
-        Secret,
-    },
-    error::TokenError,
-    jwt::KeySet,
-    store::MemoryKv,
-};
+use std::sync::Arc;
 
-/// Persistence of applications, credentials and user tokens.
-#[async_trait]
-pub trait TokenStore: Send + Sync {
-    /// Creates the application and, when given, its first API token in one transaction.
-    async fn create_application(&self, app: &Application, first_token: Option<&ApiToken>) -> anyhow::Result<()>;
-    async fn find_application(&self, id: &AppId) -> anyhow::Result<Option<Application>>;
-    /// Applications ordered by id, after `after` when given.
-    async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> anyhow::Result<Vec<Application>>;
-    /// Replaces the application's name and settings; false when there is no such application.
-    async fn update_application(&self, app: &Application) -> anyhow::Result<bool>;
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_api_token(&self, token: &ApiToken) -> Result<(), TokenError>;
-    /// A live (unrevoked) token by its hash.
-    async fn find_api_token(&self, token_hash: &str) -> anyhow::Result<Option<ApiToken>>;
-    /// Marks the token revoked; returns its hash, or `None` when no live token had that id.
-    async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<String>>;
+use platform::{Clock, config::RedisFailurePolicy, seal::Sealer};
 
-    /// Stores `token` and, in the same transaction, revokes the user's oldest live tokens beyond
-    /// `limit`; answers the tokens it revoked. Concurrent issues for one user are serialised.
-    /// Refuses with `UserDeleted` once the user's tokens were revoked for deletion.
-    async fn issue_access_token(
-        &self,
-        token: &AccessToken,
-        limit: u32,
-        now: i64,
-    ) -> Result<Vec<AccessToken>, TokenError>;
-    /// The user's live access tokens, newest first.
-    async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Vec<AccessToken>>;
-    async fn find_access_token(&self, token_hash: &str) -> anyhow::Result<Option<AccessToken>>;
-    async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> anyhow::Result<Option<AccessToken>>;
-
-    /// Records durably that the user's session tokens issued before `before` are revoked.
-    async fn revoke_session_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()>;
-    /// Revokes every access token of the user, records `before` for session tokens and marks the
-    /// user deleted, in one transaction; answers the access tokens it revoked.
-    async fn revoke_user_tokens(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<Vec<AccessToken>>;
-    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>>;
-    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<bool>;
-
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_app_key(&self, key: &AppKey, sealed: &Sealed) -> Result<(), TokenError>;
-    /// The application's app keys, oldest first.
-    async fn list_app_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<AppKey>>;
-    /// A key by id, with its sealed secret, whatever its application.
-    async fn find_app_key(&self, key_id: &str) -> anyhow::Result<Option<(AppKey, Sealed)>>;
-    /// False when the application has no such key.
-    async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool>;
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_public_key(&self, key: &PublicKey) -> Result<(), TokenError>;
-    async fn list_public_keys(&self, app_id: &AppId) -> anyhow::Result<Vec<PublicKey>>;
-    async fn find_public_key(&self, key_id: &str) -> anyhow::Result<Option<PublicKey>>;
-    async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> anyhow::Result<bool>;
-
-    /// Fails with `ApplicationNotFound` when the application does not exist.
-    async fn create_admin_client(&self, client: &AdminClient, sealed: &Sealed) -> Result<(), TokenError>;
-    async fn list_admin_clients(&self, app_id: &AppId) -> anyhow::Result<Vec<AdminClient>>;
-    /// A client by id, with its sealed secret, whatever its application.
-    async fn find_admin_client(&self, client_id: &str) -> anyhow::Result<Option<(AdminClient, Sealed)>>;
-    async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> anyhow::Result<bool>;
-
-    /// Generated signing keys, newest first.
-    async fn signing_keys(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>>;
-    async fn add_signing_key(&self, kid: &str, secret: &[u8], now: i64) -> anyhow::Result<()>;
-}
-
-/// A string cache with expiry: Redis (single node or cluster) for many replicas, in-process for
-/// one. Keys here are relative; the Redis side adds `<prefix>:token:`.
-#[async_trait]
-pub trait KvCache: Send + Sync {
-    async fn get(&self, key: &str) -> anyhow::Result<Option<String>>;
-    async fn set(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
-    async fn delete(&self, keys: &[String]) -> anyhow::Result<()>;
-}
-
-/// How long a looked-up credential or token is trusted without reading the database again.
-/// Revocation removes the entry at once; this bounds staleness should that removal fail.
-pub const CREDENTIAL_TTL: Duration = Duration::from_secs(300);
-
-fn api_token_key(hash: &str) -> String {
-    format!("api_token:{hash}")
-}
-
-/// An application created together with its first API token (shown once).
-#[derive(Debug)]
-pub struct CreatedApplication {
-    pub application: Application,
-    pub api_token: Option<(ApiToken, Secret)>,
-}
-
-/// Everything a `Tokens` needs besides its store and caches.
+/// Everything a `Tokens` needs besides its store, caches and clock.
 pub struct TokenConfig {
-    pub keys: KeySet,
-    /// Seals app-key secrets (kept to verify HS256 signatures, so they cannot be hashed).
+    pub keys: Box<dyn SessionKeys>,
+    /// Seals app-key and admin-client secrets (kept to verify HS256 signatures, so they cannot
+    /// be hashed).
     pub sealer: Sealer,
     /// Where JWT login finds or creates its user.
     pub directory: Arc<dyn UserDirectory>,
     pub redis_failure: RedisFailurePolicy,
-    /// How long this replica trusts revocation state it read.
-    pub revocation_cache: Duration,
 }
 
 #[derive(Clone)]
 pub struct Tokens {
     store: Arc<dyn TokenStore>,
-    cache: Arc<dyn KvCache>,
-    /// A short in-process layer over `cache` for revocation state, read on every validation.
-    hot: Arc<MemoryKv>,
+    cache: TokenCache,
     config: Arc<TokenConfig>,
     clock: Arc<dyn Clock>,
 }
 
 impl Tokens {
-    pub fn new(
-        store: Arc<dyn TokenStore>,
-        cache: Arc<dyn KvCache>,
-        config: TokenConfig,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self { store, cache, hot: Arc::new(MemoryKv::new(100_000)), config: Arc::new(config), clock }
-    }
-
-    pub async fn create_application(
-        &self,
-        name: Name,
-        settings: AppSettings,
-        with_api_token: bool,
-    ) -> Result<CreatedApplication, TokenError> {
-        let now = self.clock.now_millis();
-        let application = Application { id: AppId::generate(), name, settings, created_at: now };
-        let api_token = with_api_token.then(|| {
-            let name = Name::parse("name", "default".into()).expect("constant name is valid");
-            new_api_token(&application.id, name, vec![Scope::App], now)
-        });
-        self.store.create_application(&application, api_token.as_ref().map(|(token, _)| token)).await?;
-        tracing::info!(app.id = application.id.as_str(), "application created");
-        Ok(CreatedApplication { application, api_token })
-    }
-
-    pub async fn get_application(&self, id: &AppId) -> Result<Application, TokenError> {
-        self.store.find_application(id).await?.ok_or(TokenError::ApplicationNotFound)
-    }
-
-    pub async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> Result<Vec<Application>, TokenError> {
-        Ok(self.store.list_applications(after, limit).await?)
-    }
-
-    /// A new name and/or settings. Gateways see a new rate limit when their cached credential
-    /// lookup expires (at most `CREDENTIAL_TTL`).
-    pub async fn update_application(
-        &self,
-        id: &AppId,
-        name: Option<Name>,
-        settings: Option<AppSettings>,
-    ) -> Result<Application, TokenError> {
-        let mut app = self.get_application(id).await?;
-        if let Some(name) = name {
-            app.name = name;
-        }
-        if let Some(settings) = settings {
-            app.settings = settings;
-        }
-        if !self.store.update_application(&app).await? {
-            return Err(TokenError::ApplicationNotFound);
-        }
-        tracing::info!(app.id = id.as_str(), "application updated");
-        Ok(app)
-    }
-
-    pub async fn create_api_token(
-        &self,
-        app_id: AppId,
-        name: Name,
-        scopes: Vec<Scope>,
-    ) -> Result<(ApiToken, Secret), TokenError> {
-        let scopes = if scopes.is_empty() { vec![Scope::App] } else { scopes };
-        let (token, secret) = new_api_token(&app_id, name, scopes, self.clock.now_millis());
-        self.store.create_api_token(&token).await?;
-        tracing::info!(app.id = app_id.as_str(), credential.id = token.id, "API token created");
-        Ok((token, secret))
-    }
-
-    pub async fn revoke_api_token(&self, app_id: &AppId, id: &str) -> Result<(), TokenError> {
-        let hash = self
-            .store
-            .revoke_api_token(app_id, id, self.clock.now_millis())
-            .await?
-            .ok_or(TokenError::ApiTokenNotFound)?;
-        // The cache must not outlive the revocation; a failure here is a server fault.
-        self.cache.delete(&[api_token_key(&hash)]).await?;
-        tracing::info!(app.id = app_id.as_str(), credential.id = id, "API token revoked");
-        Ok(())
-    }
-
-    /// An API token -> who is calling. `expected_app`, when given, must be the token's application.
-    pub async fn authenticate_api_token(
-        &self,
-        presented: Secret,
-        expected_app: Option<&AppId>,
-    ) -> Result<Caller, TokenError> {
-        if presented.expose().is_empty() {
-            return Err(TokenError::CredentialMissing);
-        }
-        // SHA-256 once per call: it keys both the cache and the database lookup.
-        let hash = presented.hash();
-        let key = api_token_key(&hash);
-        let cached = match self.cache.get(&key).await {
-            Ok(value) => {
-                let caller = value.and_then(|v| decode_caller(&v));
-                validate::cache_result("api_token", if caller.is_some() { "hit" } else { "miss" });
-                caller
-            }
-            Err(err) => {
-                validate::cache_result("api_token", "error");
-                tracing::warn!(error = format!("{err:#}"), "cache unavailable; reading the database");
-                None
-            }
-        };
-        let caller = match cached {
-            Some(caller) => caller,
-            None => {
-                let token = self.store.find_api_token(&hash).await?.ok_or(TokenError::CredentialInvalid)?;
-                let rate_limit_per_second = self.get_application(&token.app_id).await?.settings.rate_limit_per_second;
-                let caller = Caller {
-                    app_id: token.app_id,
-                    scopes: token.scopes,
-                    credential_id: token.id,
-                    rate_limit_per_second,
-                };
-                if let Err(err) = self.cache.set(&key, &encode_caller(&caller), CREDENTIAL_TTL).await {
-                    tracing::warn!(error = format!("{err:#}"), "cache unavailable; not cached");
-                }
-                caller
-            }
-        };
-        if expected_app.is_some_and(|app| *app != caller.app_id) {
-            return Err(TokenError::CredentialInvalid);
-        }
-        Ok(caller)
-    }
-}
-
-fn new_api_token(app_id: &AppId, name: Name, scopes: Vec<Scope>, now: i64) -> (ApiToken, Secret) {
-    let secret = Secret::generate();
-    let token = ApiToken {
-        id: platform::ids::new_id(),
-        app_id: app_id.clone(),
-        name,
-        token_hash: secret.hash(),
-        scopes,
-        created_at: now,
-    };
-    (token, secret)
-}
-
-/// `app_id|scope,scope|rate_limit|credential_id`
-fn encode_caller(caller: &Caller) -> String {
-    let scopes: Vec<&str> = caller.scopes.iter().map(|s| s.as_str()).collect();
-    format!("{}|{}|{}|{}", caller.app_id.as_str(), scopes.join(","), caller.rate_limit_per_second, caller.credential_id)
-}
-
-/// A cached value that does not parse is ignored (and re-read from the database).
-fn decode_caller(value: &str) -> Option<Caller> {
-    let mut parts = value.splitn(4, '|');
-    let (app_id, scopes, rate, credential_id) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let scopes = scopes.split(',').filter(|s| !s.is_empty()).map(Scope::parse).collect::<Option<_>>()?;
-    Some(Caller {
-        app_id: AppId::parse(app_id.to_owned()).ok()?,
-        scopes,
-        credential_id: credential_id.to_owned(),
-        rate_limit_per_second: rate.parse().ok()?,
-    })
-}
-
-/// `app_id|user_id|token_id`
-fn encode_access(token: &AccessToken) -> String {
-    format!("{}|{}|{}", token.app_id.as_str(), token.user_id, token.id)
-}
-
-fn decode_access(value: &str) -> Option<(AppId, String)> {
-    let mut parts = value.splitn(3, '|');
-    let (app_id, user_id) = (parts.next()?, parts.next()?);
-    Some((AppId::parse(app_id.to_owned()).ok()?, user_id.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cached_values_round_trip_and_garbage_is_ignored() {
-        let caller = Caller {
-            app_id: AppId::generate(),
-            scopes: vec![Scope::App, Scope::UserManagement],
-            credential_id: "c".into(),
-            rate_limit_per_second: 5,
-        };
-        assert_eq!(decode_caller(&encode_caller(&caller)), Some(caller));
-        assert_eq!(decode_caller("nonsense"), None);
-        let token = AccessToken {
-            id: "t".into(),
-            app_id: AppId::generate(),
-            user_id: "u".into(),
-            token_hash: "h".into(),
-            created_at: 1,
-        };
-        assert_eq!(decode_access(&encode_access(&token)), Some((token.app_id.clone(), "u".into())));
+    pub fn new(store: Arc<dyn TokenStore>, cache: TokenCache, config: TokenConfig, clock: Arc<dyn Clock>) -> Self {
+        Self { store, cache, config: Arc::new(config), clock }
     }
 }

@@ -1,23 +1,18 @@
 //! Session tokens: stateless JWTs, never written to the database. Revoking them records a
 //! per-user "revoked before" instant durably (database) and in the cache every replica reads.
 
-use std::time::Duration;
-
-use super::{
-    KvCache, Tokens,
-    access::{access_token_key, user_id},
-};
+use super::{Tokens, access::user_id};
 use crate::{
-    domain::{AppId, ISSUER, SessionClaims, ValidationError},
+    domain::{AppId, ISSUER, InvalidReason, SessionClaims, ValidationError},
     error::TokenError,
 };
 
-/// How long a cached "revoked before" instant lives; a Redis flush or restart only costs a
-/// database read, since the database holds the durable copy.
-pub(super) const REVOCATION_TTL: Duration = Duration::from_secs(3600);
-
-pub(super) fn revocation_key(app_id: &AppId, user_id: &str) -> String {
-    format!("revoked_before:{}:{user_id}", app_id.as_str())
+/// The keys session tokens are signed and verified with.
+pub trait SessionKeys: Send + Sync {
+    fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String>;
+    /// Signature, algorithm, issuer and expiry at `now_millis` (the caller's clock); revocation
+    /// is the caller's next step.
+    fn verify(&self, token: &str, now_millis: i64) -> Result<SessionClaims, InvalidReason>;
 }
 
 /// A session token and its expiry in milliseconds. No `Debug`: it carries the token.
@@ -70,7 +65,7 @@ impl Tokens {
         let user = user_id(user)?;
         let now = self.clock.now_millis();
         self.store.revoke_session_tokens(app_id, &user, now).await?;
-        self.publish_revocation(app_id, &user, now).await?;
+        self.cache.publish_revocation(app_id, &user, now).await?;
         tracing::info!(app.id = app_id.as_str(), user.id = user, "session tokens revoked");
         Ok(())
     }
@@ -80,26 +75,14 @@ impl Tokens {
         let user = user_id(user)?;
         let now = self.clock.now_millis();
         let revoked = self.store.revoke_user_tokens(app_id, &user, now).await?;
-        let keys: Vec<String> = revoked.iter().map(|t| access_token_key(&t.token_hash)).collect();
-        if !keys.is_empty() {
-            self.cache.delete(&keys).await?;
-        }
-        self.publish_revocation(app_id, &user, now).await?;
+        self.cache.forget_access_tokens(&revoked).await?;
+        self.cache.publish_revocation(app_id, &user, now).await?;
         tracing::info!(
             app.id = app_id.as_str(),
             user.id = user,
             access_tokens = revoked.len(),
             "all user tokens revoked"
         );
-        Ok(())
-    }
-
-    /// The durable copy is written first; if the cache cannot take the new instant the call
-    /// fails, so the caller retries instead of trusting a stale cache.
-    async fn publish_revocation(&self, app_id: &AppId, user: &str, before: i64) -> Result<(), TokenError> {
-        let key = revocation_key(app_id, user);
-        self.cache.set(&key, &before.to_string(), REVOCATION_TTL).await?;
-        self.hot.delete(std::slice::from_ref(&key)).await?;
         Ok(())
     }
 }

@@ -5,12 +5,7 @@
 
 use platform::config::RedisFailurePolicy;
 
-use super::{
-    CREDENTIAL_TTL, KvCache, Tokens,
-    access::access_token_key,
-    decode_access, encode_access,
-    sessions::{REVOCATION_TTL, revocation_key},
-};
+use super::Tokens;
 use crate::{
     domain::{AppId, InvalidReason, TokenKind, ValidToken, Validation},
     error::TokenError,
@@ -40,7 +35,7 @@ impl Tokens {
     }
 
     async fn validate_session(&self, token: &str) -> Result<Validation, TokenError> {
-        let claims = match self.config.keys.verify(token) {
+        let claims = match self.config.keys.verify(token, self.clock.now_millis()) {
             Ok(claims) => claims,
             Err(reason) => return Ok(Err(reason)),
         };
@@ -62,26 +57,19 @@ impl Tokens {
     /// The user's "revoked before" instant (0 when never revoked), or `None` when it cannot be
     /// known and the policy says to refuse.
     async fn revoked_before(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, TokenError> {
-        let key = revocation_key(app_id, user_id);
-        if let Some(value) = self.hot.get(&key).await?.and_then(|v| v.parse().ok()) {
-            cache_result("revocation", "hit_local");
-            return Ok(Some(value));
+        if let Some(before) = self.cache.local_revocation(app_id, user_id).await? {
+            return Ok(Some(before));
         }
-        let before = match self.cache.get(&key).await {
-            Ok(Some(value)) => {
-                cache_result("revocation", "hit");
-                value.parse().unwrap_or(0)
-            }
+        let before = match self.cache.revocation(app_id, user_id).await {
+            Ok(Some(before)) => before,
             Ok(None) => {
-                cache_result("revocation", "miss");
                 let before = self.store.find_user_revocation(app_id, user_id).await?.unwrap_or(0);
-                if let Err(err) = self.cache.set(&key, &before.to_string(), REVOCATION_TTL).await {
+                if let Err(err) = self.cache.put_revocation(app_id, user_id, before).await {
                     tracing::warn!(error = format!("{err:#}"), "revocation state not cached");
                 }
                 before
             }
             Err(err) => {
-                cache_result("revocation", "error");
                 tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
                 match self.config.redis_failure {
                     RedisFailurePolicy::Closed => return Ok(None),
@@ -92,7 +80,7 @@ impl Tokens {
                 }
             }
         };
-        self.hot.set(&key, &before.to_string(), self.config.revocation_cache).await?;
+        self.cache.put_local_revocation(app_id, user_id, before).await?;
         Ok(Some(before))
     }
 
@@ -101,15 +89,9 @@ impl Tokens {
             return Ok(Err(InvalidReason::Malformed));
         }
         let hash = platform::secret::hash_secret(token);
-        let key = access_token_key(&hash);
-        let cached = match self.cache.get(&key).await {
-            Ok(value) => {
-                let owner = value.and_then(|v| decode_access(&v));
-                cache_result("access_token", if owner.is_some() { "hit" } else { "miss" });
-                owner
-            }
+        let cached = match self.cache.access_owner(&hash).await {
+            Ok(owner) => owner,
             Err(err) => {
-                cache_result("access_token", "error");
                 tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
                 if self.config.redis_failure == RedisFailurePolicy::Closed {
                     return Ok(Err(InvalidReason::Unavailable));
@@ -123,7 +105,7 @@ impl Tokens {
                 let Some(stored) = self.store.find_access_token(&hash).await? else {
                     return Ok(Err(InvalidReason::Unknown));
                 };
-                if let Err(err) = self.cache.set(&key, &encode_access(&stored), CREDENTIAL_TTL).await {
+                if let Err(err) = self.cache.put_access_owner(&stored).await {
                     tracing::warn!(error = format!("{err:#}"), "access token not cached");
                 }
                 (stored.app_id, stored.user_id)
@@ -131,9 +113,4 @@ impl Tokens {
         };
         Ok(Ok(ValidToken { app_id, user_id, kind: TokenKind::Access, expires_at: None }))
     }
-}
-
-/// `roster_cache_requests_total{cache, result}`: the hit ratio of each cache.
-pub(super) fn cache_result(cache: &'static str, result: &'static str) {
-    metrics::counter!("roster_cache_requests_total", "cache" => cache, "result" => result).increment(1);
 }

@@ -7,7 +7,7 @@ mod tokens;
 
 pub use credentials::{AdminClient, AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
 
-pub use tokens::{AccessToken, ISSUER, InvalidReason, SessionClaims, TokenKind, ValidToken, Validation};
+pub use tokens::{AccessToken, ISSUER, InvalidReason, JwtTime, SessionClaims, TokenKind, ValidToken, Validation};
 
 pub use platform::{AppId, ValidationError};
 

@@ -32,6 +32,31 @@ pub struct SessionClaims {
 
 pub const ISSUER: &str = "roster";
 
+/// The instant a JWT's `exp` and `nbf` are judged at: whole seconds since the epoch, with
+/// `leeway` seconds of clock skew allowed either side (jsonwebtoken's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwtTime {
+    now: u64,
+    leeway: u64,
+}
+
+impl JwtTime {
+    /// `now_millis` since the epoch (never before it).
+    pub fn at(now_millis: i64, leeway_secs: u64) -> Self {
+        Self { now: u64::try_from(now_millis.div_euclid(1000)).unwrap_or(0), leeway: leeway_secs }
+    }
+
+    /// Whether a token expiring at `exp` has expired.
+    pub fn is_past(self, exp: u64) -> bool {
+        exp < self.now.saturating_sub(self.leeway)
+    }
+
+    /// Whether a token valid from `nbf` is not valid yet.
+    pub fn is_before(self, nbf: u64) -> bool {
+        nbf > self.now.saturating_add(self.leeway)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Access,
@@ -62,3 +87,18 @@ pub enum InvalidReason {
 
 /// The answer of a validation: never an error for a bad token, only for a broken service.
 pub type Validation = Result<ValidToken, InvalidReason>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_time_allows_its_leeway_either_side() {
+        let now = JwtTime::at(100_999, 5);
+        assert!(!now.is_past(95) && now.is_past(94));
+        assert!(!now.is_before(105) && now.is_before(106));
+        // Before the epoch is the epoch; nothing wraps.
+        let epoch = JwtTime::at(-1, 5);
+        assert!(!epoch.is_past(0) && !epoch.is_before(5) && epoch.is_before(6));
+    }
+}

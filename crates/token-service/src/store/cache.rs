@@ -1,14 +1,16 @@
 //! The `KvCache` implementations: Redis (single node or cluster; the connection manager
-//! reconnects by itself) and a bounded in-process map for one process.
+//! reconnects by itself) and a bounded in-process map for one process, whose entries expire by
+//! the injected clock.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
+    sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use platform::{Clock, SystemClock};
 use redis::{aio::ConnectionManager, cluster_async::ClusterConnection};
 
 use crate::app::KvCache;
@@ -22,7 +24,7 @@ enum Connection {
     Cluster(ClusterConnection),
 }
 
-/// Keys are `<prefix>:token:<key>`.
+/// Keys are `<prefix><key>`.
 #[derive(Clone)]
 pub struct RedisKv {
     connection: Connection,
@@ -30,7 +32,8 @@ pub struct RedisKv {
 }
 
 impl RedisKv {
-    /// `redis://...` for one node; `redis+cluster://h1:p1,h2:p2` for a cluster.
+    /// `redis://...` for one node; `redis+cluster://h1:p1,h2:p2` for a cluster. Every key is
+    /// stored under `prefix` (`app::redis_key_prefix` says which).
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let connection = if let Some((scheme, nodes)) = split_cluster_url(url) {
             let nodes: Vec<String> = nodes.split(',').map(|node| format!("{scheme}://{node}")).collect();
@@ -43,7 +46,7 @@ impl RedisKv {
                 .set_response_timeout(Some(REDIS_TIMEOUT));
             Connection::Single(client.get_connection_manager_with_config(config).await.context("cannot reach Redis")?)
         };
-        Ok(Self { connection, prefix: format!("{prefix}:token:") })
+        Ok(Self { connection, prefix: prefix.to_owned() })
     }
 
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> anyhow::Result<T> {
@@ -86,35 +89,43 @@ impl KvCache for RedisKv {
     }
 }
 
-/// Entries expire on their own; at capacity, expired entries go first, then everything,
-/// which only costs database reads.
+/// Entries expire by `clock`; at capacity, expired entries go first, then everything, which
+/// only costs database reads.
 pub struct MemoryKv {
-    entries: Mutex<HashMap<String, (String, Instant)>>,
+    /// Each value with the instant (milliseconds) it expires at.
+    entries: Mutex<HashMap<String, (String, i64)>>,
     capacity: usize,
+    clock: Arc<dyn Clock>,
 }
 
 impl MemoryKv {
+    /// On the system clock.
     pub fn new(capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity }
+        Self::with_clock(capacity, Arc::new(SystemClock))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+    pub fn with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), capacity, clock }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64)>> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl Default for MemoryKv {
     fn default() -> Self {
-        Self::new(100_000)
+        Self::new(crate::app::LOCAL_CAPACITY)
     }
 }
 
 #[async_trait]
 impl KvCache for MemoryKv {
     async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let now = self.clock.now_millis();
         let mut entries = self.lock();
         match entries.get(key) {
-            Some((value, expires)) if *expires > platform::clock::monotonic_now() => Ok(Some(value.clone())),
+            Some((value, expires)) if *expires > now => Ok(Some(value.clone())),
             Some(_) => {
                 entries.remove(key);
                 Ok(None)
@@ -124,15 +135,16 @@ impl KvCache for MemoryKv {
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        let now = self.clock.now_millis();
+        let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         let mut entries = self.lock();
         if entries.len() >= self.capacity && !entries.contains_key(key) {
-            let now = platform::clock::monotonic_now();
             entries.retain(|_, (_, expires)| *expires > now);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        entries.insert(key.to_owned(), (value.to_owned(), platform::clock::monotonic_now() + ttl));
+        entries.insert(key.to_owned(), (value.to_owned(), expires));
         Ok(())
     }
 
@@ -154,5 +166,18 @@ mod tests {
         assert_eq!(split_cluster_url("redis+cluster://a:1,b:2"), Some(("redis", "a:1,b:2")));
         assert_eq!(split_cluster_url("rediss+cluster://a:1"), Some(("rediss", "a:1")));
         assert_eq!(split_cluster_url("redis://a:1"), None);
+    }
+
+    #[tokio::test]
+    async fn at_capacity_expired_entries_go_first() {
+        let clock = platform::ManualClock::at(1_000);
+        let cache = MemoryKv::with_clock(2, Arc::new(clock.clone()));
+        cache.set("short", "v", Duration::from_secs(1)).await.unwrap();
+        cache.set("long", "v", Duration::from_secs(60)).await.unwrap();
+        clock.advance(Duration::from_secs(1));
+        cache.set("new", "v", Duration::from_secs(60)).await.unwrap();
+        assert_eq!(cache.get("long").await.unwrap().as_deref(), Some("v"), "the live entry stays");
+        assert_eq!(cache.get("new").await.unwrap().as_deref(), Some("v"));
+        assert_eq!(cache.get("short").await.unwrap(), None);
     }
 }

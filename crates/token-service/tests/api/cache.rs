@@ -2,6 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use platform::ManualClock;
 use token_service::{
     app::KvCache,
     store::{MemoryKv, RedisKv},
@@ -49,11 +50,18 @@ async fn memory_kv_stays_within_capacity() {
     assert!(kept.iter().filter(|c| c.is_some()).count() < 2);
 }
 
+/// A real TTL, on an injected clock: alive until it is up, gone once it is.
 #[tokio::test]
 async fn memory_kv_entries_expire() {
-    let cache = MemoryKv::default();
-    cache.set("gone", "v", Duration::ZERO).await.unwrap();
+    let clock = ManualClock::at(1_000_000);
+    let cache = MemoryKv::with_clock(100, Arc::new(clock.clone()));
+    cache.set("gone", "v", Duration::from_secs(60)).await.unwrap();
+    clock.advance(Duration::from_millis(59_999));
+    assert_eq!(cache.get("gone").await.unwrap().as_deref(), Some("v"), "alive until its TTL is up");
+    clock.advance(Duration::from_millis(1));
     assert_eq!(cache.get("gone").await.unwrap(), None);
+    cache.set("none", "v", Duration::ZERO).await.unwrap();
+    assert_eq!(cache.get("none").await.unwrap(), None, "a zero TTL keeps nothing");
 }
 
 /// Three masters in cluster mode, of this test's own, on free ports.

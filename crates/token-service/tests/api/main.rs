@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod cache;
+mod clock;
+mod credential_store;
 mod credentials;
 mod grpc;
 mod helpers;

@@ -1,7 +1,7 @@
 //! The `TokenStore` contract on SQLite and PostgreSQL.
 
 use test_support::Backend;
-use token_service::{domain::AppId, error::TokenError};
+use token_service::{app::StoreError, domain::AppId};
 
 use crate::helpers::{api_token, application, store};
 
@@ -45,7 +45,7 @@ async fn tokens_need_an_existing_application(backend: Backend) {
     let (store, _db) = store(backend).await;
     let (token, _) = api_token(&AppId::generate());
     let err = store.create_api_token(&token).await.expect_err("no such app");
-    assert!(matches!(err, TokenError::ApplicationNotFound), "{err:?}");
+    assert!(matches!(err, StoreError::ApplicationNotFound), "{err:?}");
 }
 
 async fn revoked_tokens_are_no_longer_found(backend: Backend) {
@@ -147,7 +147,7 @@ async fn revoking_a_user_revokes_its_access_tokens_and_records_the_instant(backe
     assert!(!store.is_user_deleted(&app, "stays").await.unwrap());
     let late = access_token(&app, "gone", 6000);
     let refused = store.issue_access_token(&late, 10, 6000).await.unwrap_err();
-    assert!(matches!(refused, token_service::error::TokenError::UserDeleted), "{refused:?}");
+    assert!(matches!(refused, StoreError::UserDeleted), "{refused:?}");
     assert!(store.find_access_token(&late.token_hash).await.unwrap().is_none(), "nothing written");
     assert_eq!(store.find_user_revocation(&app, "stays").await.unwrap(), None, "issuing is not revoking");
 }

@@ -1,0 +1,106 @@
+//! Expiry follows the clock `Tokens` is given, never the system's: session tokens, customer
+//! JWTs and the in-process caches all read the one injected clock.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use platform::{ManualClock, config::RedisFailurePolicy, seal::Sealer};
+use serde_json::json;
+use test_support::{Backend, TestDatabase};
+use token_service::{
+    app::{TokenCache, TokenConfig, TokenStore, Tokens, UserDirectory},
+    domain::{AppId, AppSettings, InvalidReason, JwtRefusal, Name},
+    error::TokenError,
+    jwt::KeySet,
+    store::MemoryKv,
+};
+
+use crate::helpers::store;
+
+/// An instant far from the system clock's, so nothing can pass by reading that one.
+const START_MS: i64 = 4_000_000_000_000;
+
+struct NoDirectory;
+
+#[async_trait]
+impl UserDirectory for NoDirectory {
+    async fn login(&self, _: &AppId, _: &str) -> Result<(String, bool), TokenError> {
+        Err(TokenError::Unexpected(anyhow::anyhow!("no registry in this test")))
+    }
+}
+
+/// A replica of token-service on `clock`: its own in-process cache in front of `shared`.
+fn replica(store: Arc<dyn TokenStore>, shared: Arc<MemoryKv>, clock: &ManualClock) -> Tokens {
+    let local = Arc::new(MemoryKv::with_clock(100, Arc::new(clock.clone())));
+    let config = TokenConfig {
+        keys: Box::new(KeySet::new(&[("k".into(), vec![7; 32])]).unwrap()),
+        sealer: Sealer::new(vec![("seal".into(), vec![3; 32])]).unwrap(),
+        directory: Arc::new(NoDirectory),
+        redis_failure: RedisFailurePolicy::Closed,
+    };
+    let cache = TokenCache::new(shared, local, Duration::from_secs(1));
+    Tokens::new(store, cache, config, Arc::new(clock.clone()))
+}
+
+/// Two replicas sharing SQLite and a cache, everything on `clock`, and an application.
+async fn replicas_on(clock: &ManualClock) -> (Tokens, Tokens, AppId, TestDatabase) {
+    let (store, db) = store(Backend::Sqlite).await;
+    let shared = Arc::new(MemoryKv::with_clock(100, Arc::new(clock.clone())));
+    let (a, b) = (replica(store.clone(), shared.clone(), clock), replica(store, shared, clock));
+    let name = Name::parse("name", "clocked".into()).unwrap();
+    let app = a.create_application(name, AppSettings::default(), false).await.unwrap().application;
+    (a, b, app.id, db)
+}
+
+#[tokio::test]
+async fn session_tokens_expire_by_the_injected_clock() {
+    let clock = ManualClock::at(START_MS);
+    let (tokens, _, app, _db) = replicas_on(&clock).await;
+    let issued = tokens.issue_session_token(&app, "u1", Some(START_MS + 60_000)).await.unwrap();
+    assert!(tokens.validate(&issued.token, Some(&app)).await.unwrap().is_ok());
+    // Five seconds of leeway past `exp`.
+    clock.advance(Duration::from_millis(65_999));
+    assert!(tokens.validate(&issued.token, Some(&app)).await.unwrap().is_ok());
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(tokens.validate(&issued.token, Some(&app)).await.unwrap(), Err(InvalidReason::Expired));
+}
+
+#[tokio::test]
+async fn customer_jwts_expire_and_start_by_the_injected_clock() {
+    let clock = ManualClock::at(START_MS);
+    let (tokens, _, app, _db) = replicas_on(&clock).await;
+    let (key, secret) =
+        tokens.create_app_key(app.clone(), Name::parse("display_name", "k".into()).unwrap()).await.unwrap();
+    let sign = |claims: serde_json::Value| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key.id.clone());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.expose().as_bytes())).unwrap()
+    };
+    let start = START_MS / 1000;
+    let expiring = sign(json!({ "scope": "app", "exp": start + 60 }));
+    let later = sign(json!({ "scope": "app", "nbf": start + 120 }));
+    assert!(tokens.authenticate_jwt(&expiring, Some(&app)).await.is_ok());
+    let refused = tokens.authenticate_jwt(&later, Some(&app)).await.unwrap_err();
+    assert!(matches!(refused, TokenError::JwtRefused(JwtRefusal::NotYetValid)), "{refused:?}");
+    // Thirty seconds of leeway either side.
+    clock.advance(Duration::from_secs(91));
+    let refused = tokens.authenticate_jwt(&expiring, Some(&app)).await.unwrap_err();
+    assert!(matches!(refused, TokenError::JwtRefused(JwtRefusal::Expired)), "{refused:?}");
+    assert!(tokens.authenticate_jwt(&later, Some(&app)).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_replica_trusts_revocation_state_it_read_until_its_ttl_is_up() {
+    let clock = ManualClock::at(START_MS);
+    let (a, b, app, _db) = replicas_on(&clock).await;
+    let issued = a.issue_session_token(&app, "u1", None).await.unwrap();
+    assert!(a.validate(&issued.token, Some(&app)).await.unwrap().is_ok(), "read and kept for a second");
+    clock.advance(Duration::from_millis(1));
+    b.revoke_session_tokens(&app, "u1").await.unwrap();
+    assert_eq!(b.validate(&issued.token, Some(&app)).await.unwrap(), Err(InvalidReason::Revoked));
+    clock.advance(Duration::from_millis(998));
+    assert!(a.validate(&issued.token, Some(&app)).await.unwrap().is_ok(), "a's copy is still trusted");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(a.validate(&issued.token, Some(&app)).await.unwrap(), Err(InvalidReason::Revoked));
+}
