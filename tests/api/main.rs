@@ -4,6 +4,7 @@
 
 mod ada;
 mod ada_conversations;
+mod architecture;
 mod compat;
 mod fuzz;
 mod helpers;

@@ -9,7 +9,9 @@ use std::fmt;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::{Deserialize, Deserializer, de};
 
-use crate::domain::{JwtRefusal, JwtTime, KeyAlgorithm};
+use platform::ValidationError;
+
+use crate::domain::{JwtRefusal, JwtTime, KeyAlgorithm, PublicKey};
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
@@ -123,6 +125,21 @@ fn pinned(algorithm: KeyAlgorithm) -> Algorithm {
 }
 
 /// The verifying key for a key's material: an app key's secret, or a public key's PEM.
+/// A registered public key: one PEM public key (never a private one) of `algorithm` that parses.
+pub fn public_key(algorithm: KeyAlgorithm, pem: String) -> Result<String, ValidationError> {
+    PublicKey::check_pem(algorithm, &pem)?;
+    let parses = match algorithm {
+        KeyAlgorithm::Rs256 => DecodingKey::from_rsa_pem(pem.as_bytes()).is_ok(),
+        KeyAlgorithm::Es256 => DecodingKey::from_ec_pem(pem.as_bytes()).is_ok(),
+        KeyAlgorithm::Hs256 => false,
+    };
+    if parses {
+        Ok(pem)
+    } else {
+        Err(ValidationError::Invalid { field: "pem", reason: "is not a PEM public key of that algorithm" })
+    }
+}
+
 pub fn decoding_key(algorithm: KeyAlgorithm, material: &[u8]) -> anyhow::Result<DecodingKey> {
     Ok(match algorithm {
         KeyAlgorithm::Hs256 => DecodingKey::from_secret(material),

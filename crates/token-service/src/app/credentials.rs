@@ -66,7 +66,7 @@ impl Tokens {
         pem: String,
     ) -> Result<PublicKey, TokenError> {
         let algorithm = KeyAlgorithm::parse_public(algorithm)?;
-        let pem = PublicKey::parse_pem(algorithm, pem)?;
+        let pem = crate::customer_jwt::public_key(algorithm, pem)?;
         let key = PublicKey { id: PublicKey::new_id(), app_id, algorithm, pem, created_at: self.clock.now_millis() };
         self.store.public_keys().create(&key).await?;
         tracing::info!(app.id = key.app_id.as_str(), credential.id = key.id, "public key registered");

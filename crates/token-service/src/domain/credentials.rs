@@ -118,18 +118,32 @@ impl PublicKey {
         format!("pk_{}", platform::ids::new_id())
     }
 
-    /// A PEM that parses as a key of `algorithm`.
-    pub fn parse_pem(algorithm: KeyAlgorithm, pem: String) -> Result<String, ValidationError> {
-        let invalid = ValidationError::Invalid { field: "pem", reason: "is not a PEM public key of that algorithm" };
+    /// The PEM blocks a public key may come in: a key of `algorithm` (parsing the key itself is
+    /// `customer_jwt::public_key`'s). A private key is refused by its label before anything else.
+    pub fn check_pem(algorithm: KeyAlgorithm, pem: &str) -> Result<(), ValidationError> {
         if pem.len() > Self::MAX_PEM_BYTES {
             return Err(ValidationError::TooLong { field: "pem", max: Self::MAX_PEM_BYTES });
         }
-        let parsed = match algorithm {
-            KeyAlgorithm::Rs256 => jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()).is_ok(),
-            KeyAlgorithm::Es256 => jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).is_ok(),
-            KeyAlgorithm::Hs256 => false,
+        let labels: Vec<&str> =
+            pem.lines().filter_map(|line| line.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----")).collect();
+        if labels.iter().any(|label| label.contains("PRIVATE")) {
+            return Err(ValidationError::Invalid {
+                field: "pem",
+                reason: "is a private key: register the public key only (keep the private key where the JWTs are signed)",
+            });
+        }
+        let allowed: &[&str] = match algorithm {
+            KeyAlgorithm::Rs256 => &["PUBLIC KEY", "RSA PUBLIC KEY"],
+            KeyAlgorithm::Es256 => &["PUBLIC KEY"],
+            KeyAlgorithm::Hs256 => &[],
         };
-        if parsed { Ok(pem) } else { Err(invalid) }
+        if labels.len() != 1 || !allowed.contains(&labels[0]) {
+            return Err(ValidationError::Invalid {
+                field: "pem",
+                reason: "is not one PEM public key of that algorithm",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -181,6 +195,15 @@ mod tests {
     fn public_keys_must_parse_as_their_algorithm() {
         assert!(KeyAlgorithm::parse_public("HS256").is_err(), "no HMAC secret posing as a public key");
         assert!(KeyAlgorithm::parse_public("none").is_err());
-        assert!(PublicKey::parse_pem(KeyAlgorithm::Rs256, "not a pem".into()).is_err());
+        assert!(PublicKey::check_pem(KeyAlgorithm::Rs256, "not a pem").is_err());
+        let pem = |label: &str| format!("-----BEGIN {label}-----\nMIIB\n-----END {label}-----\n");
+        for private in ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY"] {
+            let refused = PublicKey::check_pem(KeyAlgorithm::Rs256, &pem(private)).unwrap_err();
+            assert!(refused.to_string().contains("private key"), "{private}: {refused}");
+        }
+        assert!(PublicKey::check_pem(KeyAlgorithm::Rs256, &pem("RSA PUBLIC KEY")).is_ok());
+        assert!(PublicKey::check_pem(KeyAlgorithm::Es256, &pem("RSA PUBLIC KEY")).is_err());
+        let two = format!("{}{}", pem("PUBLIC KEY"), pem("PRIVATE KEY"));
+        assert!(PublicKey::check_pem(KeyAlgorithm::Es256, &two).is_err(), "a public key beside a private one");
     }
 }

@@ -221,8 +221,19 @@ async fn public_keys_are_pinned_to_their_algorithm() {
         let refused = service.client.register_public_key(register(algorithm, pem)).await.expect_err(algorithm);
         assert_eq!(refused.code(), Code::InvalidArgument, "{algorithm}");
     }
+    // A private key is never registered, so never listed: it is refused, and its material is
+    // not echoed in the refusal.
+    for (algorithm, pem) in [("RS256", RSA_PRIVATE), ("ES256", EC_PRIVATE)] {
+        let refused = service.client.register_public_key(register(algorithm, pem)).await.expect_err(algorithm);
+        assert_eq!(refused.code(), Code::InvalidArgument, "{algorithm}");
+        assert!(refused.message().contains("private key"), "{}", refused.message());
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(!refused.message().contains(&body[..16]), "key material echoed");
+    }
     let listed = service.client.list_public_keys(pb::ListPublicKeysRequest { app_id: app.clone() }).await.unwrap();
-    assert_eq!(listed.into_inner().keys.len(), 2);
+    let listed = listed.into_inner().keys;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|k| !k.pem.contains("PRIVATE")));
 
     // Public keys sign logins, never `scope: app` callers.
     let rsa_signed = sign(
