@@ -219,19 +219,6 @@ pub struct PageLinks {
     next: Option<String>,
 }
 
-/// `POST .../join` and `.../leave`: exactly one of `userId` and `userExternalId`.
-#[derive(utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = sunshine::ParticipantRef)]
-#[allow(dead_code)] // described; read by `named`
-pub struct ParticipantRef {
-    user_id: Option<String>,
-    user_external_id: Option<String>,
-    /// Accepted and ignored.
-    #[serde(rename = "subscribeSDKClient")]
-    subscribe_sdk_client: Option<bool>,
-}
-
 fn participant(participant: &pb::Participant, user: Option<registry::User>) -> Participant {
     Participant {
         id: participant.id.clone(),
@@ -287,7 +274,7 @@ fn named(body: &Map<String, Value>) -> Result<pb::ParticipantRef, SunshineError>
 
 /// `POST .../join`: 201 `{ "participant": {...} }`, also when the user already took part.
 #[utoipa::path(post, path = "/v2/apps/{app_id}/conversations/{conversation_id}/join", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("conversation_id" = String, Path, description = "The conversation's id")),
-    request_body(content = ParticipantRef, content_type = "application/json"),
+    request_body(content = super::schema::ParticipantRef, content_type = "application/json"),
     responses((status = 201, description = "The participant (also when the user already took part)", body = ParticipantAnswer), super::schema::Errors))]
 pub async fn join(
     SunshineCaller(caller): SunshineCaller,
@@ -307,7 +294,7 @@ pub async fn join(
 
 /// `POST .../leave`: 200 `{}`.
 #[utoipa::path(post, path = "/v2/apps/{app_id}/conversations/{conversation_id}/leave", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("conversation_id" = String, Path, description = "The conversation's id")),
-    request_body(content = ParticipantRef, content_type = "application/json"),
+    request_body(content = super::schema::ParticipantRef, content_type = "application/json"),
     responses((status = 200, description = "Left", body = super::schema::Empty), super::schema::Errors))]
 pub async fn leave(
     SunshineCaller(caller): SunshineCaller,

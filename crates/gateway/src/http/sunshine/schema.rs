@@ -105,10 +105,23 @@ pub struct NewConversation {
     /// `personal` or `sdkGroup`.
     r#type: String,
     /// At most 10; an unknown `userExternalId` is created (Sunshine answers 404).
-    participants: Option<Vec<super::participants::ParticipantRef>>,
+    participants: Option<Vec<ParticipantRef>>,
     /// 1 to 100 characters.
     display_name: Option<String>,
     description: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
+}
+
+/// `POST .../join` and `.../leave`: exactly one of `userId` and `userExternalId`.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = sunshine::ParticipantRef)]
+#[allow(dead_code)] // described; read by `named`
+pub struct ParticipantRef {
+    user_id: Option<String>,
+    user_external_id: Option<String>,
+    /// Accepted and ignored.
+    #[serde(rename = "subscribeSDKClient")]
+    subscribe_sdk_client: Option<bool>,
 }
