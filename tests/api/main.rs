@@ -11,6 +11,7 @@ mod helpers;
 mod kore;
 mod kore_import;
 mod logs;
+mod profiles;
 mod sendbird;
 mod sendbird_agents;
 mod sendbird_images;

@@ -30,7 +30,7 @@ fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) 
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn send_form(
+pub async fn send_form(
     stack: &TestStack,
     method: Method,
     path: &str,
