@@ -127,7 +127,8 @@ def main():
 
         # Session tokens: issued, then revoked all at once (not in the SDK: plain HTTP).
         revoked = users.create_user_token("sdk-alice", api_token=TOKEN, create_user_token_request=CreateUserTokenRequest())
-        assert revoked.expires_at > 0 and revoked.token.count(".") == 2
+        # Sendbird documents session tokens of 119 to 168 characters.
+        assert revoked.expires_at > 0 and 119 <= len(revoked.token) <= 168
         assert raw("DELETE", "/v3/users/sdk-alice/token") == {}
         live = users.create_user_token("sdk-alice", api_token=TOKEN)
 

@@ -58,8 +58,14 @@ async fn warm_tokens(dir: &std::path::Path) -> (Tokens, AppId, String, String) {
     let name = Name::parse("name", "bench".into()).expect("name");
     let created = tokens.create_application(name, AppSettings::default(), false).await.expect("app");
     let app_id = created.application.id;
-    let session = tokens.issue_session_token(&app_id, "bench-user", None).await.expect("session").token;
-    let access = tokens.issue_access_token(&app_id, "bench-user").await.expect("access").secret.expose().to_owned();
+    let session = tokens.issue_session_token(&app_id, "0000000000000000000be4c8", None).await.expect("session").token;
+    let access = tokens
+        .issue_access_token(&app_id, "0000000000000000000be4c8")
+        .await
+        .expect("access")
+        .secret
+        .expose()
+        .to_owned();
     for token in [&session, &access] {
         assert!(tokens.validate(token, Some(&app_id)).await.expect("answers").is_ok());
     }

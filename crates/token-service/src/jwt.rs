@@ -1,18 +1,21 @@
 //! Session-token signing: a key set with ids. The first key signs; every key verifies, so a
 //! new key can be put in front while tokens signed by the old one keep working until they
-//! expire. The algorithm is pinned to HS256: a token naming any other is refused.
+//! expire. Tokens are signed in the compact form (`session_token`, 119 characters); the HS256
+//! JWTs signed before it keep verifying until they expire. A JWT naming any algorithm but
+//! HS256 is refused.
 //!
 //! Expiry is judged at the instant the caller passes (the service's injected clock), never by
-//! the system clock: jsonwebtoken's own `exp` check is off and `JwtTime` does what it did, with
-//! the same leeway.
+//! the system clock. A compact token expires exactly at its `exp`; an old JWT with the 5 seconds
+//! of leeway it was issued with (`JwtTime`).
 
 use std::collections::HashMap;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 
 use crate::{
     app::SessionKeys,
     domain::{ISSUER, InvalidReason, JwtTime, SessionClaims},
+    session_token,
 };
 
 /// Leeway for `exp` across replicas' clocks, in seconds.
@@ -20,8 +23,10 @@ const LEEWAY_SECS: u64 = 5;
 
 pub struct KeySet {
     signing_kid: String,
-    signing: EncodingKey,
+    signing_secret: Vec<u8>,
     verifying: HashMap<String, DecodingKey>,
+    /// Every key's fingerprint and secret, for compact tokens.
+    compact: Vec<([u8; 4], Vec<u8>)>,
     validation: Validation,
 }
 
@@ -43,8 +48,9 @@ impl KeySet {
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         Ok(Self {
             signing_kid: signing_kid.clone(),
-            signing: EncodingKey::from_secret(signing_secret),
+            signing_secret: signing_secret.clone(),
             verifying: keys.iter().map(|(kid, secret)| (kid.clone(), DecodingKey::from_secret(secret))).collect(),
+            compact: keys.iter().map(|(kid, secret)| (session_token::fingerprint(kid), secret.clone())).collect(),
             validation,
         })
     }
@@ -56,14 +62,16 @@ impl KeySet {
 
 impl SessionKeys for KeySet {
     fn sign(&self, claims: &SessionClaims) -> anyhow::Result<String> {
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.signing_kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.signing)?)
+        session_token::sign(&self.signing_kid, &self.signing_secret, claims)
     }
 
     /// Signature, algorithm, issuer and expiry at `now_millis`; revocation is the caller's
     /// next step.
     fn verify(&self, token: &str, now_millis: i64) -> Result<SessionClaims, InvalidReason> {
+        if session_token::is_compact(token) {
+            let keys = self.compact.iter().map(|(fingerprint, secret)| (fingerprint, secret.as_slice()));
+            return session_token::verify(token, keys, now_millis);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidReason::Malformed)?;
         if header.alg != Algorithm::HS256 {
             return Err(InvalidReason::BadSignature);
@@ -113,10 +121,34 @@ mod tests {
         NOW + 3600
     }
 
+    /// A session token as Roster signed them before the compact form: an HS256 JWT.
+    fn legacy(kid: &str, secret: &[u8], claims: &SessionClaims) -> String {
+        use jsonwebtoken::{EncodingKey, Header};
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    #[test]
+    fn tokens_are_signed_compact_and_jwts_of_before_still_verify() {
+        let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
+        let roster = SessionClaims {
+            sub: "6b116bbe496ef78783ba449e".into(),
+            app: "6b116ca23abb983d14505766".into(),
+            jti: "0123456789abcdef01234567".into(),
+            ..claims(far_future())
+        };
+        let compact = keys.sign(&roster).unwrap();
+        assert_eq!(compact.len(), 119);
+        assert_eq!(keys.verify(&compact, NOW_MS).unwrap(), roster);
+        let before = legacy("k", &[1; 32], &claims(far_future()));
+        assert!(before.len() > 168, "the JWT form was too long: {}", before.len());
+        assert_eq!(keys.verify(&before, NOW_MS).unwrap(), claims(far_future()));
+    }
+
     #[test]
     fn a_rotated_key_set_still_verifies_tokens_of_the_old_key() {
-        let old = KeySet::new(&[("old".into(), vec![1; 32])]).unwrap();
-        let token = old.sign(&claims(far_future())).unwrap();
+        let token = legacy("old", &[1; 32], &claims(far_future()));
         let rotated = KeySet::new(&[("new".into(), vec![2; 32]), ("old".into(), vec![1; 32])]).unwrap();
         assert_eq!(rotated.verify(&token, NOW_MS).unwrap().sub, "u1");
         assert_eq!(rotated.signing_kid(), "new");
@@ -128,10 +160,10 @@ mod tests {
     #[test]
     fn refusals_say_why() {
         let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
-        let expired = keys.sign(&claims(NOW - 60)).unwrap();
+        let expired = legacy("k", &[1; 32], &claims(NOW - 60));
         assert_eq!(keys.verify(&expired, NOW_MS), Err(InvalidReason::Expired));
         assert_eq!(keys.verify("not.a.jwt", NOW_MS), Err(InvalidReason::Malformed));
-        let forged = KeySet::new(&[("k".into(), vec![9; 32])]).unwrap().sign(&claims(far_future())).unwrap();
+        let forged = legacy("k", &[9; 32], &claims(far_future()));
         assert_eq!(keys.verify(&forged, NOW_MS), Err(InvalidReason::BadSignature));
         // `alg: none` with the right kid.
         let header = "eyJhbGciOiJub25lIiwia2lkIjoiayJ9"; // {"alg":"none","kid":"k"}
@@ -140,9 +172,9 @@ mod tests {
     }
 
     #[test]
-    fn expiry_is_judged_by_the_given_clock_with_five_seconds_of_leeway() {
+    fn a_jwt_of_before_expires_by_the_given_clock_with_five_seconds_of_leeway() {
         let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
-        let token = keys.sign(&claims(NOW)).unwrap();
+        let token = legacy("k", &[1; 32], &claims(NOW));
         for (at, verdict) in [
             (NOW_MS - 3_600_000, Ok(())),
             (NOW_MS + 5_999, Ok(())),
@@ -156,7 +188,7 @@ mod tests {
     #[test]
     fn an_expired_token_of_another_issuer_is_expired() {
         let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
-        let foreign = |exp| keys.sign(&SessionClaims { iss: "elsewhere".into(), ..claims(exp) }).unwrap();
+        let foreign = |exp| legacy("k", &[1; 32], &SessionClaims { iss: "elsewhere".into(), ..claims(exp) });
         assert_eq!(keys.verify(&foreign(far_future()), NOW_MS), Err(InvalidReason::Malformed));
         assert_eq!(keys.verify(&foreign(NOW - 60), NOW_MS), Err(InvalidReason::Expired));
     }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod grpc;
 pub mod jwt;
 pub mod migration;
+pub mod session_token;
 pub mod startup;
 pub mod store;
 

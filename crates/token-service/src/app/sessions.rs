@@ -31,6 +31,14 @@ impl Tokens {
         expires_at: Option<i64>,
     ) -> Result<IssuedSessionToken, TokenError> {
         let user = user_id(user)?;
+        // The compact token carries the registry's Roster id, as every dialect names users.
+        if !platform::ids::is_id(&user) {
+            return Err(ValidationError::Invalid {
+                field: "user_id",
+                reason: "must be a Roster id (24 hex characters)",
+            }
+            .into());
+        }
         // `now` before the check: a deletion after it revokes from an instant past this token's.
         let now = self.clock.now_millis();
         if self.store.is_user_deleted(app_id, &user).await? {

@@ -14,7 +14,7 @@ use crate::{
 impl Tokens {
     /// Only a broken service is an error; a bad token is an `Ok(Err(reason))`.
     pub async fn validate(&self, token: &str, expected_app: Option<&AppId>) -> Result<Validation, TokenError> {
-        let session = token.bytes().filter(|b| *b == b'.').count() == 2;
+        let session = crate::session_token::is_compact(token) || token.bytes().filter(|b| *b == b'.').count() == 2;
         let outcome = if session { self.validate_session(token).await? } else { self.validate_access(token).await? };
         let outcome = match outcome {
             Ok(valid) if expected_app.is_some_and(|app| *app != valid.app_id) => Err(InvalidReason::Unknown),

@@ -57,10 +57,10 @@ async fn replicas_on(clock: &ManualClock) -> (Tokens, Tokens, AppId, TestDatabas
 async fn session_tokens_expire_by_the_injected_clock() {
     let clock = ManualClock::at(START_MS);
     let (tokens, _, app, _db) = replicas_on(&clock).await;
-    let issued = tokens.issue_session_token(&app, "u1", Some(START_MS + 60_000)).await.unwrap();
+    let issued = tokens.issue_session_token(&app, "0000000000000000000000a1", Some(START_MS + 60_000)).await.unwrap();
     assert!(tokens.validate(&issued.token, Some(&app)).await.unwrap().is_ok());
-    // Five seconds of leeway past `exp`.
-    clock.advance(Duration::from_millis(65_999));
+    // Exactly at `expires_at`: no leeway (it is the expiry Roster told the caller).
+    clock.advance(Duration::from_millis(59_999));
     assert!(tokens.validate(&issued.token, Some(&app)).await.unwrap().is_ok());
     clock.advance(Duration::from_millis(1));
     assert_eq!(tokens.validate(&issued.token, Some(&app)).await.unwrap(), Err(InvalidReason::Expired));
@@ -94,10 +94,10 @@ async fn customer_jwts_expire_and_start_by_the_injected_clock() {
 async fn a_replica_trusts_revocation_state_it_read_until_its_ttl_is_up() {
     let clock = ManualClock::at(START_MS);
     let (a, b, app, _db) = replicas_on(&clock).await;
-    let issued = a.issue_session_token(&app, "u1", None).await.unwrap();
+    let issued = a.issue_session_token(&app, "0000000000000000000000a1", None).await.unwrap();
     assert!(a.validate(&issued.token, Some(&app)).await.unwrap().is_ok(), "read and kept for a second");
     clock.advance(Duration::from_millis(1));
-    b.revoke_session_tokens(&app, "u1").await.unwrap();
+    b.revoke_session_tokens(&app, "0000000000000000000000a1").await.unwrap();
     assert_eq!(b.validate(&issued.token, Some(&app)).await.unwrap(), Err(InvalidReason::Revoked));
     clock.advance(Duration::from_millis(998));
     assert!(a.validate(&issued.token, Some(&app)).await.unwrap().is_ok(), "a's copy is still trusted");

@@ -19,27 +19,27 @@ fn reason(r: pb::InvalidReason) -> i32 {
 async fn session_tokens_work_until_revoked_and_new_ones_work_after() {
     let mut service = spawn_token_service(true).await;
     let app = service.create_app().await;
-    let token = service.session_token(&app, "u1").await;
-    let access = service.access_token(&app, "u1").await;
+    let token = service.session_token(&app, "0000000000000000000000a1").await;
+    let access = service.access_token(&app, "0000000000000000000000a1").await;
 
     let answer = service.validate(&token).await;
     assert!(answer.valid, "{answer:?}");
-    assert_eq!((answer.app_id.as_str(), answer.user_id.as_str()), (app.as_str(), "u1"));
+    assert_eq!((answer.app_id.as_str(), answer.user_id.as_str()), (app.as_str(), "0000000000000000000000a1"));
     assert_eq!(answer.kind, pb::TokenKind::Session as i32);
     let expires = proto::timestamp_to_millis(&answer.expires_at.unwrap());
     let week = 7 * 24 * 3600 * 1000;
     assert!((expires - platform::now_millis() - week).abs() < 60_000, "default lifetime is 7 days");
 
-    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "u1".into() };
+    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "0000000000000000000000a1".into() };
     service.client.revoke_session_tokens(revoke).await.expect("revoked");
     let answer = service.validate(&token).await;
     assert!(!answer.valid);
     assert_eq!(answer.reason, reason(pb::InvalidReason::Revoked));
 
-    let fresh = service.session_token(&app, "u1").await;
+    let fresh = service.session_token(&app, "0000000000000000000000a1").await;
     assert!(service.validate(&fresh).await.valid, "a token issued after the revocation works");
     assert!(service.validate(&access).await.valid, "access tokens are not session tokens");
-    let other_user = service.session_token(&app, "u2").await;
+    let other_user = service.session_token(&app, "0000000000000000000000a2").await;
     assert!(service.validate(&other_user).await.valid);
 }
 
@@ -49,8 +49,8 @@ async fn a_redis_flush_never_brings_a_revoked_token_back() {
     let settings = test_support::settings(&db, true);
     let mut first = spawn_with(&settings).await;
     let app = first.create_app().await;
-    let token = first.session_token(&app, "u1").await;
-    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "u1".into() };
+    let token = first.session_token(&app, "0000000000000000000000a1").await;
+    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "0000000000000000000000a1".into() };
     first.client.revoke_session_tokens(revoke).await.expect("revoked");
 
     // Flush everything this deployment keeps in Redis, then ask a fresh replica.
@@ -76,9 +76,9 @@ async fn redis_outages_follow_the_policy_and_recovery_needs_nothing() {
     settings.session.revocation_cache_ms = 0;
     let mut closed = spawn_with(&settings).await;
     let app = closed.create_app().await;
-    let token = closed.session_token(&app, "u1").await;
-    let revoked = closed.session_token(&app, "u2").await;
-    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "u2".into() };
+    let token = closed.session_token(&app, "0000000000000000000000a1").await;
+    let revoked = closed.session_token(&app, "0000000000000000000000a2").await;
+    let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "0000000000000000000000a2".into() };
     closed.client.revoke_session_tokens(revoke).await.expect("revoked");
     assert!(closed.validate(&token).await.valid);
 
@@ -128,12 +128,12 @@ async fn signing_keys_rotate_without_breaking_live_tokens() {
     settings.session.signing_keys = Some(SecretString::from(format!("old:{}", key(1))));
     let mut before = spawn_with(&settings).await;
     let app = before.create_app().await;
-    let old_token = before.session_token(&app, "u1").await;
+    let old_token = before.session_token(&app, "0000000000000000000000a1").await;
 
     settings.session.signing_keys = Some(SecretString::from(format!("new:{},old:{}", key(2), key(1))));
     let mut rotated = spawn_with(&settings).await;
     assert!(rotated.validate(&old_token).await.valid, "tokens of the old key keep working");
-    let new_token = rotated.session_token(&app, "u1").await;
+    let new_token = rotated.session_token(&app, "0000000000000000000000a1").await;
     assert!(rotated.validate(&new_token).await.valid);
     assert_ne!(new_token.split('.').next(), old_token.split('.').next(), "a new kid in the header");
 
@@ -149,7 +149,7 @@ async fn generated_keys_survive_a_restart() {
     let settings = test_support::settings(&db, false);
     let mut first = spawn_with(&settings).await;
     let app = first.create_app().await;
-    let token = first.session_token(&app, "u1").await;
+    let token = first.session_token(&app, "0000000000000000000000a1").await;
     let mut second = spawn_with(&settings).await;
     assert!(second.validate(&token).await.valid);
 }
@@ -186,7 +186,10 @@ async fn access_tokens_validate_until_revoked() {
     let app = service.create_app().await;
     let issued = service
         .client
-        .issue_access_token(pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: "u1".into() })
+        .issue_access_token(pb::IssueAccessTokenRequest {
+            app_id: app.clone(),
+            user_id: "0000000000000000000000a1".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -211,18 +214,22 @@ async fn access_tokens_validate_until_revoked() {
 async fn revoking_a_user_stops_every_token_at_once() {
     let mut service = spawn_token_service(true).await;
     let app = service.create_app().await;
-    let session = service.session_token(&app, "gone").await;
-    let access = service.access_token(&app, "gone").await;
+    let session = service.session_token(&app, "00000000000000000000dead").await;
+    let access = service.access_token(&app, "00000000000000000000dead").await;
     // Warm every cache first.
     assert!(service.validate(&session).await.valid && service.validate(&access).await.valid);
-    let request = pb::RevokeUserTokensRequest { app_id: app.clone(), user_id: "gone".into() };
+    let request = pb::RevokeUserTokensRequest { app_id: app.clone(), user_id: "00000000000000000000dead".into() };
     service.client.revoke_user_tokens(request).await.expect("revoked");
     assert!(!service.validate(&session).await.valid);
     assert!(!service.validate(&access).await.valid);
     // A request racing the deletion cannot hand the deleted user a new token.
-    let session = pb::IssueSessionTokenRequest { app_id: app.clone(), user_id: "gone".into(), expires_at: None };
+    let session = pb::IssueSessionTokenRequest {
+        app_id: app.clone(),
+        user_id: "00000000000000000000dead".into(),
+        expires_at: None,
+    };
     assert_eq!(service.client.issue_session_token(session).await.unwrap_err().code(), Code::NotFound);
-    let access = pb::IssueAccessTokenRequest { app_id: app, user_id: "gone".into() };
+    let access = pb::IssueAccessTokenRequest { app_id: app, user_id: "00000000000000000000dead".into() };
     assert_eq!(service.client.issue_access_token(access).await.unwrap_err().code(), Code::NotFound);
 }
 
@@ -240,7 +247,7 @@ async fn bad_tokens_and_bad_requests_are_told_apart() {
     }
     let past = pb::IssueSessionTokenRequest {
         app_id: app.clone(),
-        user_id: "u".into(),
+        user_id: "0000000000000000000000a0".into(),
         expires_at: Some(proto::timestamp_from_millis(platform::now_millis() - 1000)),
     };
     assert_eq!(service.client.issue_session_token(past).await.unwrap_err().code(), Code::InvalidArgument);
@@ -248,7 +255,7 @@ async fn bad_tokens_and_bad_requests_are_told_apart() {
     let chosen = platform::now_millis() + 3_600_500;
     let request = pb::IssueSessionTokenRequest {
         app_id: app.clone(),
-        user_id: "u".into(),
+        user_id: "0000000000000000000000a0".into(),
         expires_at: Some(proto::timestamp_from_millis(chosen)),
     };
     let issued = service.client.issue_session_token(request).await.unwrap().into_inner();
@@ -257,8 +264,11 @@ async fn bad_tokens_and_bad_requests_are_told_apart() {
     assert_eq!(answer.reason, VALID);
     assert!(proto::timestamp_to_millis(&answer.expires_at.unwrap()) >= chosen, "never earlier than promised");
 
-    let unknown_app =
-        pb::IssueSessionTokenRequest { app_id: platform::ids::new_id(), user_id: "u".into(), expires_at: None };
+    let unknown_app = pb::IssueSessionTokenRequest {
+        app_id: platform::ids::new_id(),
+        user_id: "0000000000000000000000a0".into(),
+        expires_at: None,
+    };
     assert_eq!(service.client.issue_session_token(unknown_app).await.unwrap_err().code(), Code::NotFound);
     let no_user = pb::IssueAccessTokenRequest { app_id: app, user_id: String::new() };
     assert_eq!(service.client.issue_access_token(no_user).await.unwrap_err().code(), Code::InvalidArgument);
@@ -274,7 +284,7 @@ async fn validation_reads_the_database_only_on_a_cache_miss() {
     let mut settings = test_support::settings(&db, true);
     let mut first = spawn_with(&settings).await;
     let app = first.create_app().await;
-    let token = first.session_token(&app, "u1").await;
+    let token = first.session_token(&app, "0000000000000000000000a1").await;
     for _ in 0..20 {
         assert!(first.validate(&token).await.valid);
     }
