@@ -87,6 +87,10 @@ pub struct AppSettingsArgs {
     /// Lifetime of end users never associated with a conversation, in seconds (0: off).
     #[arg(long)]
     unassociated_ttl_secs: Option<u64>,
+    /// Let users connect without a token (`AuthorizeConnection`), for testing: `true` or `false`
+    /// (default false).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    allow_tokenless: Option<bool>,
 }
 
 impl AppSettingsArgs {
@@ -97,7 +101,7 @@ impl AppSettingsArgs {
             access_token_limit: self.access_token_limit.unwrap_or(current.access_token_limit),
             session_token_ttl_seconds: self.session_ttl_secs.unwrap_or(current.session_token_ttl_seconds),
             unassociated_user_ttl_seconds: self.unassociated_ttl_secs.unwrap_or(current.unassociated_user_ttl_seconds),
-            allow_tokenless_users: current.allow_tokenless_users,
+            allow_tokenless_users: self.allow_tokenless.unwrap_or(current.allow_tokenless_users),
         }
     }
 }
@@ -105,13 +109,14 @@ impl AppSettingsArgs {
 fn describe(app: &pb::Application) -> String {
     let s = app.settings.unwrap_or_default();
     format!(
-        "{}\t{}\trate_limit={} access_token_limit={} session_ttl_secs={} unassociated_ttl_secs={}",
+        "{}\t{}\trate_limit={} access_token_limit={} session_ttl_secs={} unassociated_ttl_secs={} allow_tokenless={}",
         app.id,
         app.name,
         s.rate_limit_per_second,
         s.access_token_limit,
         s.session_token_ttl_seconds,
-        s.unassociated_user_ttl_seconds
+        s.unassociated_user_ttl_seconds,
+        s.allow_tokenless_users
     )
 }
 

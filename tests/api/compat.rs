@@ -29,4 +29,9 @@ async fn sendbird_sdk() {
     assert!(!stack.validate(&token("session_revoked")).await.valid, "revoke-all through the gateway");
     assert!(stack.validate(&token("session_live")).await.valid);
     assert!(!stack.validate(&token("access_of_deleted_user")).await.valid, "deleting a user stops its tokens");
+    for name in ["access_of_deactivated_user", "session_of_deactivated_user"] {
+        let answer = stack.validate(&token(name)).await;
+        assert!(!answer.valid, "{name}");
+        assert_eq!(answer.reason(), proto::token::v1::InvalidReason::UserDeactivated, "{name}");
+    }
 }

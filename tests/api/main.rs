@@ -6,6 +6,7 @@ mod ada;
 mod ada_conversations;
 mod architecture;
 mod compat;
+mod deactivation;
 mod fuzz;
 mod helpers;
 mod kore;

@@ -172,6 +172,27 @@ def main():
         bots.delete_bot_by_id("sdk-bot", api_token=TOKEN)
         sendbird_error(lambda: bots.view_bot_by_id("sdk-bot", api_token=TOKEN), 400201)
 
+        # Deactivate a user: no new token (Sendbird's 400300), its tokens reported for the gRPC
+        # check; a reactivated user gets tokens again.
+        sleeper = users.create_a_user(
+            api_token=TOKEN,
+            create_a_user_request=CreateAUserRequest(user_id="sdk-sleeper", nickname="S", profile_url="", issue_access_token=True),
+        )
+        sleeper_session = users.create_user_token("sdk-sleeper", api_token=TOKEN)
+        off = users.update_a_user("sdk-sleeper", api_token=TOKEN, update_a_user_request=UpdateAUserRequest(is_active=False))
+        assert off.is_active is False, off
+        sendbird_error(lambda: users.create_user_token("sdk-sleeper", api_token=TOKEN), 400300)
+        sendbird_error(
+            lambda: users.update_a_user(
+                "sdk-sleeper", api_token=TOKEN, update_a_user_request=UpdateAUserRequest(issue_access_token=True)
+            ),
+            400300,
+        )
+        on = users.update_a_user("sdk-sleeper", api_token=TOKEN, update_a_user_request=UpdateAUserRequest(is_active=True))
+        assert on.is_active is True, on
+        assert 119 <= len(users.create_user_token("sdk-sleeper", api_token=TOKEN).token) <= 168
+        users.update_a_user("sdk-sleeper", api_token=TOKEN, update_a_user_request=UpdateAUserRequest(is_active=False))
+
         # Delete a user; its tokens are reported for the gRPC check.
         deleted_token = users.create_a_user(
             api_token=TOKEN, create_a_user_request=CreateAUserRequest(user_id="sdk-gone", nickname="G", issue_access_token=True)
@@ -190,6 +211,8 @@ def main():
         "session_revoked": revoked.token,
         "session_live": live.token,
         "access_of_deleted_user": deleted_token,
+        "access_of_deactivated_user": sleeper.access_token,
+        "session_of_deactivated_user": sleeper_session.token,
     }))
 
 

@@ -56,6 +56,7 @@ error_codes! {
     CredentialInvalid => "credential_invalid",  Unauthenticated,    401;
     PermissionDenied  => "permission_denied",   PermissionDenied,   403;
     RateLimited       => "rate_limited",        ResourceExhausted,  429;
+    UserDeactivated   => "user_deactivated",    FailedPrecondition, 403;
     // Server side
     Unavailable       => "unavailable",         Unavailable,        503;
     Internal          => "internal",            Internal,           500;

@@ -14,6 +14,8 @@ pub enum TokenError {
     AccessTokenNotFound,
     #[error("user not found")]
     UserDeleted,
+    #[error("the user is deactivated")]
+    UserDeactivated,
     #[error("no credential was presented")]
     CredentialMissing,
     #[error("the credential is not valid")]
@@ -39,6 +41,7 @@ impl From<TokenError> for ApiError {
                 ApiError::new(ErrorCode::NotFound, err.to_string())
             }
             TokenError::UserDeleted => ApiError::new(ErrorCode::UserNotFound, err.to_string()),
+            TokenError::UserDeactivated => ApiError::new(ErrorCode::UserDeactivated, err.to_string()),
             TokenError::CredentialMissing => ApiError::new(ErrorCode::CredentialMissing, err.to_string()),
             TokenError::CredentialInvalid | TokenError::JwtRefused(_) => {
                 ApiError::new(ErrorCode::CredentialInvalid, err.to_string())

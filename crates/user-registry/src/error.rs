@@ -41,6 +41,9 @@ pub enum RegistryError {
     ProfileImageNotFound,
     #[error("reading sensitive metadata needs an API token of this application with the sensitive-metadata scope")]
     SensitiveScopeRequired,
+    /// Another service this call must tell could not be reached; nothing the caller did wrong.
+    #[error("a service the registry calls is unavailable")]
+    ServiceUnavailable(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -76,6 +79,10 @@ impl From<RegistryError> for ApiError {
             }
             RegistryError::ProfileImageNotFound => ApiError::new(ErrorCode::NotFound, message),
             RegistryError::SensitiveScopeRequired => ApiError::new(ErrorCode::PermissionDenied, message),
+            RegistryError::ServiceUnavailable(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "a service the registry calls is unavailable");
+                ApiError::new(ErrorCode::Unavailable, message)
+            }
             RegistryError::Unexpected(cause) => ApiError::internal(&cause),
         }
     }

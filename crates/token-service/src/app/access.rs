@@ -27,6 +27,8 @@ pub struct IssuedAccessToken {
 impl Tokens {
     pub async fn issue_access_token(&self, app_id: &AppId, user: &str) -> Result<IssuedAccessToken, TokenError> {
         let user = user_id(user)?;
+        // A deactivation racing this issue is still safe: validation refuses the token anyway.
+        self.ensure_may_hold_tokens(app_id, &user).await?;
         let limit = self.get_application(app_id).await?.settings.access_token_limit;
         let secret = Secret::generate();
         let now = self.clock.now_millis();

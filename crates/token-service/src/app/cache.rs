@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
-use crate::domain::{AccessToken, AppId, Caller, Scope};
+use crate::domain::{AccessToken, AppId, Caller, Scope, UserState};
 
 /// A string cache with expiry. Keys are relative; `redis_key_prefix` places them in Redis.
 #[async_trait]
@@ -97,9 +97,9 @@ impl TokenCache {
         self.shared.delete(&keys).await
     }
 
-    /// The user's "revoked before" instant, as this replica last read it.
-    pub(super) async fn local_revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>> {
-        let found = self.local.get(&revocation_key(app_id, user_id)).await?.and_then(|v| v.parse().ok());
+    /// The user's state (revocation instant, deactivation), as this replica last read it.
+    pub(super) async fn local_user_state(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<UserState>> {
+        let found = self.local.get(&revocation_key(app_id, user_id)).await?.and_then(|v| decode_state(&v));
         if found.is_some() {
             metrics::counter!("roster_cache_requests_total", "cache" => "revocation", "result" => "hit_local")
                 .increment(1);
@@ -107,30 +107,55 @@ impl TokenCache {
         Ok(found)
     }
 
-    pub(super) async fn put_local_revocation(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
-        self.local.set(&revocation_key(app_id, user_id), &before.to_string(), self.local_ttl).await
+    pub(super) async fn put_local_user_state(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        state: UserState,
+    ) -> anyhow::Result<()> {
+        self.local.set(&revocation_key(app_id, user_id), &encode_state(state), self.local_ttl).await
     }
 
-    /// The user's "revoked before" instant as the replicas share it; 0 (never revoked) for a
-    /// value that does not parse.
-    pub(super) async fn revocation(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<i64>> {
-        let found = self.shared.get(&revocation_key(app_id, user_id)).await.map(|v| v.map(|v| v.parse().unwrap_or(0)));
+    /// The user's state as the replicas share it; a value that does not decode is read again
+    /// from the database.
+    pub(super) async fn user_state(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<Option<UserState>> {
+        let found = self.shared.get(&revocation_key(app_id, user_id)).await.map(|v| v.and_then(|v| decode_state(&v)));
         record("revocation", &found);
         found
     }
 
-    pub(super) async fn put_revocation(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
-        self.shared.set(&revocation_key(app_id, user_id), &before.to_string(), REVOCATION_TTL).await
+    pub(super) async fn put_user_state(&self, app_id: &AppId, user_id: &str, state: UserState) -> anyhow::Result<()> {
+        self.shared.set(&revocation_key(app_id, user_id), &encode_state(state), REVOCATION_TTL).await
     }
 
-    /// A new "revoked before" instant for every replica, and this one's stale copy dropped.
-    /// Callers write the durable copy first; an error here fails their call, so it is retried
-    /// instead of a stale cache being trusted.
-    pub(super) async fn publish_revocation(&self, app_id: &AppId, user_id: &str, before: i64) -> anyhow::Result<()> {
+    /// A user's new state for every replica, and this one's stale copy dropped. Callers write
+    /// the durable copy first; an error here fails their call, so it is retried instead of a
+    /// stale cache being trusted.
+    pub(super) async fn publish_user_state(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        state: UserState,
+    ) -> anyhow::Result<()> {
         let key = revocation_key(app_id, user_id);
-        self.shared.set(&key, &before.to_string(), REVOCATION_TTL).await?;
+        self.shared.set(&key, &encode_state(state), REVOCATION_TTL).await?;
         self.local.delete(std::slice::from_ref(&key)).await
     }
+}
+
+/// `<revoked before>` for an active user, `<revoked before>|deactivated` for a deactivated one
+/// (values written before deactivation existed read as active users).
+fn encode_state(state: UserState) -> String {
+    if state.deactivated { format!("{}|deactivated", state.revoked_before) } else { state.revoked_before.to_string() }
+}
+
+fn decode_state(value: &str) -> Option<UserState> {
+    let (before, deactivated) = match value.split_once('|') {
+        Some((before, "deactivated")) => (before, true),
+        Some(_) => return None,
+        None => (value, false),
+    };
+    Some(UserState { revoked_before: before.parse().ok()?, deactivated, deleted: false })
 }
 
 /// `roster_cache_requests_total{cache, result}`: the hit ratio of each cache.
@@ -194,5 +219,18 @@ mod tests {
             created_at: 1,
         };
         assert_eq!(decode_access(&encode_access(&token)), Some((token.app_id.clone(), "u".into())));
+        for state in [
+            UserState { revoked_before: 0, deactivated: false, deleted: false },
+            UserState { revoked_before: 1_800_000_000_000, deactivated: true, deleted: false },
+        ] {
+            assert_eq!(decode_state(&encode_state(state)), Some(state));
+        }
+        assert_eq!(
+            decode_state("42"),
+            Some(UserState { revoked_before: 42, ..UserState::default() }),
+            "written before"
+        );
+        assert_eq!(decode_state("42|else"), None);
+        assert_eq!(decode_state("x"), None);
     }
 }

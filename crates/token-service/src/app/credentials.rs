@@ -14,12 +14,22 @@ use crate::{
     error::TokenError,
 };
 
-/// The registry, as login sees it.
+/// A user as the registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryUser {
+    /// The Roster id.
+    pub id: String,
+    pub is_active: bool,
+}
+
+/// The registry, as login and connection checks see it.
 #[async_trait]
 pub trait UserDirectory: Send + Sync {
     /// The user with this external id, created when absent and marked authenticated either
-    /// way; answers its Roster id and whether this call created it.
-    async fn login(&self, app_id: &AppId, external_id: &str) -> Result<(String, bool), TokenError>;
+    /// way; answers it and whether this call created it.
+    async fn login(&self, app_id: &AppId, external_id: &str) -> Result<(DirectoryUser, bool), TokenError>;
+    /// The user a Roster id or an application-chosen `user_id` names, if any.
+    async fn find(&self, app_id: &AppId, user: &str) -> Result<Option<DirectoryUser>, TokenError>;
 }
 
 /// A logged-in user and the session token issued for it.
@@ -250,7 +260,11 @@ impl Tokens {
                 ValidationError::Invalid { field: "external_id", reason: "must be 1 to 1024 characters" }.into()
             );
         }
-        let (user_id, created) = self.config.directory.login(app_id, &external_id).await?;
+        let (user, created) = self.config.directory.login(app_id, &external_id).await?;
+        if !user.is_active {
+            return Err(TokenError::UserDeactivated);
+        }
+        let user_id = user.id;
         let session = self.issue_session_token(app_id, &user_id, None).await?;
         tracing::info!(app.id = app_id.as_str(), user.id = user_id, created, "user logged in with a JWT");
         Ok(Login { user_id, external_id, created, session })

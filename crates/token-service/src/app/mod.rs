@@ -6,6 +6,7 @@
 mod access;
 mod applications;
 mod cache;
+mod connections;
 mod credentials;
 mod sessions;
 mod store;
@@ -13,7 +14,7 @@ mod validate;
 
 pub use applications::CreatedApplication;
 pub use cache::{KvCache, LOCAL_CAPACITY, TokenCache, redis_key_prefix};
-pub use credentials::{Login, UserDirectory};
+pub use credentials::{DirectoryUser, Login, UserDirectory};
 pub use sessions::SessionKeys;
 pub use store::{
     ApplicationStore, CredentialStore, SealedCredential, SigningKeyStore, StoreError, TokenStore, UserTokenStore,

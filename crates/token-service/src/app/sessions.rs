@@ -41,9 +41,7 @@ impl Tokens {
         }
         // `now` before the check: a deletion after it revokes from an instant past this token's.
         let now = self.clock.now_millis();
-        if self.store.is_user_deleted(app_id, &user).await? {
-            return Err(TokenError::UserDeleted);
-        }
+        self.ensure_may_hold_tokens(app_id, &user).await?;
         let expires_at = match expires_at {
             Some(ms) if ms <= now => {
                 return Err(ValidationError::Invalid { field: "expires_at", reason: "must be in the future" }.into());
@@ -68,12 +66,39 @@ impl Tokens {
         Ok(IssuedSessionToken { token, expires_at })
     }
 
+    /// New tokens are for users neither deleted nor deactivated (as far as the registry told).
+    pub(super) async fn ensure_may_hold_tokens(&self, app_id: &AppId, user: &str) -> Result<(), TokenError> {
+        match self.store.find_user_state(app_id, user).await? {
+            Some(state) if state.deleted => Err(TokenError::UserDeleted),
+            Some(state) if state.deactivated => Err(TokenError::UserDeactivated),
+            _ => Ok(()),
+        }
+    }
+
+    /// The user's state as stored, published to every replica's cache.
+    async fn publish_user_state(&self, app_id: &AppId, user: &str) -> Result<(), TokenError> {
+        let state = self.store.find_user_state(app_id, user).await?.unwrap_or_default();
+        self.cache.publish_user_state(app_id, user, state).await?;
+        Ok(())
+    }
+
+    /// The registry deactivated (`active` false) or reactivated the user. Deactivation refuses
+    /// every token of the user, within the revocation cache's bound on every replica, and every
+    /// new one; reactivation lets the tokens issued before work again, unless revoked.
+    pub async fn set_user_active(&self, app_id: &AppId, user: &str, active: bool) -> Result<(), TokenError> {
+        let user = user_id(user)?;
+        let state = self.store.set_user_active(app_id, &user, active, self.clock.now_millis()).await?;
+        self.cache.publish_user_state(app_id, &user, state).await?;
+        tracing::info!(app.id = app_id.as_str(), user.id = user, active, "user activation recorded");
+        Ok(())
+    }
+
     /// Every session token of the user issued until now stops working; access tokens stay.
     pub async fn revoke_session_tokens(&self, app_id: &AppId, user: &str) -> Result<(), TokenError> {
         let user = user_id(user)?;
         let now = self.clock.now_millis();
         self.store.revoke_session_tokens(app_id, &user, now).await?;
-        self.cache.publish_revocation(app_id, &user, now).await?;
+        self.publish_user_state(app_id, &user).await?;
         tracing::info!(app.id = app_id.as_str(), user.id = user, "session tokens revoked");
         Ok(())
     }
@@ -84,7 +109,7 @@ impl Tokens {
         let now = self.clock.now_millis();
         let revoked = self.store.revoke_user_tokens(app_id, &user, now).await?;
         self.cache.forget_access_tokens(&revoked).await?;
-        self.cache.publish_revocation(app_id, &user, now).await?;
+        self.publish_user_state(app_id, &user).await?;
         tracing::info!(
             app.id = app_id.as_str(),
             user.id = user,

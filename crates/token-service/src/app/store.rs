@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use platform::seal::Sealed;
 
 use crate::{
-    domain::{AccessToken, AdminClient, ApiToken, AppId, AppKey, Application, PublicKey},
+    domain::{AccessToken, AdminClient, ApiToken, AppId, AppKey, Application, PublicKey, UserState},
     error::TokenError,
 };
 
@@ -82,8 +82,17 @@ pub trait UserTokenStore: Send + Sync {
         user_id: &str,
         before: i64,
     ) -> Result<Vec<AccessToken>, StoreError>;
-    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, StoreError>;
-    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> Result<bool, StoreError>;
+    /// What is kept of the user; `None` for a user token-service was never told of.
+    async fn find_user_state(&self, app_id: &AppId, user_id: &str) -> Result<Option<UserState>, StoreError>;
+    /// Records the registry's word that the user is deactivated (`active` false) or active
+    /// again; answers the user's state after it.
+    async fn set_user_active(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        active: bool,
+        now: i64,
+    ) -> Result<UserState, StoreError>;
 }
 
 /// The keys session tokens are signed with, when the settings name none.

@@ -7,7 +7,7 @@ use platform::config::RedisFailurePolicy;
 
 use super::Tokens;
 use crate::{
-    domain::{AppId, InvalidReason, TokenKind, ValidToken, Validation},
+    domain::{AppId, InvalidReason, TokenKind, UserState, ValidToken, Validation},
     error::TokenError,
 };
 
@@ -28,6 +28,7 @@ impl Tokens {
             Err(InvalidReason::Revoked) => "revoked",
             Err(InvalidReason::BadSignature) => "bad_signature",
             Err(InvalidReason::Unavailable) => "unavailable",
+            Err(InvalidReason::UserDeactivated) => "user_deactivated",
         };
         let kind = if session { "session" } else { "access" };
         metrics::counter!("roster_token_validations_total", "kind" => kind, "outcome" => label).increment(1);
@@ -42,9 +43,10 @@ impl Tokens {
         let Ok(app_id) = AppId::parse(claims.app) else {
             return Ok(Err(InvalidReason::Malformed));
         };
-        Ok(match self.revoked_before(&app_id, &claims.sub).await? {
+        Ok(match self.user_state(&app_id, &claims.sub).await? {
             None => Err(InvalidReason::Unavailable),
-            Some(before) if claims.iat_ms < before => Err(InvalidReason::Revoked),
+            Some(state) if state.deactivated => Err(InvalidReason::UserDeactivated),
+            Some(state) if claims.iat_ms < state.revoked_before => Err(InvalidReason::Revoked),
             Some(_) => Ok(ValidToken {
                 app_id,
                 user_id: claims.sub,
@@ -54,34 +56,34 @@ impl Tokens {
         })
     }
 
-    /// The user's "revoked before" instant (0 when never revoked), or `None` when it cannot be
-    /// known and the policy says to refuse.
-    async fn revoked_before(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, TokenError> {
-        if let Some(before) = self.cache.local_revocation(app_id, user_id).await? {
-            return Ok(Some(before));
+    /// The user's state (revocation instant, 0 when never revoked; deactivation), or `None` when
+    /// it cannot be known and the policy says to refuse. One in-process read when warm.
+    async fn user_state(&self, app_id: &AppId, user_id: &str) -> Result<Option<UserState>, TokenError> {
+        if let Some(state) = self.cache.local_user_state(app_id, user_id).await? {
+            return Ok(Some(state));
         }
-        let before = match self.cache.revocation(app_id, user_id).await {
-            Ok(Some(before)) => before,
+        let state = match self.cache.user_state(app_id, user_id).await {
+            Ok(Some(state)) => state,
             Ok(None) => {
-                let before = self.store.find_user_revocation(app_id, user_id).await?.unwrap_or(0);
-                if let Err(err) = self.cache.put_revocation(app_id, user_id, before).await {
+                let state = self.store.find_user_state(app_id, user_id).await?.unwrap_or_default();
+                if let Err(err) = self.cache.put_user_state(app_id, user_id, state).await {
                     tracing::warn!(error = format!("{err:#}"), "revocation state not cached");
                 }
-                before
+                state
             }
             Err(err) => {
                 tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
                 match self.config.redis_failure {
                     RedisFailurePolicy::Closed => return Ok(None),
                     RedisFailurePolicy::Database => {
-                        self.store.find_user_revocation(app_id, user_id).await?.unwrap_or(0)
+                        self.store.find_user_state(app_id, user_id).await?.unwrap_or_default()
                     }
-                    RedisFailurePolicy::Open => return Ok(Some(0)),
+                    RedisFailurePolicy::Open => return Ok(Some(UserState::default())),
                 }
             }
         };
-        self.cache.put_local_revocation(app_id, user_id, before).await?;
-        Ok(Some(before))
+        self.cache.put_local_user_state(app_id, user_id, state).await?;
+        Ok(Some(state))
     }
 
     async fn validate_access(&self, token: &str) -> Result<Validation, TokenError> {
@@ -111,6 +113,11 @@ impl Tokens {
                 (stored.app_id, stored.user_id)
             }
         };
-        Ok(Ok(ValidToken { app_id, user_id, kind: TokenKind::Access, expires_at: None }))
+        // Access tokens are revoked one by one in the database; only deactivation is read here.
+        Ok(match self.user_state(&app_id, &user_id).await? {
+            None => Err(InvalidReason::Unavailable),
+            Some(state) if state.deactivated => Err(InvalidReason::UserDeactivated),
+            Some(_) => Ok(ValidToken { app_id, user_id, kind: TokenKind::Access, expires_at: None }),
+        })
     }
 }

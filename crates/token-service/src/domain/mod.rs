@@ -7,7 +7,10 @@ mod tokens;
 
 pub use credentials::{AdminClient, AppKey, JwtRefusal, KeyAlgorithm, KeySecret, PublicKey};
 
-pub use tokens::{AccessToken, ISSUER, InvalidReason, JwtTime, SessionClaims, TokenKind, ValidToken, Validation};
+pub use tokens::{
+    AccessToken, Connection, ConnectionRefusal, ISSUER, InvalidReason, JwtTime, SessionClaims, TokenKind, UserState,
+    ValidToken, Validation,
+};
 
 pub use platform::{AppId, ValidationError};
 

@@ -83,10 +83,37 @@ pub enum InvalidReason {
     BadSignature,
     /// Revocation state could not be read (Redis down under the fail-closed policy).
     Unavailable,
+    /// The registry deactivated the user.
+    UserDeactivated,
+}
+
+/// What token-service keeps of a user beside their access tokens, as the registry told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserState {
+    /// Milliseconds: the user's session tokens issued before it are revoked; 0 never.
+    pub revoked_before: i64,
+    /// Deactivated: no token of the user works, no new one is issued.
+    pub deactivated: bool,
+    /// Deleted: never again a token.
+    pub deleted: bool,
 }
 
 /// The answer of a validation: never an error for a bad token, only for a broken service.
 pub type Validation = Result<ValidToken, InvalidReason>;
+
+/// Why a connection is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionRefusal {
+    TokenInvalid(InvalidReason),
+    TokenOfAnotherUser,
+    TokenRequired,
+    UserNotFound,
+    UserDeactivated,
+}
+
+/// A connection allowed: the user's Roster id and the kind of token presented (none for a
+/// tokenless connection); or why not.
+pub type Connection = Result<(String, Option<TokenKind>), ConnectionRefusal>;
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@ use proto::token::v1 as pb;
 
 use crate::{
     domain::{
-        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, InvalidReason, Name, PublicKey,
-        Scope, TokenKind, ValidToken, Validation, ValidationError,
+        AccessToken, AdminClient, ApiToken, AppId, AppKey, AppSettings, Application, Connection, ConnectionRefusal,
+        InvalidReason, Name, PublicKey, Scope, TokenKind, ValidToken, Validation, ValidationError,
     },
     error::TokenError,
 };
@@ -175,26 +175,58 @@ pub fn validation(outcome: Validation) -> pb::ValidateTokenResponse {
             valid: true,
             app_id: app_id.as_str().to_owned(),
             user_id,
-            kind: match kind {
-                TokenKind::Access => pb::TokenKind::Access,
-                TokenKind::Session => pb::TokenKind::Session,
-            }
-            .into(),
+            kind: token_kind(kind).into(),
             expires_at: expires_at.map(proto::timestamp_from_millis),
             reason: pb::InvalidReason::Unspecified.into(),
         },
-        Err(reason) => pb::ValidateTokenResponse {
-            valid: false,
-            reason: match reason {
-                InvalidReason::Malformed => pb::InvalidReason::Malformed,
-                InvalidReason::Unknown => pb::InvalidReason::Unknown,
-                InvalidReason::Expired => pb::InvalidReason::Expired,
-                InvalidReason::Revoked => pb::InvalidReason::Revoked,
-                InvalidReason::BadSignature => pb::InvalidReason::BadSignature,
-                InvalidReason::Unavailable => pb::InvalidReason::Unavailable,
-            }
-            .into(),
+        Err(reason) => {
+            pb::ValidateTokenResponse { valid: false, reason: invalid_reason(reason).into(), ..Default::default() }
+        }
+    }
+}
+
+fn token_kind(kind: TokenKind) -> pb::TokenKind {
+    match kind {
+        TokenKind::Access => pb::TokenKind::Access,
+        TokenKind::Session => pb::TokenKind::Session,
+    }
+}
+
+fn invalid_reason(reason: InvalidReason) -> pb::InvalidReason {
+    match reason {
+        InvalidReason::Malformed => pb::InvalidReason::Malformed,
+        InvalidReason::Unknown => pb::InvalidReason::Unknown,
+        InvalidReason::Expired => pb::InvalidReason::Expired,
+        InvalidReason::Revoked => pb::InvalidReason::Revoked,
+        InvalidReason::BadSignature => pb::InvalidReason::BadSignature,
+        InvalidReason::Unavailable => pb::InvalidReason::Unavailable,
+        InvalidReason::UserDeactivated => pb::InvalidReason::UserDeactivated,
+    }
+}
+
+pub fn connection(connection: Connection) -> pb::AuthorizeConnectionResponse {
+    use pb::ConnectionRefusal as Refusal;
+    match connection {
+        Ok((user_id, kind)) => pb::AuthorizeConnectionResponse {
+            allowed: true,
+            user_id,
+            kind: kind.map_or(pb::TokenKind::Unspecified, token_kind).into(),
             ..Default::default()
         },
+        Err(refusal) => {
+            let (refusal, reason) = match refusal {
+                ConnectionRefusal::TokenInvalid(reason) => (Refusal::TokenInvalid, invalid_reason(reason)),
+                ConnectionRefusal::TokenOfAnotherUser => (Refusal::TokenOfAnotherUser, pb::InvalidReason::Unspecified),
+                ConnectionRefusal::TokenRequired => (Refusal::TokenRequired, pb::InvalidReason::Unspecified),
+                ConnectionRefusal::UserNotFound => (Refusal::UserNotFound, pb::InvalidReason::Unspecified),
+                ConnectionRefusal::UserDeactivated => (Refusal::UserDeactivated, pb::InvalidReason::UserDeactivated),
+            };
+            pb::AuthorizeConnectionResponse {
+                allowed: false,
+                refusal: refusal.into(),
+                invalid_reason: reason.into(),
+                ..Default::default()
+            }
+        }
     }
 }

@@ -222,6 +222,27 @@ impl TokenService for TokenGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn set_user_active(
+        &self,
+        request: Request<pb::SetUserActiveRequest>,
+    ) -> Result<Response<pb::SetUserActiveResponse>, Status> {
+        let pb::SetUserActiveRequest { app_id, user_id, active } = request.into_inner();
+        self.tokens.set_user_active(&convert::app_id(app_id)?, &user_id, active).await?;
+        Ok(Response::new(pb::SetUserActiveResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn authorize_connection(
+        &self,
+        request: Request<pb::AuthorizeConnectionRequest>,
+    ) -> Result<Response<pb::AuthorizeConnectionResponse>, Status> {
+        let pb::AuthorizeConnectionRequest { app_id, user_id, token } = request.into_inner();
+        let connection =
+            self.tokens.authorize_connection(&convert::app_id(app_id)?, &user_id, token.as_deref()).await?;
+        Ok(Response::new(convert::connection(connection)))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn create_app_key(
         &self,
         request: Request<pb::CreateAppKeyRequest>,

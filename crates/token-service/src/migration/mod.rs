@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_applications;
 mod m20261125_000002_app_keys;
 mod m20261126_000003_admin_clients;
+mod m20261203_000004_user_activation;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_applications::Migration),
             Box::new(m20261125_000002_app_keys::Migration),
             Box::new(m20261126_000003_admin_clients::Migration),
+            Box::new(m20261203_000004_user_activation::Migration),
         ]
     }
 

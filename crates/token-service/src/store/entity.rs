@@ -60,6 +60,8 @@ pub mod token_users {
         pub revoked_before: i64,
         /// Milliseconds: when the registry deleted the user.
         pub deleted_at: Option<i64>,
+        /// Milliseconds: when the registry deactivated the user; cleared on reactivation.
+        pub deactivated_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

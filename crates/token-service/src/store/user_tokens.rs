@@ -8,7 +8,7 @@ use platform::db::unexpected;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, Func, OnConflict},
 };
 
 use super::{
@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     app::{StoreError, UserTokenStore},
-    domain::{AccessToken, AppId},
+    domain::{AccessToken, AppId, UserState},
 };
 
 #[async_trait]
@@ -85,16 +85,36 @@ impl UserTokenStore for SeaTokenStore {
         Ok(live.into_iter().map(into_access_token).collect::<anyhow::Result<_>>()?)
     }
 
-    async fn find_user_revocation(&self, app_id: &AppId, user_id: &str) -> Result<Option<i64>, StoreError> {
-        let row = token_users::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
-            .one(&self.db)
-            .await
-            .map_err(unexpected)?;
-        Ok(row.map(|r| r.revoked_before).filter(|before| *before > 0))
+    async fn find_user_state(&self, app_id: &AppId, user_id: &str) -> Result<Option<UserState>, StoreError> {
+        user_state(&self.db, app_id, user_id).await
     }
 
-    async fn is_user_deleted(&self, app_id: &AppId, user_id: &str) -> Result<bool, StoreError> {
-        deleted(&self.db, app_id, user_id).await
+    async fn set_user_active(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        active: bool,
+        now: i64,
+    ) -> Result<UserState, StoreError> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        lock_user(&txn, app_id, user_id, None).await?;
+        // The first deactivation's instant stays; reactivation clears it.
+        let deactivated_at = Expr::col(token_users::Column::DeactivatedAt);
+        let value = if active {
+            Expr::value(Option::<i64>::None)
+        } else {
+            Func::coalesce([deactivated_at.into(), Expr::value(now)]).into()
+        };
+        token_users::Entity::update_many()
+            .col_expr(token_users::Column::DeactivatedAt, value)
+            .filter(token_users::Column::AppId.eq(app_id.as_str()))
+            .filter(token_users::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(unexpected)?;
+        let state = user_state(&txn, app_id, user_id).await?.unwrap_or_default();
+        txn.commit().await.map_err(unexpected)?;
+        Ok(state)
     }
 }
 
@@ -111,6 +131,7 @@ async fn lock_user(
         user_id: Set(user_id.to_owned()),
         revoked_before: Set(revoked_before.unwrap_or(0)),
         deleted_at: Set(None),
+        deactivated_at: Set(None),
     };
     let current = Expr::col((token_users::Entity, token_users::Column::RevokedBefore));
     let mut on_conflict = OnConflict::columns([token_users::Column::AppId, token_users::Column::UserId]);
@@ -134,12 +155,24 @@ async fn lock_user(
     Ok(())
 }
 
-async fn deleted(conn: &impl ConnectionTrait, app_id: &AppId, user_id: &str) -> Result<bool, StoreError> {
+async fn user_state(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_id: &str,
+) -> Result<Option<UserState>, StoreError> {
     let row = token_users::Entity::find_by_id((app_id.as_str().to_owned(), user_id.to_owned()))
         .one(conn)
         .await
         .map_err(unexpected)?;
-    Ok(row.is_some_and(|r| r.deleted_at.is_some()))
+    Ok(row.map(|r| UserState {
+        revoked_before: r.revoked_before,
+        deactivated: r.deactivated_at.is_some(),
+        deleted: r.deleted_at.is_some(),
+    }))
+}
+
+async fn deleted(conn: &impl ConnectionTrait, app_id: &AppId, user_id: &str) -> Result<bool, StoreError> {
+    Ok(user_state(conn, app_id, user_id).await?.is_some_and(|state| state.deleted))
 }
 
 /// Newest first.

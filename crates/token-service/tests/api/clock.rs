@@ -9,7 +9,7 @@ use platform::{ManualClock, config::RedisFailurePolicy, seal::Sealer};
 use serde_json::json;
 use test_support::{Backend, TestDatabase};
 use token_service::{
-    app::{TokenCache, TokenConfig, TokenStore, Tokens, UserDirectory},
+    app::{DirectoryUser, TokenCache, TokenConfig, TokenStore, Tokens, UserDirectory},
     domain::{AppId, AppSettings, InvalidReason, JwtRefusal, Name},
     error::TokenError,
     jwt::KeySet,
@@ -25,7 +25,11 @@ struct NoDirectory;
 
 #[async_trait]
 impl UserDirectory for NoDirectory {
-    async fn login(&self, _: &AppId, _: &str) -> Result<(String, bool), TokenError> {
+    async fn login(&self, _: &AppId, _: &str) -> Result<(DirectoryUser, bool), TokenError> {
+        Err(TokenError::Unexpected(anyhow::anyhow!("no registry in this test")))
+    }
+
+    async fn find(&self, _: &AppId, _: &str) -> Result<Option<DirectoryUser>, TokenError> {
         Err(TokenError::Unexpected(anyhow::anyhow!("no registry in this test")))
     }
 }

@@ -212,6 +212,9 @@ pub trait UserStore: Send + Sync {
 pub trait UserLifecycle: Send + Sync {
     /// Idempotent: a deletion taken over after its lease ran out tells the services again.
     async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()>;
+    /// The user was deactivated (`active` false) or reactivated: token-service refuses or
+    /// accepts their tokens again.
+    async fn set_active(&self, app_id: &AppId, id: &RosterId, active: bool) -> anyhow::Result<()>;
     /// Every application whose unassociated end users expire, with the lifetime in milliseconds.
     async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>>;
     /// Whether `api_token` is a credential of `app_id` holding the sensitive-metadata scope.
@@ -315,8 +318,17 @@ impl Registry {
         self.store.find_profile_image(app_id, id).await?.ok_or(RegistryError::ProfileImageNotFound)
     }
 
+    /// Deactivation reaches token-service before the registry records it, reactivation after
+    /// it: a failure on either side leaves the user's tokens refused, never let through.
     pub async fn update_user(&self, app_id: &AppId, lookup: &Lookup, patch: UserPatch) -> Result<User, RegistryError> {
+        if patch.is_active == Some(false) {
+            let id = self.get_user(app_id, lookup).await?.id;
+            self.lifecycle.set_active(app_id, &id, false).await.map_err(RegistryError::ServiceUnavailable)?;
+        }
         let user = self.store.update(app_id, lookup, &patch, self.clock.now_millis()).await?;
+        if patch.is_active == Some(true) {
+            self.lifecycle.set_active(app_id, &user.id, true).await.map_err(RegistryError::ServiceUnavailable)?;
+        }
         tracing::info!(user.id = user.id.as_str(), app.id = app_id.as_str(), "user updated");
         Ok(user)
     }

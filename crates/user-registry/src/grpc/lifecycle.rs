@@ -1,4 +1,5 @@
-//! Tells token-service and context-service about a user's deletion, over their gRPC APIs.
+//! Tells token-service and context-service about a user's deletion, and token-service about its
+//! deactivation, over their gRPC APIs.
 
 use std::time::Duration;
 
@@ -48,6 +49,20 @@ impl UserLifecycle for GrpcLifecycle {
             .delete_user_data(traced(context_pb::DeleteUserDataRequest { app_id, user_id }))
             .await
             .map_err(|s| anyhow::anyhow!("context-service could not delete the user's data: {}", s.message()))?;
+        Ok(())
+    }
+
+    async fn set_active(&self, app_id: &AppId, id: &RosterId, active: bool) -> anyhow::Result<()> {
+        let request = token_pb::SetUserActiveRequest {
+            app_id: app_id.as_str().to_owned(),
+            user_id: id.as_str().to_owned(),
+            active,
+        };
+        self.token
+            .clone()
+            .set_user_active(traced(request))
+            .await
+            .map_err(|s| anyhow::anyhow!("token-service could not record the user's activation: {}", s.message()))?;
         Ok(())
     }
 

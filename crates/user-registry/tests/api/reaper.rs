@@ -38,6 +38,10 @@ struct Recorder {
 
 #[async_trait]
 impl UserLifecycle for Recorder {
+    async fn set_active(&self, _: &AppId, _: &RosterId, _: bool) -> anyhow::Result<()> {
+        anyhow::bail!("the reaper never changes a user's activation")
+    }
+
     async fn before_delete(&self, _: &AppId, id: &RosterId) -> anyhow::Result<()> {
         if self.failing.lock().unwrap().as_ref() == Some(id) {
             anyhow::bail!("context-service unavailable");
@@ -151,6 +155,10 @@ struct UsesTheStore {
 
 #[async_trait]
 impl UserLifecycle for UsesTheStore {
+    async fn set_active(&self, _: &AppId, _: &RosterId, _: bool) -> anyhow::Result<()> {
+        anyhow::bail!("the reaper never changes a user's activation")
+    }
+
     async fn before_delete(&self, app_id: &AppId, id: &RosterId) -> anyhow::Result<()> {
         let by_id = Lookup::Id(id.clone());
         let found = self.store.find(app_id, &by_id).await?.is_some();

@@ -89,6 +89,7 @@ impl From<ApiError> for AdaError {
                 plain(StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid bearer token.")
             }
             ErrorCode::PermissionDenied => plain(StatusCode::FORBIDDEN, "forbidden", "Not allowed."),
+            ErrorCode::UserDeactivated => plain(StatusCode::FORBIDDEN, "forbidden", "The end user is deactivated."),
             ErrorCode::RateLimited => plain(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests."),
             ErrorCode::Unavailable | ErrorCode::Internal => {
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Unexpected error.")

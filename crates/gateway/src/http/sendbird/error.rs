@@ -22,6 +22,8 @@ pub const PARAMETER_VALUE_LENGTH_EXCEEDED: u32 = 400110;
 pub const INVALID_VALUE: u32 = 400111;
 pub const RESOURCE_NOT_FOUND: u32 = 400201;
 pub const RESOURCE_ALREADY_EXISTS: u32 = 400202;
+/// Sendbird's `DeactivatedUserNotAccessible`.
+pub const DEACTIVATED_USER: u32 = 400300;
 pub const INVALID_API_TOKEN: u32 = 400401;
 pub const INVALID_JSON_BODY: u32 = 400403;
 pub const RATE_LIMIT_EXCEEDED: u32 = 500910;
@@ -77,6 +79,7 @@ impl From<ApiError> for SendbirdError {
                 (400, INVALID_API_TOKEN, "Invalid value: \"Api-Token\".".to_owned())
             }
             ErrorCode::PermissionDenied => (400, UNAUTHORIZED_REQUEST, err.message),
+            ErrorCode::UserDeactivated => (400, DEACTIVATED_USER, "The user is deactivated.".to_owned()),
             ErrorCode::RateLimited => (429, RATE_LIMIT_EXCEEDED, err.message),
             ErrorCode::Unavailable => (503, UNEXPECTED_ERROR, "Service temporarily unavailable.".to_owned()),
             ErrorCode::Internal => (500, UNEXPECTED_ERROR, "Unexpected error.".to_owned()),

@@ -87,6 +87,7 @@ impl From<ApiError> for SunshineError {
                 Self::new(StatusCode::UNAUTHORIZED, "unauthorized", title)
             }
             ErrorCode::PermissionDenied => Self::new(StatusCode::FORBIDDEN, "forbidden", title),
+            ErrorCode::UserDeactivated => Self::new(StatusCode::FORBIDDEN, "forbidden", "The user is deactivated."),
             ErrorCode::RateLimited => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests.")
             }
