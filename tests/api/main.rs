@@ -12,6 +12,7 @@ mod helpers;
 mod kore;
 mod kore_import;
 mod logs;
+mod privacy;
 mod profiles;
 mod sendbird;
 mod sendbird_agents;

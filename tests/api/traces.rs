@@ -28,19 +28,28 @@ async fn one_request_is_one_trace_across_every_hop() {
     assert_eq!(response.status(), StatusCode::OK);
     // Server spans end when their response is fully sent, which can be just after the client
     // has it: wait (boundedly) until every span of the request has ended.
+    let attribute = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
+        span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
+    };
+    // Wait for the spans of this request by name: others (the start-up's) may end meanwhile.
+    // Bounded generously: on a loaded machine one thread serves the whole stack.
     let mut spans = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..1000 {
         let _ = provider.force_flush();
         spans = exporter.get_finished_spans().expect("spans");
-        let ended = |name: &str| spans.iter().filter(|s| s.name == name).count();
-        if ended("http") >= 1 && ended("grpc") >= 2 && ended("create_user") >= 1 {
+        let served = |path: &str| {
+            spans.iter().any(|s| s.name == "grpc" && attribute(s, "rpc").is_some_and(|rpc| rpc.ends_with(path)))
+        };
+        let ended = |name: &str| spans.iter().any(|s| s.name == name);
+        if ended("http")
+            && ended("create_user")
+            && served("TokenService/AuthenticateCaller")
+            && served("RegistryService/CreateUser")
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let attribute = |span: &opentelemetry_sdk::trace::SpanData, key: &str| {
-        span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
-    };
     let http = spans.iter().find(|s| s.name == "http").expect("a gateway span");
     let trace: TraceId = http.span_context.trace_id();
     let rpc = |path: &str| {

@@ -39,6 +39,10 @@ pub enum RegistryError {
     InvalidPageToken,
     #[error("profile image not found")]
     ProfileImageNotFound,
+    #[error("privacy request not found")]
+    PrivacyRequestNotFound,
+    #[error("the privacy request is being carried out or has ended: it can no longer be cancelled")]
+    PrivacyRequestNotCancellable,
     #[error("reading sensitive metadata needs an API token of this application with the sensitive-metadata scope")]
     SensitiveScopeRequired,
     /// Another service this call must tell could not be reached; nothing the caller did wrong.
@@ -77,7 +81,10 @@ impl From<RegistryError> for ApiError {
             RegistryError::InvalidPageToken => {
                 ApiError::new(ErrorCode::InvalidPageToken, message).with_field("page_token")
             }
-            RegistryError::ProfileImageNotFound => ApiError::new(ErrorCode::NotFound, message),
+            RegistryError::ProfileImageNotFound | RegistryError::PrivacyRequestNotFound => {
+                ApiError::new(ErrorCode::NotFound, message)
+            }
+            RegistryError::PrivacyRequestNotCancellable => ApiError::new(ErrorCode::InvalidArgument, message),
             RegistryError::SensitiveScopeRequired => ApiError::new(ErrorCode::PermissionDenied, message),
             RegistryError::ServiceUnavailable(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "a service the registry calls is unavailable");

@@ -43,6 +43,7 @@ impl Application {
         if self.reaper.enabled {
             tokio::spawn(reap_until(self.registry.clone(), self.reaper.clone(), shutdown.clone()));
         }
+        tokio::spawn(carry_out_privacy_requests(self.registry.clone(), shutdown.clone()));
         // Room for a 5 MB profile image and the rest of the request.
         let server =
             RegistryServiceServer::new(RegistryGrpc::new(self.registry)).max_decoding_message_size(MAX_MESSAGE);
@@ -71,4 +72,19 @@ async fn reap_until(registry: Registry, settings: ReaperSettings, shutdown: Shut
 /// Applies every pending registry migration.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     platform::db::migrate::<Migrator>(settings, SERVICE).await
+}
+
+/// Carries out data-subject requests until shutdown: at once when one is registered in this
+/// process, and every few seconds for those registered through another replica or left by a
+/// worker that died. Replicas may all run it: a request is held by one worker at a time.
+async fn carry_out_privacy_requests(registry: Registry, shutdown: Shutdown) {
+    let stop = shutdown.requested();
+    tokio::pin!(stop);
+    loop {
+        registry.run_privacy_requests().await;
+        tokio::select! {
+            () = &mut stop => return,
+            () = registry.privacy_work_or(std::time::Duration::from_secs(5)) => {}
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! and an injected clock.
 
 mod bulk;
+mod privacy;
 mod reap;
 
 use std::sync::Arc;
@@ -11,13 +12,14 @@ use platform::Clock;
 
 use crate::{
     domain::{
-        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Nickname, Origin, Profile, ProfileImage, ProfileUrl,
-        RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
+        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Nickname, Origin, PrivacyRequest, Profile,
+        ProfileImage, ProfileUrl, RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
     error::RegistryError,
 };
 
 pub use bulk::{BulkItem, Import, ImportReport};
+pub use privacy::{EXPORT_LIFETIME_MS, PrivacyOutcome, PrivacyPage};
 pub use reap::ReapReport;
 
 /// Why the store refused.
@@ -145,7 +147,8 @@ pub trait UserStore: Send + Sync {
     async fn upsert_by_identity(&self, user: &User, identity: &Identity) -> Result<(User, bool), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
-    /// Deletes the user and everything hanging off it; false when there was none.
+    /// Deletes the user and everything hanging off it, without telling anyone (the registry
+    /// deletes by claim: `claim_user`, `delete_claimed`); false when there was none.
     async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError>;
     /// Clears, in one transaction, everything personal about the user: profile, nickname,
     /// profile URL and image, metadata, sensitive metadata, identities, discovery keys and
@@ -204,6 +207,52 @@ pub trait UserStore: Send + Sync {
         ids: &[RosterId],
         claimed_at: i64,
     ) -> Result<Vec<RosterId>, StoreError>;
+    /// Claims at `now` the user `lookup` names, live or left claimed by a deletion that did not
+    /// finish: it is gone to every lookup from now on.
+    async fn claim_user(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<Option<RosterId>, StoreError>;
+    /// The application's users whose profile or member email is `email`, case-insensitively.
+    async fn users_with_email(&self, app_id: &AppId, email: &str) -> Result<Vec<RosterId>, StoreError>;
+    async fn create_privacy_request(&self, request: &PrivacyRequest) -> Result<(), StoreError>;
+    async fn find_privacy_request(&self, app_id: &AppId, id: &RosterId) -> Result<Option<PrivacyRequest>, StoreError>;
+    /// Requests ordered by id, after `after` when given.
+    async fn list_privacy_requests(
+        &self,
+        app_id: &AppId,
+        after: Option<&RosterId>,
+        limit: u64,
+    ) -> Result<Vec<PrivacyRequest>, StoreError>;
+    /// `None`: no such request; else the request, and whether it was cancelled (false: a worker
+    /// holds it, or it ended).
+    async fn cancel_privacy_request(
+        &self,
+        app_id: &AppId,
+        id: &RosterId,
+        now: i64,
+    ) -> Result<Option<(PrivacyRequest, bool)>, StoreError>;
+    /// The oldest open request no live lease holds, now held until `lease_until`, with the number
+    /// of times it was taken. Two workers never hold one request at once.
+    async fn claim_privacy_request(
+        &self,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<(PrivacyRequest, u32)>, StoreError>;
+    /// Ends a request its lease still holds, its subjects cleared; false when the lease was lost.
+    async fn finish_privacy_request(
+        &self,
+        id: &RosterId,
+        lease_until: i64,
+        outcome: PrivacyOutcome,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    async fn release_privacy_request(&self, id: &RosterId, lease_until: i64) -> Result<(), StoreError>;
+    async fn find_privacy_export(
+        &self,
+        app_id: &AppId,
+        id: &RosterId,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn purge_privacy_exports(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// What the registry needs of the other services. A deleted user's tokens and context go
@@ -233,13 +282,20 @@ pub struct Registry {
     store: Arc<dyn UserStore>,
     lifecycle: Arc<dyn UserLifecycle>,
     clock: Arc<dyn Clock>,
+    /// Wakes this process's privacy worker when a request is registered here.
+    privacy_work: Arc<tokio::sync::Notify>,
 }
 
 impl Registry {
     pub const MAX_PAGE: u32 = 100;
 
+    /// The registry's clock's reading, in milliseconds.
+    pub fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
     pub fn new(store: Arc<dyn UserStore>, lifecycle: Arc<dyn UserLifecycle>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, lifecycle, clock }
+        Self { store, lifecycle, clock, privacy_work: Arc::new(tokio::sync::Notify::new()) }
     }
 
     pub async fn create_user(&self, app_id: AppId, new: NewUser) -> Result<User, RegistryError> {
@@ -341,14 +397,21 @@ impl Registry {
         Ok(user)
     }
 
+    /// Deletes the user from every service. The user is claimed first: gone to every lookup,
+    /// so a token issue, a join or an association racing the deletion finds nothing; the other
+    /// services are told with no transaction open; then the row goes, with its `user.deleted`
+    /// event. A call that fails half-way leaves the user claimed, and calling again finishes it.
     pub async fn delete_user(&self, app_id: &AppId, lookup: &Lookup) -> Result<RosterId, RegistryError> {
-        let user = self.get_user(app_id, lookup).await?;
-        self.lifecycle.before_delete(app_id, &user.id).await?;
-        if !self.store.delete(app_id, &user.id).await? {
-            return Err(RegistryError::UserNotFound);
+        let now = self.clock.now_millis();
+        let id = self.store.claim_user(app_id, lookup, now).await?.ok_or(RegistryError::UserNotFound)?;
+        self.lifecycle.before_delete(app_id, &id).await.map_err(RegistryError::ServiceUnavailable)?;
+        if self.store.delete_claimed(app_id, std::slice::from_ref(&id), now).await?.is_empty() {
+            // A later claim (a retried or concurrent delete) took the user over and deletes it.
+            tracing::info!(user.id = id.as_str(), app.id = app_id.as_str(), "user deletion taken over");
+        } else {
+            tracing::info!(user.id = id.as_str(), app.id = app_id.as_str(), "user deleted");
         }
-        tracing::info!(user.id = user.id.as_str(), app.id = app_id.as_str(), "user deleted");
-        Ok(user.id)
+        Ok(id)
     }
 
     pub async fn list_users(

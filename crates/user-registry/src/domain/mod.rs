@@ -5,6 +5,7 @@ mod identity;
 mod image;
 mod member;
 mod metadata;
+mod privacy;
 mod profile;
 mod user;
 
@@ -12,6 +13,7 @@ pub use identity::{Identity, parse_instant};
 pub use image::{ImageType, ProfileImage};
 pub use member::{Activation, BotTask, EmailId, GroupId, Member, OrgUserId, RoleBinding};
 pub use metadata::{MetaValue, Metadata, SensitiveFields};
+pub use privacy::{ExportRef, MAX_SUBJECTS, PrivacyAction, PrivacyRequest, PrivacyStatus, Subject};
 pub use profile::Profile;
 pub use user::{
     DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId, User, UserFilter,

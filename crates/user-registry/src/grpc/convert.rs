@@ -29,6 +29,17 @@ pub fn lookup(lookup: Option<pb::UserLookup>) -> Result<Lookup, RegistryError> {
     })
 }
 
+pub fn lookup_to_pb(lookup: Lookup) -> pb::UserLookup {
+    use pb::user_lookup::Key;
+    pb::UserLookup {
+        key: Some(match lookup {
+            Lookup::Id(id) => Key::Id(id.as_str().to_owned()),
+            Lookup::UserId(user_id) => Key::UserId(user_id.as_str().to_owned()),
+            Lookup::ExternalId(external_id) => Key::ExternalId(external_id.as_str().to_owned()),
+        }),
+    }
+}
+
 impl TryFrom<pb::NewUser> for NewUser {
     type Error = RegistryError;
 

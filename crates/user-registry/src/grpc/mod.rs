@@ -2,6 +2,7 @@
 
 mod convert;
 mod lifecycle;
+mod privacy;
 
 use proto::registry::v1::{self as pb, registry_service_server::RegistryService};
 use tonic::{Request, Response, Status, Streaming};
@@ -207,6 +208,63 @@ impl RegistryService for RegistryGrpc {
         };
         self.registry.delete_metadata(&convert::app_id(app_id)?, &convert::lookup(lookup)?, keys).await?;
         Ok(Response::new(pb::DeleteMetadataResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_privacy_request(
+        &self,
+        request: Request<pb::CreatePrivacyRequestRequest>,
+    ) -> Result<Response<pb::CreatePrivacyRequestResponse>, Status> {
+        let request = privacy::new_request(request.into_inner(), self.registry.now_millis())?;
+        let created = self.registry.create_privacy_request(request).await?;
+        Ok(Response::new(pb::CreatePrivacyRequestResponse { request: Some(privacy::to_pb(created)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_privacy_request(
+        &self,
+        request: Request<pb::GetPrivacyRequestRequest>,
+    ) -> Result<Response<pb::GetPrivacyRequestResponse>, Status> {
+        let pb::GetPrivacyRequestRequest { app_id, id } = request.into_inner();
+        let (app_id, id) = privacy::ids(app_id, id)?;
+        let found = self.registry.privacy_request(&app_id, &id).await?;
+        Ok(Response::new(pb::GetPrivacyRequestResponse { request: Some(privacy::to_pb(found)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_privacy_requests(
+        &self,
+        request: Request<pb::ListPrivacyRequestsRequest>,
+    ) -> Result<Response<pb::ListPrivacyRequestsResponse>, Status> {
+        let pb::ListPrivacyRequestsRequest { app_id, page_token, page_size } = request.into_inner();
+        let after = convert::parse_page_token(&page_token)?;
+        let page = self.registry.privacy_requests(&convert::app_id(app_id)?, after, page_size).await?;
+        Ok(Response::new(pb::ListPrivacyRequestsResponse {
+            requests: page.requests.into_iter().map(privacy::to_pb).collect(),
+            next_page_token: page.next.as_ref().map(convert::page_token).unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn cancel_privacy_request(
+        &self,
+        request: Request<pb::CancelPrivacyRequestRequest>,
+    ) -> Result<Response<pb::CancelPrivacyRequestResponse>, Status> {
+        let pb::CancelPrivacyRequestRequest { app_id, id } = request.into_inner();
+        let (app_id, id) = privacy::ids(app_id, id)?;
+        let cancelled = self.registry.cancel_privacy_request(&app_id, &id).await?;
+        Ok(Response::new(pb::CancelPrivacyRequestResponse { request: Some(privacy::to_pb(cancelled)) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_privacy_export(
+        &self,
+        request: Request<pb::GetPrivacyExportRequest>,
+    ) -> Result<Response<pb::GetPrivacyExportResponse>, Status> {
+        let pb::GetPrivacyExportRequest { app_id, id, key } = request.into_inner();
+        let (app_id, id) = privacy::ids(app_id, id)?;
+        let data = self.registry.privacy_export(&app_id, &id, &key).await?;
+        Ok(Response::new(pb::GetPrivacyExportResponse { data }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -10,6 +10,7 @@ mod m20261127_000004_add_members;
 mod m20261127_000005_long_external_ids;
 mod m20261128_000006_add_deletion_claims;
 mod m20261203_000007_one_profile;
+mod m20261203_000008_privacy_requests;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_long_external_ids::Migration),
             Box::new(m20261128_000006_add_deletion_claims::Migration),
             Box::new(m20261203_000007_one_profile::Migration),
+            Box::new(m20261203_000008_privacy_requests::Migration),
         ]
     }
 

@@ -85,10 +85,73 @@ pub(super) async fn claim_unassociated(
     claimed.into_iter().map(|(_, id)| parse_id(id)).collect()
 }
 
+/// Claims at `now` the user `lookup` names, whether live or claimed by a deletion that did not
+/// finish (a retried delete takes it over); answers its id.
+pub(super) async fn claim_user(
+    db: &DatabaseConnection,
+    app_id: &AppId,
+    lookup: &Lookup,
+    now: i64,
+) -> Result<Option<RosterId>, StoreError> {
+    let by = match lookup {
+        Lookup::Id(id) => users::Column::Id.eq(id.as_str()),
+        Lookup::UserId(user_id) => users::Column::UserId.eq(user_id.as_str()),
+        Lookup::ExternalId(external_id) => users::Column::ExternalIdNorm.eq(external_id.normalized()),
+    };
+    let mut claim = Query::update();
+    claim
+        .table(users::Entity)
+        .value(users::Column::DeletingSince, now)
+        .and_where(users::Column::AppId.eq(app_id.as_str()))
+        .cond_where(by)
+        .returning_col(users::Column::Id);
+    let row = db.query_one(db.get_database_backend().build(&claim)).await.map_err(unexpected)?;
+    row.map(|row| parse_id(row.try_get_by_index::<String>(0).map_err(unexpected)?)).transpose()
+}
+
+/// Users the application has whose profile or member email is `email` (case-insensitively).
+pub(super) async fn with_email(
+    db: &DatabaseConnection,
+    app_id: &AppId,
+    email: &str,
+) -> Result<Vec<RosterId>, StoreError> {
+    let email = email.to_lowercase();
+    let lower = sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(users::Column::Email));
+    let ids: Vec<String> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(super::rows::live(app_id))
+        .filter(
+            Condition::any()
+                .add(sea_orm::sea_query::Expr::expr(lower).eq(email.clone()))
+                .add(users::Column::MemberEmailNorm.eq(email)),
+        )
+        .order_by_asc(users::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(unexpected)?;
+    ids.into_iter().map(parse_id).collect()
+}
+
 /// Deletes those of `ids` that the claim made at `claimed_at` still holds (a later claim may have
-/// taken over an expired one), and answers them.
+/// taken over an expired one), with a "user.deleted" event each, and answers them.
 pub(super) async fn delete_claimed(
     db: &DatabaseConnection,
+    app_id: &AppId,
+    ids: &[RosterId],
+    claimed_at: i64,
+) -> Result<Vec<RosterId>, StoreError> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await.map_err(unexpected)?;
+    let deleted = delete_claimed_in(&txn, app_id, ids, claimed_at).await?;
+    super::events::record_deleted(&txn, app_id, &deleted, claimed_at).await?;
+    txn.commit().await.map_err(unexpected)?;
+    Ok(deleted)
+}
+
+async fn delete_claimed_in(
+    db: &impl ConnectionTrait,
     app_id: &AppId,
     ids: &[RosterId],
     claimed_at: i64,

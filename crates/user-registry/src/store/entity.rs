@@ -191,3 +191,35 @@ pub mod member_groups {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod privacy_requests {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "privacy_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub app_id: String,
+        pub action: String,
+        pub status: String,
+        /// JSON list of subjects; `None` once the request ended.
+        pub subjects: Option<String>,
+        /// JSON object of string options.
+        pub options: String,
+        pub users: i32,
+        pub created_at: i64,
+        pub updated_at: i64,
+        /// The worker's lease: until when it holds the request.
+        pub claimed_until: Option<i64>,
+        pub attempts: i32,
+        pub export: Option<Vec<u8>>,
+        pub export_key: Option<String>,
+        pub export_expires_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -47,3 +47,29 @@ pub(super) async fn record_created(conn: &impl ConnectionTrait, users: &[User]) 
     }
     Ok(())
 }
+
+/// "user.deleted" for each user deleted at `now`, in the deleting transaction (`reason`: an
+/// explicit delete, the reaper, an erasure request).
+pub(super) async fn record_deleted(
+    conn: &impl ConnectionTrait,
+    app_id: &crate::domain::AppId,
+    ids: &[crate::domain::RosterId],
+    now: i64,
+) -> Result<(), StoreError> {
+    let events: Vec<outbox::ActiveModel> = ids
+        .iter()
+        .map(|id| outbox::ActiveModel {
+            id: Set(platform::ids::new_id()),
+            app_id: Set(app_id.as_str().to_owned()),
+            kind: Set("user.deleted".to_owned()),
+            subject_id: Set(id.as_str().to_owned()),
+            payload: Set(serde_json::json!({ "id": id.as_str() }).to_string()),
+            created_at: Set(now),
+            delivered_at: Set(None),
+        })
+        .collect();
+    for chunk in events.chunks(rows_per_statement(7)) {
+        outbox::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unexpected)?;
+    }
+    Ok(())
+}

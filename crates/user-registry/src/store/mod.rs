@@ -13,6 +13,7 @@ mod identities;
 mod load;
 mod members;
 mod metadata;
+mod privacy;
 mod rows;
 mod sensitive;
 mod sql;
@@ -25,10 +26,10 @@ use sea_orm::DatabaseConnection;
 pub use constraints::UNIQUE_KEYS;
 
 use crate::{
-    app::{Candidate, Created, Extras, StoreError, UserStore},
+    app::{Candidate, Created, Extras, PrivacyOutcome, StoreError, UserStore},
     domain::{
-        AppId, Identity, Lookup, Metadata, MetadataWrite, ProfileImage, RosterId, SensitiveFields, User, UserFilter,
-        UserPatch,
+        AppId, Identity, Lookup, Metadata, MetadataWrite, PrivacyRequest, ProfileImage, RosterId, SensitiveFields,
+        User, UserFilter, UserPatch,
     },
 };
 
@@ -150,5 +151,75 @@ impl UserStore for SeaUserStore {
         claimed_at: i64,
     ) -> Result<Vec<RosterId>, StoreError> {
         delete::delete_claimed(&self.db, app_id, ids, claimed_at).await
+    }
+
+    async fn claim_user(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<Option<RosterId>, StoreError> {
+        delete::claim_user(&self.db, app_id, lookup, now).await
+    }
+
+    async fn users_with_email(&self, app_id: &AppId, email: &str) -> Result<Vec<RosterId>, StoreError> {
+        delete::with_email(&self.db, app_id, email).await
+    }
+
+    async fn create_privacy_request(&self, request: &PrivacyRequest) -> Result<(), StoreError> {
+        privacy::create(&self.db, request).await
+    }
+
+    async fn find_privacy_request(&self, app_id: &AppId, id: &RosterId) -> Result<Option<PrivacyRequest>, StoreError> {
+        privacy::find(&self.db, app_id, id).await
+    }
+
+    async fn list_privacy_requests(
+        &self,
+        app_id: &AppId,
+        after: Option<&RosterId>,
+        limit: u64,
+    ) -> Result<Vec<PrivacyRequest>, StoreError> {
+        privacy::list(&self.db, app_id, after, limit).await
+    }
+
+    async fn cancel_privacy_request(
+        &self,
+        app_id: &AppId,
+        id: &RosterId,
+        now: i64,
+    ) -> Result<Option<(PrivacyRequest, bool)>, StoreError> {
+        privacy::cancel(&self.db, app_id, id, now).await
+    }
+
+    async fn claim_privacy_request(
+        &self,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<(PrivacyRequest, u32)>, StoreError> {
+        privacy::claim(&self.db, now, lease_until).await
+    }
+
+    async fn finish_privacy_request(
+        &self,
+        id: &RosterId,
+        lease_until: i64,
+        outcome: PrivacyOutcome,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        privacy::finish(&self.db, id, lease_until, outcome, now).await
+    }
+
+    async fn release_privacy_request(&self, id: &RosterId, lease_until: i64) -> Result<(), StoreError> {
+        privacy::release(&self.db, id, lease_until).await
+    }
+
+    async fn find_privacy_export(
+        &self,
+        app_id: &AppId,
+        id: &RosterId,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        privacy::find_export(&self.db, app_id, id, key, now).await
+    }
+
+    async fn purge_privacy_exports(&self, now: i64) -> Result<u64, StoreError> {
+        privacy::purge_exports(&self.db, now).await
     }
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod import;
 mod lifecycle;
 mod members;
+mod privacy;
 mod reaper;
 mod store;
 mod store_writes;

@@ -6,6 +6,7 @@ mod channels;
 mod conversations;
 mod end_users;
 mod error;
+mod privacy;
 
 use std::collections::HashMap;
 
@@ -40,6 +41,7 @@ pub fn routes() -> OpenApiRouter<Clients> {
         .routes(routes!(conversations::create))
         .routes(routes!(conversations::view))
         .routes(routes!(conversations::end))
+        .routes(routes!(privacy::erase))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<AdaError>))
 }
@@ -95,6 +97,10 @@ impl AdaBody {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(AdaError::validation(key, "body", format!("{key} must be a string"))),
         }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
     }
 
     pub fn required_string(&self, key: &str) -> Result<String, AdaError> {

@@ -8,6 +8,7 @@ mod error;
 mod form;
 mod images;
 mod metadata;
+mod privacy;
 mod query;
 mod resource;
 mod schema;
@@ -36,6 +37,9 @@ pub fn routes() -> OpenApiRouter<Clients> {
         .routes(routes!(tokens::issue, tokens::revoke_all))
         .routes(routes!(metadata::view_all, metadata::create, metadata::update, metadata::delete_all))
         .routes(routes!(metadata::view_key, metadata::update_key, metadata::delete_key))
+        .routes(routes!(privacy::list, privacy::register))
+        .routes(routes!(privacy::view, privacy::cancel))
+        .routes(routes!(privacy::export))
         // axum's own rejections (a malformed path, a wrong method) come as plain text or nothing.
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SendbirdError>))
 }

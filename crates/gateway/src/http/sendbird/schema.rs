@@ -44,7 +44,7 @@ pub enum Errors {
 }
 
 /// `{}`, the answer of a delete.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 #[schema(as = sendbird::Empty)]
 pub struct Empty {}
 
