@@ -7,6 +7,7 @@ mod ada_conversations;
 mod architecture;
 mod compat;
 mod deactivation;
+mod deletion_races;
 mod fuzz;
 mod helpers;
 mod kore;

@@ -76,6 +76,8 @@ pub enum Joined {
     /// The conversation has its most participants.
     Full,
     NoConversation,
+    /// The user was deleted meanwhile.
+    UserDeleted,
 }
 
 /// The registry, as conversations need it.
@@ -266,6 +268,7 @@ impl Conversations {
                     .into());
                 }
                 Joined::NoConversation => return Err(ContextError::ConversationNotFound),
+                Joined::UserDeleted => return Err(ContextError::ParticipantNotFound),
             };
         if added {
             tracing::info!(app.id = app_id.as_str(), conversation.id = conversation_id, "participant joined");

@@ -28,6 +28,9 @@ pub enum StoreError {
     AgentNotFound,
     #[error("channel not found")]
     ChannelNotFound,
+    /// A participant the registry deleted meanwhile.
+    #[error("user not found")]
+    UserDeleted,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
@@ -40,6 +43,7 @@ impl From<StoreError> for ContextError {
             StoreError::AgentExists => ContextError::AgentExists,
             StoreError::AgentNotFound => ContextError::AgentNotFound,
             StoreError::ChannelNotFound => ContextError::ChannelNotFound,
+            StoreError::UserDeleted => ContextError::ParticipantNotFound,
             StoreError::Invalid(invalid) => ContextError::Invalid(invalid),
             StoreError::Unexpected(cause) => ContextError::Unexpected(cause),
         }
@@ -56,7 +60,8 @@ pub trait ContextStore: Send + Sync {
     /// True when something was deleted.
     async fn delete(&self, key: &ContextKey) -> Result<bool, StoreError>;
     /// Everything kept for one user of one application.
-    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> Result<(), StoreError>;
+    /// Deletes everything of the user and marks the user deleted: nothing is added to them after.
+    async fn delete_user(&self, app_id: &AppId, user_id: &str, now: i64) -> Result<(), StoreError>;
 
     async fn create_agent(&self, agent: &Agent) -> Result<(), StoreError>;
     async fn find_agent(&self, app_id: &AppId, agent_id: &str) -> Result<Option<Agent>, StoreError>;
@@ -136,7 +141,7 @@ impl Contexts {
 
     /// Called when the registry deletes a user.
     pub async fn delete_user_data(&self, app_id: &AppId, user_id: &str) -> Result<(), ContextError> {
-        self.store.delete_user(app_id, user_id).await?;
+        self.store.delete_user(app_id, user_id, self.clock.now_millis()).await?;
         Ok(())
     }
 

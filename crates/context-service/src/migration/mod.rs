@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_contexts;
 mod m20261124_000002_create_conversations;
+mod m20261203_000003_user_guards;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_contexts::Migration),
             Box::new(m20261124_000002_create_conversations::Migration),
+            Box::new(m20261203_000003_user_guards::Migration),
         ]
     }
 

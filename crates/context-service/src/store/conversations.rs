@@ -81,6 +81,11 @@ impl ConversationStore for SeaContextStore {
                 _ => StoreError::Unexpected(unexpected(err)),
             },
         )?;
+        for member in members {
+            if super::guards::take(&txn, &conversation.app_id, &member.user_id).await? {
+                return Err(StoreError::UserDeleted);
+            }
+        }
         if !members.is_empty() {
             let rows = members.iter().map(|p| participants::ActiveModel {
                 app_id: Set(app_id.to_owned()),
@@ -139,6 +144,9 @@ impl ConversationStore for SeaContextStore {
             .map_err(unexpected)?;
         if touched.rows_affected == 0 {
             return Ok(Joined::NoConversation);
+        }
+        if super::guards::take(&txn, app_id, user_id).await? {
+            return Ok(Joined::UserDeleted);
         }
         let member = participants::Entity::find()
             .filter(participants::Column::AppId.eq(app_id.as_str()))

@@ -2,6 +2,7 @@
 
 mod conversations;
 mod entity;
+mod guards;
 
 use std::collections::BTreeMap;
 
@@ -102,8 +103,10 @@ impl ContextStore for SeaContextStore {
         Ok(result.rows_affected > 0)
     }
 
-    async fn delete_user(&self, app_id: &AppId, user_id: &str) -> Result<(), StoreError> {
+    async fn delete_user(&self, app_id: &AppId, user_id: &str, now: i64) -> Result<(), StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
+        // First: a join racing this waits for it, then finds the user deleted.
+        guards::mark_deleted(&txn, app_id, user_id, now).await?;
         contexts::Entity::delete_many()
             .filter(contexts::Column::AppId.eq(app_id.as_str()))
             .filter(contexts::Column::UserId.eq(user_id))

@@ -23,6 +23,8 @@ test_support::contract!(
     deleting_a_users_data_removes_their_places_only,
     joins_append_once_and_leaves_remove,
     concurrent_joins_take_distinct_positions,
+    nothing_is_added_to_a_deleted_user,
+    a_join_racing_a_deletion_leaves_nothing_behind,
 );
 
 fn metadata(value: serde_json::Value) -> Metadata {
@@ -157,7 +159,7 @@ async fn deleting_a_users_data_removes_their_places_only(backend: Backend) {
     let theirs = conversation(&other, None, 1);
     store.create_conversation(&theirs, &participants(&[&gone], 1)).await.unwrap();
 
-    store.delete_user(&app, &gone).await.unwrap();
+    store.delete_user(&app, &gone, 1).await.unwrap();
     assert_eq!(store.list_participants(&app, &conv.id, None, 10).await.unwrap(), members[1..].to_vec());
     assert!(store.find_conversation(&app, &conv.id).await.unwrap().is_some(), "the conversation stays");
     assert_eq!(store.list_participants(&other, &theirs.id, None, 10).await.unwrap().len(), 1);
@@ -204,4 +206,60 @@ async fn concurrent_joins_take_distinct_positions(backend: Backend) {
     let all = store.list_participants(&app, &conv.id, None, 100).await.unwrap();
     let positions: Vec<u32> = all.iter().map(|p| p.position).collect();
     assert_eq!(positions, (0..20).collect::<Vec<u32>>(), "no two joins took one position");
+}
+
+async fn nothing_is_added_to_a_deleted_user(backend: Backend) {
+    let (store, _db) = stores(backend).await;
+    let app = AppId::generate();
+    let (gone, kept) = (new_id(), new_id());
+    let conv = conversation(&app, None, 1);
+    store.create_conversation(&conv, &participants(&[&kept], 1)).await.unwrap();
+    store.delete_user(&app, &gone, 1).await.unwrap();
+    assert!(matches!(
+        store.add_participant(&app, &conv.id, &gone, &new_id(), 100, 2).await.unwrap(),
+        Joined::UserDeleted
+    ));
+    let another = conversation(&app, None, 3);
+    assert!(matches!(
+        store.create_conversation(&another, &participants(&[&kept, &gone], 3)).await,
+        Err(context_service::app::StoreError::UserDeleted)
+    ));
+    assert!(store.find_conversation(&app, &another.id).await.unwrap().is_none(), "nothing half-written");
+    // Another application's user of the same id is someone else.
+    let other = AppId::generate();
+    let theirs = conversation(&other, None, 4);
+    store.create_conversation(&theirs, &participants(&[&gone], 4)).await.unwrap();
+}
+
+/// Joins and the deletion of the joining user, at once: whatever the order they run in, the
+/// user is in no conversation after.
+async fn a_join_racing_a_deletion_leaves_nothing_behind(backend: Backend) {
+    let (store, _db) = stores(backend).await;
+    let app = AppId::generate();
+    for round in 0..20 {
+        let user = new_id();
+        let convs: Vec<_> = (0..4).map(|i| conversation(&app, None, round * 10 + i)).collect();
+        for conv in &convs {
+            store.create_conversation(conv, &participants(&[&new_id()], 1)).await.unwrap();
+        }
+        let joins = convs.iter().map(|conv| {
+            let (store, app, user, id) = (store.clone(), app.clone(), user.clone(), conv.id.clone());
+            tokio::spawn(async move { store.add_participant(&app, &id, &user, &new_id(), 100, 5).await })
+        });
+        let deletion = {
+            let (store, app, user) = (store.clone(), app.clone(), user.clone());
+            tokio::spawn(async move { store.delete_user(&app, &user, 5).await })
+        };
+        for join in joins {
+            join.await.unwrap().unwrap();
+        }
+        deletion.await.unwrap().unwrap();
+        for conv in &convs {
+            let members = store.list_participants(&app, &conv.id, None, 10).await.unwrap();
+            assert!(
+                members.iter().all(|p| p.user_id != user),
+                "round {round}: a deleted user stayed in a conversation"
+            );
+        }
+    }
 }

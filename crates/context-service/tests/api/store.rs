@@ -71,7 +71,7 @@ async fn deleting_a_users_data_keeps_everyone_elses() {
         store.put(&context(key(&app, "gone", "b"), &[], None)).await.unwrap();
         let kept = context(key(&app, "kept", "a"), &[], None);
         store.put(&kept).await.unwrap();
-        store.delete_user(&app, "gone").await.unwrap();
+        store.delete_user(&app, "gone", 1).await.unwrap();
         assert_eq!(store.find(&key(&app, "gone", "a")).await.unwrap(), None);
         assert_eq!(store.find(&key(&app, "gone", "b")).await.unwrap(), None);
         assert_eq!(store.find(&kept.key).await.unwrap(), Some(kept));

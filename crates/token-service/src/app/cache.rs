@@ -143,19 +143,25 @@ impl TokenCache {
     }
 }
 
-/// `<revoked before>` for an active user, `<revoked before>|deactivated` for a deactivated one
-/// (values written before deactivation existed read as active users).
+/// `<revoked before>` for an active user, `<revoked before>|deactivated` for a deactivated one,
+/// `<revoked before>|deleted` for a deleted one (values written before these existed read as
+/// active users).
 fn encode_state(state: UserState) -> String {
-    if state.deactivated { format!("{}|deactivated", state.revoked_before) } else { state.revoked_before.to_string() }
+    match (state.deleted, state.deactivated) {
+        (true, _) => format!("{}|deleted", state.revoked_before),
+        (false, true) => format!("{}|deactivated", state.revoked_before),
+        (false, false) => state.revoked_before.to_string(),
+    }
 }
 
 fn decode_state(value: &str) -> Option<UserState> {
-    let (before, deactivated) = match value.split_once('|') {
-        Some((before, "deactivated")) => (before, true),
+    let (before, deactivated, deleted) = match value.split_once('|') {
+        Some((before, "deactivated")) => (before, true, false),
+        Some((before, "deleted")) => (before, false, true),
         Some(_) => return None,
-        None => (value, false),
+        None => (value, false, false),
     };
-    Some(UserState { revoked_before: before.parse().ok()?, deactivated, deleted: false })
+    Some(UserState { revoked_before: before.parse().ok()?, deactivated, deleted })
 }
 
 /// `roster_cache_requests_total{cache, result}`: the hit ratio of each cache.
@@ -222,6 +228,7 @@ mod tests {
         for state in [
             UserState { revoked_before: 0, deactivated: false, deleted: false },
             UserState { revoked_before: 1_800_000_000_000, deactivated: true, deleted: false },
+            UserState { revoked_before: 1_800_000_000_000, deactivated: false, deleted: true },
         ] {
             assert_eq!(decode_state(&encode_state(state)), Some(state));
         }

@@ -45,6 +45,8 @@ impl Tokens {
         };
         Ok(match self.user_state(&app_id, &claims.sub).await? {
             None => Err(InvalidReason::Unavailable),
+            // A deleted user's tokens are all revoked, one issued in the same millisecond too.
+            Some(state) if state.deleted => Err(InvalidReason::Revoked),
             Some(state) if state.deactivated => Err(InvalidReason::UserDeactivated),
             Some(state) if claims.iat_ms < state.revoked_before => Err(InvalidReason::Revoked),
             Some(_) => Ok(ValidToken {
@@ -116,6 +118,7 @@ impl Tokens {
         // Access tokens are revoked one by one in the database; only deactivation is read here.
         Ok(match self.user_state(&app_id, &user_id).await? {
             None => Err(InvalidReason::Unavailable),
+            Some(state) if state.deleted => Err(InvalidReason::Revoked),
             Some(state) if state.deactivated => Err(InvalidReason::UserDeactivated),
             Some(_) => Ok(ValidToken { app_id, user_id, kind: TokenKind::Access, expires_at: None }),
         })
