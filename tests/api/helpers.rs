@@ -128,3 +128,23 @@ pub fn sdk_python() -> String {
         "SDK_COMPAT_PYTHON is not set: run the suite with scripts/test, which makes the SDKs' virtual environment",
     )
 }
+
+/// Runs `test` on a runtime of its own whose every thread (its workers and its blocking pool)
+/// reports to `subscriber`, and no other: a subscriber scoped to this test, whether tests share
+/// a process or not.
+pub fn with_subscriber<F: std::future::Future>(
+    subscriber: impl tracing::Subscriber + Send + Sync + 'static,
+    test: impl FnOnce() -> F,
+) -> F::Output {
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let on_start = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        // Each runtime thread keeps the subscriber as its default for as long as it lives.
+        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&on_start)))
+        .build()
+        .expect("runtime");
+    let _scoped = tracing::dispatcher::set_default(&dispatch);
+    runtime.block_on(test())
+}

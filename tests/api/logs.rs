@@ -8,7 +8,7 @@ use serde_json::json;
 use test_support::Backend;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt};
 
-use crate::helpers::spawn_stack;
+use crate::helpers::{spawn_stack, with_subscriber};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -32,10 +32,10 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-// One thread runs the whole stack, so this thread's subscriber sees every line it logs, and no
-// other test's (whether tests share a process or not).
-#[tokio::test(flavor = "current_thread")]
-async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
+// The subscriber is this test's runtime's alone (`with_subscriber`), whether tests share a
+// process or not.
+#[test]
+fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
     let captured = Captured::default();
     let filter =
         "info,roster=debug,platform=debug,gateway=debug,user_registry=debug,token_service=debug,context_service=debug";
@@ -46,8 +46,10 @@ async fn no_token_secret_email_or_sensitive_value_reaches_a_log_line() {
             .with_span_list(true)
             .with_writer(captured.clone()),
     );
-    let _scoped = tracing::subscriber::set_default(subscriber);
+    with_subscriber(subscriber, || logged_calls(captured));
+}
 
+async fn logged_calls(captured: Captured) {
     let stack = spawn_stack(Backend::Sqlite, false).await;
     let email = "maria.secret@example.com";
     let phone = "+15550199";
