@@ -2,6 +2,7 @@
 //! and an injected clock.
 
 mod bulk;
+mod members;
 mod reap;
 
 use std::sync::Arc;
@@ -11,13 +12,14 @@ use platform::Clock;
 
 use crate::{
     domain::{
-        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Origin, Profile, ProfileImage, RosterId,
-        SensitiveFields, User, UserFilter, UserPatch, ValidationError,
+        AppId, EmailId, GroupPage, Identity, Lookup, MemberPatch, Metadata, MetadataWrite, NewUser, Origin, Profile,
+        ProfileImage, RoleKind, RolePage, RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
     error::RegistryError,
 };
 
 pub use bulk::{BulkItem, Import, ImportReport};
+pub use members::MemberUpdate;
 pub use reap::ReapReport;
 
 /// Why the store refused.
@@ -144,7 +146,29 @@ pub trait UserStore: Send + Sync {
     /// (true then); concurrent calls for one identity create exactly one.
     async fn upsert_by_identity(&self, user: &User, identity: &Identity) -> Result<(User, bool), StoreError>;
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError>;
+    /// The application's members holding these email ids, in no particular order.
+    async fn find_members(&self, app_id: &AppId, email_ids: &[EmailId]) -> Result<Vec<User>, StoreError>;
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError>;
+    /// Applies `patch` to the member `lookup` names (a user that is not a member is not found),
+    /// in one transaction that works the change out from the member as it is once locked; a
+    /// refused change writes nothing.
+    async fn update_member(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        patch: &MemberPatch,
+        now: i64,
+    ) -> Result<User, StoreError>;
+    /// A page of the application's member groups, in id order, each with its members.
+    async fn list_member_groups(&self, app_id: &AppId, offset: u64, limit: u64) -> Result<GroupPage, StoreError>;
+    /// A page of the distinct role ids of `kind` the application's members hold, in order.
+    async fn list_member_roles(
+        &self,
+        app_id: &AppId,
+        kind: RoleKind,
+        offset: u64,
+        limit: u64,
+    ) -> Result<RolePage, StoreError>;
     /// Deletes the user and everything hanging off it; false when there was none.
     async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError>;
     /// Clears, in one transaction, everything personal about the user: profile, nickname,

@@ -29,11 +29,10 @@ impl Profile {
         avatar_url: Option<String>,
     ) -> Result<Self, ValidationError> {
         let present = |v: Option<String>| v.filter(|s| !s.is_empty());
-        let name = |field, v: Option<String>| present(v).map(|v| bounded(field, v, Self::MAX_NAME_CHARS)).transpose();
         Ok(Self {
-            given_name: name("given_name", given_name)?,
-            surname: name("surname", surname)?,
-            display_name: name("display_name", display_name)?,
+            given_name: Self::parse_name("given_name", given_name)?,
+            surname: Self::parse_name("surname", surname)?,
+            display_name: Self::parse_name("display_name", display_name)?,
             email: present(email).map(|e| parse_email("email", e)).transpose()?,
             language: present(language)
                 .map(|l| bounded("language", l, Self::MAX_LANGUAGE_CHARS))
@@ -42,6 +41,13 @@ impl Profile {
                 .transpose()?,
             avatar_url: present(avatar_url).map(|a| bounded("avatar_url", a, Self::MAX_AVATAR_CHARS)).transpose()?,
         })
+    }
+}
+
+impl Profile {
+    /// A given name, surname or display name; `None` when absent or empty.
+    pub fn parse_name(field: &'static str, value: Option<String>) -> Result<Option<String>, ValidationError> {
+        value.filter(|s| !s.is_empty()).map(|v| bounded(field, v, Self::MAX_NAME_CHARS)).transpose()
     }
 }
 

@@ -9,6 +9,7 @@ mod m20261126_000003_add_sunshine_fields;
 mod m20261127_000004_add_members;
 mod m20261127_000005_long_external_ids;
 mod m20261128_000006_add_deletion_claims;
+mod m20261129_000007_add_member_listings;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_add_members::Migration),
             Box::new(m20261127_000005_long_external_ids::Migration),
             Box::new(m20261128_000006_add_deletion_claims::Migration),
+            Box::new(m20261129_000007_add_member_listings::Migration),
         ]
     }
 

@@ -31,6 +31,8 @@ pub(super) fn lookup_condition(app_id: &AppId, lookup: &Lookup) -> Condition {
         Lookup::Id(id) => users::Column::Id.eq(id.as_str()),
         Lookup::UserId(user_id) => users::Column::UserId.eq(user_id.as_str()),
         Lookup::ExternalId(external_id) => users::Column::ExternalIdNorm.eq(external_id.normalized()),
+        Lookup::MemberEmail(email_id) => users::Column::MemberEmailNorm.eq(email_id.normalized()),
+        Lookup::OrgUserId(org_user_id) => users::Column::MemberOrgUserId.eq(org_user_id.as_str()),
     };
     live(app_id).add(by)
 }

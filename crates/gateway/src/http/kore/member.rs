@@ -80,6 +80,7 @@ impl KoreUser {
                 can_create_bot: self.can_create_bot.unwrap_or(true),
                 is_developer: self.is_developer.unwrap_or(true),
                 activation: activation.into(),
+                info: None,
             }),
             ..Default::default()
         }
