@@ -9,6 +9,7 @@ mod fuzz;
 mod helpers;
 mod kore;
 mod kore_import;
+mod kore_users;
 mod logs;
 mod sendbird;
 mod sendbird_agents;
