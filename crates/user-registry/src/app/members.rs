@@ -1,6 +1,8 @@
 //! Kore.ai members beyond their creation: changed one by one, found by email id, and what they
 //! add up to (their groups with who is in each, the distinct roles they hold).
 
+use std::collections::HashMap;
+
 use super::Registry;
 use crate::{
     domain::{AppId, EmailId, GroupPage, Lookup, MemberPatch, RoleKind, RolePage, User},
@@ -60,15 +62,12 @@ impl Registry {
         }
         let valid: Vec<EmailId> = email_ids.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
         let found = if valid.is_empty() { Vec::new() } else { self.store.find_members(app_id, &valid).await? };
+        let by_email: HashMap<String, &User> =
+            found.iter().filter_map(|u| u.member.as_ref().map(|m| (m.email_id.normalized(), u))).collect();
         Ok(email_ids
             .into_iter()
             .map(|email_id| {
-                let wanted = email_id?.normalized();
-                found
-                    .iter()
-                    .find(|u| u.member.as_ref().is_some_and(|m| m.email_id.normalized() == wanted))
-                    .cloned()
-                    .ok_or(RegistryError::UserNotFound)
+                by_email.get(&email_id?.normalized()).map(|u| (*u).clone()).ok_or(RegistryError::UserNotFound)
             })
             .collect())
     }

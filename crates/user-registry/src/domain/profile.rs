@@ -42,9 +42,7 @@ impl Profile {
             avatar_url: present(avatar_url).map(|a| bounded("avatar_url", a, Self::MAX_AVATAR_CHARS)).transpose()?,
         })
     }
-}
 
-impl Profile {
     /// A given name, surname or display name; `None` when absent or empty.
     pub fn parse_name(field: &'static str, value: Option<String>) -> Result<Option<String>, ValidationError> {
         value.filter(|s| !s.is_empty()).map(|v| bounded(field, v, Self::MAX_NAME_CHARS)).transpose()

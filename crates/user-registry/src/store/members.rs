@@ -3,7 +3,7 @@
 //! in the member's own transaction beside the attributes the member is read from. They answer
 //! the listings of groups with their members and of distinct roles.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use platform::db::unexpected;
 use sea_orm::{
@@ -121,6 +121,7 @@ pub(super) async fn list_groups(
         .iter()
         .map(|id| Ok(MemberGroup { id: GroupId::parse(id.clone()).map_err(stored)?, members: Vec::new() }))
         .collect::<Result<_, StoreError>>()?;
+    let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(at, id)| (id.as_str(), at)).collect();
     for chunk in ids.chunks(MAX_PARAMS - 1) {
         let query = Query::select()
             .column((memberships::Entity, memberships::Column::GroupId))
@@ -147,10 +148,9 @@ pub(super) async fn list_groups(
             .await
             .map_err(unexpected)?;
         for row in rows {
-            let Some(group) = page.iter_mut().find(|g| g.id.as_str() == row.group_id) else {
-                continue;
-            };
-            group.members.push(group_member(row)?);
+            if let Some(&at) = position.get(row.group_id.as_str()) {
+                page[at].members.push(group_member(row)?);
+            }
         }
     }
     // Here, not by the database, whose collation may order text differently.
