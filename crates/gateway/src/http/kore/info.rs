@@ -296,4 +296,46 @@ mod tests {
         assert_eq!(status(true, pb::ActivationState::Pending as i32), "inactive");
         assert_eq!(status(false, pb::ActivationState::Active as i32), "inactive");
     }
+
+    /// A member with every part, and an email id nobody holds, as the answer renders them.
+    #[test]
+    fn answer_items() {
+        let user = pb::User {
+            id: "6571c2e9a1b2c3d4e5f60718".into(),
+            profile: Some(pb::Profile { given_name: Some("Ana".into()), ..Default::default() }),
+            is_active: true,
+            last_seen_at: Some(proto::timestamp_from_millis(1_700_000_000_123)),
+            member: Some(pb::Member {
+                email_id: Some("ana@example.com".into()),
+                org_user_id: Some("emp-1".into()),
+                groups: vec!["support".into()],
+                roles: vec![
+                    pb::RoleBinding { role_id: "r-admin".into(), bot_id: None },
+                    pb::RoleBinding { role_id: "r-dev".into(), bot_id: Some("st-1".into()) },
+                ],
+                bot_tasks: vec![pb::BotTaskAssignment { stream_id: "st-1".into(), dialogs: vec!["dg-1".into()] }],
+                can_create_bot: true,
+                is_developer: false,
+                activation: pb::ActivationState::Active.into(),
+                info: Some(pb::MemberInfo {
+                    work_number: Some("321".into()),
+                    city: Some("Porto".into()),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        };
+        let failed = Failure { status: 400, message: NOT_FOUND.into() };
+        let items = vec![
+            UserInfoItem::Found(Box::new(view(user).unwrap())),
+            UserInfoItem::Failed {
+                user_info: FailedLookup {
+                    email_id: "nobody@example.com".into(),
+                    status: "failure",
+                    reason: failed.reason(),
+                },
+            },
+        ];
+        insta::assert_json_snapshot!(items);
+    }
 }
