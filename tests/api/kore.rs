@@ -12,12 +12,12 @@ use test_support::Backend;
 
 use crate::helpers::{TestStack, spawn_stack};
 
-struct Admin {
-    id: String,
-    secret: String,
+pub struct Admin {
+    pub id: String,
+    pub secret: String,
 }
 
-async fn admin_client(stack: &TestStack, scopes: Vec<token_pb::Scope>) -> Admin {
+pub async fn admin_client(stack: &TestStack, scopes: Vec<token_pb::Scope>) -> Admin {
     let mut tokens = TokenServiceClient::new(test_support::channel(stack.stack().token).await);
     let request = token_pb::CreateAdminClientRequest {
         app_id: stack.app_id.clone(),
@@ -28,7 +28,7 @@ async fn admin_client(stack: &TestStack, scopes: Vec<token_pb::Scope>) -> Admin 
     Admin { id: created.client.unwrap().id, secret: created.secret }
 }
 
-fn jwt(admin: &Admin, secret: &str) -> String {
+pub fn jwt(admin: &Admin, secret: &str) -> String {
     let exp = platform::now_millis() / 1000 + 300;
     let claims = json!({ "appId": admin.id, "sub": "ops@example.com", "exp": exp });
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
@@ -42,14 +42,14 @@ async fn post(stack: &TestStack, auth: Option<&str>, body: &Value) -> Response {
     request.send().await.unwrap()
 }
 
-async fn kore_error(response: Response, status: StatusCode) -> String {
+pub async fn kore_error(response: Response, status: StatusCode) -> String {
     assert_eq!(response.status(), status);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], status.as_u16(), "{body}");
     body["errors"][0]["msg"].as_str().unwrap().to_owned()
 }
 
-async fn members(stack: &TestStack) -> Vec<registry_pb::User> {
+pub async fn members(stack: &TestStack) -> Vec<registry_pb::User> {
     let mut registry = RegistryServiceClient::new(test_support::channel(stack.stack().registry).await);
     let request = registry_pb::ListUsersRequest { app_id: stack.app_id.clone(), page_size: 100, ..Default::default() };
     registry.list_users(request).await.unwrap().into_inner().users.into_iter().filter(|u| u.member.is_some()).collect()

@@ -123,6 +123,8 @@ async fn kore_json_lines_import_and_what_cannot_run_fails() {
         r#"{"userInfo": "#,
         r#"{"userInfo":{"emailId":"max@example.com"},"roles":[{"botId":"st-1"}]}"#,
         r#"{"userInfo":{"emailId":"ned@example.com"},"roles":[{"roleId":""}]}"#,
+        r#"{"userInfo":{"emailId":"oli@example.com","jTitle":"CTO"}}"#,
+        r#"{"userInfo":{"emailId":"pia@example.com","companyName":"Acme","worknumber":"321","country":"PT"}}"#,
     ];
     std::fs::write(&file, lines.join("\n")).unwrap();
     let rejected_file = dir.path().join("refused.jsonl");
@@ -130,7 +132,7 @@ async fn kore_json_lines_import_and_what_cannot_run_fails() {
     let args = [file.to_str().unwrap(), "--app", &stack.app_id, "--rejected", rejected_file.to_str().unwrap()];
     let (ok, out, err) = roster_import(&stack, &args).await;
     assert!(ok, "{err}");
-    assert_eq!(["received", "created", "rejected"].map(|l| summary(&out, l)), [5, 2, 3], "{out}");
+    assert_eq!(["received", "created", "rejected"].map(|l| summary(&out, l)), [7, 3, 4], "{out}");
     let users = members(&stack).await;
     let kim = users[0].member.clone().unwrap();
     assert_eq!(kim.activation(), pb::ActivationState::Pending, "sendEmail defaults to true");
@@ -155,7 +157,10 @@ async fn kore_json_lines_import_and_what_cannot_run_fails() {
     let rejected: Vec<serde_json::Value> =
         std::fs::read_to_string(&rejected_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let lines: Vec<_> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
-    assert_eq!(lines, [4, 5, 6]);
+    assert_eq!(lines, [4, 5, 6, 7]);
+    assert!(rejected[3]["reason"].as_str().unwrap().contains("jTitle"), "an unknown userInfo field: {}", rejected[3]);
+    let pia = users[2].member.clone().unwrap().info.unwrap();
+    assert_eq!((pia.company_name.as_deref(), pia.work_number.as_deref()), (Some("Acme"), Some("321")));
     assert_eq!(rejected[0]["user"], r#"{"userInfo":"#, "a row that is not JSON is kept as text");
     assert!(rejected[1]["reason"].as_str().unwrap().contains("roleId"), "{}", rejected[1]);
     assert_eq!(rejected[2]["user"]["userInfo"]["emailId"], "ned@example.com");
@@ -171,4 +176,32 @@ async fn kore_json_lines_import_and_what_cannot_run_fails() {
     assert!(!ok && err.contains("--format"), "{err}");
     let (ok, _, err) = roster_import(&stack, &[file.to_str().unwrap(), "--app", "not-an-app"]).await;
     assert!(!ok && err.contains("refused"), "{err}");
+}
+
+#[tokio::test]
+async fn csv_columns_are_every_user_info_field_and_nothing_else() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("team.csv");
+    std::fs::write(&file, "emailId,companyName,dept,suiteNo,City,zip\nana@example.com,Acme,Ops,4B,Porto,4000\n")
+        .unwrap();
+    let (ok, out, err) = roster_import(&stack, &[file.to_str().unwrap(), "--app", &stack.app_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(summary(&out, "created"), 1, "{out}");
+    let info = members(&stack).await[0].member.clone().unwrap().info.unwrap();
+    let kept = (info.company_name, info.dept, info.suite_no, info.city, info.zip, info.street);
+    assert_eq!(
+        kept,
+        (Some("Acme".into()), Some("Ops".into()), Some("4B".into()), Some("Porto".into()), Some("4000".into()), None)
+    );
+
+    // A rejected file's own columns are skipped; any other column Roster would not keep
+    // refuses the file, and nothing is imported.
+    std::fs::write(&file, "emailId,city,line,reason\nbo@example.com,Faro,3,invalid_argument (email_id)\n").unwrap();
+    let (ok, out, err) = roster_import(&stack, &[file.to_str().unwrap(), "--app", &stack.app_id]).await;
+    assert!(ok && summary(&out, "created") == 1, "{out}{err}");
+    std::fs::write(&file, "emailId,jobTitle\nbo@example.com,CTO\n").unwrap();
+    let (ok, _, err) = roster_import(&stack, &[file.to_str().unwrap(), "--app", &stack.app_id]).await;
+    assert!(!ok && err.contains("jobTitle"), "{err}");
+    assert_eq!(members(&stack).await.len(), 2);
 }

@@ -12,6 +12,7 @@ mod fuzz;
 mod helpers;
 mod kore;
 mod kore_import;
+mod kore_users;
 mod logs;
 mod privacy;
 mod profiles;

@@ -26,6 +26,8 @@ pub enum RegistryError {
     RepeatedInRequest { field: &'static str },
     #[error("users: more than {max} in one request")]
     TooManyUsers { max: usize },
+    #[error("{field}: more than {max} in one request")]
+    TooMany { field: &'static str, max: usize },
     #[error("app_id must be the same in every message of an import")]
     ImportAppChanged,
     /// A key clashed with a user written or deleted concurrently; trying again settles it.
@@ -73,6 +75,9 @@ impl From<RegistryError> for ApiError {
             }
             RegistryError::TooManyUsers { .. } => {
                 ApiError::new(ErrorCode::InvalidArgument, message).with_field("users")
+            }
+            RegistryError::TooMany { field, .. } => {
+                ApiError::new(ErrorCode::InvalidArgument, message).with_field(field)
             }
             RegistryError::ImportAppChanged => ApiError::new(ErrorCode::InvalidArgument, message).with_field("app_id"),
             RegistryError::ConcurrentConflict => ApiError::new(ErrorCode::AlreadyExists, message),

@@ -2,11 +2,15 @@
 //! registry's ImportUsers, with a progress bar (hidden when stderr is not a terminal), a summary,
 //! and the rejected rows with their reasons in `FILE.rejected` (or `--rejected`).
 //!
-//! - CSV: a header naming `emailId`, `orgUserId`, `firstName`, `lastName`, `groups` (`;`-separated)
-//!   and optionally `canCreateBot`, `isDeveloper` (default true) and `sendEmail` (default false);
-//!   other columns are ignored, so a rejected file, fixed, imports as it is.
+//! - CSV: a header naming `emailId` and any of Kore's other `userInfo` fields (`orgUserId`,
+//!   `firstName`, `lastName`, `companyName`, `dept`, `companyContactPhone`, `worknumber`,
+//!   `street`, `suiteNo`, `city`, `zip`, `state`, `country`), `groups` (`;`-separated),
+//!   `canCreateBot`, `isDeveloper` (default true) and `sendEmail` (default false). A rejected
+//!   file's `line` and `reason` are skipped, so a rejected file, fixed, imports as it is; any
+//!   other column refuses the file (nothing in a file is silently left out).
 //! - JSON Lines: one Kore user per line (`userInfo`, `groups`, `roles`, `assignBotTasks`,
-//!   `canCreateBot`, `isDeveloper`, `sendEmail` with Kore's defaults: true).
+//!   `canCreateBot`, `isDeveloper`, `sendEmail` with Kore's defaults: true); a `userInfo` field
+//!   Kore does not document rejects the row.
 //!
 //! Members already stored (same email id or org user id) are skipped, so an interrupted import
 //! runs again without duplicates. The file is read twice only when the registry refused users:

@@ -93,11 +93,46 @@ pub(super) struct Columns {
 }
 
 impl Columns {
-    const KNOWN: [&'static str; 8] =
-        ["emailId", "orgUserId", "firstName", "lastName", "groups", "canCreateBot", "isDeveloper", "sendEmail"];
+    /// Every `userInfo` field, then the member's own columns.
+    const KNOWN: [&'static str; 18] = [
+        "emailId",
+        "orgUserId",
+        "firstName",
+        "lastName",
+        "companyName",
+        "dept",
+        "companyContactPhone",
+        "worknumber",
+        "street",
+        "suiteNo",
+        "city",
+        "zip",
+        "state",
+        "country",
+        "groups",
+        "canCreateBot",
+        "isDeveloper",
+        "sendEmail",
+    ];
 
+    /// The columns a rejected file adds, skipped so that a rejected file, fixed, imports as it is.
+    const REJECTED: [&'static str; 2] = ["line", "reason"];
+
+    /// Where each column is; any other column refuses the file, so nothing in it is silently
+    /// left out.
     pub(super) fn find(headers: &csv::StringRecord) -> anyhow::Result<Self> {
         let names: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !Self::KNOWN.iter().chain(&Self::REJECTED).any(|known| n.eq_ignore_ascii_case(known)))
+            .collect();
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "the CSV header has columns Roster does not keep: {}; the columns are {}",
+            unknown.join(", "),
+            Self::KNOWN.join(", ")
+        );
         let index = Self::KNOWN
             .iter()
             .filter_map(|known| names.iter().position(|n| n.eq_ignore_ascii_case(known)).map(|i| (*known, i)))
@@ -120,13 +155,24 @@ impl Columns {
             Some("false" | "no" | "0") => Ok(false),
             Some(_) => Err(format!("{name} must be true or false")),
         };
+        let owned = |name: &str| text(name).map(str::to_owned);
         let groups = text("groups").map(|g| g.split(';').map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned));
         Ok(KoreUser {
             user_info: UserInfo {
-                email_id: text("emailId").map(str::to_owned),
-                org_user_id: text("orgUserId").map(str::to_owned),
-                first_name: text("firstName").map(str::to_owned),
-                last_name: text("lastName").map(str::to_owned),
+                email_id: owned("emailId"),
+                org_user_id: owned("orgUserId"),
+                first_name: owned("firstName"),
+                last_name: owned("lastName"),
+                company_name: owned("companyName"),
+                dept: owned("dept"),
+                company_contact_phone: owned("companyContactPhone"),
+                worknumber: owned("worknumber"),
+                street: owned("street"),
+                suite_no: owned("suiteNo"),
+                city: owned("city"),
+                zip: owned("zip"),
+                state: owned("state"),
+                country: owned("country"),
             },
             groups: groups.map(Iterator::collect).unwrap_or_default(),
             roles: Vec::new(),

@@ -33,8 +33,9 @@ pub const KORE_AUTH: &str = "kore_auth";
                                            app key, or a `scope: app` JWT signed with one."),
         (name = "Ada", description = "Ada API v2: end users, channels, conversations. `Authorization: Bearer` \
                                       with an API token. Every path is also answered with a trailing slash."),
-        (name = "Kore.ai", description = "Kore.ai's Create User API. Header `auth`: an HS256 JWT of an admin \
-                                          client, naming it in `appId`."),
+        (name = "Kore.ai", description = "Kore.ai's user-management API: users created, updated and removed in \
+                                          bulk, looked up by email, and the groups and roles they hold. Header \
+                                          `auth`: an HS256 JWT of an admin client, naming it in `appId`."),
         (name = "Health", description = "Liveness and readiness, without credentials."),
     ),
     modifiers(&SecuritySchemes),

@@ -1,9 +1,10 @@
 //! Kore.ai members: a user that also carries an email id (unique per application among members,
 //! compared case-insensitively), an optional organisation user id (unique per application among
-//! members), groups, role bindings, bot-task assignments, two flags and an activation state.
+//! members), particulars, groups, role bindings, bot-task assignments, two flags and an
+//! activation state.
 //! Role, bot, stream and dialog ids are the caller's opaque ids, kept as given.
 
-use super::{ValidationError, bounded, profile::parse_email};
+use super::{Details, ValidationError, bounded, profile::parse_email};
 
 /// The member's login email (Kore's `emailId`), kept as given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -192,6 +193,8 @@ impl Activation {
 pub struct Member {
     pub email_id: EmailId,
     pub org_user_id: Option<OrgUserId>,
+    /// Company, department, phones and postal address.
+    pub details: Details,
     pub groups: Vec<GroupId>,
     pub roles: Vec<RoleBinding>,
     pub bot_tasks: Vec<BotTask>,

@@ -26,10 +26,9 @@ impl Profile {
         language: Option<String>,
     ) -> Result<Self, ValidationError> {
         let present = |v: Option<String>| v.filter(|s| !s.is_empty());
-        let name = |field, v: Option<String>| present(v).map(|v| bounded(field, v, Self::MAX_NAME_CHARS)).transpose();
         Ok(Self {
-            given_name: name("given_name", given_name)?,
-            surname: name("surname", surname)?,
+            given_name: Self::parse_name("given_name", given_name)?,
+            surname: Self::parse_name("surname", surname)?,
             email: present(email).map(|e| parse_email("email", e)).transpose()?,
             language: present(language)
                 .map(|l| bounded("language", l, Self::MAX_LANGUAGE_CHARS))
@@ -37,6 +36,11 @@ impl Profile {
                 .map(|l| platform::validation::language_tag("language", l))
                 .transpose()?,
         })
+    }
+
+    /// A given name, surname or display name; `None` when absent or empty.
+    pub fn parse_name(field: &'static str, value: Option<String>) -> Result<Option<String>, ValidationError> {
+        value.filter(|s| !s.is_empty()).map(|v| bounded(field, v, Self::MAX_NAME_CHARS)).transpose()
     }
 }
 

@@ -1,4 +1,7 @@
-use super::{AppId, Identity, Member, Metadata, Profile, ProfileImage, SensitiveFields, ValidationError, bounded};
+use super::{
+    AppId, EmailId, Identity, Member, Metadata, OrgUserId, Profile, ProfileImage, SensitiveFields, ValidationError,
+    bounded,
+};
 
 /// The immutable Roster id: 24 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -209,6 +212,10 @@ pub enum Lookup {
     Id(RosterId),
     UserId(UserId),
     ExternalId(ExternalId),
+    /// Members only, by email id compared case-insensitively.
+    MemberEmail(EmailId),
+    /// Members only.
+    OrgUserId(OrgUserId),
 }
 
 /// What a caller asks to create.

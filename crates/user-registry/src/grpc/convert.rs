@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 
 use proto::registry::v1 as pb;
 
-use crate::domain::{Activation, BotTask, EmailId, GroupId, Member, OrgUserId, Profile, ProfileImage, RoleBinding};
+mod members;
+
+pub use members::{member_from_pb, member_to_pb, role_kind};
+
+use crate::domain::{EmailId, OrgUserId, Profile, ProfileImage};
 
 use crate::{
     domain::{
@@ -26,6 +30,10 @@ pub fn lookup(lookup: Option<pb::UserLookup>) -> Result<Lookup, RegistryError> {
         pb::user_lookup::Key::Id(id) => Lookup::Id(RosterId::parse(id)?),
         pb::user_lookup::Key::UserId(user_id) => Lookup::UserId(UserId::parse(user_id)?),
         pb::user_lookup::Key::ExternalId(external_id) => Lookup::ExternalId(ExternalId::parse(external_id)?),
+        pb::user_lookup::Key::MemberEmailId(email_id) => Lookup::MemberEmail(EmailId::parse(email_id)?),
+        pb::user_lookup::Key::OrgUserId(org_user_id) => Lookup::OrgUserId(
+            OrgUserId::parse(Some(org_user_id))?.ok_or(ValidationError::Missing { field: "org_user_id" })?,
+        ),
     })
 }
 
@@ -36,6 +44,8 @@ pub fn lookup_to_pb(lookup: Lookup) -> pb::UserLookup {
             Lookup::Id(id) => Key::Id(id.as_str().to_owned()),
             Lookup::UserId(user_id) => Key::UserId(user_id.as_str().to_owned()),
             Lookup::ExternalId(external_id) => Key::ExternalId(external_id.as_str().to_owned()),
+            Lookup::MemberEmail(email_id) => Key::MemberEmailId(email_id.as_str().to_owned()),
+            Lookup::OrgUserId(org_user_id) => Key::OrgUserId(org_user_id.as_str().to_owned()),
         }),
     }
 }
@@ -87,56 +97,6 @@ impl TryFrom<pb::NewUser> for NewUser {
             )?,
             member,
         })
-    }
-}
-
-fn member_from_pb(member: pb::Member) -> Result<Member, RegistryError> {
-    let pb::Member { email_id, org_user_id, groups, roles, bot_tasks, can_create_bot, is_developer, activation } =
-        member;
-    let activation = match pb::ActivationState::try_from(activation) {
-        Ok(pb::ActivationState::Pending) => Activation::Pending,
-        Ok(pb::ActivationState::Active | pb::ActivationState::Unspecified) => Activation::Active,
-        Err(_) => {
-            return Err(ValidationError::Invalid { field: "activation", reason: "unknown activation state" }.into());
-        }
-    };
-    Ok(Member {
-        email_id: EmailId::parse(email_id.unwrap_or_default())?,
-        org_user_id: OrgUserId::parse(org_user_id)?,
-        groups: GroupId::parse_all(groups)?,
-        roles: RoleBinding::parse_all(
-            roles.into_iter().map(|pb::RoleBinding { role_id, bot_id }| (role_id, bot_id)).collect(),
-        )?,
-        bot_tasks: BotTask::parse_all(
-            bot_tasks.into_iter().map(|pb::BotTaskAssignment { stream_id, dialogs }| (stream_id, dialogs)).collect(),
-        )?,
-        can_create_bot,
-        is_developer,
-        activation,
-    })
-}
-
-fn member_to_pb(member: Member) -> pb::Member {
-    let Member { email_id, org_user_id, groups, roles, bot_tasks, can_create_bot, is_developer, activation } = member;
-    pb::Member {
-        email_id: Some(email_id.as_str().to_owned()),
-        org_user_id: org_user_id.map(|o| o.as_str().to_owned()),
-        groups: groups.iter().map(|g| g.as_str().to_owned()).collect(),
-        roles: roles
-            .iter()
-            .map(|r| pb::RoleBinding { role_id: r.role_id().to_owned(), bot_id: r.bot_id().map(str::to_owned) })
-            .collect(),
-        bot_tasks: bot_tasks
-            .iter()
-            .map(|t| pb::BotTaskAssignment { stream_id: t.stream_id().to_owned(), dialogs: t.dialogs().to_vec() })
-            .collect(),
-        can_create_bot,
-        is_developer,
-        activation: match activation {
-            Activation::Pending => pb::ActivationState::Pending,
-            Activation::Active => pb::ActivationState::Active,
-        }
-        .into(),
     }
 }
 

@@ -8,8 +8,8 @@ use proto::registry::v1::{self as pb, registry_service_server::RegistryService};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
-    app::Registry,
-    domain::{NewUser, Nickname, ProfileUrl, RosterId, UserFilter, UserPatch},
+    app::{MemberUpdate, Registry},
+    domain::{EmailId, NewUser, Nickname, ProfileUrl, RosterId, UserFilter, UserPatch},
     error::RegistryError,
 };
 
@@ -309,5 +309,59 @@ impl RegistryService for RegistryGrpc {
             .sensitive_metadata(&convert::app_id(app_id)?, &convert::lookup(lookup)?, token.as_deref())
             .await?;
         Ok(Response::new(pb::GetSensitiveMetadataResponse { fields: fields.into_entries().into_iter().collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_members(
+        &self,
+        request: Request<pb::UpdateMembersRequest>,
+    ) -> Result<Response<pb::UpdateMembersResponse>, Status> {
+        let pb::UpdateMembersRequest { app_id, updates } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        if updates.len() > Registry::MAX_MEMBERS {
+            // Before converting anything: refused whole.
+            return Err(RegistryError::TooMany { field: "updates", max: Registry::MAX_MEMBERS }.into());
+        }
+        let updates = updates.into_iter().map(MemberUpdate::try_from).collect();
+        let results = self.registry.update_members(&app_id, updates).await?;
+        let results = results.into_iter().enumerate().map(|(i, r)| convert::item_result(i as u64, r)).collect();
+        Ok(Response::new(pb::UpdateMembersResponse { results }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_members(
+        &self,
+        request: Request<pb::GetMembersRequest>,
+    ) -> Result<Response<pb::GetMembersResponse>, Status> {
+        let pb::GetMembersRequest { app_id, email_ids } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        if email_ids.len() > Registry::MAX_MEMBERS {
+            return Err(RegistryError::TooMany { field: "email_ids", max: Registry::MAX_MEMBERS }.into());
+        }
+        let email_ids = email_ids.into_iter().map(|e| EmailId::parse(e).map_err(RegistryError::from)).collect();
+        let results = self.registry.get_members(&app_id, email_ids).await?;
+        let results = results.into_iter().enumerate().map(|(i, r)| convert::item_result(i as u64, r)).collect();
+        Ok(Response::new(pb::GetMembersResponse { results }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_member_groups(
+        &self,
+        request: Request<pb::ListMemberGroupsRequest>,
+    ) -> Result<Response<pb::ListMemberGroupsResponse>, Status> {
+        let pb::ListMemberGroupsRequest { app_id, offset, limit } = request.into_inner();
+        let page = self.registry.list_member_groups(&convert::app_id(app_id)?, offset, limit).await?;
+        Ok(Response::new(page.into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_member_roles(
+        &self,
+        request: Request<pb::ListMemberRolesRequest>,
+    ) -> Result<Response<pb::ListMemberRolesResponse>, Status> {
+        let pb::ListMemberRolesRequest { app_id, kind, offset, limit } = request.into_inner();
+        let (app_id, kind) = (convert::app_id(app_id)?, convert::role_kind(kind)?);
+        let page = self.registry.list_member_roles(&app_id, kind, offset, limit).await?;
+        Ok(Response::new(pb::ListMemberRolesResponse { total: page.total, role_ids: page.role_ids }))
     }
 }

@@ -9,8 +9,9 @@ mod m20261126_000003_add_sunshine_fields;
 mod m20261127_000004_add_members;
 mod m20261127_000005_long_external_ids;
 mod m20261128_000006_add_deletion_claims;
-mod m20261203_000007_one_profile;
-mod m20261203_000008_privacy_requests;
+mod m20261129_000007_add_member_listings;
+mod m20261203_000008_one_profile;
+mod m20261203_000009_privacy_requests;
 
 pub struct Migrator;
 
@@ -24,8 +25,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_add_members::Migration),
             Box::new(m20261127_000005_long_external_ids::Migration),
             Box::new(m20261128_000006_add_deletion_claims::Migration),
-            Box::new(m20261203_000007_one_profile::Migration),
-            Box::new(m20261203_000008_privacy_requests::Migration),
+            Box::new(m20261129_000007_add_member_listings::Migration),
+            Box::new(m20261203_000008_one_profile::Migration),
+            Box::new(m20261203_000009_privacy_requests::Migration),
         ]
     }
 

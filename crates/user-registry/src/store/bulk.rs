@@ -180,8 +180,11 @@ async fn insert_plain_children(
     created: &[usize],
 ) -> Result<(), StoreError> {
     let now = created.first().map_or(0, |&i| candidates[i].user.created_at);
-    let groups = created.iter().filter_map(|&i| candidates[i].user.member.as_ref()).flat_map(|m| m.groups.iter());
-    members::upsert_groups(txn, app_id, groups, now).await?;
+    let indexed = created.iter().filter_map(|&i| {
+        let user = &candidates[i].user;
+        user.member.as_ref().map(|member| (user.id.as_str(), member))
+    });
+    members::index(txn, app_id, indexed, now).await?;
     for &i in created {
         let Candidate { user, image, sensitive } = &candidates[i];
         insert_metadata(txn, app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;

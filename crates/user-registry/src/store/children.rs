@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// What a new user's row does not hold: identities, metadata, discovery keys, image, sensitive
-/// fields, member groups and the "user.created" (and "member.activation_requested") events, all
+/// fields, member groups and roles and the "user.created" (and "member.activation_requested") events, all
 /// in the user's transaction.
 pub(super) async fn insert_children(
     conn: &impl ConnectionTrait,
@@ -47,7 +47,7 @@ pub(super) async fn insert_other_children(
         put_sensitive(conn, sealer, &user.app_id, user.id.as_str(), extras.sensitive, user.created_at).await?;
     }
     if let Some(member) = &user.member {
-        members::upsert_groups(conn, &user.app_id, member.groups.iter(), user.created_at).await?;
+        members::index(conn, &user.app_id, [(user.id.as_str(), member)], user.created_at).await?;
     }
     events::record_created(conn, std::slice::from_ref(user)).await
 }

@@ -7,8 +7,8 @@ use anyhow::Context as _;
 
 use super::entity::users;
 use crate::domain::{
-    Activation, AppId, BotTask, DiscoveryKey, EmailId, ExternalId, GroupId, Identity, Member, MetaValue, Metadata,
-    Nickname, OrgUserId, Origin, Profile, ProfileUrl, RoleBinding, RosterId, User, UserId,
+    Activation, AppId, BotTask, Detail, Details, DiscoveryKey, EmailId, ExternalId, GroupId, Identity, Member,
+    MetaValue, Metadata, Nickname, OrgUserId, Origin, Profile, ProfileUrl, RoleBinding, RosterId, User, UserId,
 };
 
 pub fn into_user(
@@ -61,9 +61,13 @@ pub fn into_user(
     })
 }
 
-/// What has no uniqueness rule of its own, stored as one JSON object.
+/// What has no uniqueness rule of its own, stored as one JSON object. Groups and role bindings
+/// are also indexed in tables of their own (`members`), for listing.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Attributes {
+    /// Particulars by `Detail::name`; absent on members stored before they were kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    details: BTreeMap<String, String>,
     groups: Vec<String>,
     roles: Vec<StoredRole>,
     bot_tasks: Vec<StoredTask>,
@@ -99,6 +103,7 @@ pub fn encode_member(member: Option<&Member>) -> anyhow::Result<MemberColumns> {
         return Ok(MemberColumns::default());
     };
     let attributes = Attributes {
+        details: member.details.iter().map(|(d, v)| (d.name().to_owned(), v.to_owned())).collect(),
         groups: member.groups.iter().map(|g| g.as_str().to_owned()).collect(),
         roles: member
             .roles
@@ -132,9 +137,15 @@ fn decode_member(
         return Ok(None);
     };
     let attributes: Attributes = serde_json::from_str(attributes.context("member without attributes")?)?;
+    let details = attributes
+        .details
+        .into_iter()
+        .map(|(name, value)| Detail::from_name(&name).map(|d| (d, Some(value))).context("unknown member particular"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Some(Member {
         email_id: EmailId::parse(email_id)?,
         org_user_id: OrgUserId::parse(org_user_id)?,
+        details: Details::parse(details)?,
         groups: GroupId::parse_all(attributes.groups)?,
         roles: RoleBinding::parse_all(attributes.roles.into_iter().map(|r| (r.role_id, r.bot_id)).collect())?,
         bot_tasks: BotTask::parse_all(attributes.bot_tasks.into_iter().map(|t| (t.stream_id, t.dialogs)).collect())?,

@@ -93,17 +93,12 @@ pub(super) async fn claim_user(
     lookup: &Lookup,
     now: i64,
 ) -> Result<Option<RosterId>, StoreError> {
-    let by = match lookup {
-        Lookup::Id(id) => users::Column::Id.eq(id.as_str()),
-        Lookup::UserId(user_id) => users::Column::UserId.eq(user_id.as_str()),
-        Lookup::ExternalId(external_id) => users::Column::ExternalIdNorm.eq(external_id.normalized()),
-    };
     let mut claim = Query::update();
     claim
         .table(users::Entity)
         .value(users::Column::DeletingSince, now)
         .and_where(users::Column::AppId.eq(app_id.as_str()))
-        .cond_where(by)
+        .cond_where(super::rows::by_lookup(lookup))
         .returning_col(users::Column::Id);
     let row = db.query_one(db.get_database_backend().build(&claim)).await.map_err(unexpected)?;
     row.map(|row| parse_id(row.try_get_by_index::<String>(0).map_err(unexpected)?)).transpose()

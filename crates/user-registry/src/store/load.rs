@@ -1,7 +1,7 @@
 //! Reading users whole: their rows with the metadata, discovery keys and identities that hang
 //! off them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use platform::db::unexpected;
 use sea_orm::{
@@ -14,10 +14,11 @@ use super::{
     entity::{user_discovery_keys as keys, user_metadata as meta, users},
     identities,
     rows::{live, lookup_condition},
+    sql::MAX_PARAMS,
 };
 use crate::{
     app::StoreError,
-    domain::{AppId, Lookup, MetaValue, RosterId, User, UserFilter},
+    domain::{AppId, EmailId, Lookup, MetaValue, RosterId, User, UserFilter},
 };
 
 /// Loads the rows' metadata, discovery keys and identities in three queries, whatever the
@@ -61,6 +62,28 @@ pub(super) async fn find_user(
 ) -> Result<Option<User>, StoreError> {
     let row = users::Entity::find().filter(lookup_condition(app_id, lookup)).one(conn).await.map_err(unexpected)?;
     Ok(load_users(conn, row.into_iter().collect()).await?.pop())
+}
+
+/// The application's live members holding these email ids (compared case-insensitively), in no
+/// particular order.
+pub(super) async fn find_members(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    email_ids: &[EmailId],
+) -> Result<Vec<User>, StoreError> {
+    let wanted: BTreeSet<String> = email_ids.iter().map(EmailId::normalized).collect();
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    let mut rows = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(MAX_PARAMS - 2) {
+        let found = users::Entity::find()
+            .filter(live(app_id))
+            .filter(users::Column::MemberEmailNorm.is_in(chunk.iter().cloned()))
+            .all(conn)
+            .await
+            .map_err(unexpected)?;
+        rows.extend(found);
+    }
+    load_users(conn, rows).await
 }
 
 /// The application's users that `filter` keeps, ordered by id, after `after` when given.

@@ -28,8 +28,8 @@ pub use constraints::UNIQUE_KEYS;
 use crate::{
     app::{Candidate, Created, Extras, PrivacyOutcome, StoreError, UserStore},
     domain::{
-        AppId, Identity, Lookup, Metadata, MetadataWrite, PrivacyRequest, ProfileImage, RosterId, SensitiveFields,
-        User, UserFilter, UserPatch,
+        AppId, EmailId, GroupPage, Identity, Lookup, MemberPatch, Metadata, MetadataWrite, PrivacyRequest,
+        ProfileImage, RoleKind, RolePage, RosterId, SensitiveFields, User, UserFilter, UserPatch,
     },
 };
 
@@ -80,6 +80,34 @@ impl UserStore for SeaUserStore {
 
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError> {
         update::update(&self.db, &self.sealer, app_id, lookup, patch, now).await
+    }
+
+    async fn find_members(&self, app_id: &AppId, email_ids: &[EmailId]) -> Result<Vec<User>, StoreError> {
+        load::find_members(&self.db, app_id, email_ids).await
+    }
+
+    async fn update_member(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        patch: &MemberPatch,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        update::update_member(&self.db, app_id, lookup, patch, now).await
+    }
+
+    async fn list_member_groups(&self, app_id: &AppId, offset: u64, limit: u64) -> Result<GroupPage, StoreError> {
+        members::list_groups(&self.db, app_id, offset, limit).await
+    }
+
+    async fn list_member_roles(
+        &self,
+        app_id: &AppId,
+        kind: RoleKind,
+        offset: u64,
+        limit: u64,
+    ) -> Result<RolePage, StoreError> {
+        members::list_roles(&self.db, app_id, kind, offset, limit).await
     }
 
     async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError> {

@@ -16,7 +16,8 @@ use super::{entity::privacy_requests as requests, rows::parse_id};
 use crate::{
     app::{PrivacyOutcome, StoreError},
     domain::{
-        AppId, ExportRef, ExternalId, Lookup, PrivacyAction, PrivacyRequest, PrivacyStatus, RosterId, Subject, UserId,
+        AppId, EmailId, ExportRef, ExternalId, Lookup, OrgUserId, PrivacyAction, PrivacyRequest, PrivacyStatus,
+        RosterId, Subject, UserId,
     },
 };
 
@@ -27,6 +28,8 @@ fn encode_subjects(subjects: &[Subject]) -> String {
             Subject::User(Lookup::Id(id)) => json!({ "id": id.as_str() }),
             Subject::User(Lookup::UserId(user_id)) => json!({ "user_id": user_id.as_str() }),
             Subject::User(Lookup::ExternalId(external_id)) => json!({ "external_id": external_id.as_str() }),
+            Subject::User(Lookup::MemberEmail(email_id)) => json!({ "member_email_id": email_id.as_str() }),
+            Subject::User(Lookup::OrgUserId(org_user_id)) => json!({ "org_user_id": org_user_id.as_str() }),
             Subject::Email(email) => json!({ "email": email }),
         })
         .collect();
@@ -42,6 +45,10 @@ fn decode_subjects(text: &str) -> anyhow::Result<Vec<Subject>> {
                 "id" => Subject::User(Lookup::Id(RosterId::parse(value)?)),
                 "user_id" => Subject::User(Lookup::UserId(UserId::parse(value)?)),
                 "external_id" => Subject::User(Lookup::ExternalId(ExternalId::parse(value)?)),
+                "member_email_id" => Subject::User(Lookup::MemberEmail(EmailId::parse(value)?)),
+                "org_user_id" => Subject::User(Lookup::OrgUserId(
+                    OrgUserId::parse(Some(value))?.ok_or_else(|| anyhow::anyhow!("an empty org user id"))?,
+                )),
                 "email" => Subject::Email(value),
                 other => anyhow::bail!("a subject of kind {other}"),
             })
@@ -268,6 +275,8 @@ mod tests {
             Subject::User(Lookup::Id(RosterId::generate())),
             Subject::User(Lookup::UserId(UserId::parse("jacob".into()).unwrap())),
             Subject::User(Lookup::ExternalId(ExternalId::parse("crm/42".into()).unwrap())),
+            Subject::User(Lookup::MemberEmail(EmailId::parse("Jacob@Example.com".into()).unwrap())),
+            Subject::User(Lookup::OrgUserId(OrgUserId::parse(Some("u-7".into())).unwrap().unwrap())),
             Subject::Email("a@example.com".into()),
         ];
         assert_eq!(decode_subjects(&encode_subjects(&subjects)).unwrap(), subjects);

@@ -5,7 +5,7 @@ use platform::db::unexpected;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    sea_query::{Expr, SimpleExpr},
 };
 
 use super::{codec, entity::users};
@@ -27,12 +27,18 @@ pub(super) fn live(app_id: &AppId) -> Condition {
 
 /// The application's live user that `lookup` names.
 pub(super) fn lookup_condition(app_id: &AppId, lookup: &Lookup) -> Condition {
-    let by = match lookup {
+    live(app_id).add(by_lookup(lookup))
+}
+
+/// The column test naming the user `lookup` names, live or claimed.
+pub(super) fn by_lookup(lookup: &Lookup) -> SimpleExpr {
+    match lookup {
         Lookup::Id(id) => users::Column::Id.eq(id.as_str()),
         Lookup::UserId(user_id) => users::Column::UserId.eq(user_id.as_str()),
         Lookup::ExternalId(external_id) => users::Column::ExternalIdNorm.eq(external_id.normalized()),
-    };
-    live(app_id).add(by)
+        Lookup::MemberEmail(email_id) => users::Column::MemberEmailNorm.eq(email_id.normalized()),
+        Lookup::OrgUserId(org_user_id) => users::Column::MemberOrgUserId.eq(org_user_id.as_str()),
+    }
 }
 
 /// Bumps `updated_at`, locking the row for the rest of the transaction; answers the user's id.

@@ -11,19 +11,21 @@ use sea_orm::{
 
 use super::{
     children::{put_image, replace_discovery_keys},
+    codec::encode_member,
     constraints::write_error,
     entity::{
         profile_images as images, user_discovery_keys as keys, user_identities as idents, user_metadata as meta,
         user_sensitive_metadata as sensitive, users,
     },
     load::find_user,
+    members,
     metadata::write_metadata_locked,
     rows::{lookup_condition, parse_id, touch},
     sensitive::{load_sensitive, put_sensitive},
 };
 use crate::{
     app::StoreError,
-    domain::{AppId, ExternalId, Lookup, User, UserPatch},
+    domain::{AppId, ExternalId, Lookup, MemberPatch, User, UserPatch},
 };
 
 /// Applies what `patch` names, and only that.
@@ -109,6 +111,38 @@ pub(super) async fn update(
         put_sensitive(&txn, sealer, app_id, &id, &merged, now).await?;
     }
     let user = find_user(&txn, app_id, &Lookup::Id(parse_id(id)?)).await?.ok_or(StoreError::UserNotFound)?;
+    txn.commit().await.map_err(unexpected)?;
+    Ok(user)
+}
+
+/// Applies `patch` to the member `lookup` names, under the row's lock: the change is worked out
+/// from the member as it is once locked, so concurrent changes of one member queue, each
+/// seeing the one before. A user that is not a member is not found.
+pub(super) async fn update_member(
+    db: &DatabaseConnection,
+    app_id: &AppId,
+    lookup: &Lookup,
+    patch: &MemberPatch,
+    now: i64,
+) -> Result<User, StoreError> {
+    let txn = db.begin().await.map_err(unexpected)?;
+    let id = parse_id(touch(&txn, app_id, lookup, now).await?)?;
+    let user = find_user(&txn, app_id, &Lookup::Id(id.clone())).await?.ok_or(StoreError::UserNotFound)?;
+    let member = patch.apply(user.member.as_ref().ok_or(StoreError::UserNotFound)?)?;
+    let profile = patch.apply_to_profile(&user.profile);
+    let columns = encode_member(Some(&member))?;
+    let row = users::ActiveModel {
+        id: Set(id.as_str().to_owned()),
+        given_name: Set(profile.given_name),
+        surname: Set(profile.surname),
+        member_org_user_id: Set(columns.org_user_id),
+        member_attributes: Set(columns.attributes),
+        ..Default::default()
+    };
+    users::Entity::update(row).exec(&txn).await.map_err(write_error)?;
+    members::unindex(&txn, id.as_str()).await?;
+    members::index(&txn, app_id, [(id.as_str(), &member)], now).await?;
+    let user = find_user(&txn, app_id, &Lookup::Id(id)).await?.ok_or(StoreError::UserNotFound)?;
     txn.commit().await.map_err(unexpected)?;
     Ok(user)
 }

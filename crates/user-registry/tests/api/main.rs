@@ -6,6 +6,7 @@ mod grpc;
 mod helpers;
 mod import;
 mod lifecycle;
+mod member_updates;
 mod members;
 mod privacy;
 mod reaper;

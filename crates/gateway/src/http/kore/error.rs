@@ -1,5 +1,6 @@
 //! Kore's whole-request error body, `{ "errors": [ { "msg", "code" } ] }` with `code` the HTTP
-//! status; per-user failures are not errors (they ride in a 200's `failedUserDetails`).
+//! status; per-user failures are not errors (they ride in a 200's `failedUserDetails`, see
+//! `failure`).
 
 use axum::{
     http::StatusCode,
@@ -56,7 +57,8 @@ pub struct ErrorBody {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)] // described, not built
 pub enum Errors {
-    /// Malformed JSON, no `users`, more than 1,000 users.
+    /// Malformed JSON, or a request refused whole: no `users`, more than 1,000 users or ids,
+    /// both `deleteEmailIds` and `orgUserIds`, a bad `status`, `limit` or `roleType`.
     #[response(status = 400)]
     BadRequest(#[to_schema] ErrorBody),
     /// No `auth` header, or a JWT that is forged, expired or names no admin client.

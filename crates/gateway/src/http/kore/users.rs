@@ -1,88 +1,26 @@
 //! `POST /api/public/users`: up to 1,000 users; the valid ones are created through the
 //! registry's BatchCreateUsers (each in its own transaction), the invalid ones reported in
-//! `failedUserDetails` with Kore's reason shape.
+//! `failedUserDetails` with Kore's reason shape. Also what Update User shares with it: the
+//! `users` array and the failures' report.
 
-use axum::{Json, body::Bytes, extract::State, extract::rejection::BytesRejection, http::StatusCode};
+use axum::{Json, body::Bytes, extract::State, extract::rejection::BytesRejection};
 use proto::registry::v1 as pb;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
-    KoreAdmin, KoreError,
-    member::{KoreRole, KoreTask, KoreUser, UserInfo},
+    KoreAdmin, KoreError, MAX_PER_REQUEST,
+    failure::Failure,
+    member::{KoreTask, KoreUser},
+    read::{flag, optional_string, roles, strings, user_info},
 };
 use crate::clients::{Clients, RequestId};
-
-/// Kore's per-request limit; more is refused whole before anything is written.
-pub const MAX_USERS: usize = 1000;
-
-/// Why one user was not created: Kore's `message` (`INVALID_EMAIL`, `DUPLICATE_USER`...) and
-/// the status it carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Failure {
-    status: u16,
-    message: String,
-}
-
-impl Failure {
-    fn invalid(field: &str) -> Self {
-        Self { status: 400, message: format!("INVALID_{}", field.to_uppercase()) }
-    }
-
-    fn reason(&self) -> Value {
-        json!({
-            "statusCode": self.status,
-            "message": self.message,
-            "errors": [ { "msg": self.message, "code": self.status } ],
-        })
-    }
-}
-
-fn strings(value: Option<&Value>, field: &str) -> Result<Vec<String>, Failure> {
-    match value {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => {
-            items.iter().map(|item| item.as_str().map(str::to_owned).ok_or_else(|| Failure::invalid(field))).collect()
-        }
-        Some(_) => Err(Failure::invalid(field)),
-    }
-}
-
-fn optional_string(object: &Map<String, Value>, key: &str, field: &str) -> Result<Option<String>, Failure> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Failure::invalid(field)),
-    }
-}
-
-fn flag(object: &Map<String, Value>, key: &str) -> Result<Option<bool>, Failure> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(Failure::invalid(key)),
-    }
-}
 
 /// One of Kore's users, read field by field so a bad one is named in Kore's terms.
 fn member(item: &Value) -> Result<pb::NewUser, Failure> {
     let item = item.as_object().ok_or_else(|| Failure::invalid("user"))?;
-    let info = item.get("userInfo").and_then(Value::as_object).ok_or_else(|| Failure::invalid("userInfo"))?;
-    let email = optional_string(info, "emailId", "email")?
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| Failure::invalid("email"))?;
-    let roles = match item.get("roles") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(roles)) => roles
-            .iter()
-            .map(|role| {
-                let role = role.as_object().ok_or_else(|| Failure::invalid("roles"))?;
-                let role_id = optional_string(role, "roleId", "roles")?.ok_or_else(|| Failure::invalid("roles"))?;
-                Ok(KoreRole { role_id, bot_id: optional_string(role, "botId", "roles")? })
-            })
-            .collect::<Result<_, Failure>>()?,
-        Some(_) => return Err(Failure::invalid("roles")),
-    };
+    let mut info = user_info(item)?;
+    info.email_id = Some(info.email_id.filter(|e| !e.is_empty()).ok_or_else(|| Failure::invalid("email"))?);
     let bot_tasks = match item.get("assignBotTasks") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(tasks)) => tasks
@@ -97,14 +35,9 @@ fn member(item: &Value) -> Result<pb::NewUser, Failure> {
         Some(_) => return Err(Failure::invalid("assignBotTasks")),
     };
     let user = KoreUser {
-        user_info: UserInfo {
-            email_id: Some(email),
-            org_user_id: optional_string(info, "orgUserId", "orgUserId")?,
-            first_name: optional_string(info, "firstName", "firstName")?,
-            last_name: optional_string(info, "lastName", "lastName")?,
-        },
+        user_info: info,
         groups: strings(item.get("groups"), "groups")?,
-        roles,
+        roles: roles(item.get("roles"))?,
         assign_bot_tasks: bot_tasks,
         can_create_bot: flag(item, "canCreateBot")?,
         is_developer: flag(item, "isDeveloper")?,
@@ -113,25 +46,39 @@ fn member(item: &Value) -> Result<pb::NewUser, Failure> {
     Ok(user.into_new_user())
 }
 
-/// A registry refusal of one user in Kore's words.
-fn refusal(error: pb::ItemError) -> Failure {
-    let field = error.field.as_str();
-    match error.code.as_str() {
-        "already_exists" | "external_id_taken" | "user_id_taken" => {
-            Failure { status: 409, message: "DUPLICATE_USER".into() }
-        }
-        _ if matches!(field, "email" | "email_id") => Failure::invalid("email"),
-        "internal" | "unavailable" => Failure { status: 500, message: "INTERNAL_ERROR".into() },
-        _ => Failure::invalid(match field {
-            "org_user_id" => "orgUserId",
-            "given_name" => "firstName",
-            "surname" => "lastName",
-            "bot_tasks" | "stream_id" | "dialogs" => "assignBotTasks",
-            "roles" | "role_id" | "bot_id" => "roles",
-            "groups" => "groups",
-            _ => "user",
-        }),
+/// Each user's failure, by position in the request, as `failedUserDetails` reports it: the
+/// `userInfo` sent with `status: "failure"` and the reason.
+pub fn failed_users(users: &[Value], mut failures: Vec<(usize, Failure)>) -> Vec<FailedUser> {
+    failures.sort_by_key(|(at, _)| *at);
+    failures
+        .into_iter()
+        .map(|(at, failure)| {
+            let mut user_info =
+                users.get(at).and_then(|u| u.get("userInfo")).and_then(Value::as_object).cloned().unwrap_or_default();
+            user_info.insert("status".into(), "failure".into());
+            user_info.insert("reason".into(), failure.reason_value());
+            FailedUser { user_info }
+        })
+        .collect()
+}
+
+/// The `users` array of a Create or Update User body: 1 to 1,000 of them, or the whole request
+/// is refused before anything is written.
+pub fn users_of(body: &Value) -> Result<&[Value], KoreError> {
+    let users = body
+        .get("users")
+        .and_then(Value::as_array)
+        .ok_or_else(|| KoreError::bad_request("the body must be an object with a users array"))?;
+    if users.is_empty() {
+        return Err(KoreError::bad_request("users must not be empty"));
     }
+    if users.len() > MAX_PER_REQUEST {
+        return Err(KoreError::bad_request(format!(
+            "at most {MAX_PER_REQUEST} users per request; this one has {}",
+            users.len()
+        )));
+    }
+    Ok(users)
 }
 
 /// `POST /api/public/users`.
@@ -161,7 +108,7 @@ pub enum CreateUsersAnswer {
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = kore::FailedUser)]
 pub struct FailedUser {
-    /// The `userInfo` sent, with `status: "failure"` and `reason: { statusCode, message, errors }`.
+    /// The `userInfo` sent, with `status: "failure"` and `reason` (a `kore::Reason`).
     #[serde(rename = "userInfo")]
     #[schema(value_type = Object)]
     user_info: Map<String, Value>,
@@ -178,32 +125,8 @@ pub async fn create(
     State(clients): State<Clients>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CreateUsersAnswer>, KoreError> {
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            KoreError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                message: "The request body is too large.".into(),
-                retry_after: None,
-            }
-        } else {
-            KoreError::bad_request("the body could not be read")
-        }
-    })?;
-    let body: Value =
-        serde_json::from_slice(&bytes).map_err(|_| KoreError::bad_request("the body is not valid JSON"))?;
-    let users = body
-        .get("users")
-        .and_then(Value::as_array)
-        .ok_or_else(|| KoreError::bad_request("the body must be an object with a users array"))?;
-    if users.is_empty() {
-        return Err(KoreError::bad_request("users must not be empty"));
-    }
-    if users.len() > MAX_USERS {
-        return Err(KoreError::bad_request(format!(
-            "at most {MAX_USERS} users per request; this one has {}",
-            users.len()
-        )));
-    }
+    let body = super::json_body(body)?;
+    let users = users_of(&body)?;
     let parsed: Vec<Result<pb::NewUser, Failure>> = users.iter().map(member).collect();
     let (valid_at, valid): (Vec<usize>, Vec<pb::NewUser>) =
         parsed.iter().enumerate().filter_map(|(i, p)| p.as_ref().ok().map(|u| (i, u.clone()))).unzip();
@@ -222,28 +145,20 @@ pub async fn create(
         for result in results {
             if let Some(pb::batch_item_result::Result::Error(error)) = result.result {
                 let at = valid_at.get(result.index as usize).copied().unwrap_or_default();
-                failures.push((at, refusal(error)));
+                failures.push((at, Failure::from_registry(&error)));
             }
         }
     }
     if failures.is_empty() {
         return Ok(Json(CreateUsersAnswer::Created { msg: "Users are created Successfully" }));
     }
-    failures.sort_by_key(|(at, _)| *at);
-    let details = failures
-        .into_iter()
-        .map(|(at, failure)| {
-            let mut user_info = users[at].get("userInfo").and_then(Value::as_object).cloned().unwrap_or_default();
-            user_info.insert("status".into(), "failure".into());
-            user_info.insert("reason".into(), failure.reason());
-            FailedUser { user_info }
-        })
-        .collect();
-    Ok(Json(CreateUsersAnswer::Failed { failed_user_details: details }))
+    Ok(Json(CreateUsersAnswer::Failed { failed_user_details: failed_users(users, failures) }))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -262,6 +177,11 @@ mod tests {
         assert!(!m.can_create_bot && m.is_developer, "isDeveloper defaults to true");
         assert_eq!(m.activation, pb::ActivationState::Active as i32, "no email: active at once");
         assert_eq!(user.profile.unwrap().given_name.as_deref(), Some("A"));
+        let particulars = json!({ "userInfo": { "emailId": "c@example.com", "companyName": "Acme", "worknumber": "321",
+            "suiteNo": "4B", "country": "PT" } });
+        let info = member(&particulars).unwrap().member.unwrap().info.unwrap();
+        let kept = (info.company_name, info.work_number, info.suite_no, info.country, info.city);
+        assert_eq!(kept, (Some("Acme".into()), Some("321".into()), Some("4B".into()), Some("PT".into()), None));
         let pending = member(&json!({ "userInfo": { "emailId": "b@example.com" } })).unwrap();
         assert_eq!(pending.member.unwrap().activation, pb::ActivationState::Pending as i32);
 
@@ -272,15 +192,11 @@ mod tests {
             (json!({ "userInfo": { "emailId": "a@b.c" }, "roles": [ { "botId": "x" } ] }), "INVALID_ROLES"),
             (json!({ "userInfo": { "emailId": "a@b.c" }, "assignBotTasks": [ {} ] }), "INVALID_ASSIGNBOTTASKS"),
             (json!({ "userInfo": { "emailId": "a@b.c" }, "isDeveloper": "yes" }), "INVALID_ISDEVELOPER"),
+            (json!({ "userInfo": { "emailId": "a@b.c", "jTitle": "CTO" } }), "INVALID_USERINFO"),
+            (json!({ "userInfo": { "emailId": "a@b.c", "worknumber": 321 } }), "INVALID_WORKNUMBER"),
             (json!("nope"), "INVALID_USER"),
         ] {
             assert_eq!(member(&item).unwrap_err().message, message, "{item}");
         }
-        let duplicate =
-            refusal(pb::ItemError { code: "already_exists".into(), message: "x".into(), field: "email_id".into() });
-        assert_eq!((duplicate.status, duplicate.message.as_str()), (409, "DUPLICATE_USER"));
-        let email =
-            refusal(pb::ItemError { code: "invalid_argument".into(), message: "x".into(), field: "email_id".into() });
-        assert_eq!(email.message, "INVALID_EMAIL");
     }
 }

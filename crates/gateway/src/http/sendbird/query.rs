@@ -24,8 +24,9 @@ impl QueryParams {
             .unwrap_or_default()
     }
 
+    /// A boolean, absent when the key is; an empty value is no boolean.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, SendbirdError> {
-        match self.string(key) {
+        match self.0.get(key) {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
@@ -33,9 +34,10 @@ impl QueryParams {
         }
     }
 
-    /// An integer within `range`, or `default` when absent.
+    /// An integer within `range`, or `default` when the key is absent; an empty value is no
+    /// integer.
     pub fn int(&self, key: &str, range: std::ops::RangeInclusive<u32>, default: u32) -> Result<u32, SendbirdError> {
-        match self.string(key) {
+        match self.0.get(key) {
             None => Ok(default),
             Some(v) => v.parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| invalid(key)),
         }
@@ -65,6 +67,8 @@ mod tests {
         assert_eq!(q.string("token"), None);
         assert!(QueryParams::parse(Some("limit=0")).unwrap().int("limit", 1..=100, 10).is_err());
         assert!(QueryParams::parse(Some("b=yes")).unwrap().bool("b").is_err());
+        assert!(QueryParams::parse(Some("limit=")).unwrap().int("limit", 1..=100, 10).is_err());
+        assert!(QueryParams::parse(Some("b=")).unwrap().bool("b").is_err());
     }
 }
 
