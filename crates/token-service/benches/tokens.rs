@@ -1,4 +1,4 @@
-//! Session tokens signed and verified (`jwt::KeySet`, HS256), the access-token hash, and
+//! Session tokens signed and verified (`jwt::KeySet`: the compact form, and the HS256 JWTs of before), the access-token hash, and
 //! `Tokens::validate` itself once its caches are warm, so no call leaves the process: the hot
 //! path of `ValidateToken` without the gRPC hop. `cargo bench -p token-service --bench tokens`.
 //!
@@ -41,7 +41,13 @@ fn session_tokens(c: &mut Criterion) {
     group.bench_function("verify", |b| b.iter(|| keys.verify(black_box(&token), now).expect("valid")));
     let forged = KeySet::new(&[("k2".into(), vec![9; 32])]).expect("keys").sign(&claims).expect("signs");
     group.bench_function("verify_forged", |b| b.iter(|| keys.verify(black_box(&forged), now).is_err()));
+    // The HS256 JWT Roster issued before the compact form, still verified until it expires.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("k2".into());
+    let legacy = jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(&[2; 32])).unwrap();
+    group.bench_function("verify_legacy_jwt", |b| b.iter(|| keys.verify(black_box(&legacy), now).expect("valid")));
     group.finish();
+    println!("session token: {} characters (a legacy JWT: {})", token.len(), legacy.len());
     let access = platform::secret::new_secret(20);
     c.bench_function("access_token/hash", |b| b.iter(|| platform::secret::hash_secret(black_box(&access))));
 }
