@@ -8,12 +8,13 @@ use platform::{Settings, Shutdown, shutdown::drain};
 use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
 use tokio::task::JoinSet;
 
-/// One of the four services, as `roster serve --service` names them.
+/// One of the five services, as `roster serve --service` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ServiceName {
     Registry,
     Token,
     Context,
+    Events,
     Gateway,
 }
 
@@ -31,6 +32,7 @@ pub struct Stack {
     pub registry: SocketAddr,
     pub token: SocketAddr,
     pub context: SocketAddr,
+    pub events: SocketAddr,
     /// Where `GET /metrics` is served, when enabled.
     pub metrics: Option<SocketAddr>,
     pub first_application: Option<FirstApplication>,
@@ -50,6 +52,10 @@ impl Stack {
         // Each service is built after the ones it calls, so it is given their bound addresses.
         // The registry calls token-service and context-service, which call it back (JWT login,
         // conversations): they bind first and are told the registry's address once it is built.
+        // event-service calls nobody: it binds first and every publisher is told where it is.
+        let events = event_service::Application::build(&settings).await?;
+        let events_addr = events.local_addr();
+        settings.events.endpoint = format!("http://{events_addr}");
         let token = token_service::Application::bind(&settings).await?;
         let context = context_service::Application::bind(&settings).await?;
         let (token_addr, context_addr) = (token.local_addr(), context.local_addr());
@@ -66,6 +72,7 @@ impl Stack {
         let shutdown = Shutdown::new();
         let mut tasks = JoinSet::new();
         let metrics = spawn_metrics(&settings, &shutdown, &mut tasks).await?;
+        tasks.spawn(events.run(shutdown.clone()));
         tasks.spawn(registry.run(shutdown.clone()));
         tasks.spawn(token.run(shutdown.clone()));
         tasks.spawn(context.run(shutdown.clone()));
@@ -76,6 +83,7 @@ impl Stack {
             registry: registry_addr,
             token: token_addr,
             context: context_addr,
+            events: events_addr,
             metrics,
             first_application: None,
             shutdown,
@@ -162,6 +170,9 @@ pub async fn serve_one(service: ServiceName, settings: &Settings, shutdown: Shut
         ServiceName::Context => {
             tasks.spawn(context_service::Application::build(settings).await?.run(shutdown.clone()));
         }
+        ServiceName::Events => {
+            tasks.spawn(event_service::Application::build(settings).await?.run(shutdown.clone()));
+        }
         ServiceName::Gateway => {
             tasks.spawn(gateway::Application::build(settings).await?.run(shutdown.clone()));
         }
@@ -174,6 +185,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     user_registry::startup::migrate(settings).await?;
     token_service::startup::migrate(settings).await?;
     context_service::startup::migrate(settings).await?;
+    event_service::startup::migrate(settings).await?;
     Ok(())
 }
 

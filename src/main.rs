@@ -2,7 +2,7 @@
 //!
 //! - `roster` / `roster serve`: all services in one process (SQLite in `./data`, in-process
 //!   cache unless `REDIS_URL` is set), gateway on 127.0.0.1:8080.
-//! - `roster serve --service <registry|token|context|gateway>`: one service, for Kubernetes.
+//! - `roster serve --service <registry|token|context|events|gateway>`: one service, for Kubernetes.
 //! - `roster migrate`: apply every service's migrations to `DATABASE_URL`.
 //! - `roster apps create|list`: manage applications through token-service.
 //! - `roster users import FILE --app APP_ID`: import Kore.ai users through the registry.

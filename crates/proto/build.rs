@@ -14,6 +14,8 @@ const PROTOS: &[&str] = &[
     "roster/token/v1/token_service.proto",
     "roster/context/v1/context.proto",
     "roster/context/v1/context_service.proto",
+    "roster/events/v1/events.proto",
+    "roster/events/v1/event_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

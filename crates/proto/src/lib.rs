@@ -1,4 +1,4 @@
-//! Generated code for Roster's three gRPC APIs (`proto/roster/*/v1`), nothing else.
+//! Generated code for Roster's four gRPC APIs (`proto/roster/*/v1`), nothing else.
 //! Services and the gateway name these types only at their edges (`grpc/convert.rs`).
 
 // Generated code: a oneof holding a whole message is as prost writes it.
@@ -19,6 +19,12 @@ pub mod token {
 pub mod context {
     pub mod v1 {
         tonic::include_proto!("roster.context.v1");
+    }
+}
+
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("roster.events.v1");
     }
 }
 

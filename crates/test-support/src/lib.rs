@@ -84,12 +84,14 @@ pub fn settings(db: &TestDatabase, with_redis: bool) -> Settings {
         settings.redis.url = Some(SecretString::from(redis_url()));
         settings.redis.key_prefix = redis_prefix();
     }
-    for service in [&mut settings.registry, &mut settings.token, &mut settings.context] {
+    for service in [&mut settings.registry, &mut settings.token, &mut settings.context, &mut settings.events] {
         service.listen = "127.0.0.1:0".parse().expect("addr");
     }
     settings.gateway.listen = "127.0.0.1:0".parse().expect("addr");
     settings.metrics.listen = "127.0.0.1:0".parse().expect("addr");
     settings.shutdown.drain_timeout_secs = 5;
+    // Receivers in tests listen on loopback.
+    settings.webhooks.allow_private_targets = true;
     settings
 }
 

@@ -27,6 +27,7 @@ pub struct Settings {
     pub registry: ServiceSettings,
     pub token: ServiceSettings,
     pub context: ServiceSettings,
+    pub events: ServiceSettings,
     pub gateway: GatewaySettings,
     pub telemetry: TelemetrySettings,
     pub shutdown: ShutdownSettings,
@@ -34,6 +35,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub secrets: SecretsSettings,
     pub reaper: ReaperSettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             registry: ServiceSettings::local(50051),
             token: ServiceSettings::local(50052),
             context: ServiceSettings::local(50053),
+            events: ServiceSettings::local(50054),
             gateway: GatewaySettings::default(),
             telemetry: TelemetrySettings::default(),
             shutdown: ShutdownSettings::default(),
@@ -52,6 +55,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             secrets: SecretsSettings::default(),
             reaper: ReaperSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -94,8 +98,8 @@ impl Settings {
             )*};
         }
         section!(
-            data_dir, database, redis, registry, token, context, gateway, telemetry, shutdown, session, metrics,
-            secrets, reaper
+            data_dir, database, redis, registry, token, context, events, gateway, telemetry, shutdown, session,
+            metrics, secrets, reaper, webhooks
         );
         match figment.data() {
             Ok(dict) => {
@@ -137,7 +141,9 @@ impl Settings {
         if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
             problems.push("redis.key_prefix must be non-empty and contain no spaces".into());
         }
-        for (name, service) in [("registry", &self.registry), ("token", &self.token), ("context", &self.context)] {
+        for (name, service) in
+            [("registry", &self.registry), ("token", &self.token), ("context", &self.context), ("events", &self.events)]
+        {
             if !(service.endpoint.starts_with("http://") || service.endpoint.starts_with("https://")) {
                 problems.push(format!("{name}.endpoint must be an http:// or https:// URL"));
             }
@@ -166,6 +172,18 @@ impl Settings {
         if self.reaper.interval_secs == 0 || self.reaper.batch_size == 0 {
             problems.push("reaper.interval_secs and reaper.batch_size must be at least 1".into());
         }
+        let w = &self.webhooks;
+        if w.timeout_ms == 0
+            || w.first_retry_ms == 0
+            || w.max_backoff_secs == 0
+            || w.batch_size == 0
+            || w.idle_poll_ms == 0
+        {
+            problems.push(
+                "webhooks.timeout_ms, first_retry_ms, max_backoff_secs, batch_size and idle_poll_ms must be at least 1"
+                    .into(),
+            );
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
             problems.push(format!("telemetry.filter `{}` is not a valid filter", self.telemetry.filter));
         }
@@ -192,6 +210,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "registry",
     "token",
     "context",
+    "events",
     "gateway",
     "telemetry",
     "shutdown",
@@ -199,6 +218,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "metrics",
     "secrets",
     "reaper",
+    "webhooks",
     // read by the CLI (`--config`), not a section
     "config",
 ];

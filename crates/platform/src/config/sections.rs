@@ -15,6 +15,43 @@ pub struct SecretsSettings {
 
 /// The registry's deletion of end users never associated with a conversation (each
 /// application sets its own window).
+/// Event delivery: how the dispatcher sends webhooks and when event-service retries them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether this process sends deliveries (the gateway's dispatcher).
+    pub dispatch: bool,
+    /// Allow targets on loopback, private, link-local and metadata addresses (tests, local
+    /// stacks); off, such a target is refused at connect time, whatever its name.
+    pub allow_private_targets: bool,
+    /// Per attempt: connect, send and read the answer.
+    pub timeout_ms: u64,
+    /// The first retry comes after 0.5 to 1x this; each later one doubles, up to `max_backoff_secs`.
+    pub first_retry_ms: u64,
+    pub max_backoff_secs: u64,
+    /// Failed deliveries older than this are dead-lettered.
+    pub max_age_secs: u64,
+    /// Deliveries leased per round and sent at once.
+    pub batch_size: u32,
+    /// How long the dispatcher sleeps when nothing was due.
+    pub idle_poll_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            dispatch: true,
+            allow_private_targets: false,
+            timeout_ms: 5_000,
+            first_retry_ms: 5_000,
+            max_backoff_secs: 3_600,
+            max_age_secs: 3 * 24 * 3_600,
+            batch_size: 32,
+            idle_poll_ms: 500,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReaperSettings {
