@@ -54,7 +54,7 @@ fn domain_modules_name_no_protocol_storage_or_cache_crate() {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates");
     let mut checked = 0;
     let mut problems = Vec::new();
-    for service in ["user-registry", "token-service", "context-service"] {
+    for service in ["user-registry", "token-service", "context-service", "event-service"] {
         let domain = crates.join(service).join("src/domain");
         let mut files = Vec::new();
         if domain.is_dir() {

@@ -8,6 +8,7 @@ mod architecture;
 mod compat;
 mod deactivation;
 mod deletion_races;
+mod events;
 mod fuzz;
 mod helpers;
 mod kore;

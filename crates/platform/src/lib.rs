@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod ids;
 pub mod keys;
 pub mod metrics;
+pub mod outbox;
 pub mod seal;
 pub mod secret;
 pub mod shutdown;

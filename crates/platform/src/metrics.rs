@@ -137,3 +137,8 @@ pub fn watch_pool(service: &'static str, db: &sea_orm::DatabaseConnection, max: 
         }
     });
 }
+
+/// Outbox rows a relay published to event-service.
+pub fn outbox_published(n: u64) {
+    metrics::counter!("roster_outbox_published_total").increment(n);
+}

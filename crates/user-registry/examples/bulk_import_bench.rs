@@ -167,7 +167,7 @@ enum Raw {
 fn outbox_insert(app_id: &str, n: usize) -> Statement {
     let mut insert = Query::insert();
     insert
-        .into_table(Alias::new("outbox_events"))
+        .into_table(Alias::new("outbox"))
         .columns(["id", "app_id", "kind", "subject_id", "payload", "created_at", "delivered_at"].map(Alias::new));
     for _ in 0..n {
         let id = platform::ids::new_id();

@@ -11,7 +11,7 @@ use crate::{
     app::Registry,
     grpc::{GrpcLifecycle, RegistryGrpc, RegistryServiceServer},
     migration::Migrator,
-    store::{SeaUserStore, sealer_from_settings},
+    store::{SeaOutbox, SeaUserStore, sealer_from_settings},
 };
 
 pub const SERVICE: &str = "registry";
@@ -23,6 +23,8 @@ pub struct Application {
     listener: TcpListener,
     registry: Registry,
     reaper: ReaperSettings,
+    outbox: Arc<SeaOutbox>,
+    events_endpoint: String,
 }
 
 impl Application {
@@ -31,8 +33,15 @@ impl Application {
         let listener = platform::grpc::bind(SERVICE, settings.registry.listen).await?;
         let lifecycle = Arc::new(GrpcLifecycle::new(settings)?);
         let sealer = sealer_from_settings(&db, settings).await?;
+        let outbox = Arc::new(SeaOutbox::new(db.clone()));
         let registry = Registry::new(Arc::new(SeaUserStore::new(db, sealer)), lifecycle, Arc::new(SystemClock));
-        Ok(Self { listener, registry, reaper: settings.reaper.clone() })
+        Ok(Self {
+            listener,
+            registry,
+            reaper: settings.reaper.clone(),
+            outbox,
+            events_endpoint: settings.events.endpoint.clone(),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -44,6 +53,14 @@ impl Application {
             tokio::spawn(reap_until(self.registry.clone(), self.reaper.clone(), shutdown.clone()));
         }
         tokio::spawn(carry_out_privacy_requests(self.registry.clone(), shutdown.clone()));
+        // Every change's event, from the outbox to event-service.
+        tokio::spawn(platform::outbox::relay(
+            self.outbox,
+            self.events_endpoint,
+            platform::outbox::RelayPace::default(),
+            shutdown.clone(),
+            SERVICE,
+        ));
         // Room for a 5 MB profile image and the rest of the request.
         let server =
             RegistryServiceServer::new(RegistryGrpc::new(self.registry)).max_decoding_message_size(MAX_MESSAGE);

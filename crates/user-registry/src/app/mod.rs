@@ -13,8 +13,8 @@ use platform::Clock;
 
 use crate::{
     domain::{
-        AppId, Identity, Lookup, Metadata, MetadataWrite, NewUser, Nickname, Origin, Profile, ProfileImage, ProfileUrl,
-        RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
+        AppId, DeletionReason, Identity, Lookup, Metadata, MetadataWrite, NewUser, Nickname, Origin, Profile,
+        ProfileImage, ProfileUrl, RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
     },
     error::RegistryError,
 };
@@ -150,10 +150,20 @@ impl Registry {
     /// services are told with no transaction open; then the row goes, with its `user.deleted`
     /// event. A call that fails half-way leaves the user claimed, and calling again finishes it.
     pub async fn delete_user(&self, app_id: &AppId, lookup: &Lookup) -> Result<RosterId, RegistryError> {
+        self.delete_user_for(app_id, lookup, DeletionReason::Api).await
+    }
+
+    /// `delete_user`, its event saying why.
+    pub(crate) async fn delete_user_for(
+        &self,
+        app_id: &AppId,
+        lookup: &Lookup,
+        reason: DeletionReason,
+    ) -> Result<RosterId, RegistryError> {
         let now = self.clock.now_millis();
         let id = self.store.claim_user(app_id, lookup, now).await?.ok_or(RegistryError::UserNotFound)?;
         self.lifecycle.before_delete(app_id, &id).await.map_err(RegistryError::ServiceUnavailable)?;
-        if self.store.delete_claimed(app_id, std::slice::from_ref(&id), now).await?.is_empty() {
+        if self.store.delete_claimed(app_id, std::slice::from_ref(&id), now, reason).await?.is_empty() {
             // A later claim (a retried or concurrent delete) took the user over and deletes it.
             tracing::info!(user.id = id.as_str(), app.id = app_id.as_str(), "user deletion taken over");
         } else {

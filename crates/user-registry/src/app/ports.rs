@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use super::privacy::PrivacyOutcome;
 use crate::{
     domain::{
-        AppId, EmailId, GroupPage, Identity, Lookup, MemberPatch, Metadata, MetadataWrite, NewUser, PrivacyRequest,
-        ProfileImage, RoleKind, RolePage, RosterId, SensitiveFields, User, UserFilter, UserPatch, ValidationError,
+        AppId, DeletionReason, EmailId, GroupPage, Identity, Lookup, MemberPatch, Metadata, MetadataWrite, NewUser,
+        PrivacyRequest, ProfileImage, RoleKind, RolePage, RosterId, SensitiveFields, User, UserFilter, UserPatch,
+        ValidationError,
     },
     error::RegistryError,
 };
@@ -211,13 +212,14 @@ pub trait UserStore: Send + Sync {
         now: i64,
     ) -> Result<Vec<RosterId>, StoreError>;
     /// Deletes those of `ids` that the claim made at `claimed_at` still holds, with everything
-    /// hanging off them, and answers them; a user a later claim took over is that claim's to
-    /// delete.
+    /// hanging off them, and a "user.deleted" event each saying `reason`; answers them. A user a
+    /// later claim took over is that claim's to delete.
     async fn delete_claimed(
         &self,
         app_id: &AppId,
         ids: &[RosterId],
         claimed_at: i64,
+        reason: DeletionReason,
     ) -> Result<Vec<RosterId>, StoreError>;
     /// Claims at `now` the user `lookup` names, live or left claimed by a deletion that did not
     /// finish: it is gone to every lookup from now on.

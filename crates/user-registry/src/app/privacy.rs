@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::{Registry, StoreError};
 use crate::{
-    domain::{AppId, ExportRef, Lookup, MetaValue, PrivacyAction, PrivacyRequest, RosterId, Subject, User},
+    domain::{
+        AppId, DeletionReason, ExportRef, Lookup, MetaValue, PrivacyAction, PrivacyRequest, RosterId, Subject, User,
+    },
     error::RegistryError,
 };
 
@@ -148,7 +150,8 @@ impl Registry {
         match request.action {
             PrivacyAction::Erase => {
                 for id in &ids {
-                    match self.delete_user(&request.app_id, &Lookup::Id(id.clone())).await {
+                    match self.delete_user_for(&request.app_id, &Lookup::Id(id.clone()), DeletionReason::Erasure).await
+                    {
                         Ok(_) | Err(RegistryError::UserNotFound) => {}
                         Err(err) => return Err(err),
                     }

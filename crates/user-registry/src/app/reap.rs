@@ -3,7 +3,10 @@
 //! gone to every other call), told about with nothing open, then deleted.
 
 use super::Registry;
-use crate::{domain::AppId, error::RegistryError};
+use crate::{
+    domain::{AppId, DeletionReason},
+    error::RegistryError,
+};
 
 /// What one reaper pass did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -77,7 +80,7 @@ impl Registry {
                 told.push(id.clone());
             }
             if !told.is_empty() {
-                *deleted += self.store.delete_claimed(app_id, &told, now).await?.len() as u64;
+                *deleted += self.store.delete_claimed(app_id, &told, now, DeletionReason::Reaper).await?.len() as u64;
             }
             if let Some(err) = failed {
                 return Err(err.into());

@@ -172,6 +172,27 @@ pub fn parse_languages(values: Vec<String>) -> Result<Vec<String>, ValidationErr
     values.into_iter().map(|v| platform::validation::language_tag("preferred_languages", v)).collect()
 }
 
+/// Why a user was deleted, as its "user.deleted" event says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletionReason {
+    /// A caller deleted it (any dialect, or gRPC).
+    Api,
+    /// The reaper: never associated with a conversation within the application's lifetime.
+    Reaper,
+    /// A data-subject erasure request.
+    Erasure,
+}
+
+impl DeletionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Reaper => "reaper",
+            Self::Erasure => "erasure",
+        }
+    }
+}
+
 /// How the user record came to exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Origin {

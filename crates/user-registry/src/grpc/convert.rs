@@ -406,6 +406,11 @@ impl From<User> for pb::User {
     }
 }
 
+/// The user as an event carries it: `roster.registry.v1.User`, protobuf-encoded.
+pub fn snapshot(user: &User) -> Vec<u8> {
+    prost::Message::encode_to_vec(&pb::User::from(user.clone()))
+}
+
 #[cfg(test)]
 mod properties {
     use proptest::prelude::*;

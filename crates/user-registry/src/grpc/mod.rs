@@ -13,7 +13,7 @@ use crate::{
     error::RegistryError,
 };
 
-pub use convert::{page_token, parse_page_token};
+pub use convert::{page_token, parse_page_token, snapshot};
 pub use lifecycle::GrpcLifecycle;
 pub use pb::registry_service_server::RegistryServiceServer;
 

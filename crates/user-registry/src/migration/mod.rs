@@ -12,6 +12,7 @@ mod m20261128_000006_add_deletion_claims;
 mod m20261129_000007_add_member_listings;
 mod m20261203_000008_one_profile;
 mod m20261203_000009_privacy_requests;
+mod m20261203_000010_outbox_sequence;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_add_member_listings::Migration),
             Box::new(m20261203_000008_one_profile::Migration),
             Box::new(m20261203_000009_privacy_requests::Migration),
+            Box::new(m20261203_000010_outbox_sequence::Migration),
         ]
     }
 

@@ -18,12 +18,13 @@ use sea_orm::{
 
 use super::{
     entity::users,
+    events::Deleted,
     rows::{lookup_condition, parse_id},
     sql::MAX_PARAMS,
 };
 use crate::{
     app::StoreError,
-    domain::{AppId, Lookup, RosterId},
+    domain::{AppId, DeletionReason, Lookup, RosterId},
 };
 
 /// Deletes the user and everything hanging off it; false when there was none.
@@ -136,13 +137,14 @@ pub(super) async fn delete_claimed(
     app_id: &AppId,
     ids: &[RosterId],
     claimed_at: i64,
+    reason: DeletionReason,
 ) -> Result<Vec<RosterId>, StoreError> {
     use sea_orm::TransactionTrait;
     let txn = db.begin().await.map_err(unexpected)?;
     let deleted = delete_claimed_in(&txn, app_id, ids, claimed_at).await?;
-    super::events::record_deleted(&txn, app_id, &deleted, claimed_at).await?;
+    super::events::record_deleted(&txn, app_id, &deleted, reason, claimed_at).await?;
     txn.commit().await.map_err(unexpected)?;
-    Ok(deleted)
+    deleted.into_iter().map(|d| parse_id(d.id)).collect()
 }
 
 async fn delete_claimed_in(
@@ -150,7 +152,7 @@ async fn delete_claimed_in(
     app_id: &AppId,
     ids: &[RosterId],
     claimed_at: i64,
-) -> Result<Vec<RosterId>, StoreError> {
+) -> Result<Vec<Deleted>, StoreError> {
     let mut deleted = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(MAX_PARAMS - 2) {
         let mut delete = Query::delete();
@@ -159,9 +161,17 @@ async fn delete_claimed_in(
             .and_where(users::Column::AppId.eq(app_id.as_str()))
             .and_where(users::Column::DeletingSince.eq(claimed_at))
             .and_where(users::Column::Id.is_in(chunk.iter().map(|id| id.as_str().to_owned())))
-            .returning_col(users::Column::Id);
+            .returning(Query::returning().columns([
+                users::Column::Id,
+                users::Column::UserId,
+                users::Column::ExternalId,
+            ]));
         for row in db.query_all(db.get_database_backend().build(&delete)).await.map_err(unexpected)? {
-            deleted.push(parse_id(row.try_get_by_index::<String>(0).map_err(unexpected)?)?);
+            deleted.push(Deleted {
+                id: row.try_get_by_index::<String>(0).map_err(unexpected)?,
+                user_id: row.try_get_by_index::<String>(1).map_err(unexpected)?,
+                external_id: row.try_get_by_index::<Option<String>>(2).map_err(unexpected)?,
+            });
         }
     }
     Ok(deleted)

@@ -154,15 +154,20 @@ pub mod outbox_events {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "outbox_events")]
+    #[sea_orm(table_name = "outbox")]
     pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
+        /// Position in the outbox: the relay publishes in this order.
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        #[sea_orm(unique)]
         pub id: String,
         pub app_id: String,
         pub kind: String,
         pub subject_id: String,
-        /// A JSON object.
+        /// A JSON object: the ids, and for deletions why (`detail`).
         pub payload: String,
+        /// The user after the change, as published (`roster.registry.v1.User`, protobuf).
+        pub resource: Option<Vec<u8>>,
         pub created_at: i64,
         pub delivered_at: Option<i64>,
     }

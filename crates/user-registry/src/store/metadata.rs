@@ -100,6 +100,7 @@ pub(super) async fn write(
     let txn = db.begin().await.map_err(unexpected)?;
     let user_pk = touch(&txn, app_id, lookup, now).await?;
     let merged = write_metadata_locked(&txn, app_id, &user_pk, entries, mode).await?;
+    record_update_of(&txn, app_id, user_pk, now).await?;
     txn.commit().await.map_err(unexpected)?;
     Ok(merged)
 }
@@ -125,6 +126,19 @@ pub(super) async fn delete(
         // Roll back: a delete of named keys is all or nothing.
         return Err(StoreError::MetadataKeyNotFound(keys.join(", ")));
     }
+    record_update_of(&txn, app_id, user_pk, now).await?;
     txn.commit().await.map_err(unexpected)?;
     Ok(())
+}
+
+/// "user.updated" for the user whose metadata changed, as it now is.
+async fn record_update_of(
+    txn: &sea_orm::DatabaseTransaction,
+    app_id: &AppId,
+    user_pk: String,
+    now: i64,
+) -> Result<(), StoreError> {
+    let lookup = Lookup::Id(super::rows::parse_id(user_pk)?);
+    let user = super::load::find_user(txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+    super::events::record_updated(txn, &user, user.is_active, now).await
 }

@@ -13,6 +13,7 @@ mod identities;
 mod load;
 mod members;
 mod metadata;
+mod outbox;
 mod privacy;
 mod rows;
 mod sensitive;
@@ -24,12 +25,13 @@ use platform::seal::Sealer;
 use sea_orm::DatabaseConnection;
 
 pub use constraints::UNIQUE_KEYS;
+pub use outbox::SeaOutbox;
 
 use crate::{
     app::{Candidate, Created, Extras, PrivacyOutcome, StoreError, UserStore},
     domain::{
-        AppId, EmailId, GroupPage, Identity, Lookup, MemberPatch, Metadata, MetadataWrite, PrivacyRequest,
-        ProfileImage, RoleKind, RolePage, RosterId, SensitiveFields, User, UserFilter, UserPatch,
+        AppId, DeletionReason, EmailId, GroupPage, Identity, Lookup, MemberPatch, Metadata, MetadataWrite,
+        PrivacyRequest, ProfileImage, RoleKind, RolePage, RosterId, SensitiveFields, User, UserFilter, UserPatch,
     },
 };
 
@@ -177,8 +179,9 @@ impl UserStore for SeaUserStore {
         app_id: &AppId,
         ids: &[RosterId],
         claimed_at: i64,
+        reason: DeletionReason,
     ) -> Result<Vec<RosterId>, StoreError> {
-        delete::delete_claimed(&self.db, app_id, ids, claimed_at).await
+        delete::delete_claimed(&self.db, app_id, ids, claimed_at, reason).await
     }
 
     async fn claim_user(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<Option<RosterId>, StoreError> {

@@ -17,6 +17,7 @@ use super::{
         profile_images as images, user_discovery_keys as keys, user_identities as idents, user_metadata as meta,
         user_sensitive_metadata as sensitive, users,
     },
+    events::record_updated,
     load::find_user,
     members,
     metadata::write_metadata_locked,
@@ -39,6 +40,17 @@ pub(super) async fn update(
 ) -> Result<User, StoreError> {
     let txn = db.begin().await.map_err(unexpected)?;
     let id = touch(&txn, app_id, lookup, now).await?;
+    // The active state before, read under the row's lock, when the patch may flip it.
+    let was_active: Option<bool> = match patch.is_active {
+        Some(_) => users::Entity::find_by_id(id.clone())
+            .select_only()
+            .column(users::Column::IsActive)
+            .into_tuple()
+            .one(&txn)
+            .await
+            .map_err(unexpected)?,
+        None => None,
+    };
     let mut row = users::ActiveModel { id: Set(id.clone()), ..Default::default() };
     let mut changed = false;
     if let Some(nickname) = &patch.nickname {
@@ -111,6 +123,7 @@ pub(super) async fn update(
         put_sensitive(&txn, sealer, app_id, &id, &merged, now).await?;
     }
     let user = find_user(&txn, app_id, &Lookup::Id(parse_id(id)?)).await?.ok_or(StoreError::UserNotFound)?;
+    record_updated(&txn, &user, was_active.unwrap_or(user.is_active), now).await?;
     txn.commit().await.map_err(unexpected)?;
     Ok(user)
 }
@@ -142,7 +155,9 @@ pub(super) async fn update_member(
     users::Entity::update(row).exec(&txn).await.map_err(write_error)?;
     members::unindex(&txn, id.as_str()).await?;
     members::index(&txn, app_id, [(id.as_str(), &member)], now).await?;
+    let was_active = user.is_active;
     let user = find_user(&txn, app_id, &Lookup::Id(id)).await?.ok_or(StoreError::UserNotFound)?;
+    record_updated(&txn, &user, was_active, now).await?;
     txn.commit().await.map_err(unexpected)?;
     Ok(user)
 }
@@ -202,6 +217,7 @@ pub(super) async fn delete_personal_information(
     images::Entity::delete_by_id(id.clone()).exec(&txn).await.map_err(unexpected)?;
     sensitive::Entity::delete_by_id(id.clone()).exec(&txn).await.map_err(unexpected)?;
     let user = find_user(&txn, app_id, &Lookup::Id(parse_id(id)?)).await?.ok_or(StoreError::UserNotFound)?;
+    record_updated(&txn, &user, user.is_active, now).await?;
     txn.commit().await.map_err(unexpected)?;
     Ok(user)
 }

@@ -50,7 +50,7 @@ async fn ten_thousand_users_stream_in_and_a_second_run_skips_them_all() {
     let conn = registry.connection().await;
     let in_app = |table: &str, extra: &str| format!("SELECT COUNT(*) FROM {table} WHERE app_id = '{app_id}'{extra}");
     assert_eq!(count(&conn, &in_app("users", " AND member_email_norm IS NOT NULL")).await, 10_000);
-    assert_eq!(count(&conn, &in_app("outbox_events", " AND kind = 'user.created'")).await, 10_000);
+    assert_eq!(count(&conn, &in_app("outbox", " AND kind = 'user.created'")).await, 10_000);
     assert_eq!(count(&conn, &in_app("member_groups", "")).await, 7);
 
     // The same file again (an interrupted import re-run): nothing new, nothing failed.
@@ -58,7 +58,7 @@ async fn ten_thousand_users_stream_in_and_a_second_run_skips_them_all() {
     assert_eq!((second.received, second.created, second.skipped_existing), (10_000, 0, 10_000));
     assert!(second.failures.is_empty());
     assert_eq!(count(&conn, &in_app("users", "")).await, 10_000);
-    assert_eq!(count(&conn, &in_app("outbox_events", "")).await, 10_000);
+    assert_eq!(count(&conn, &in_app("outbox", "")).await, 10_000);
 }
 
 #[tokio::test]
@@ -125,6 +125,6 @@ async fn an_interrupted_import_runs_again_without_duplicates() {
     assert!(again.failures.is_empty());
     let conn = registry.connection().await;
     assert_eq!(count(&conn, &format!("SELECT COUNT(*) FROM users WHERE app_id = '{app_id}'")).await, 2500);
-    let events = format!("SELECT COUNT(*) FROM outbox_events WHERE app_id = '{app_id}' AND kind = 'user.created'");
+    let events = format!("SELECT COUNT(*) FROM outbox WHERE app_id = '{app_id}' AND kind = 'user.created'");
     assert_eq!(count(&conn, &events).await, 2500, "one event per user, none for the skipped");
 }

@@ -15,6 +15,7 @@ test_support::contract!(
     sensitive_fields_are_sealed_at_rest_merge_and_survive_key_rotation,
     a_created_user_and_its_event_commit_together,
     association_keeps_its_first_instant,
+    every_change_writes_its_events_in_order_with_the_user_after_it,
 );
 
 fn fields(pairs: &[(&str, &str)]) -> SensitiveFields {
@@ -87,7 +88,7 @@ async fn a_created_user_and_its_event_commit_together(backend: Backend) {
     let first = user(&app, "same");
     store.create(&first, &Extras::NONE).await.unwrap();
     let events = |id: &RosterId| {
-        format!("SELECT COUNT(*) FROM outbox_events WHERE kind = 'user.created' AND subject_id = '{}'", id.as_str())
+        format!("SELECT COUNT(*) FROM outbox WHERE kind = 'user.created' AND subject_id = '{}'", id.as_str())
     };
     assert_eq!(count(&conn, &events(&first.id)).await, 1);
     // A refused create leaves no event behind.
@@ -104,7 +105,7 @@ async fn a_created_user_and_its_event_commit_together(backend: Backend) {
     let (again, _, _) = User::new(app.clone(), new, 6);
     assert!(!store.upsert_by_external_id(&again, &Extras::NONE, false).await.unwrap().1);
     assert_eq!(count(&conn, &events(&created.id)).await, 1);
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox_events WHERE delivered_at IS NULL").await, 2);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").await, 2);
 }
 
 async fn association_keeps_its_first_instant(backend: Backend) {
@@ -117,4 +118,75 @@ async fn association_keeps_its_first_instant(backend: Backend) {
     assert_eq!(store.mark_associated(&app, &by_id, 100).await.unwrap().associated_at, Some(100));
     assert_eq!(store.mark_associated(&app, &by_id, 200).await.unwrap().associated_at, Some(100));
     assert!(matches!(store.mark_associated(&crate::helpers::app(), &by_id, 300).await, Err(StoreError::UserNotFound)));
+}
+
+/// Each change writes its events in its own transaction, the user as it is after the change
+/// carried along; the relay's reader returns them in the order written, and a published row is
+/// not returned again.
+async fn every_change_writes_its_events_in_order_with_the_user_after_it(backend: Backend) {
+    use platform::outbox::Outbox;
+    use user_registry::{
+        domain::{DeletionReason, MetaValue, Metadata, MetadataWrite, Nickname},
+        store::SeaOutbox,
+    };
+
+    let (store, conn, _db) = store_and_connection(backend, test_sealer()).await;
+    let outbox = SeaOutbox::new(conn.clone());
+    let app = app();
+    let alice = user(&app, "alice");
+    let by_id = Lookup::Id(alice.id.clone());
+    store.create(&alice, &Extras::NONE).await.unwrap();
+    let nickname = UserPatch { nickname: Some(Nickname::parse("Al".into()).unwrap()), ..Default::default() };
+    store.update(&app, &by_id, &nickname, 10).await.unwrap();
+    let off = UserPatch { is_active: Some(false), ..Default::default() };
+    store.update(&app, &by_id, &off, 11).await.unwrap();
+    store.update(&app, &by_id, &off, 12).await.unwrap(); // already off: no second deactivation
+    let on = UserPatch { is_active: Some(true), ..Default::default() };
+    store.update(&app, &by_id, &on, 13).await.unwrap();
+    let metadata = Metadata::parse([("plan".to_owned(), MetaValue::String("pro".into()))].into()).unwrap();
+    store.write_metadata(&app, &by_id, &metadata, MetadataWrite::Upsert, 14).await.unwrap();
+    store.delete_personal_information(&app, &by_id, 15).await.unwrap();
+    let claimed = store.claim_user(&app, &by_id, 16).await.unwrap().unwrap();
+    store.delete_claimed(&app, std::slice::from_ref(&claimed), 16, DeletionReason::Erasure).await.unwrap();
+    // A refused change writes nothing.
+    assert!(store.update(&app, &by_id, &nickname, 17).await.is_err());
+
+    let pending = outbox.pending(100).await.unwrap();
+    let kinds: Vec<&str> = pending.iter().map(|p| p.event.r#type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.created",
+            "user.updated",
+            "user.deactivated",
+            "user.updated",
+            "user.updated",
+            "user.reactivated",
+            "user.updated",
+            "user.updated",
+            "user.updated",
+            "user.deleted",
+        ]
+    );
+    let users: Vec<_> = pending.iter().map(|p| p.event.user.clone().unwrap()).collect();
+    assert!(pending.iter().all(|p| p.event.subject_id == alice.id.as_str() && p.event.app_id == app.as_str()));
+    assert_eq!(users[0].nickname, alice.nickname.as_str());
+    assert_eq!(users[1].nickname, "Al", "the user after the change");
+    assert!(!users[2].is_active && !users[3].is_active && users[5].is_active);
+    let plan = users[7].metadata.get("plan").and_then(|v| v.kind.clone());
+    assert_eq!(plan, Some(proto::registry::v1::metadata_value::Kind::StringValue("pro".into())));
+    assert_eq!(users[8].nickname, "", "personal information gone");
+    let deleted = &pending[9].event;
+    assert_eq!(deleted.detail, "erasure");
+    assert_eq!(deleted.user.as_ref().unwrap().user_id, "alice");
+    assert_eq!(deleted.user.as_ref().unwrap().nickname, "", "a deletion carries ids only");
+    assert_eq!(deleted.occurred_at, 16);
+    // Ids are unique, and published rows are not read again.
+    let ids: std::collections::HashSet<&str> = pending.iter().map(|p| p.event.id.as_str()).collect();
+    assert_eq!(ids.len(), pending.len());
+    let first: Vec<i64> = pending[..4].iter().map(|p| p.seq).collect();
+    outbox.mark_published(&first, 20).await.unwrap();
+    let rest = outbox.pending(100).await.unwrap();
+    assert_eq!(rest.len(), 6);
+    assert_eq!(rest[0].event.id, pending[4].event.id);
 }

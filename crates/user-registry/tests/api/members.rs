@@ -164,14 +164,14 @@ async fn a_batch_creates_the_valid_users_and_refuses_the_invalid_ones(backend: B
 
     // One "user.created" per user; the pending member's activation request, ids only.
     let conn = registry.connection().await;
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox_events WHERE kind = 'user.created'").await, 2);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'user.created'").await, 2);
     let activation = format!(
-        "SELECT COUNT(*) FROM outbox_events WHERE kind = 'member.activation_requested' AND subject_id = '{}' \
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'member.activation_requested' AND subject_id = '{}' \
          AND payload NOT LIKE '%@%'",
         created.id
     );
     assert_eq!(count(&conn, &activation).await, 1);
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox_events WHERE kind = 'member.activation_requested'").await, 1);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'member.activation_requested'").await, 1);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM member_groups").await, 2, "sales and emea, once each");
 }
 
@@ -228,7 +228,7 @@ async fn duplicates_in_a_request_and_against_stored_users_fail_by_field(backend:
     );
     assert_eq!(list(&mut registry, &app_id).await.len(), 2 + 4, "the refused left nothing");
     let conn = registry.connection().await;
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox_events WHERE kind = 'user.created'").await, 6);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'user.created'").await, 6);
 
     // CreateUser holds the same rules.
     for (user, field) in [

@@ -11,7 +11,7 @@ use platform::ManualClock;
 use test_support::Backend;
 use user_registry::{
     app::{ReapReport, Registry, StoreError, UserLifecycle, UserStore},
-    domain::{AppId, Lookup, RosterId, User, UserFilter, UserId},
+    domain::{AppId, DeletionReason, Lookup, RosterId, User, UserFilter, UserId},
     store::SeaUserStore,
 };
 
@@ -270,6 +270,6 @@ async fn a_claim_taken_over_is_deleted_by_the_claim_that_took_it(backend: Backen
 
     assert_eq!(claim(slow).await.unwrap(), id);
     assert_eq!(claim(late).await.unwrap(), id, "taken over once the lease ran out");
-    assert!(store.delete_claimed(&app, &id, slow).await.unwrap().is_empty());
-    assert_eq!(store.delete_claimed(&app, &id, late).await.unwrap(), id);
+    assert!(store.delete_claimed(&app, &id, slow, DeletionReason::Reaper).await.unwrap().is_empty());
+    assert_eq!(store.delete_claimed(&app, &id, late, DeletionReason::Reaper).await.unwrap(), id);
 }

@@ -307,7 +307,7 @@ async fn concurrent_channel_upserts_of_one_identity_create_exactly_one_user(back
     };
     assert_eq!(count("SELECT COUNT(*) FROM users").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM user_identities").await, 1);
-    assert_eq!(count("SELECT COUNT(*) FROM outbox_events WHERE kind = 'user.created'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE kind = 'user.created'").await, 1);
 }
 
 async fn a_channel_upsert_finds_the_holder_and_leaves_it_unchanged(backend: Backend) {

@@ -1,0 +1,116 @@
+//! The relay from a service's transactional outbox to event-service.
+//!
+//! A service writes each event into its own outbox table in the transaction of the change; the
+//! relay reads what is not yet published, in the order written, publishes it with
+//! `EventService/PublishEvents`, and only then marks it published. A crash between the two
+//! publishes it again: event-service stores an event id once, so that is harmless, and it is what
+//! makes delivery at-least-once. Replicas may all relay: the same rows published twice are stored
+//! once, in order (on PostgreSQL the second insert of an id waits for the first to commit).
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use proto::events::v1::{self as pb, event_service_client::EventServiceClient};
+
+use crate::Shutdown;
+
+/// One outbox row, ready to publish.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The row's position in its outbox: publishing follows it.
+    pub seq: i64,
+    pub event: pb::Event,
+}
+
+/// A service's outbox table.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Up to `limit` unpublished rows, in the order written.
+    async fn pending(&self, limit: u64) -> anyhow::Result<Vec<Pending>>;
+    /// Marks rows published at `now`.
+    async fn mark_published(&self, seqs: &[i64], now: i64) -> anyhow::Result<()>;
+}
+
+/// How the relay paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayPace {
+    /// Rows per `PublishEvents` call.
+    pub batch: u64,
+    /// The pause when the outbox is empty.
+    pub idle: Duration,
+    /// The first pause after event-service failed; doubled on each failure up to 30 s.
+    pub retry: Duration,
+}
+
+impl Default for RelayPace {
+    fn default() -> Self {
+        Self { batch: 200, idle: Duration::from_millis(200), retry: Duration::from_millis(500) }
+    }
+}
+
+/// Relays `outbox` to event-service at `endpoint` until shutdown.
+pub async fn relay(
+    outbox: Arc<dyn Outbox>,
+    endpoint: String,
+    pace: RelayPace,
+    shutdown: Shutdown,
+    service: &'static str,
+) {
+    let channel = match crate::grpc::channel(&endpoint, Duration::from_secs(10)) {
+        Ok(channel) => channel,
+        Err(err) => {
+            tracing::error!(service, error = %err, "events.endpoint is not usable: outbox events stay unpublished");
+            return;
+        }
+    };
+    let mut client = EventServiceClient::new(channel);
+    let stop = shutdown.requested();
+    tokio::pin!(stop);
+    let mut backoff = pace.retry;
+    loop {
+        let pause = match relay_once(outbox.as_ref(), &mut client, pace.batch).await {
+            Ok(n) if n as u64 == pace.batch => {
+                backoff = pace.retry;
+                continue;
+            }
+            Ok(n) => {
+                if n > 0 {
+                    tracing::debug!(service, published = n, "outbox events published");
+                }
+                backoff = pace.retry;
+                pace.idle
+            }
+            Err(err) => {
+                tracing::warn!(service, error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; retrying");
+                let pause = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                pause
+            }
+        };
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Publishes one batch; answers how many rows it published.
+pub async fn relay_once(
+    outbox: &dyn Outbox,
+    client: &mut EventServiceClient<tonic::transport::Channel>,
+    batch: u64,
+) -> anyhow::Result<usize> {
+    let pending = outbox.pending(batch).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
+    let events = pending.into_iter().map(|p| p.event).collect();
+    client
+        .publish_events(pb::PublishEventsRequest { events })
+        .await
+        .map_err(|s| anyhow::anyhow!("PublishEvents: {}", s.message()))?;
+    outbox.mark_published(&seqs, crate::now_millis()).await?;
+    crate::metrics::outbox_published(seqs.len() as u64);
+    Ok(seqs.len())
+}
