@@ -15,9 +15,20 @@ pub struct TestStack {
 }
 
 pub async fn spawn_stack(backend: Backend, with_redis: bool) -> TestStack {
+    spawn_stack_with(backend, with_redis, |_| {}).await
+}
+
+/// `spawn_stack` with `tune` applied to the settings first.
+pub async fn spawn_stack_with(
+    backend: Backend,
+    with_redis: bool,
+    tune: impl FnOnce(&mut platform::Settings),
+) -> TestStack {
     test_support::init_logging();
     let db = TestDatabase::new(backend).await;
-    let stack = Stack::start(test_support::settings(&db, with_redis)).await.expect("stack starts");
+    let mut settings = test_support::settings(&db, with_redis);
+    tune(&mut settings);
+    let stack = Stack::start(settings).await.expect("stack starts");
     let first = stack.first_application.clone().expect("first start creates an application");
     TestStack {
         base: format!("http://{}", stack.gateway),

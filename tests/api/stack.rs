@@ -25,7 +25,7 @@ async fn health_and_readiness() {
     let ready = stack.get("/readyz", None).await;
     assert_eq!(ready.status(), StatusCode::OK);
     let body: Value = ready.json().await.unwrap();
-    for service in ["registry", "token", "context"] {
+    for service in ["registry", "token", "context", "events"] {
         assert_eq!(body["services"][service], "serving", "{body}");
     }
 }

@@ -1,4 +1,4 @@
-//! gRPC clients for the three services. Channels connect lazily and reconnect by themselves;
+//! gRPC clients for the four services. Channels connect lazily and reconnect by themselves;
 //! every call carries the request id and a deadline.
 
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::{extract::FromRequestParts, http::request::Parts};
 use platform::Settings;
 use proto::{
-    context::v1::context_service_client::ContextServiceClient,
+    context::v1::context_service_client::ContextServiceClient, events::v1::event_service_client::EventServiceClient,
     registry::v1::registry_service_client::RegistryServiceClient, token::v1::token_service_client::TokenServiceClient,
 };
 use tonic::transport::Channel;
@@ -19,10 +19,13 @@ pub struct Clients {
     pub registry: RegistryServiceClient<Channel>,
     pub token: TokenServiceClient<Channel>,
     pub context: ContextServiceClient<Channel>,
+    pub events: EventServiceClient<Channel>,
     /// `gateway.public_url`, without a trailing slash.
     pub public_url: Option<String>,
     pub limiter: crate::ratelimit::RateLimiter,
-    channels: [(&'static str, Channel); 3],
+    /// `webhooks.allow_private_targets`: whether a webhook may name a private address.
+    pub allow_private_targets: bool,
+    channels: [(&'static str, Channel); 4],
 }
 
 impl Clients {
@@ -31,22 +34,25 @@ impl Clients {
         let registry = platform::grpc::channel(&settings.registry.endpoint, timeout)?;
         let token = platform::grpc::channel(&settings.token.endpoint, timeout)?;
         let context = platform::grpc::channel(&settings.context.endpoint, timeout)?;
+        let events = platform::grpc::channel(&settings.events.endpoint, timeout)?;
         Ok(Self {
             // Room for a 5 MB profile image coming back from the registry.
             registry: RegistryServiceClient::new(registry.clone()).max_decoding_message_size(8 * 1024 * 1024),
             token: TokenServiceClient::new(token.clone()),
             context: ContextServiceClient::new(context.clone()),
+            events: EventServiceClient::new(events.clone()),
             public_url: settings.gateway.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
             limiter: crate::ratelimit::RateLimiter::default(),
-            channels: [("registry", registry), ("token", token), ("context", context)],
+            allow_private_targets: settings.webhooks.allow_private_targets,
+            channels: [("registry", registry), ("token", token), ("context", context), ("events", events)],
         })
     }
 
     /// Each service's `grpc.health.v1` answer, for `/readyz`, checked concurrently.
-    pub async fn health(&self) -> [(&'static str, bool); 3] {
-        let [a, b, c] = &self.channels;
-        let (ra, rb, rc) = tokio::join!(is_serving(&a.1), is_serving(&b.1), is_serving(&c.1));
-        [(a.0, ra), (b.0, rb), (c.0, rc)]
+    pub async fn health(&self) -> [(&'static str, bool); 4] {
+        let [a, b, c, d] = &self.channels;
+        let (ra, rb, rc, rd) = tokio::join!(is_serving(&a.1), is_serving(&b.1), is_serving(&c.1), is_serving(&d.1));
+        [(a.0, ra), (b.0, rb), (c.0, rc), (d.0, rd)]
     }
 }
 

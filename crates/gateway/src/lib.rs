@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clients;
 pub mod http;
 pub mod ratelimit;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -19,6 +20,8 @@ pub const SERVICE: &str = "gateway";
 pub struct Application {
     listener: TcpListener,
     service: http::Service,
+    /// Sends webhook deliveries, when `webhooks.dispatch` is on.
+    dispatcher: Option<webhooks::Dispatcher>,
 }
 
 impl Application {
@@ -27,7 +30,8 @@ impl Application {
         let clients = Clients::new(settings)?;
         let listener = platform::grpc::bind(SERVICE, settings.gateway.listen).await?;
         let service = http::service(clients, &settings.gateway);
-        Ok(Self { listener, service })
+        let dispatcher = settings.webhooks.dispatch.then(|| webhooks::Dispatcher::new(settings)).transpose()?;
+        Ok(Self { listener, service, dispatcher })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -36,6 +40,7 @@ impl Application {
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
+        let dispatching = self.dispatcher.map(|d| tokio::spawn(d.run(shutdown.clone())));
         // No Nagle: a response written in two parts must not wait for the client's delayed ACK.
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
             if let Err(err) = stream.set_nodelay(true) {
@@ -44,6 +49,10 @@ impl Application {
         });
         let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(self.service);
         axum::serve(listener, service).with_graceful_shutdown(shutdown.requested()).await?;
+        if let Some(dispatching) = dispatching {
+            // Its round in progress reports its outcomes before the process goes.
+            let _ = dispatching.await;
+        }
         tracing::info!("gateway stopped");
         Ok(())
     }

@@ -80,7 +80,7 @@ pub fn stack_settings(scratch: &Scratch, redis_url: Option<&str>, prefix: &str) 
         settings.redis.key_prefix = prefix.to_owned();
     }
     let any_port: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    for service in [&mut settings.registry, &mut settings.token, &mut settings.context] {
+    for service in [&mut settings.registry, &mut settings.token, &mut settings.context, &mut settings.events] {
         service.listen = any_port;
     }
     settings.gateway.listen = any_port;

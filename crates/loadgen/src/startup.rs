@@ -113,7 +113,7 @@ async fn all_in_one(binary: &Path, data_dir: &Path, idle: bool) -> anyhow::Resul
     let gateway: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let mut command = command(binary, data_dir);
     command.env("ROSTER_GATEWAY__LISTEN", gateway.to_string());
-    for service in ["REGISTRY", "TOKEN", "CONTEXT"] {
+    for service in ["REGISTRY", "TOKEN", "CONTEXT", "EVENTS"] {
         command.env(format!("ROSTER_{service}__LISTEN"), "127.0.0.1:0");
     }
     let started = Instant::now();
@@ -130,13 +130,13 @@ async fn all_in_one(binary: &Path, data_dir: &Path, idle: bool) -> anyhow::Resul
     Ok((ready, rss))
 }
 
-/// Each service in a process of its own, all four at once; each one's memory once the gateway
-/// reports all three behind it ready and a second has passed.
+/// Each service in a process of its own, all five at once; each one's memory once the gateway
+/// reports all four behind it ready and a second has passed.
 async fn separately(binary: &Path) -> anyhow::Result<Vec<ServiceIdle>> {
     let dir = tempfile::tempdir()?;
-    let names = ["registry", "token", "context", "gateway"];
+    let names = ["registry", "token", "context", "events", "gateway"];
     let mut env = Vec::new();
-    for name in &names[..3] {
+    for name in &names[..4] {
         let addr = format!("127.0.0.1:{}", free_port()?);
         let upper = name.to_uppercase();
         env.push((format!("ROSTER_{upper}__LISTEN"), addr.clone()));

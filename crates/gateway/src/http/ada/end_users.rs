@@ -235,7 +235,7 @@ pub struct EndUserProfileWrite {
     sensitive_metadata: Option<Map<String, Value>>,
 }
 
-fn resource(user: pb::User, base: &PublicBase) -> EndUser {
+pub(super) fn resource(user: pb::User, base: &PublicBase) -> EndUser {
     let profile = user.profile.unwrap_or_default();
     let metadata: Map<String, Value> = user
         .metadata

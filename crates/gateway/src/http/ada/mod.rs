@@ -7,6 +7,7 @@ mod conversations;
 mod end_users;
 mod error;
 mod privacy;
+mod webhooks;
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ use serde_json::{Map, Value};
 
 pub use error::AdaError;
 use utoipa_axum::{router::OpenApiRouter, routes};
+pub use webhooks::delivery_body;
 
 use crate::{
     auth::{self, Caller},

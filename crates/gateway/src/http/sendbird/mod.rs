@@ -14,11 +14,13 @@ mod resource;
 mod schema;
 mod tokens;
 mod users;
+mod webhook;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::SendbirdError;
+pub use webhook::delivery_body;
 
 use crate::{
     auth::{self, Caller},
@@ -40,6 +42,7 @@ pub fn routes() -> OpenApiRouter<Clients> {
         .routes(routes!(privacy::list, privacy::register))
         .routes(routes!(privacy::view, privacy::cancel))
         .routes(routes!(privacy::export))
+        .routes(routes!(webhook::view, webhook::update))
         // axum's own rejections (a malformed path, a wrong method) come as plain text or nothing.
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SendbirdError>))
 }

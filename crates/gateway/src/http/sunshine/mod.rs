@@ -14,6 +14,7 @@ mod participants;
 mod resource;
 mod schema;
 mod users;
+mod webhooks;
 
 use std::collections::HashMap;
 
@@ -25,6 +26,7 @@ use base64::Engine;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::SunshineError;
+pub use webhooks::delivery_body;
 
 use crate::{
     auth::{self, AppKeyCredential, Caller},
