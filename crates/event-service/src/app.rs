@@ -19,6 +19,8 @@ pub enum EventError {
     SubscriptionNotFound,
     #[error("event not found")]
     EventNotFound,
+    #[error("the last subscription of its group cannot be deleted alone")]
+    LastInGroup,
     #[error("the page token is not valid")]
     InvalidPageToken,
     #[error(transparent)]
@@ -168,8 +170,10 @@ pub trait EventStore: Send + Sync {
         patch: &SubscriptionPatch,
         now: i64,
     ) -> Result<Subscription, EventError>;
-    /// Deletes it and its pending deliveries; false when there was none.
-    async fn delete_subscription(&self, app_id: &str, id: &str) -> Result<bool, EventError>;
+    /// Deletes it and its pending deliveries; false when there was none. With
+    /// `keep_group_nonempty`, refuses (`LastInGroup`) to leave its group empty, under concurrency
+    /// too.
+    async fn delete_subscription(&self, app_id: &str, id: &str, keep_group_nonempty: bool) -> Result<bool, EventError>;
     async fn set_secret(&self, app_id: &str, id: &str, secret: &str, now: i64) -> Result<bool, EventError>;
 
     /// Leases up to `max` due deliveries under `lease_id` until `lease_until`: the oldest pending
@@ -295,8 +299,13 @@ impl Events {
         self.store.update_subscription(app_id, id, &patch, self.clock.now_millis()).await
     }
 
-    pub async fn delete_subscription(&self, app_id: &str, id: &str) -> Result<(), EventError> {
-        match self.store.delete_subscription(app_id, id).await? {
+    pub async fn delete_subscription(
+        &self,
+        app_id: &str,
+        id: &str,
+        keep_group_nonempty: bool,
+    ) -> Result<(), EventError> {
+        match self.store.delete_subscription(app_id, id, keep_group_nonempty).await? {
             true => Ok(()),
             false => Err(EventError::SubscriptionNotFound),
         }

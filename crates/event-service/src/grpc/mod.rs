@@ -24,6 +24,7 @@ impl From<EventError> for Status {
                 ApiError::new(ErrorCode::InvalidArgument, message).with_field(field)
             }
             EventError::SubscriptionNotFound | EventError::EventNotFound => ApiError::new(ErrorCode::NotFound, message),
+            EventError::LastInGroup => ApiError::new(ErrorCode::InvalidArgument, message).with_field("id"),
             EventError::InvalidPageToken => {
                 ApiError::new(ErrorCode::InvalidPageToken, message).with_field("page_token")
             }
@@ -173,8 +174,8 @@ impl EventService for EventGrpc {
         &self,
         request: Request<pb::DeleteSubscriptionRequest>,
     ) -> Result<Response<pb::DeleteSubscriptionResponse>, Status> {
-        let pb::DeleteSubscriptionRequest { app_id, id } = request.into_inner();
-        self.events.delete_subscription(&convert::app_id(app_id)?, &id).await?;
+        let pb::DeleteSubscriptionRequest { app_id, id, keep_group_nonempty } = request.into_inner();
+        self.events.delete_subscription(&convert::app_id(app_id)?, &id, keep_group_nonempty).await?;
         Ok(Response::new(pb::DeleteSubscriptionResponse {}))
     }
 

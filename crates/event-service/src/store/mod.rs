@@ -13,8 +13,8 @@ use platform::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, LockBehavior, LockType, OnConflict, Query},
 };
 
@@ -317,26 +317,41 @@ impl EventStore for SeaEventStore {
         self.find_subscription(app_id, id).await?.ok_or(EventError::SubscriptionNotFound)
     }
 
-    async fn delete_subscription(&self, app_id: &str, id: &str) -> Result<bool, EventError> {
+    async fn delete_subscription(&self, app_id: &str, id: &str, keep_group_nonempty: bool) -> Result<bool, EventError> {
         let txn = self.db.begin().await.map_err(db_err)?;
-        let deleted = subscriptions::Entity::delete_many()
-            .filter(subscriptions::Column::Id.eq(id))
+        let Some(found) = subscriptions::Entity::find_by_id(id.to_owned())
             .filter(subscriptions::Column::AppId.eq(app_id))
-            .exec(&txn)
+            .one(&txn)
             .await
             .map_err(db_err)?
-            .rows_affected;
-        if deleted > 0 {
-            // Delivered and dead ones stay in the log; pending ones have nowhere to go.
-            deliveries::Entity::delete_many()
-                .filter(deliveries::Column::SubscriptionId.eq(id))
-                .filter(deliveries::Column::Status.eq(PENDING))
-                .exec(&txn)
+        else {
+            return Ok(false);
+        };
+        let in_group = subscriptions::Column::AppId.eq(app_id).and(subscriptions::Column::GroupId.eq(&found.group_id));
+        if keep_group_nonempty && self.db.get_database_backend() == DatabaseBackend::Postgres {
+            // Concurrent deletes in one group queue here; on SQLite the DELETE below takes the
+            // database's write lock before the count.
+            subscriptions::Entity::find()
+                .filter(in_group.clone())
+                .lock(LockType::Update)
+                .all(&txn)
                 .await
                 .map_err(db_err)?;
         }
+        subscriptions::Entity::delete_by_id(id.to_owned()).exec(&txn).await.map_err(db_err)?;
+        if keep_group_nonempty && subscriptions::Entity::find().filter(in_group).count(&txn).await.map_err(db_err)? == 0
+        {
+            return Err(EventError::LastInGroup);
+        }
+        // Delivered and dead ones stay in the log; pending ones have nowhere to go.
+        deliveries::Entity::delete_many()
+            .filter(deliveries::Column::SubscriptionId.eq(id))
+            .filter(deliveries::Column::Status.eq(PENDING))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
-        Ok(deleted > 0)
+        Ok(true)
     }
 
     async fn set_secret(&self, app_id: &str, id: &str, secret: &str, now: i64) -> Result<bool, EventError> {

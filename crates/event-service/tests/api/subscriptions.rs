@@ -89,7 +89,8 @@ async fn subscriptions_are_managed_per_application(backend: Backend) {
     assert_eq!(mine.secret, rotated, "deliveries are signed with the new secret");
 
     // Deleting it drops its pending deliveries; a second delete finds nothing.
-    let delete = pb::DeleteSubscriptionRequest { app_id: app_id.clone(), id: created.id.clone() };
+    let delete =
+        pb::DeleteSubscriptionRequest { app_id: app_id.clone(), id: created.id.clone(), keep_group_nonempty: false };
     c.delete_subscription(delete.clone()).await.unwrap();
     assert_eq!(c.delete_subscription(delete).await.unwrap_err().code(), tonic::Code::NotFound);
     let pending = deliveries(c, &app_id, pb::DeliveryStatus::Pending).await;
