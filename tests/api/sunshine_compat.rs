@@ -13,10 +13,11 @@ use test_support::Backend;
 
 use crate::{
     helpers::{TestStack, spawn_stack},
+    receiver::Receiver,
     sunshine::{app_key, registry},
 };
 
-async fn run_client(stack: &TestStack, python: &str, host: &str, auth: &str, run: &str) -> Value {
+async fn run_client(stack: &TestStack, python: &str, host: &str, auth: &str, run: &str, target: &str) -> Value {
     let key = app_key(stack, &stack.app_id).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/sunshine_client.py");
     let output = tokio::process::Command::new(python)
@@ -27,6 +28,7 @@ async fn run_client(stack: &TestStack, python: &str, host: &str, auth: &str, run
         .env("ROSTER_KEY_SECRET", &key.secret)
         .env("ROSTER_AUTH", auth)
         .env("ROSTER_RUN", run)
+        .env("ROSTER_WEBHOOK_TARGET", target)
         .output()
         .await
         .expect("python runs");
@@ -79,9 +81,43 @@ async fn check_report(stack: &TestStack, report: &Value) {
 async fn sunshine_client() {
     let python = crate::helpers::sdk_python();
     let stack = spawn_stack(Backend::Postgres, true).await;
+    let mut receiver = Receiver::start(0).await;
     let sc_host = format!("{}/sc", stack.base);
+    let mut reports = Vec::new();
     for (host, auth, run) in [(&stack.base, "basic", "basic"), (&stack.base, "jwt", "jwt"), (&sc_host, "basic", "sc")] {
-        let report = run_client(&stack, &python, host, auth, run).await;
+        let report = run_client(&stack, &python, host, auth, run, &receiver.url()).await;
         check_report(&stack, &report).await;
+        reports.push(report);
+    }
+    check_webhooks(&mut receiver, &reports).await;
+}
+
+/// Each run's integration received the user changes the run made after creating it, in Sunshine's
+/// envelope, with its own secret in `X-API-Key`: the updated user whole (`includeFullUser`), the
+/// removed one truncated.
+async fn check_webhooks(receiver: &mut Receiver, reports: &[Value]) {
+    let mut wanted: Vec<(String, &'static str, String)> = Vec::new();
+    for report in reports {
+        let secret = report["webhook_secret"].as_str().unwrap().to_owned();
+        wanted.push((secret.clone(), "user:update", report["kept_user"].as_str().unwrap().to_owned()));
+        wanted.push((secret, "user:remove", report["deleted_user"].as_str().unwrap().to_owned()));
+    }
+    while !wanted.is_empty() {
+        let received = receiver.next_delivered().await;
+        let body = received.json();
+        let key = received.header("x-api-key");
+        assert_eq!(body["webhook"]["version"], "v2", "{body}");
+        assert_eq!(body["events"].as_array().unwrap().len(), 1);
+        let event = &body["events"][0];
+        assert_eq!(event["id"].as_str().unwrap().len(), 24);
+        assert!(event["createdAt"].as_str().unwrap().ends_with('Z'), "{event}");
+        let (kind, user) = (event["type"].as_str().unwrap(), &event["payload"]["user"]);
+        if kind == "user:update" {
+            assert!(user.get("profile").is_some() && user.get("metadata").is_some(), "a full user: {user}");
+        }
+        if kind == "user:remove" {
+            assert!(user.get("profile").is_none(), "a truncated user: {user}");
+        }
+        wanted.retain(|(secret, k, id)| !(secret == &key && *k == kind && user["id"] == *id));
     }
 }

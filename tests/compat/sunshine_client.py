@@ -22,12 +22,19 @@ from sunshine_conversations_client.exceptions import ApiException
 from sunshine_conversations_client import (
     AppKeyCreateBody,
     ConversationCreateBody,
+    Custom,
+    CustomUpdate,
+    IntegrationListFilter,
+    IntegrationUpdate,
     Page,
     ParticipantSubSchema,
     ParticipantWithUserExternalId,
     Profile,
     UserCreateBody,
     UserUpdateBody,
+    Webhook,
+    WebhookBody,
+    WebhookCreateBody,
 )
 
 HOST = os.environ["ROSTER_HOST"]
@@ -36,6 +43,7 @@ KEY_ID = os.environ["ROSTER_KEY_ID"]
 KEY_SECRET = os.environ["ROSTER_KEY_SECRET"]
 AUTH = os.environ.get("ROSTER_AUTH", "basic")
 RUN = os.environ.get("ROSTER_RUN", "run")
+WEBHOOK_TARGET = os.environ["ROSTER_WEBHOOK_TARGET"]
 
 
 def b64url(data):
@@ -86,6 +94,56 @@ def app_keys(client):
     assert keys.delete_app_key(APP_ID, created.id) == {}
     sunshine_error(lambda: keys.get_app_key(APP_ID, created.id), 404, "not_found")
     return created.id
+
+
+def integrations(client):
+    """A custom integration and its webhooks, as IntegrationsApi and WebhooksApi make them."""
+    api = sc.IntegrationsApi(client)
+    hooks = sc.WebhooksApi(client)
+    triggers = ["user:update", "user:remove", "conversation:create"]
+    body = Custom(
+        display_name=f"compat {RUN}",
+        webhooks=[Webhook(target=WEBHOOK_TARGET, triggers=triggers, include_full_user=True)],
+    )
+    created = api.create_integration(APP_ID, body).integration
+    assert isinstance(created, Custom) and created.status == "active", created
+    assert len(created.id) == 24 and created.display_name == f"compat {RUN}", created
+    webhook = created.webhooks[0]
+    assert webhook.version == "v2" and webhook.triggers == triggers and webhook.include_full_user, webhook
+    assert webhook.secret and webhook.target == WEBHOOK_TARGET, webhook
+    got = api.get_integration(APP_ID, created.id).integration
+    assert got.id == created.id and got.webhooks[0].id == webhook.id, got
+    assert got.webhooks[0].secret is None, "the secret is shown once"
+    customs = api.list_integrations(APP_ID, filter=IntegrationListFilter(types="custom")).integrations
+    assert created.id in [i.id for i in customs], customs
+    assert not api.list_integrations(APP_ID, filter=IntegrationListFilter(types="web")).integrations
+
+    second = hooks.create_webhook(
+        APP_ID, created.id, WebhookCreateBody(target=WEBHOOK_TARGET, triggers=["conversation:join"])
+    ).webhook
+    assert second.secret and second.secret != webhook.secret and second.id != webhook.id, second
+    listed = hooks.list_webhooks(APP_ID, created.id).webhooks
+    assert [w.id for w in listed] == [webhook.id, second.id] and all(w.secret is None for w in listed), listed
+    changed = hooks.update_webhook(
+        APP_ID, created.id, second.id, WebhookBody(triggers=["conversation:join", "conversation:leave"])
+    ).webhook
+    assert changed.triggers == ["conversation:join", "conversation:leave"], changed
+    assert hooks.get_webhook(APP_ID, created.id, second.id).webhook == changed
+    assert hooks.delete_webhook(APP_ID, created.id, second.id) == {}
+    sunshine_error(lambda: hooks.get_webhook(APP_ID, created.id, second.id), 404, "not_found")
+    # A custom integration keeps one webhook at least.
+    sunshine_error(lambda: hooks.delete_webhook(APP_ID, created.id, webhook.id), 400, "bad_request")
+
+    renamed = api.update_integration(APP_ID, created.id, IntegrationUpdate(CustomUpdate(display_name="renamed")))
+    assert renamed.integration.display_name == "renamed", renamed
+    doomed = api.create_integration(
+        APP_ID, Custom(webhooks=[Webhook(target=WEBHOOK_TARGET, triggers=["user:remove"])])
+    ).integration
+    assert api.delete_integration(APP_ID, doomed.id) == {}
+    sunshine_error(lambda: api.get_integration(APP_ID, doomed.id), 404, "not_found")
+    bad = Custom(webhooks=[Webhook(target="ftp://example.com/x", triggers=["user:update"])])
+    sunshine_error(lambda: api.create_integration(APP_ID, bad), 400, "bad_request")
+    return created.id, webhook.secret
 
 
 def users(client):
@@ -166,6 +224,7 @@ def conversations(client):
 def main():
     with sc.ApiClient(configuration()) as client:
         deleted_key = app_keys(client)
+        integration, webhook_secret = integrations(client)
         kept_user, deleted_user = users(client)
         conversation, participants = conversations(client)
     # Another application's credential is refused on this application's path.
@@ -179,6 +238,8 @@ def main():
         "deleted_user": deleted_user,
         "conversation": conversation,
         "participants": participants,
+        "integration": integration,
+        "webhook_secret": webhook_secret,
     }))
 
 

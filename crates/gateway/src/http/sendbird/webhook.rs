@@ -140,6 +140,10 @@ pub async fn update(
     State(clients): State<Clients>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<WebhookAnswer>, SendbirdError> {
+    if body.as_ref().is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace)) {
+        // No body at all says nothing to change: Sendbird requires `enabled`.
+        return Err(SendbirdError::bad_request(codes::MISSING_REQUIRED_PARAMETER, "\"enabled\" is required."));
+    }
     let body = JsonBody::parse(body)?;
     let app_id = caller.app_id.as_str().to_owned();
     let existing = current(&clients, &request_id, &app_id).await?;

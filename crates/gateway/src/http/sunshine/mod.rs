@@ -8,6 +8,7 @@ mod body;
 mod conversations;
 mod error;
 mod instant;
+mod integrations;
 mod keys;
 mod login;
 mod participants;
@@ -54,6 +55,10 @@ pub fn routes() -> OpenApiRouter<Clients> {
         .routes(routes!(participants::list))
         .routes(routes!(participants::join))
         .routes(routes!(participants::leave))
+        .routes(routes!(integrations::list, integrations::create))
+        .routes(routes!(integrations::view, integrations::update, integrations::delete))
+        .routes(routes!(integrations::list_hooks, integrations::create_hook))
+        .routes(routes!(integrations::view_hook, integrations::update_hook, integrations::delete_hook))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SunshineError>))
 }
