@@ -31,4 +31,5 @@ mod sunshine_errors;
 mod sunshine_jwt;
 mod sunshine_users;
 mod traces;
+mod webhooks_ada;
 mod webhooks_sendbird;

@@ -142,7 +142,7 @@ async fn mistakes_get_sunshine_error_bodies_and_change_nothing() {
     )
     .await;
     assert_error(
-        call(&stack, Method::GET, &at("/integrations"), Auth::Basic(&key), None).await,
+        call(&stack, Method::GET, &at("/switchboards"), Auth::Basic(&key), None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )

@@ -16,7 +16,7 @@ use crate::{
     app::{Contexts, Conversations},
     grpc::{ContextGrpc, ContextServiceServer, GrpcRegistry},
     migration::Migrator,
-    store::SeaContextStore,
+    store::{SeaContextStore, SeaOutbox},
 };
 
 pub const SERVICE: &str = "context";
@@ -25,6 +25,8 @@ pub struct Application {
     listener: TcpListener,
     contexts: Contexts,
     conversations: Conversations,
+    outbox: Arc<SeaOutbox>,
+    events_endpoint: String,
 }
 
 /// context-service with its database open and its listener bound, not yet told where the
@@ -32,6 +34,8 @@ pub struct Application {
 pub struct Bound {
     listener: TcpListener,
     store: Arc<SeaContextStore>,
+    outbox: Arc<SeaOutbox>,
+    events_endpoint: String,
 }
 
 impl Application {
@@ -43,7 +47,12 @@ impl Application {
     pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let listener = platform::grpc::bind(SERVICE, settings.context.listen).await?;
-        Ok(Bound { listener, store: Arc::new(SeaContextStore::new(db)) })
+        Ok(Bound {
+            listener,
+            outbox: Arc::new(SeaOutbox::new(db.clone())),
+            store: Arc::new(SeaContextStore::new(db)),
+            events_endpoint: settings.events.endpoint.clone(),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -51,6 +60,14 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        // Every conversation event, from the outbox to event-service.
+        tokio::spawn(platform::outbox::relay(
+            self.outbox,
+            self.events_endpoint,
+            platform::outbox::RelayPace::default(),
+            shutdown.clone(),
+            SERVICE,
+        ));
         let server = ContextServiceServer::new(ContextGrpc::new(self.contexts, self.conversations));
         let name = <ContextServiceServer<ContextGrpc> as NamedService>::NAME;
         platform::grpc::serve(self.listener, name, Routes::new(server), shutdown).await
@@ -64,11 +81,11 @@ impl Bound {
 
     /// The service, calling the registry at `endpoint` (connected lazily, on first use).
     pub fn with_registry(self, endpoint: &str) -> anyhow::Result<Application> {
-        let Self { listener, store } = self;
+        let Self { listener, store, outbox, events_endpoint } = self;
         let registry = Arc::new(GrpcRegistry::new(endpoint)?);
         let contexts = Contexts::new(store.clone(), Arc::new(SystemClock));
         let conversations = Conversations::new(store, registry, Arc::new(SystemClock));
-        Ok(Application { listener, contexts, conversations })
+        Ok(Application { listener, contexts, conversations, outbox, events_endpoint })
     }
 }
 

@@ -175,6 +175,8 @@ pub trait EventStore: Send + Sync {
     /// too.
     async fn delete_subscription(&self, app_id: &str, id: &str, keep_group_nonempty: bool) -> Result<bool, EventError>;
     async fn set_secret(&self, app_id: &str, id: &str, secret: &str, now: i64) -> Result<bool, EventError>;
+    /// The subscription's secret, opened.
+    async fn secret(&self, app_id: &str, id: &str) -> Result<Option<String>, EventError>;
 
     /// Leases up to `max` due deliveries under `lease_id` until `lease_until`: the oldest pending
     /// one of each (subscription, subject) only, none leased by another.
@@ -318,6 +320,10 @@ impl Events {
             true => Ok(secret),
             false => Err(EventError::SubscriptionNotFound),
         }
+    }
+
+    pub async fn secret(&self, app_id: &str, id: &str) -> Result<String, EventError> {
+        self.store.secret(app_id, id).await?.ok_or(EventError::SubscriptionNotFound)
     }
 
     pub async fn lease(&self, max: u32, lease_ms: u64) -> Result<Vec<Leased>, EventError> {

@@ -50,12 +50,13 @@ pub trait ConversationStore: Send + Sync {
         max: u32,
         now: i64,
     ) -> Result<Joined, StoreError>;
-    /// False when the user took no part.
+    /// False when the user took no part; a removal is announced ("participant.left") at `now`.
     async fn remove_participant(
         &self,
         app_id: &AppId,
         conversation_id: &str,
         user_id: &str,
+        now: i64,
     ) -> Result<bool, StoreError>;
     /// Participants in the order given, after position `after` when given.
     async fn list_participants(
@@ -292,7 +293,7 @@ impl Conversations {
             .into());
         }
         let user_id = self.directory.resolve(app_id, participant).await?;
-        if !self.store.remove_participant(app_id, conversation_id, &user_id).await? {
+        if !self.store.remove_participant(app_id, conversation_id, &user_id, self.clock.now_millis()).await? {
             return Err(ContextError::ParticipantNotFound);
         }
         tracing::info!(app.id = app_id.as_str(), conversation.id = conversation_id, "participant left");

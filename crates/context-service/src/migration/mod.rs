@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_contexts;
 mod m20261124_000002_create_conversations;
 mod m20261203_000003_user_guards;
+mod m20261203_000004_outbox;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_contexts::Migration),
             Box::new(m20261124_000002_create_conversations::Migration),
             Box::new(m20261203_000003_user_guards::Migration),
+            Box::new(m20261203_000004_outbox::Migration),
         ]
     }
 

@@ -11,6 +11,7 @@ use sea_orm::{
 use super::{
     SeaContextStore,
     entity::{channels, conversations, participants},
+    outbox,
 };
 use crate::{
     app::{ConversationStore, Joined, StoreError},
@@ -19,6 +20,19 @@ use crate::{
         Participant,
     },
 };
+
+/// The conversation as this transaction sees it.
+async fn find_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    app_id: &AppId,
+    id: &str,
+) -> Result<Option<Conversation>, StoreError> {
+    let row = conversations::Entity::find_by_id((app_id.as_str().to_owned(), id.to_owned()))
+        .one(conn)
+        .await
+        .map_err(unexpected)?;
+    Ok(row.map(into_conversation).transpose()?)
+}
 
 #[async_trait]
 impl ConversationStore for SeaContextStore {
@@ -97,6 +111,8 @@ impl ConversationStore for SeaContextStore {
             });
             participants::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(unexpected)?;
         }
+        let first = members.first().map(|m| m.user_id.as_str());
+        outbox::record(&txn, "conversation.created", conversation, first, conversation.created_at).await?;
         txn.commit().await.map_err(unexpected)?;
         Ok(())
     }
@@ -110,17 +126,24 @@ impl ConversationStore for SeaContextStore {
     }
 
     async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<Conversation>, StoreError> {
-        // One statement: concurrent ends agree, and the first end's instant is kept.
-        conversations::Entity::update_many()
+        let txn = self.db.begin().await.map_err(unexpected)?;
+        // One statement: concurrent ends agree, the first end's instant is kept, and only the end
+        // that changed something announces it.
+        let ended = conversations::Entity::update_many()
             .col_expr(conversations::Column::Status, Expr::value(status_str(ConversationStatus::Ended)))
             .col_expr(conversations::Column::UpdatedAt, Expr::value(now))
             .filter(conversations::Column::AppId.eq(app_id.as_str()))
             .filter(conversations::Column::Id.eq(id))
             .filter(conversations::Column::Status.eq(status_str(ConversationStatus::Active)))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(unexpected)?;
-        self.find_conversation(app_id, id).await
+        let found = find_in(&txn, app_id, id).await?;
+        if let (1, Some(conversation)) = (ended.rows_affected, &found) {
+            outbox::record(&txn, "conversation.ended", conversation, None, now).await?;
+        }
+        txn.commit().await.map_err(unexpected)?;
+        Ok(found)
     }
 
     async fn add_participant(
@@ -182,6 +205,9 @@ impl ConversationStore for SeaContextStore {
         participants::Entity::insert(row).exec_without_returning(&txn).await.map_err(unexpected)?;
         let added =
             member.one(&txn).await.map_err(unexpected)?.ok_or_else(|| anyhow::anyhow!("participant vanished"))?;
+        if let Some(conversation) = find_in(&txn, app_id, conversation_id).await? {
+            outbox::record(&txn, "participant.joined", &conversation, Some(user_id), now).await?;
+        }
         txn.commit().await.map_err(unexpected)?;
         Ok(Joined::Added(into_participant(added)?))
     }
@@ -191,14 +217,22 @@ impl ConversationStore for SeaContextStore {
         app_id: &AppId,
         conversation_id: &str,
         user_id: &str,
+        now: i64,
     ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await.map_err(unexpected)?;
         let removed = participants::Entity::delete_many()
             .filter(participants::Column::AppId.eq(app_id.as_str()))
             .filter(participants::Column::ConversationId.eq(conversation_id))
             .filter(participants::Column::UserId.eq(user_id))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(unexpected)?;
+        if removed.rows_affected > 0
+            && let Some(conversation) = find_in(&txn, app_id, conversation_id).await?
+        {
+            outbox::record(&txn, "participant.left", &conversation, Some(user_id), now).await?;
+        }
+        txn.commit().await.map_err(unexpected)?;
         Ok(removed.rows_affected > 0)
     }
 

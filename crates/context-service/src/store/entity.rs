@@ -173,3 +173,33 @@ pub mod context_users {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "context_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        #[sea_orm(unique)]
+        pub id: String,
+        pub app_id: String,
+        pub kind: String,
+        /// The conversation's id.
+        pub subject_id: String,
+        /// The participant the event is about (joined, left; the first one for a created
+        /// conversation).
+        pub user_id: Option<String>,
+        pub detail: String,
+        /// The conversation after the change (`roster.context.v1.Conversation`, protobuf).
+        pub resource: Vec<u8>,
+        pub created_at: i64,
+        pub delivered_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -3,6 +3,7 @@
 mod conversations;
 mod entity;
 mod guards;
+mod outbox;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use crate::{
     },
 };
 use entity::{agents, contexts, messenger_channels as channels, participants};
+pub use outbox::SeaOutbox;
 
 pub const AGENT_KEY: UniqueIndex =
     UniqueIndex { name: "agents_pkey", table: "agents", columns: &["app_id", "agent_id"] };

@@ -184,8 +184,8 @@ async fn joins_append_once_and_leaves_remove(backend: Backend) {
     let full = store.add_participant(&app, &conv.id, &new_id(), &new_id(), 2, 6).await.unwrap();
     assert_eq!(full, Joined::Full, "two participants is all this conversation takes");
 
-    assert!(store.remove_participant(&app, &conv.id, &amy).await.unwrap());
-    assert!(!store.remove_participant(&app, &conv.id, &amy).await.unwrap());
+    assert!(store.remove_participant(&app, &conv.id, &amy, 1).await.unwrap());
+    assert!(!store.remove_participant(&app, &conv.id, &amy, 2).await.unwrap());
     let left = store.list_participants(&app, &conv.id, None, 10).await.unwrap();
     assert_eq!(left, vec![joined]);
 }

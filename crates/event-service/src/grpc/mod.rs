@@ -190,6 +190,16 @@ impl EventService for EventGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn get_subscription_secret(
+        &self,
+        request: Request<pb::GetSubscriptionSecretRequest>,
+    ) -> Result<Response<pb::GetSubscriptionSecretResponse>, Status> {
+        let pb::GetSubscriptionSecretRequest { app_id, id } = request.into_inner();
+        let secret = self.events.secret(&convert::app_id(app_id)?, &id).await?;
+        Ok(Response::new(pb::GetSubscriptionSecretResponse { secret }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn lease_deliveries(
         &self,
         request: Request<pb::LeaseDeliveriesRequest>,

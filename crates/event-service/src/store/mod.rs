@@ -368,6 +368,15 @@ impl EventStore for SeaEventStore {
         Ok(result.rows_affected > 0)
     }
 
+    async fn secret(&self, app_id: &str, id: &str) -> Result<Option<String>, EventError> {
+        let row = subscriptions::Entity::find_by_id(id.to_owned())
+            .filter(subscriptions::Column::AppId.eq(app_id))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        row.map(|row| self.open(&row)).transpose()
+    }
+
     async fn lease(&self, lease_id: &str, now: i64, lease_until: i64, max: u64) -> Result<Vec<Leased>, EventError> {
         use sea_orm::sea_query::Alias;
         let d = Alias::new("d");

@@ -7,6 +7,7 @@ mod conversations;
 mod end_users;
 mod error;
 mod privacy;
+mod webhook_api;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -44,6 +45,11 @@ pub fn routes() -> OpenApiRouter<Clients> {
         .routes(routes!(conversations::view))
         .routes(routes!(conversations::end))
         .routes(routes!(privacy::erase))
+        .routes(routes!(webhook_api::list, webhook_api::create))
+        .routes(routes!(webhook_api::event_types_list))
+        .routes(routes!(webhook_api::view, webhook_api::update, webhook_api::delete))
+        .routes(routes!(webhook_api::secret))
+        .routes(routes!(webhook_api::rotate))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<AdaError>))
 }
