@@ -39,6 +39,12 @@ enum Command {
         #[command(subcommand)]
         command: cli::apps::AppsCommand,
     },
+    /// Deliveries (the dead letters), redelivery, and an application's events as they happen,
+    /// through event-service.
+    Events {
+        #[command(subcommand)]
+        command: cli::events::EventsCommand,
+    },
     /// Manage users through the registry.
     Users {
         #[command(subcommand)]
@@ -108,6 +114,7 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
             Ok(())
         }
         Command::Apps { command } => cli::apps::run(command, &settings).await,
+        Command::Events { command } => cli::events::run(command, &settings).await,
         Command::Users { command: UsersCommand::Import(args) } => {
             cli::import::run(args, &settings.registry.endpoint).await
         }

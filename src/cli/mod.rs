@@ -1,4 +1,5 @@
 //! The admin commands of the `roster` binary, one module each.
 
 pub mod apps;
+pub mod events;
 pub mod import;

@@ -42,3 +42,51 @@ async fn a_users_life_is_watched_in_order(backend: Backend) {
 }
 
 test_support::contract!(a_users_life_is_watched_in_order);
+
+/// Two registry replicas on one PostgreSQL relay the same outbox at once: every event is stored
+/// once and delivered once.
+#[tokio::test]
+async fn two_registry_replicas_publish_each_event_once() {
+    let t = spawn_stack(Backend::Postgres, false).await;
+    let mut settings = test_support::settings(&t.db, false);
+    settings.token.endpoint = format!("http://{}", t.stack().token);
+    settings.context.endpoint = format!("http://{}", t.stack().context);
+    settings.events.endpoint = format!("http://{}", t.stack().events);
+    let second = user_registry::Application::build(&settings).await.unwrap();
+    let shutdown = platform::Shutdown::new();
+    let replica = tokio::spawn(second.run(shutdown.clone()));
+
+    let mut receiver = crate::receiver::Receiver::start(0).await;
+    let body = json!({"enabled": true, "url": receiver.url(), "enabled_events": ["user:create"]});
+    t.ok(Method::PUT, "/v3/applications/settings/webhook", Some(body)).await;
+    for i in 0..30 {
+        let user = json!({"user_id": format!("twin-{i}"), "nickname": "", "profile_url": ""});
+        t.ok(Method::POST, "/v3/users", Some(user)).await;
+    }
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 30 {
+        let received = receiver.next_delivered().await;
+        assert!(seen.insert(received.json()["event_id"].as_str().unwrap().to_owned()), "delivered twice");
+    }
+    let mut events = EventServiceClient::new(test_support::channel(t.stack().events).await);
+    let all = events
+        .list_deliveries(pb::ListDeliveriesRequest { app_id: t.app_id.clone(), page_size: 200, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries;
+    assert_eq!(all.len(), 30, "one delivery per event: each event stored once");
+    let mut stream = events
+        .watch_events(pb::WatchEventsRequest { app_id: t.app_id.clone(), from_start: true, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut created = std::collections::HashSet::new();
+    while created.len() < 30 {
+        let event = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("an event").unwrap().unwrap();
+        assert_eq!(event.r#type, "user.created");
+        assert!(created.insert(event.id), "stored once");
+    }
+    shutdown.trigger();
+    let _ = replica.await;
+}

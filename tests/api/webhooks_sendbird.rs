@@ -28,6 +28,20 @@ fn verify(secret: &str, received: &Received) {
     assert_eq!(received.header("x-sendbird-signature"), hex::encode(mac.finalize().into_bytes()));
 }
 
+/// `roster events ARGS` against the stack's event-service: success and stdout (stderr on failure).
+async fn roster_events(t: &TestStack, args: &[&str]) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("events")
+        .args(args)
+        .env("ROSTER_EVENTS__ENDPOINT", format!("http://{}", t.stack().events))
+        .env("ROSTER_TELEMETRY__FILTER", "warn")
+        .output()
+        .await
+        .expect("roster runs");
+    let text = if output.status.success() { &output.stdout } else { &output.stderr };
+    (output.status.success(), String::from_utf8_lossy(text).into_owned())
+}
+
 async fn set_webhook(t: &TestStack, body: Value) -> Value {
     t.ok(Method::PUT, "/v3/applications/settings/webhook", Some(body)).await
 }
@@ -44,7 +58,7 @@ async fn deliveries(t: &TestStack, status: pb::DeliveryStatus) -> Vec<pb::Delive
 }
 
 /// Until `status` has `n` deliveries (bounded; not a timing assertion).
-async fn wait_for(t: &TestStack, status: pb::DeliveryStatus, n: usize) -> Vec<pb::Delivery> {
+pub async fn wait_for(t: &TestStack, status: pb::DeliveryStatus, n: usize) -> Vec<pb::Delivery> {
     for _ in 0..600 {
         let found = deliveries(t, status).await;
         if found.len() >= n {
@@ -139,13 +153,19 @@ async fn a_receiver_down_past_the_age_limit_ends_in_the_dead_letters_and_is_rede
     let dead = wait_for(&t, pb::DeliveryStatus::Dead, 1).await;
     assert_eq!((dead[0].attempts, dead[0].last_status), (1, 503));
 
-    let mut events = EventServiceClient::new(test_support::channel(t.stack().events).await);
-    let request = pb::RedeliverDeliveriesRequest {
-        app_id: t.app_id.clone(),
-        delivery_ids: vec![dead[0].id.clone()],
-        ..Default::default()
-    };
-    assert_eq!(events.redeliver_deliveries(request).await.unwrap().into_inner().redelivered, 1);
+    // The operator's view: `roster events deliveries --status dead`, then `roster events redeliver`.
+    let (ok, listed) = roster_events(&t, &["deliveries", "--app", &t.app_id, "--status", "dead"]).await;
+    assert!(ok, "{listed}");
+    let line: Value = serde_json::from_str(listed.lines().next().expect("a dead letter")).unwrap();
+    assert_eq!(
+        (&line["id"], &line["status"], &line["event_type"]),
+        (&json!(dead[0].id), &json!("dead"), &json!("user.created"))
+    );
+    assert_eq!(line["last_status"], 503);
+    let (ok, out) = roster_events(&t, &["redeliver", "--app", &t.app_id, &dead[0].id]).await;
+    assert!(ok && out.starts_with("1 deliveries"), "{out}");
+    let (ok, out) = roster_events(&t, &["redeliver", "--app", &t.app_id]).await;
+    assert!(!ok, "nothing named is refused: {out}");
     let again = receiver.next_delivered().await;
     assert_eq!(again.json()["event_id"], refused.json()["event_id"], "the same event, redelivered");
     verify(&secret, &again);

@@ -258,6 +258,10 @@ impl Events {
 
     /// A new subscription and its secret (shown once).
     pub async fn create_subscription(&self, new: NewSubscription) -> Result<(Subscription, String), EventError> {
+        if new.format == Format::Email {
+            let reason = "email subscriptions are event-service's own (smtp.url)".to_owned();
+            return Err(ValidationError::Invalid { field: "format", reason }.into());
+        }
         let now = self.clock.now_millis();
         let subscription = Subscription {
             id: platform::ids::new_id(),
@@ -381,6 +385,6 @@ fn new_secret(format: Format) -> String {
             let bytes: [u8; 24] = rand::random();
             format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
         }
-        Format::Sendbird | Format::Sunshine => platform::secret::new_secret(32),
+        Format::Sendbird | Format::Sunshine | Format::Email => platform::secret::new_secret(32),
     }
 }

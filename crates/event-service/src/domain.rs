@@ -35,6 +35,8 @@ pub enum Format {
     Sendbird,
     Sunshine,
     Ada,
+    /// Kore's activation emails: event-service's own subscription, one per application.
+    Email,
 }
 
 impl Format {
@@ -43,6 +45,7 @@ impl Format {
             Format::Sendbird => "sendbird",
             Format::Sunshine => "sunshine",
             Format::Ada => "ada",
+            Format::Email => "email",
         }
     }
 
@@ -51,6 +54,7 @@ impl Format {
             "sendbird" => Some(Format::Sendbird),
             "sunshine" => Some(Format::Sunshine),
             "ada" => Some(Format::Ada),
+            "email" => Some(Format::Email),
             _ => None,
         }
     }

@@ -27,7 +27,15 @@ impl Application {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let sealer = sealer_from_settings(&db, settings).await?;
         let listener = platform::grpc::bind(SERVICE, settings.events.listen).await?;
-        let store = Arc::new(SeaEventStore::new(db, sealer));
+        let mut store = SeaEventStore::new(db, sealer);
+        if settings.smtp.url.is_some() {
+            store = store.with_mail();
+        } else {
+            tracing::info!(
+                "smtp.url is not set: Kore activation emails are not sent (member.activation_requested events are kept)"
+            );
+        }
+        let store = Arc::new(store);
         let events = Arc::new(Events::new(store, Arc::new(SystemClock), retry_policy(settings)));
         Ok(Self { listener, events })
     }

@@ -24,6 +24,7 @@ pub fn format(value: i32) -> Result<Option<Format>, Status> {
         Ok(pb::Format::Sendbird) => Ok(Some(Format::Sendbird)),
         Ok(pb::Format::Sunshine) => Ok(Some(Format::Sunshine)),
         Ok(pb::Format::Ada) => Ok(Some(Format::Ada)),
+        Ok(pb::Format::Email) => Ok(Some(Format::Email)),
         Err(_) => Err(invalid("format", "unknown format")),
     }
 }
@@ -33,6 +34,7 @@ fn format_pb(format: Format) -> pb::Format {
         Format::Sendbird => pb::Format::Sendbird,
         Format::Sunshine => pb::Format::Sunshine,
         Format::Ada => pb::Format::Ada,
+        Format::Email => pb::Format::Email,
     }
 }
 

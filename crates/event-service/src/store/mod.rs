@@ -30,11 +30,56 @@ use crate::{
 pub struct SeaEventStore {
     db: DatabaseConnection,
     sealer: Sealer,
+    /// Whether activation emails are sent (`smtp.url` is set): each application then has an email
+    /// subscription, made with its first `member.activation_requested`.
+    mail: bool,
 }
+
+/// The type an application's email subscription receives.
+const ACTIVATION: &str = "member.activation_requested";
 
 impl SeaEventStore {
     pub fn new(db: DatabaseConnection, sealer: Sealer) -> Self {
-        Self { db, sealer }
+        Self { db, sealer, mail: false }
+    }
+
+    /// Activation emails on: `member.activation_requested` events get an email delivery.
+    pub fn with_mail(self) -> Self {
+        Self { mail: true, ..self }
+    }
+
+    /// The application's email subscription, made once (its id follows from the application's,
+    /// so concurrent first activations make one).
+    async fn ensure_mail_subscription(
+        &self,
+        conn: &impl ConnectionTrait,
+        app_id: &str,
+        now: i64,
+    ) -> Result<(), EventError> {
+        let id = platform::secret::hash_secret(&format!("email:{app_id}"))[..24].to_owned();
+        let sealed = self.seal(&id, "");
+        let row = subscriptions::ActiveModel {
+            id: Set(id),
+            app_id: Set(app_id.to_owned()),
+            format: Set(Format::Email.as_str().to_owned()),
+            target: Set("smtp:".into()),
+            event_types: Set(serde_json::to_string(&[ACTIVATION]).map_err(anyhow::Error::from)?),
+            enabled: Set(true),
+            attributes: Set("{}".into()),
+            group_id: Set(String::new()),
+            secret_kid: Set(sealed.kid),
+            secret: Set(sealed.bytes),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let inserted = subscriptions::Entity::insert(row)
+            .on_conflict(OnConflict::column(subscriptions::Column::Id).do_nothing().to_owned())
+            .exec_without_returning(conn)
+            .await;
+        match inserted {
+            Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
+            Err(err) => Err(db_err(err)),
+        }
     }
 
     fn seal(&self, subscription_id: &str, secret: &str) -> Sealed {
@@ -134,6 +179,7 @@ impl EventStore for SeaEventStore {
         let txn = self.db.begin().await.map_err(db_err)?;
         let mut stored = 0;
         let mut subscribers: std::collections::HashMap<String, Vec<subscriptions::Model>> = Default::default();
+        let mut mail_ready = std::collections::HashSet::new();
         for event in new {
             let row = events::ActiveModel {
                 id: Set(event.id.clone()),
@@ -156,6 +202,11 @@ impl EventStore for SeaEventStore {
                 Err(err) => return Err(db_err(err)),
             };
             stored += 1;
+            if self.mail && event.kind == ACTIVATION && mail_ready.insert(event.app_id.clone()) {
+                self.ensure_mail_subscription(&txn, &event.app_id, now).await?;
+                // Read the application's subscriptions again, the email one included.
+                subscribers.remove(&event.app_id);
+            }
             if !subscribers.contains_key(&event.app_id) {
                 let subs = subscriptions::Entity::find()
                     .filter(subscriptions::Column::AppId.eq(&event.app_id))

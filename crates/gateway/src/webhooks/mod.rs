@@ -5,9 +5,10 @@
 //! again when the lease runs out (at-least-once; receivers de-duplicate on the event id).
 
 pub mod guard;
+pub mod mail;
 pub mod sign;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use platform::{Settings, Shutdown};
 use proto::events::v1::{self as pb, event_service_client::EventServiceClient};
@@ -27,6 +28,7 @@ pub struct Dispatcher {
     idle: Duration,
     lease_ms: i64,
     base: PublicBase,
+    mailer: Option<Arc<mail::Mailer>>,
 }
 
 /// What one attempt came to.
@@ -66,6 +68,7 @@ impl Dispatcher {
             // Long enough for every attempt of a batch to time out and be reported.
             lease_ms: i64::try_from(2 * w.timeout_ms + 10_000).unwrap_or(i64::MAX),
             base: PublicBase(settings.gateway.public_url.clone().unwrap_or_default().trim_end_matches('/').to_owned()),
+            mailer: mail::Mailer::new(settings)?.map(Arc::new),
         })
     }
 
@@ -109,9 +112,14 @@ impl Dispatcher {
         }
         let mut sends = JoinSet::new();
         for delivery in leased {
-            let (http, base, allow_private) = (self.http.clone(), self.base.clone(), self.allow_private);
+            let (http, base, allow_private, mailer) =
+                (self.http.clone(), self.base.clone(), self.allow_private, self.mailer.clone());
             sends.spawn(async move {
-                let attempt = deliver(&http, &base, allow_private, &delivery).await;
+                let attempt = if delivery.subscription.as_ref().is_some_and(|s| s.format() == pb::Format::Email) {
+                    email(mailer.as_deref(), &delivery).await
+                } else {
+                    deliver(&http, &base, allow_private, &delivery).await
+                };
                 (delivery, attempt)
             });
         }
@@ -152,6 +160,22 @@ impl Dispatcher {
     }
 }
 
+/// One activation email.
+async fn email(mailer: Option<&mail::Mailer>, leased: &pb::LeasedDelivery) -> Attempt {
+    let Some(mailer) = mailer else {
+        // event-service has a relay configured and this gateway does not: fix the configuration,
+        // then redeliver the dead letters.
+        return Attempt::failed("smtp.url is not set on this gateway", true);
+    };
+    let Some(event) = leased.delivery.as_ref().and_then(|d| d.event.as_ref()) else {
+        return Attempt::failed("the lease came without its event", true);
+    };
+    match mailer.send_activation(event).await {
+        Ok(()) => Attempt { delivered: true, status: 250, error: String::new(), permanent: false },
+        Err(not_sent) => Attempt::failed(not_sent.error, not_sent.permanent),
+    }
+}
+
 /// One attempt of one delivery.
 async fn deliver(
     http: &reqwest::Client,
@@ -175,7 +199,7 @@ async fn deliver(
         pb::Format::Sendbird => sendbird::delivery_body(event, base),
         pb::Format::Sunshine => sunshine::delivery_body(event, subscription, base),
         pb::Format::Ada => ada::delivery_body(event, base),
-        pb::Format::Unspecified => None,
+        pb::Format::Unspecified | pb::Format::Email => None,
     };
     let Some(body) = body else {
         // Subscriptions only take the events their format has a name for; nothing to send.
@@ -194,7 +218,7 @@ async fn deliver(
                 .header("svix-timestamp", timestamp.to_string())
                 .header("svix-signature", sign::svix(&leased.secret, &id, timestamp, &body))
         }
-        pb::Format::Unspecified => request,
+        pb::Format::Unspecified | pb::Format::Email => request,
     };
     match request.body(body).send().await {
         Ok(response) if response.status().is_success() => {

@@ -36,6 +36,7 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     pub reaper: ReaperSettings,
     pub webhooks: WebhookSettings,
+    pub smtp: SmtpSettings,
 }
 
 impl Default for Settings {
@@ -56,6 +57,7 @@ impl Default for Settings {
             secrets: SecretsSettings::default(),
             reaper: ReaperSettings::default(),
             webhooks: WebhookSettings::default(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -99,7 +101,7 @@ impl Settings {
         }
         section!(
             data_dir, database, redis, registry, token, context, events, gateway, telemetry, shutdown, session,
-            metrics, secrets, reaper, webhooks
+            metrics, secrets, reaper, webhooks, smtp
         );
         match figment.data() {
             Ok(dict) => {
@@ -184,6 +186,14 @@ impl Settings {
                     .into(),
             );
         }
+        if let Some(url) = &self.smtp.url
+            && !(url.expose_secret().starts_with("smtp://") || url.expose_secret().starts_with("smtps://"))
+        {
+            problems.push("smtp.url must start with smtp:// or smtps://".into());
+        }
+        if !self.smtp.from.contains('@') {
+            problems.push("smtp.from must be an email address (`Name <address>` or `address`)".into());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
             problems.push(format!("telemetry.filter `{}` is not a valid filter", self.telemetry.filter));
         }
@@ -196,6 +206,10 @@ impl Settings {
             Some(url) => url.expose_secret().to_owned(),
             None => format!("sqlite://{}/{service}.db?mode=rwc", self.data_dir.display()),
         }
+    }
+
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp.url.as_ref().map(|u| u.expose_secret())
     }
 
     pub fn redis_url(&self) -> Option<&str> {
@@ -219,6 +233,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "secrets",
     "reaper",
     "webhooks",
+    "smtp",
     // read by the CLI (`--config`), not a section
     "config",
 ];

@@ -15,6 +15,23 @@ pub struct SecretsSettings {
 
 /// The registry's deletion of end users never associated with a conversation (each
 /// application sets its own window).
+/// The SMTP relay that Kore activation emails go through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// `smtp://[user:password@]host[:port]` (plain, or `?tls=required` for STARTTLS) or
+    /// `smtps://...` (TLS from the start). Unset: no email is sent; the events are kept.
+    pub url: Option<SecretString>,
+    /// The `From` of every email.
+    pub from: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self { url: None, from: "Roster <no-reply@localhost>".into() }
+    }
+}
+
 /// Event delivery: how the dispatcher sends webhooks and when event-service retries them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
