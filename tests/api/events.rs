@@ -83,7 +83,8 @@ async fn two_registry_replicas_publish_each_event_once() {
         .into_inner();
     let mut created = std::collections::HashSet::new();
     while created.len() < 30 {
-        let event = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("an event").unwrap().unwrap();
+        let event =
+            tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("an event").unwrap().unwrap();
         assert_eq!(event.r#type, "user.created");
         assert!(created.insert(event.id), "stored once");
     }

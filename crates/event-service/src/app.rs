@@ -224,6 +224,7 @@ impl Events {
             }
         }
         let stored = self.store.publish(&events, self.clock.now_millis()).await?;
+        metrics::counter!("roster_events_stored_total").increment(stored as u64);
         if stored > 0 {
             self.stored.send_modify(|n| *n += 1);
         }
@@ -347,6 +348,13 @@ impl Events {
                 continue;
             };
             let now = self.clock.now_millis();
+            let outcome_name = if outcome.delivered { "delivered" } else { "failed" };
+            metrics::counter!("roster_webhook_deliveries_total", "outcome" => outcome_name).increment(1);
+            if outcome.delivered {
+                // From the event reaching event-service to its subscriber taking it.
+                let lag = (now - created_at).max(0) as f64 / 1000.0;
+                metrics::histogram!("roster_webhook_delivery_lag_seconds").record(lag);
+            }
             let next = if outcome.delivered {
                 Next::Delivered
             } else if outcome.permanent {
@@ -357,6 +365,9 @@ impl Events {
                     AfterFailure::Dead => Next::Dead,
                 }
             };
+            if next == Next::Dead {
+                metrics::counter!("roster_webhook_dead_lettered_total").increment(1);
+            }
             self.store.finish_attempt(outcome, next, now).await?;
         }
         Ok(())
