@@ -116,6 +116,7 @@ async fn ada_endpoints_receive_end_user_and_conversation_events(backend: Backend
         (json!({"url": "ftp://x.example.com"}), "url"),
         (json!({"url": "https://x.example.com", "event_filters": ["v1.nope"]}), "event_filters"),
         (json!({"url": "https://x.example.com", "enabled": "yes"}), "enabled"),
+        (json!({"url": format!("https://x.example.com/{}", "a".repeat(2100))}), "url"),
     ] {
         let refused = ada(&t, Method::POST, "/api/v2/webhooks/", Some(body), StatusCode::BAD_REQUEST).await;
         assert_eq!(refused["errors"][0]["type"], "validation_error", "{refused}");

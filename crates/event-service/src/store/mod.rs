@@ -572,6 +572,9 @@ impl EventStore for SeaEventStore {
         } else if let Some(subscription_id) = subscription_id {
             which = which.add(deliveries::Column::SubscriptionId.eq(subscription_id));
         }
+        // A deleted subscription's dead letters stay in the log, with nowhere to be sent.
+        let live = Query::select().column(subscriptions::Column::Id).from(subscriptions::Entity).to_owned();
+        which = which.add(deliveries::Column::SubscriptionId.in_subquery(live));
         let result = deliveries::Entity::update_many()
             .col_expr(deliveries::Column::Status, Expr::value(PENDING))
             .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now))

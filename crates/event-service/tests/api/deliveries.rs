@@ -141,6 +141,20 @@ async fn a_failure_past_the_age_limit_is_dead_and_redelivered_on_request(backend
         .into_inner();
     assert_eq!(rest.redelivered, 1);
     assert_eq!(deliveries(c, &app_id, pb::DeliveryStatus::Delivered).await.len(), 1);
+
+    // A deleted subscription's dead letters stay in the log and are not sent again.
+    let (gone, _) = subscribe(c, &app_id, &["user.deleted"]).await;
+    publish(c, vec![event(&app_id, "user.deleted", &platform::ids::new_id())]).await;
+    let leased: Vec<_> =
+        lease(c, 10).await.into_iter().filter(|l| l.subscription.as_ref().unwrap().id == gone.id).collect();
+    complete(c, leased.iter().map(|l| outcome(l, false)).collect()).await;
+    let delete =
+        pb::DeleteSubscriptionRequest { app_id: app_id.clone(), id: gone.id.clone(), keep_group_nonempty: false };
+    c.delete_subscription(delete).await.unwrap();
+    let all = pb::RedeliverDeliveriesRequest { app_id: app_id.clone(), ..Default::default() };
+    let none = c.redeliver_deliveries(all).await.unwrap().into_inner();
+    assert_eq!(none.redelivered, 0);
+    assert!(deliveries(c, &app_id, pb::DeliveryStatus::Dead).await.iter().any(|d| d.subscription_id == gone.id));
 }
 
 async fn a_permanent_failure_is_dead_at_once(backend: Backend) {

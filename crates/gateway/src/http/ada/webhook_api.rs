@@ -11,7 +11,7 @@ use proto::events::v1 as events;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{AdaBody, AdaCaller, AdaError, PageMeta, page_query, refused, webhooks::EVENT_TYPES};
+use super::{AdaBody, AdaCaller, AdaError, PageMeta, page_query, webhooks::EVENT_TYPES};
 use crate::{
     clients::{Clients, PublicBase, RequestId},
     http::error::incomplete,
@@ -67,6 +67,17 @@ pub struct EventType {
 #[schema(as = ada::EventTypes)]
 pub struct EventTypes {
     data: Vec<EventType>,
+}
+
+/// event-service's refusal of a write, its field named as Ada's body names it.
+fn refused(status: tonic::Status) -> AdaError {
+    let error = platform::ApiError::from_status(&status);
+    match (error.code, error.field.as_deref()) {
+        (platform::ErrorCode::InvalidArgument | platform::ErrorCode::MissingField, Some("target")) => {
+            AdaError::validation("url", "body", error.message.replacen("target", "url", 1))
+        }
+        _ => super::refused(status),
+    }
 }
 
 fn webhook(subscription: events::Subscription) -> Webhook {
