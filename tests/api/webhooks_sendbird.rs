@@ -224,3 +224,43 @@ async fn bad_webhook_settings_are_refused_and_change_nothing() {
     let unauthenticated = t.call(Method::GET, "/v3/applications/settings/webhook", "wrong", None).await;
     assert_sendbird_error(unauthenticated, StatusCode::BAD_REQUEST, 400401).await;
 }
+
+#[tokio::test]
+async fn https_targets_are_delivered_when_their_certificate_is_trusted_and_only_then() {
+    let mut receiver = Receiver::start_tls(0).await;
+    assert!(receiver.url().starts_with("https://localhost:"));
+
+    // A certificate from a CA the gateway was not told of: the handshake fails, nothing is sent,
+    // and the delivery log says why.
+    let untrusting = spawn_stack_with(Backend::Sqlite, false, quick).await;
+    set_webhook(&untrusting, json!({"enabled": true, "url": receiver.url(), "enabled_events": ["*"]})).await;
+    let user = json!({"user_id": "tls-1", "nickname": "", "profile_url": ""});
+    untrusting.ok(Method::POST, "/v3/users", Some(user.clone())).await;
+    let failed = 'wait: {
+        for _ in 0..600 {
+            let pending = deliveries(&untrusting, pb::DeliveryStatus::Pending).await;
+            if let Some(d) = pending.into_iter().find(|d| d.attempts > 0) {
+                break 'wait d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no failed attempt");
+    };
+    assert!(failed.last_error.contains("certificate"), "{}", failed.last_error);
+    assert!(tokio::time::timeout(Duration::from_millis(200), receiver.next()).await.is_err(), "nothing reached it");
+    drop(untrusting);
+
+    // The same receiver with its CA in webhooks.ca_file: delivered over TLS, signed.
+    let trusting = spawn_stack_with(Backend::Sqlite, false, |s| {
+        quick(s);
+        s.webhooks.ca_file = Some(crate::receiver::test_ca());
+    })
+    .await;
+    let saved = set_webhook(&trusting, json!({"enabled": true, "url": receiver.url(), "enabled_events": ["*"]})).await;
+    let secret = saved["webhook"]["signing_secret"].as_str().unwrap().to_owned();
+    trusting.ok(Method::POST, "/v3/users", Some(user)).await;
+    let delivered = receiver.next_delivered().await;
+    verify(&secret, &delivered);
+    assert_eq!(delivered.json()["user"]["user_id"], "tls-1");
+    assert_eq!(delivered.json()["app_id"], trusting.app_id);
+}

@@ -202,6 +202,7 @@ fn checked(
 #[cfg(test)]
 mod tests {
     use jsonwebtoken::{EncodingKey, Header};
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -279,6 +280,110 @@ mod tests {
         for (claims, verdict) in cases {
             let token = hs(claims.clone(), Some("k"), b"s3cret");
             assert_eq!(verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS).map(|_| ()), verdict, "{claims}");
+        }
+    }
+
+    /// A JSON value of any shape, for headers and claims.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::from),
+            prop::sample::select(vec![
+                "HS256", "RS256", "ES256", "none", "None", "HS512", "PS256", "EdDSA", "app", "user"
+            ])
+            .prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "alg",
+                        "kid",
+                        "typ",
+                        "crit",
+                        "jku",
+                        "x5u",
+                        "exp",
+                        "nbf",
+                        "scope",
+                        "appId",
+                        "external_id",
+                        "sub"
+                    ])
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn encode_part(value: &serde_json::Value) -> String {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+    }
+
+    /// An HS256 signature over `header.claims` with `secret`, whatever the two parts say.
+    fn signed(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
+        let message = format!("{}.{}", encode_part(header), encode_part(claims));
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(secret), Algorithm::HS256)
+                .unwrap();
+        format!("{message}.{signature}")
+    }
+
+    proptest! {
+        /// Arbitrary text is refused by every reader of a customer JWT: never a panic, never claims.
+        #[test]
+        fn arbitrary_text_is_refused(token in "\\PC{0,300}") {
+            let key = decoding_key(KeyAlgorithm::Hs256, b"s3cret").unwrap();
+            prop_assert!(verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS).is_err());
+            prop_assert!(verify_unkeyed(&token, &key, NOW_MS).is_err());
+            let _ = (header(&token), has_kid(&token), claimed_client(&token));
+        }
+
+        /// Any header and any claims, correctly signed with the key: accepted only when the header
+        /// names HS256 and a kid, the claims are an object whose times are numbers in range, and
+        /// every string claim read is a string.
+        #[test]
+        fn signed_headers_and_claims_of_any_shape_are_judged_never_panicking(
+            head in json_value(), claims in json_value(), alg in prop::option::of(prop::sample::select(vec!["HS256", "none", "RS256"])),
+            kid in prop::option::of("[a-z0-9_]{0,8}"),
+        ) {
+            let mut head = head;
+            if let serde_json::Value::Object(map) = &mut head {
+                if let Some(alg) = alg { map.insert("alg".into(), alg.into()); }
+                if let Some(kid) = &kid { map.insert("kid".into(), kid.clone().into()); }
+            }
+            let token = signed(&head, &claims, b"s3cret");
+            let key = decoding_key(KeyAlgorithm::Hs256, b"s3cret").unwrap();
+            let _ = (claimed_client(&token), has_kid(&token));
+            let _ = verify_unkeyed(&token, &key, NOW_MS);
+            if let Ok(read) = verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS) {
+                prop_assert_eq!(head.get("alg").and_then(|a| a.as_str()), Some("HS256"));
+                prop_assert!(head.get("kid").and_then(|k| k.as_str()).is_some_and(|k| !k.is_empty()));
+                prop_assert!(claims.is_object());
+                for time in ["exp", "nbf"] {
+                    if let Some(t) = claims.get(time) {
+                        prop_assert!(t.as_f64().is_some_and(|t| t >= 0.0), "{} = {}", time, t);
+                    }
+                }
+                if let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_f64) {
+                    prop_assert!(exp + LEEWAY_SECS as f64 + 1.0 >= now() as f64, "expired yet accepted");
+                }
+                prop_assert_eq!(read.scope.as_deref(), claims.get("scope").and_then(|s| s.as_str()));
+                // The same token signed with another key is refused.
+                let forged = signed(&head, &claims, b"other");
+                prop_assert_eq!(verify(&forged, KeyAlgorithm::Hs256, &key, NOW_MS).unwrap_err(), JwtRefusal::BadSignature);
+                // And no public-key algorithm accepts it.
+                let pem = decoding_key(KeyAlgorithm::Hs256, b"s3cret").unwrap();
+                prop_assert_eq!(verify(&token, KeyAlgorithm::Rs256, &pem, NOW_MS).unwrap_err(), JwtRefusal::WrongAlgorithm);
+            }
         }
     }
 }

@@ -49,7 +49,17 @@ impl Dispatcher {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         let w = &settings.webhooks;
         let timeout = Duration::from_millis(w.timeout_ms);
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if let Some(path) = &w.ca_file {
+            let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("webhooks.ca_file {}: {e}", path.display()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| anyhow::anyhow!("webhooks.ca_file {}: {e}", path.display()))?;
+            anyhow::ensure!(!roots.is_empty(), "webhooks.ca_file {} holds no certificate", path.display());
+            for root in roots {
+                http = http.add_root_certificate(root);
+            }
+        }
+        let http = http
             .timeout(timeout)
             .connect_timeout(timeout)
             // A redirect could lead anywhere, past the guard's check of the first address.
@@ -241,7 +251,12 @@ async fn deliver(
             } else if err.is_timeout() {
                 Attempt::failed("the target did not answer in time", false)
             } else if err.is_connect() {
-                Attempt::failed("could not connect to the target", false)
+                // The innermost cause says which: refused, reset, or a certificate not trusted.
+                let cause = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+                    .last()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                Attempt::failed(format!("could not connect to the target: {cause}"), false)
             } else {
                 Attempt::failed("the request to the target failed", false)
             }

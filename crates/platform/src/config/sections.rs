@@ -41,6 +41,8 @@ pub struct WebhookSettings {
     /// Allow targets on loopback, private, link-local and metadata addresses (tests, local
     /// stacks); off, such a target is refused at connect time, whatever its name.
     pub allow_private_targets: bool,
+    /// PEM certificates trusted for HTTPS targets besides the public roots (an internal CA).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Per attempt: connect, send and read the answer.
     pub timeout_ms: u64,
     /// The first retry comes after 0.5 to 1x this; each later one doubles, up to `max_backoff_secs`.
@@ -59,6 +61,7 @@ impl Default for WebhookSettings {
         Self {
             dispatch: true,
             allow_private_targets: false,
+            ca_file: None,
             timeout_ms: 5_000,
             first_retry_ms: 5_000,
             max_backoff_secs: 3_600,
@@ -170,6 +173,13 @@ pub struct GatewaySettings {
     /// The gateway's public base URL (`https://chat.example.com`), for links it hands out such as
     /// uploaded profile images. Unset: taken from each request's `Host`.
     pub public_url: Option<String>,
+    /// How long a client may take to send a request's head, in milliseconds; also how long an
+    /// idle keep-alive connection is kept.
+    pub header_read_timeout_ms: u64,
+    /// How long the gateway waits for the next part of a request body, in milliseconds.
+    pub body_read_timeout_ms: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -225,6 +235,9 @@ impl Default for GatewaySettings {
             max_body_bytes: 6 * 1024 * 1024,
             upstream_timeout_ms: 10_000,
             public_url: None,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_connections: 4_096,
         }
     }
 }

@@ -118,13 +118,13 @@ pub struct IntegrationList {
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = sunshine::WebhookAnswer)]
 pub struct WebhookAnswer {
-    webhook: Webhook,
+    pub(super) webhook: Webhook,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = sunshine::WebhookList)]
 pub struct WebhookList {
-    webhooks: Vec<Webhook>,
+    pub(super) webhooks: Vec<Webhook>,
 }
 
 /// `POST .../integrations`: `type` `custom`, an optional `displayName` (1 to 100 characters), and
@@ -162,14 +162,18 @@ pub struct IntegrationUpdate {
 
 /// A webhook's fields as sent; `None` keeps what is stored.
 #[derive(Default)]
-struct WebhookInput {
-    target: Option<String>,
-    triggers: Option<Vec<String>>,
-    include_full_user: Option<bool>,
-    include_full_source: Option<bool>,
+pub(super) struct WebhookInput {
+    pub(super) target: Option<String>,
+    pub(super) triggers: Option<Vec<String>>,
+    pub(super) include_full_user: Option<bool>,
+    pub(super) include_full_source: Option<bool>,
 }
 
-fn read_webhook(map: &Map<String, Value>, path: &str, allow_private: bool) -> Result<WebhookInput, SunshineError> {
+pub(super) fn read_webhook(
+    map: &Map<String, Value>,
+    path: &str,
+    allow_private: bool,
+) -> Result<WebhookInput, SunshineError> {
     let target = match body::string(map, &format!("{path}.target"), "target", 2048)? {
         Sent::Value(target) => {
             if crate::webhooks::guard::check_target(&target, allow_private).is_err() {
@@ -213,15 +217,15 @@ fn read_webhook(map: &Map<String, Value>, path: &str, allow_private: bool) -> Re
     })
 }
 
-fn event_types(triggers: &[String]) -> Vec<String> {
+pub(super) fn event_types(triggers: &[String]) -> Vec<String> {
     TRIGGERS.iter().filter(|(t, _)| triggers.iter().any(|g| g == t)).map(|(_, e)| (*e).to_owned()).collect()
 }
 
-fn attributes(subscription: &events::Subscription) -> Map<String, Value> {
+pub(super) fn attributes(subscription: &events::Subscription) -> Map<String, Value> {
     serde_json::from_str(&subscription.attributes_json).unwrap_or_default()
 }
 
-fn webhook(subscription: &events::Subscription, secret: Option<String>) -> Webhook {
+pub(super) fn webhook(subscription: &events::Subscription, secret: Option<String>) -> Webhook {
     let attributes = attributes(subscription);
     let triggers = attributes
         .get("triggers")
@@ -254,7 +258,7 @@ fn integration(id: String, webhooks: &[events::Subscription]) -> Integration {
     }
 }
 
-fn integration_not_found() -> SunshineError {
+pub(super) fn integration_not_found() -> SunshineError {
     SunshineError::not_found("Integration not found.")
 }
 
@@ -288,7 +292,7 @@ async fn all(
         .collect())
 }
 
-async fn one(
+pub(super) async fn one(
     clients: &Clients,
     request_id: &RequestId,
     app_id: &str,
@@ -302,7 +306,7 @@ async fn one(
 }
 
 /// Creates one webhook of `integration_id` from `input` (target and triggers required).
-async fn create_webhook(
+pub(super) async fn create_webhook(
     clients: &Clients,
     request_id: &RequestId,
     app_id: &str,
@@ -485,132 +489,5 @@ pub async fn delete(
             }
         }
     }
-    Ok(Json(Empty {}))
-}
-
-/// The webhook `webhook_id` of `integration_id`.
-async fn find_webhook(
-    clients: &Clients,
-    request_id: &RequestId,
-    app_id: &str,
-    integration_id: &str,
-    webhook_id: &str,
-) -> Result<events::Subscription, SunshineError> {
-    let webhooks = one(clients, request_id, app_id, integration_id).await?;
-    webhooks.into_iter().find(|w| w.id == webhook_id).ok_or_else(|| SunshineError::not_found("Webhook not found."))
-}
-
-/// `POST .../integrations/{integration_id}/webhooks`
-#[utoipa::path(post, path = "/v2/apps/{app_id}/integrations/{integration_id}/webhooks", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])),
-    params(("app_id" = String, Path, description = "The application"), ("integration_id" = String, Path, description = "The integration")),
-    request_body(content = WebhookWrite, content_type = "application/json"),
-    responses((status = 201, description = "The webhook with its `secret` (shown once)", body = WebhookAnswer), Errors))]
-pub async fn create_hook(
-    SunshineCaller(caller): SunshineCaller,
-    request_id: RequestId,
-    State(clients): State<Clients>,
-    Path((_, integration_id)): Path<(String, String)>,
-    SunshineBody(body): SunshineBody,
-) -> Result<(StatusCode, Json<WebhookAnswer>), SunshineError> {
-    let app_id = caller.app_id.as_str();
-    let input = read_webhook(&body, "webhook", clients.allow_private_targets)?;
-    let existing = one(&clients, &request_id, app_id, &integration_id).await?;
-    let display_name =
-        existing.first().and_then(|w| attributes(w).get("displayName").and_then(Value::as_str).map(str::to_owned));
-    let (created, secret) =
-        create_webhook(&clients, &request_id, app_id, &integration_id, display_name.as_deref(), input).await?;
-    Ok((StatusCode::CREATED, Json(WebhookAnswer { webhook: webhook(&created, Some(secret)) })))
-}
-
-/// `GET .../integrations/{integration_id}/webhooks`
-#[utoipa::path(get, path = "/v2/apps/{app_id}/integrations/{integration_id}/webhooks", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])),
-    params(("app_id" = String, Path, description = "The application"), ("integration_id" = String, Path, description = "The integration")),
-    responses((status = 200, description = "The integration's webhooks, without secrets", body = WebhookList), Errors))]
-pub async fn list_hooks(
-    SunshineCaller(caller): SunshineCaller,
-    request_id: RequestId,
-    State(clients): State<Clients>,
-    Path((_, integration_id)): Path<(String, String)>,
-) -> Result<Json<WebhookList>, SunshineError> {
-    let webhooks = one(&clients, &request_id, caller.app_id.as_str(), &integration_id).await?;
-    Ok(Json(WebhookList { webhooks: webhooks.iter().map(|w| webhook(w, None)).collect() }))
-}
-
-/// `GET .../integrations/{integration_id}/webhooks/{webhook_id}`
-#[utoipa::path(get, path = "/v2/apps/{app_id}/integrations/{integration_id}/webhooks/{webhook_id}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])),
-    params(("app_id" = String, Path, description = "The application"), ("integration_id" = String, Path, description = "The integration"), ("webhook_id" = String, Path, description = "The webhook")),
-    responses((status = 200, description = "The webhook, without its secret", body = WebhookAnswer), Errors))]
-pub async fn view_hook(
-    SunshineCaller(caller): SunshineCaller,
-    request_id: RequestId,
-    State(clients): State<Clients>,
-    Path((_, integration_id, webhook_id)): Path<(String, String, String)>,
-) -> Result<Json<WebhookAnswer>, SunshineError> {
-    let found = find_webhook(&clients, &request_id, caller.app_id.as_str(), &integration_id, &webhook_id).await?;
-    Ok(Json(WebhookAnswer { webhook: webhook(&found, None) }))
-}
-
-/// `PATCH .../integrations/{integration_id}/webhooks/{webhook_id}`
-#[utoipa::path(patch, path = "/v2/apps/{app_id}/integrations/{integration_id}/webhooks/{webhook_id}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])),
-    params(("app_id" = String, Path, description = "The application"), ("integration_id" = String, Path, description = "The integration"), ("webhook_id" = String, Path, description = "The webhook")),
-    request_body(content = WebhookWrite, content_type = "application/json"),
-    responses((status = 200, description = "The webhook", body = WebhookAnswer), Errors))]
-pub async fn update_hook(
-    SunshineCaller(caller): SunshineCaller,
-    request_id: RequestId,
-    State(clients): State<Clients>,
-    Path((_, integration_id, webhook_id)): Path<(String, String, String)>,
-    SunshineBody(body): SunshineBody,
-) -> Result<Json<WebhookAnswer>, SunshineError> {
-    let app_id = caller.app_id.as_str();
-    let input = read_webhook(&body, "webhook", clients.allow_private_targets)?;
-    let found = find_webhook(&clients, &request_id, app_id, &integration_id, &webhook_id).await?;
-    let mut attributes = attributes(&found);
-    if let Some(triggers) = &input.triggers {
-        attributes.insert("triggers".into(), json!(triggers));
-    }
-    if let Some(flag) = input.include_full_user {
-        attributes.insert("includeFullUser".into(), flag.into());
-    }
-    if let Some(flag) = input.include_full_source {
-        attributes.insert("includeFullSource".into(), flag.into());
-    }
-    let request = events::UpdateSubscriptionRequest {
-        app_id: app_id.to_owned(),
-        id: found.id,
-        target: input.target,
-        set_event_types: input.triggers.is_some(),
-        event_types: input.triggers.as_deref().map(event_types).unwrap_or_default(),
-        enabled: None,
-        attributes_json: Some(Value::Object(attributes).to_string()),
-    };
-    let updated = clients.events.clone().update_subscription(request_id.grpc(request)).await?;
-    Ok(Json(WebhookAnswer { webhook: webhook(&updated.into_inner().subscription.ok_or_else(incomplete)?, None) }))
-}
-
-/// `DELETE .../integrations/{integration_id}/webhooks/{webhook_id}`: `{}`; an integration's last
-/// webhook stays (delete the integration instead).
-#[utoipa::path(delete, path = "/v2/apps/{app_id}/integrations/{integration_id}/webhooks/{webhook_id}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])),
-    params(("app_id" = String, Path, description = "The application"), ("integration_id" = String, Path, description = "The integration"), ("webhook_id" = String, Path, description = "The webhook")),
-    responses((status = 200, description = "Deleted", body = Empty), Errors))]
-pub async fn delete_hook(
-    SunshineCaller(caller): SunshineCaller,
-    request_id: RequestId,
-    State(clients): State<Clients>,
-    Path((_, integration_id, webhook_id)): Path<(String, String, String)>,
-) -> Result<Json<Empty>, SunshineError> {
-    let app_id = caller.app_id.as_str();
-    let found = find_webhook(&clients, &request_id, app_id, &integration_id, &webhook_id).await?;
-    let request =
-        events::DeleteSubscriptionRequest { app_id: app_id.to_owned(), id: found.id, keep_group_nonempty: true };
-    clients.events.clone().delete_subscription(request_id.grpc(request)).await.map_err(|status| {
-        if status.code() == tonic::Code::InvalidArgument {
-            SunshineError::bad_request(
-                "A custom integration keeps at least one webhook: delete the integration instead.",
-            )
-        } else {
-            status.into()
-        }
-    })?;
     Ok(Json(Empty {}))
 }

@@ -8,6 +8,7 @@ mod body;
 mod conversations;
 mod error;
 mod instant;
+mod integration_webhooks;
 mod integrations;
 mod keys;
 mod login;
@@ -57,8 +58,12 @@ pub fn routes() -> OpenApiRouter<Clients> {
         .routes(routes!(participants::leave))
         .routes(routes!(integrations::list, integrations::create))
         .routes(routes!(integrations::view, integrations::update, integrations::delete))
-        .routes(routes!(integrations::list_hooks, integrations::create_hook))
-        .routes(routes!(integrations::view_hook, integrations::update_hook, integrations::delete_hook))
+        .routes(routes!(integration_webhooks::list_hooks, integration_webhooks::create_hook))
+        .routes(routes!(
+            integration_webhooks::view_hook,
+            integration_webhooks::update_hook,
+            integration_webhooks::delete_hook
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(crate::http::error::json_rejections::<SunshineError>))
 }
