@@ -4,9 +4,8 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use platform::{Settings, Shutdown, shutdown::drain};
+use platform::{Settings, Shutdown, shutdown::Stages};
 use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
-use tokio::task::JoinSet;
 
 /// One of the five services, as `roster serve --service` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,8 +36,21 @@ pub struct Stack {
     pub metrics: Option<SocketAddr>,
     pub first_application: Option<FirstApplication>,
     shutdown: Shutdown,
-    tasks: JoinSet<anyhow::Result<()>>,
+    stages: Stages,
     drain_timeout: Duration,
+}
+
+/// The order the services stop in: each caller before what it calls, so a request in flight when
+/// shutdown begins finds every service it needs until it is answered.
+mod stage {
+    pub const GATEWAY: usize = 0;
+    /// Called by the gateway; calls token-, context- and event-service.
+    pub const REGISTRY: usize = 1;
+    pub const TOKEN_AND_CONTEXT: usize = 2;
+    /// Every outbox relay publishes to it.
+    pub const EVENTS: usize = 3;
+    pub const METRICS: usize = 4;
+    pub const COUNT: usize = 5;
 }
 
 impl Stack {
@@ -70,13 +82,13 @@ impl Stack {
         let gateway_addr = gateway.local_addr();
 
         let shutdown = Shutdown::new();
-        let mut tasks = JoinSet::new();
-        let metrics = spawn_metrics(&settings, &shutdown, &mut tasks).await?;
-        tasks.spawn(events.run(shutdown.clone()));
-        tasks.spawn(registry.run(shutdown.clone()));
-        tasks.spawn(token.run(shutdown.clone()));
-        tasks.spawn(context.run(shutdown.clone()));
-        tasks.spawn(gateway.run(shutdown.clone()));
+        let mut stages = Stages::new(stage::COUNT);
+        let metrics = spawn_metrics(&settings, &mut stages, stage::METRICS).await?;
+        stages.spawn(stage::EVENTS, |stop| events.run(stop));
+        stages.spawn(stage::REGISTRY, |stop| registry.run(stop));
+        stages.spawn(stage::TOKEN_AND_CONTEXT, |stop| token.run(stop));
+        stages.spawn(stage::TOKEN_AND_CONTEXT, |stop| context.run(stop));
+        stages.spawn(stage::GATEWAY, |stop| gateway.run(stop));
 
         let mut stack = Self {
             gateway: gateway_addr,
@@ -87,14 +99,14 @@ impl Stack {
             metrics,
             first_application: None,
             shutdown,
-            tasks,
+            stages,
             drain_timeout: Duration::from_secs(settings.shutdown.drain_timeout_secs),
         };
         match bootstrap(&settings.token.endpoint).await {
             Ok(first) => stack.first_application = first,
             Err(err) => {
                 stack.shutdown.trigger();
-                let _ = drain(stack.tasks, &stack.shutdown, stack.drain_timeout).await;
+                let _ = stack.stages.drain(&stack.shutdown, stack.drain_timeout).await;
                 return Err(err);
             }
         }
@@ -105,9 +117,10 @@ impl Stack {
         self.shutdown.clone()
     }
 
-    /// Runs until shutdown is requested (or a service fails), then drains within the timeout.
+    /// Runs until shutdown is requested (or a service fails), then drains within the timeout:
+    /// the gateway stops accepting and answers what it has, then the services behind it stop.
     pub async fn wait(self) -> anyhow::Result<()> {
-        drain(self.tasks, &self.shutdown, self.drain_timeout).await
+        self.stages.drain(&self.shutdown, self.drain_timeout).await
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -117,18 +130,14 @@ impl Stack {
 }
 
 /// Binds and serves `/metrics` when enabled; answers the bound address.
-async fn spawn_metrics(
-    settings: &Settings,
-    shutdown: &Shutdown,
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-) -> anyhow::Result<Option<SocketAddr>> {
+async fn spawn_metrics(settings: &Settings, stages: &mut Stages, stage: usize) -> anyhow::Result<Option<SocketAddr>> {
     if !settings.metrics.enabled {
         return Ok(None);
     }
     platform::metrics::install();
     let listener = platform::grpc::bind("metrics", settings.metrics.listen).await?;
     let addr = listener.local_addr()?;
-    tasks.spawn(platform::metrics::serve(listener, shutdown.clone()));
+    stages.spawn(stage, |stop| platform::metrics::serve(listener, stop));
     Ok(Some(addr))
 }
 
@@ -157,27 +166,33 @@ async fn bootstrap(token_endpoint: &str) -> anyhow::Result<Option<FirstApplicati
 
 /// Runs one service until shutdown, as a Kubernetes Deployment does.
 pub async fn serve_one(service: ServiceName, settings: &Settings, shutdown: Shutdown) -> anyhow::Result<()> {
-    let mut tasks = JoinSet::new();
-    spawn_metrics(settings, &shutdown, &mut tasks).await?;
+    // The service first, then its metrics, so the drain is still observable.
+    let mut stages = Stages::new(2);
+    spawn_metrics(settings, &mut stages, 1).await?;
     // (spawn_metrics installed the recorder before any service records.)
     match service {
         ServiceName::Registry => {
-            tasks.spawn(user_registry::Application::build(settings).await?.run(shutdown.clone()));
+            let app = user_registry::Application::build(settings).await?;
+            stages.spawn(0, |stop| app.run(stop));
         }
         ServiceName::Token => {
-            tasks.spawn(token_service::Application::build(settings).await?.run(shutdown.clone()));
+            let app = token_service::Application::build(settings).await?;
+            stages.spawn(0, |stop| app.run(stop));
         }
         ServiceName::Context => {
-            tasks.spawn(context_service::Application::build(settings).await?.run(shutdown.clone()));
+            let app = context_service::Application::build(settings).await?;
+            stages.spawn(0, |stop| app.run(stop));
         }
         ServiceName::Events => {
-            tasks.spawn(event_service::Application::build(settings).await?.run(shutdown.clone()));
+            let app = event_service::Application::build(settings).await?;
+            stages.spawn(0, |stop| app.run(stop));
         }
         ServiceName::Gateway => {
-            tasks.spawn(gateway::Application::build(settings).await?.run(shutdown.clone()));
+            let app = gateway::Application::build(settings).await?;
+            stages.spawn(0, |stop| app.run(stop));
         }
     }
-    drain(tasks, &shutdown, Duration::from_secs(settings.shutdown.drain_timeout_secs)).await
+    stages.drain(&shutdown, Duration::from_secs(settings.shutdown.drain_timeout_secs)).await
 }
 
 /// Applies every service's migrations to the configured database.

@@ -9,7 +9,6 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use platform::{Settings, Shutdown, SystemClock};
-use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
@@ -22,7 +21,7 @@ use crate::{
 pub const SERVICE: &str = "context";
 
 pub struct Application {
-    listener: TcpListener,
+    listener: platform::grpc::Listener,
     contexts: Contexts,
     conversations: Conversations,
     outbox: Arc<SeaOutbox>,
@@ -32,7 +31,7 @@ pub struct Application {
 /// context-service with its database open and its listener bound, not yet told where the
 /// registry is.
 pub struct Bound {
-    listener: TcpListener,
+    listener: platform::grpc::Listener,
     store: Arc<SeaContextStore>,
     outbox: Arc<SeaOutbox>,
     events_endpoint: String,
@@ -46,7 +45,7 @@ impl Application {
 
     pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let listener = platform::grpc::bind(SERVICE, settings.context.listen).await?;
+        let listener = platform::grpc::listen(SERVICE, settings.context.listen, &settings.grpc).await?;
         Ok(Bound {
             listener,
             outbox: Arc::new(SeaOutbox::new(db.clone())),

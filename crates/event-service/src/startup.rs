@@ -4,7 +4,6 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use platform::{Settings, Shutdown, SystemClock};
-use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
@@ -18,7 +17,7 @@ use crate::{
 pub const SERVICE: &str = "events";
 
 pub struct Application {
-    listener: TcpListener,
+    listener: platform::grpc::Listener,
     events: Arc<Events>,
 }
 
@@ -26,7 +25,7 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let sealer = sealer_from_settings(&db, settings).await?;
-        let listener = platform::grpc::bind(SERVICE, settings.events.listen).await?;
+        let listener = platform::grpc::listen(SERVICE, settings.events.listen, &settings.grpc).await?;
         let mut store = SeaEventStore::new(db, sealer);
         if settings.smtp.url.is_some() {
             store = store.with_mail();

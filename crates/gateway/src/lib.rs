@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clients;
 pub mod http;
 pub mod ratelimit;
+mod serve;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ pub const SERVICE: &str = "gateway";
 pub struct Application {
     listener: TcpListener,
     service: http::Service,
+    settings: platform::config::GatewaySettings,
     /// Sends webhook deliveries, when `webhooks.dispatch` is on.
     dispatcher: Option<webhooks::Dispatcher>,
 }
@@ -31,7 +33,7 @@ impl Application {
         let listener = platform::grpc::bind(SERVICE, settings.gateway.listen).await?;
         let service = http::service(clients, &settings.gateway);
         let dispatcher = settings.webhooks.dispatch.then(|| webhooks::Dispatcher::new(settings)).transpose()?;
-        Ok(Self { listener, service, dispatcher })
+        Ok(Self { listener, service, settings: settings.gateway.clone(), dispatcher })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -41,14 +43,7 @@ impl Application {
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
         let dispatching = self.dispatcher.map(|d| tokio::spawn(d.run(shutdown.clone())));
-        // No Nagle: a response written in two parts must not wait for the client's delayed ACK.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
-            if let Err(err) = stream.set_nodelay(true) {
-                tracing::debug!(error = %err, "TCP_NODELAY not set");
-            }
-        });
-        let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(self.service);
-        axum::serve(listener, service).with_graceful_shutdown(shutdown.requested()).await?;
+        serve::serve(self.listener, self.service, &self.settings, shutdown).await?;
         if let Some(dispatching) = dispatching {
             // Its round in progress reports its outcomes before the process goes.
             let _ = dispatching.await;

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+
+use crate::config::GrpcSettings;
 use tonic::{
     service::Routes,
     transport::{Channel, Endpoint, Server},
@@ -18,10 +20,29 @@ pub async fn bind(service: &str, addr: std::net::SocketAddr) -> anyhow::Result<T
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("{service} cannot listen on {addr}: {e}"))
 }
 
+/// A gRPC service's bound listener and the limits it is served with.
+pub struct Listener {
+    tcp: TcpListener,
+    limits: GrpcSettings,
+}
+
+impl Listener {
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// Binds a gRPC service's listener (see `bind`), to be served with `limits`.
+pub async fn listen(service: &str, addr: std::net::SocketAddr, limits: &GrpcSettings) -> anyhow::Result<Listener> {
+    Ok(Listener { tcp: bind(service, addr).await?, limits: limits.clone() })
+}
+
 /// Serves `routes` (one Roster gRPC service named `service_name`) plus health and reflection on
 /// an already-bound listener until shutdown; health turns NOT_SERVING as the drain begins.
+/// Connections are pinged when idle (a peer that stops answering is dropped) and carry at most
+/// `max_concurrent_streams` calls at once; more wait for a free stream.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     service_name: &'static str,
     routes: Routes,
     shutdown: Shutdown,
@@ -33,6 +54,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let routes = routes.add_service(health).add_service(reflection);
+    let Listener { tcp: listener, limits } = listener;
     let addr = listener.local_addr()?;
     tracing::info!(service = service_name, %addr, "gRPC server listening");
 
@@ -44,15 +66,21 @@ pub async fn serve(
             reporter.set_service_status(service_name, ServingStatus::NotServing).await;
         }
     };
+    let keepalive = Duration::from_secs(limits.keepalive_interval_secs);
     Server::builder()
         .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(keepalive))
+        .http2_keepalive_timeout(Some(Duration::from_secs(limits.keepalive_timeout_secs)))
+        .max_concurrent_streams(Some(limits.max_concurrent_streams))
         .trace_fn(crate::telemetry::grpc_server_span)
         .layer(crate::metrics::GrpcMetricsLayer)
         .add_routes(routes)
         // `tcp_nodelay` above applies only to listeners tonic binds itself: without it here every
         // response over ~256 bytes waited ~40 ms for the client's delayed ACK (found by loadgen).
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            tonic::transport::server::TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(keepalive)),
             draining,
         )
         .await?;

@@ -5,7 +5,6 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use platform::{Clock, Settings, Shutdown, SystemClock, seal::Sealer};
-use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
@@ -19,14 +18,14 @@ use crate::{
 pub const SERVICE: &str = "token";
 
 pub struct Application {
-    listener: TcpListener,
+    listener: platform::grpc::Listener,
     tokens: Tokens,
 }
 
 /// token-service bound and built except for its registry client, whose address may not be
 /// known yet (the registry itself calls token-service).
 pub struct Bound {
-    listener: TcpListener,
+    listener: platform::grpc::Listener,
     store: Arc<dyn TokenStore>,
     cache: Arc<dyn KvCache>,
     keys: KeySet,
@@ -67,7 +66,7 @@ impl Application {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let cache = cache(settings, &clock).await?;
-        let listener = platform::grpc::bind(SERVICE, settings.token.listen).await?;
+        let listener = platform::grpc::listen(SERVICE, settings.token.listen, &settings.grpc).await?;
         let sealer = platform::db::sealer(&db, settings, "token_sealing_keys").await?;
         let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
         let keys = key_set(settings, store.as_ref(), clock.as_ref()).await?;

@@ -4,7 +4,6 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use platform::{Settings, Shutdown, SystemClock, config::ReaperSettings};
-use tokio::net::TcpListener;
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
@@ -20,7 +19,7 @@ pub const SERVICE: &str = "registry";
 pub const MAX_MESSAGE: usize = 8 * 1024 * 1024;
 
 pub struct Application {
-    listener: TcpListener,
+    listener: platform::grpc::Listener,
     registry: Registry,
     reaper: ReaperSettings,
     outbox: Arc<SeaOutbox>,
@@ -30,7 +29,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let listener = platform::grpc::bind(SERVICE, settings.registry.listen).await?;
+        let listener = platform::grpc::listen(SERVICE, settings.registry.listen, &settings.grpc).await?;
         let lifecycle = Arc::new(GrpcLifecycle::new(settings)?);
         let sealer = sealer_from_settings(&db, settings).await?;
         let outbox = Arc::new(SeaOutbox::new(db.clone()));

@@ -57,3 +57,24 @@ async fn watch_replays_from_a_cursor_then_follows(backend: Backend) {
 }
 
 test_support::contract!(watch_replays_from_a_cursor_then_follows);
+
+/// `grpc.max_concurrent_streams` holds per connection: with one stream allowed, a call behind an
+/// open watch waits for it to end, then is answered.
+#[tokio::test]
+async fn a_connection_carries_at_most_max_concurrent_streams_calls() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let server = serve(&db, |s| s.grpc.max_concurrent_streams = 1).await;
+    let app_id = app();
+    let mut watcher = server.client.clone();
+    let request = pb::WatchEventsRequest { app_id: app_id.clone(), from_start: true, ..Default::default() };
+    let watching = watcher.watch_events(request).await.unwrap().into_inner();
+
+    let mut caller = server.client.clone();
+    let events = vec![event(&app_id, "user.created", &platform::ids::new_id())];
+    let call = tokio::spawn(async move { caller.publish_events(pb::PublishEventsRequest { events }).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!call.is_finished(), "the one stream is the watch's");
+    drop(watching);
+    let stored = tokio::time::timeout(Duration::from_secs(30), call).await.expect("answered once the watch ended");
+    assert_eq!(stored.unwrap().unwrap().into_inner().stored, 1);
+}

@@ -7,6 +7,8 @@ pub mod openapi;
 pub mod sendbird;
 pub mod sunshine;
 
+use std::time::Duration;
+
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, MatchedPath, State},
@@ -18,6 +20,7 @@ use serde_json::json;
 use tower::util::MapRequest;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 use utoipa::OpenApi;
@@ -81,6 +84,8 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        // A body that stops arriving ends the request instead of holding the connection.
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_millis(settings.body_read_timeout_ms)))
         .layer(axum::middleware::from_fn(record_metrics))
         // Spans name the route template, never the raw URI: paths and queries can hold ids or emails.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -253,3 +253,21 @@ impl Default for ShutdownSettings {
         Self { drain_timeout_secs: 20 }
     }
 }
+
+/// Limits of every gRPC listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// An idle connection is pinged this often (HTTP/2 PING, and TCP keep-alive)...
+    pub keepalive_interval_secs: u64,
+    /// ...and dropped when a ping is not answered within this.
+    pub keepalive_timeout_secs: u64,
+    /// Calls in flight at once on one connection; more wait for a free stream.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for GrpcSettings {
+    fn default() -> Self {
+        Self { keepalive_interval_secs: 30, keepalive_timeout_secs: 10, max_concurrent_streams: 1_024 }
+    }
+}
