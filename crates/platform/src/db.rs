@@ -20,8 +20,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(3))
+        // Well inside the gateway's upstream deadline: a database that is away is answered as
+        // unavailable before the caller gives up.
+        .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if is_sqlite(&db) {
@@ -120,6 +122,30 @@ impl UniqueIndex {
 /// Database errors are server faults; constraint violations must be mapped before this.
 pub fn unexpected(err: DbErr) -> anyhow::Error {
     anyhow::Error::new(err).context("database")
+}
+
+/// Whether `err` says the database could not be reached (no connection, a broken one, a pool
+/// that timed out, a server shutting down or starting up), as opposed to a statement it refused.
+pub fn is_unreachable(err: &(dyn std::error::Error + 'static)) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let sqlx_unreachable = |e: &sqlx::Error| match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        // Class 08 (connection exception), 57P01-03 (admin shutdown, crash shutdown, cannot
+        // connect now): the server is going or coming.
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code.as_ref()))
+        }
+        _ => false,
+    };
+    if let Some(db) = err.downcast_ref::<DbErr>() {
+        return match db {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unreachable(e),
+            _ => false,
+        };
+    }
+    err.downcast_ref::<sqlx::Error>().is_some_and(sqlx_unreachable)
 }
 
 #[cfg(test)]

@@ -95,10 +95,22 @@ impl ApiError {
         self
     }
 
-    /// A server fault: the caller sees a generic message; the cause is logged here, once.
+    /// A server fault: the caller sees a generic message; the cause is logged here, once. A
+    /// dependency that could not be reached (the database, Redis) is no fault of the request:
+    /// it is answered as unavailable, with a hint to retry.
     pub fn internal(cause: &anyhow::Error) -> Self {
+        if unavailable(cause) {
+            tracing::warn!(error = format!("{cause:#}"), "a dependency is unavailable");
+            return Self::unavailable();
+        }
         tracing::error!(error = format!("{cause:#}"), "unexpected error");
         Self::new(ErrorCode::Internal, "internal error")
+    }
+
+    /// A service or a dependency is away for the moment: 503 with `Retry-After: 1`.
+    pub fn unavailable() -> Self {
+        Self::new(ErrorCode::Unavailable, "a service is unavailable; try again shortly")
+            .with_retry_after(std::time::Duration::from_secs(1))
     }
 
     /// Reads the code back from a `Status` made by `From<ApiError>`. A status that no Roster
@@ -120,12 +132,31 @@ impl ApiError {
         }
         tracing::error!(grpc.code = ?status.code(), grpc.message = status.message(), "a call to a service failed");
         match status.code() {
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                Self::new(ErrorCode::Unavailable, "a service is unavailable")
-            }
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => Self::unavailable(),
             _ => Self::new(ErrorCode::Internal, "internal error"),
         }
     }
+}
+
+/// A dependency that could not be reached, as a cause: `ApiError::internal` answers it as
+/// unavailable. Raised by the Redis client and by `db::unexpected` for connection failures.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is unavailable")]
+pub struct Unavailable {
+    pub what: &'static str,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Unavailable {
+    pub fn new(what: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { what, source: Some(Box::new(source)) }
+    }
+}
+
+/// Whether `cause` is, somewhere in its chain, a dependency that could not be reached.
+fn unavailable(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|e| e.is::<Unavailable>() || crate::db::is_unreachable(e))
 }
 
 impl From<ApiError> for Status {

@@ -1,7 +1,9 @@
 //! The hot path: a token -> who it belongs to, or why not. Session tokens are checked without
 //! the database: signature and expiry locally, revocation state from a short in-process cache,
 //! then Redis, and the database only on a cache miss. When Redis cannot be reached the
-//! configured policy decides (fail closed by default); the connection recovers by itself.
+//! configured policy decides for session tokens (fail closed by default); access tokens live in
+//! the database, so they are checked there. A failed Redis is not asked again for a second
+//! (one probe per interval), and the connection recovers by itself.
 
 use platform::config::RedisFailurePolicy;
 
@@ -43,7 +45,7 @@ impl Tokens {
         let Ok(app_id) = AppId::parse(claims.app) else {
             return Ok(Err(InvalidReason::Malformed));
         };
-        Ok(match self.user_state(&app_id, &claims.sub).await? {
+        Ok(match self.user_state(&app_id, &claims.sub, self.config.redis_failure).await? {
             None => Err(InvalidReason::Unavailable),
             // A deleted user's tokens are all revoked, one issued in the same millisecond too.
             Some(state) if state.deleted => Err(InvalidReason::Revoked),
@@ -59,8 +61,13 @@ impl Tokens {
     }
 
     /// The user's state (revocation instant, 0 when never revoked; deactivation), or `None` when
-    /// it cannot be known and the policy says to refuse. One in-process read when warm.
-    async fn user_state(&self, app_id: &AppId, user_id: &str) -> Result<Option<UserState>, TokenError> {
+    /// it cannot be known and `on_failure` says to refuse. One in-process read when warm.
+    async fn user_state(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        on_failure: RedisFailurePolicy,
+    ) -> Result<Option<UserState>, TokenError> {
         if let Some(state) = self.cache.local_user_state(app_id, user_id).await? {
             return Ok(Some(state));
         }
@@ -74,8 +81,8 @@ impl Tokens {
                 state
             }
             Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
-                match self.config.redis_failure {
+                tracing::warn!(error = format!("{err:#}"), policy = ?on_failure, "cache unavailable");
+                match on_failure {
                     RedisFailurePolicy::Closed => return Ok(None),
                     RedisFailurePolicy::Database => {
                         self.store.find_user_state(app_id, user_id).await?.unwrap_or_default()
@@ -93,13 +100,11 @@ impl Tokens {
             return Ok(Err(InvalidReason::Malformed));
         }
         let hash = platform::secret::hash_secret(token);
+        // Every access token is in the database: when the cache is away, it is read there.
         let cached = match self.cache.access_owner(&hash).await {
             Ok(owner) => owner,
             Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), policy = ?self.config.redis_failure, "cache unavailable");
-                if self.config.redis_failure == RedisFailurePolicy::Closed {
-                    return Ok(Err(InvalidReason::Unavailable));
-                }
+                tracing::warn!(error = format!("{err:#}"), "cache unavailable; reading the database");
                 None
             }
         };
@@ -115,8 +120,9 @@ impl Tokens {
                 (stored.app_id, stored.user_id)
             }
         };
-        // Access tokens are revoked one by one in the database; only deactivation is read here.
-        Ok(match self.user_state(&app_id, &user_id).await? {
+        // Access tokens are revoked one by one in the database; only deactivation is read here,
+        // from the database when the cache is away.
+        Ok(match self.user_state(&app_id, &user_id, RedisFailurePolicy::Database).await? {
             None => Err(InvalidReason::Unavailable),
             Some(state) if state.deleted => Err(InvalidReason::Revoked),
             Some(state) if state.deactivated => Err(InvalidReason::UserDeactivated),

@@ -4,8 +4,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
@@ -18,6 +21,10 @@ use crate::app::KvCache;
 /// A Redis round trip that takes longer than this counts as Redis being unavailable.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// After Redis fails, calls fail at once for this long; then one call tries it again (and the
+/// others keep failing at once until that one has its answer).
+pub const REDIS_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 enum Connection {
     Single(ConnectionManager),
@@ -29,6 +36,52 @@ enum Connection {
 pub struct RedisKv {
     connection: Connection,
     prefix: String,
+    breaker: Arc<Breaker>,
+}
+
+/// A circuit breaker: while Redis is known to be away, callers pay nothing to learn it again,
+/// only one probe per `REDIS_RETRY_INTERVAL` waits for Redis.
+struct Breaker {
+    started: Instant,
+    /// Milliseconds since `started` until which calls fail at once; 0 while Redis answers.
+    open_until: AtomicU64,
+}
+
+/// Why a call was not even tried.
+#[derive(Debug, thiserror::Error)]
+#[error("Redis failed moments ago; not tried until the next probe")]
+struct CircuitOpen;
+
+impl Breaker {
+    fn new() -> Self {
+        Self { started: platform::clock::monotonic_now(), open_until: AtomicU64::new(0) }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether this call may go to Redis: always while it answers; once it has failed, one call
+    /// per interval (the probe).
+    fn admit(&self) -> bool {
+        let until = self.open_until.load(Ordering::Acquire);
+        if until == 0 {
+            return true;
+        }
+        let now = self.now();
+        let interval = u64::try_from(REDIS_RETRY_INTERVAL.as_millis()).unwrap_or(1_000);
+        now >= until
+            && self.open_until.compare_exchange(until, now + interval, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    fn answered(&self) {
+        self.open_until.store(0, Ordering::Release);
+    }
+
+    fn failed(&self) {
+        let interval = u64::try_from(REDIS_RETRY_INTERVAL.as_millis()).unwrap_or(1_000);
+        self.open_until.store(self.now() + interval, Ordering::Release);
+    }
 }
 
 impl RedisKv {
@@ -46,17 +99,45 @@ impl RedisKv {
                 .set_response_timeout(Some(REDIS_TIMEOUT));
             Connection::Single(client.get_connection_manager_with_config(config).await.context("cannot reach Redis")?)
         };
-        Ok(Self { connection, prefix: prefix.to_owned() })
+        Ok(Self { connection, prefix: prefix.to_owned(), breaker: Arc::new(Breaker::new()) })
     }
 
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> anyhow::Result<T> {
+        if !self.breaker.admit() {
+            return Err(platform::error::Unavailable::new("Redis", CircuitOpen).into());
+        }
         let run = async {
             match &self.connection {
                 Connection::Single(conn) => cmd.query_async(&mut conn.clone()).await,
                 Connection::Cluster(conn) => cmd.query_async(&mut conn.clone()).await,
             }
         };
-        Ok(tokio::time::timeout(REDIS_TIMEOUT, run).await.context("Redis timed out")??)
+        match tokio::time::timeout(REDIS_TIMEOUT, run).await {
+            Ok(Ok(value)) => {
+                self.breaker.answered();
+                Ok(value)
+            }
+            Ok(Err(err))
+                if err.is_io_error()
+                    || err.is_connection_refusal()
+                    || err.is_connection_dropped()
+                    || err.is_timeout() =>
+            {
+                self.breaker.failed();
+                metrics::counter!("roster_redis_failures_total").increment(1);
+                Err(platform::error::Unavailable::new("Redis", err).into())
+            }
+            // Redis answered, with an error of the command's: Redis itself is there.
+            Ok(Err(err)) => {
+                self.breaker.answered();
+                Err(anyhow::Error::new(err).context("Redis refused a command"))
+            }
+            Err(elapsed) => {
+                self.breaker.failed();
+                metrics::counter!("roster_redis_failures_total").increment(1);
+                Err(platform::error::Unavailable::new("Redis", elapsed).into())
+            }
+        }
     }
 }
 

@@ -68,6 +68,7 @@ async fn a_redis_flush_never_brings_a_revoked_token_back() {
 
 #[tokio::test]
 async fn redis_outages_follow_the_policy_and_recovery_needs_nothing() {
+    let metrics = platform::metrics::install();
     let mut redis = OwnRedis::start(free_port());
     redis.ready().await;
     let db = TestDatabase::sqlite();
@@ -78,6 +79,7 @@ async fn redis_outages_follow_the_policy_and_recovery_needs_nothing() {
     let app = closed.create_app().await;
     let token = closed.session_token(&app, "0000000000000000000000a1").await;
     let revoked = closed.session_token(&app, "0000000000000000000000a2").await;
+    let access = closed.access_token(&app, "0000000000000000000000a1").await;
     let revoke = pb::RevokeSessionTokensRequest { app_id: app.clone(), user_id: "0000000000000000000000a2".into() };
     closed.client.revoke_session_tokens(revoke).await.expect("revoked");
     assert!(closed.validate(&token).await.valid);
@@ -90,6 +92,23 @@ async fn redis_outages_follow_the_policy_and_recovery_needs_nothing() {
     redis.stop();
     let answer = closed.validate(&token).await;
     assert_eq!(answer.reason, reason(pb::InvalidReason::Unavailable), "fail closed: {answer:?}");
+    // Access tokens live in the database: whatever the policy, they are checked there.
+    let answer = closed.validate(&access).await;
+    assert!(answer.valid, "an access token is read from the database: {answer:?}");
+    // A failed Redis is not waited for again by every call: one probe per interval.
+    let failures = || {
+        let text = metrics.render();
+        text.lines()
+            .find_map(|l| l.strip_prefix("roster_redis_failures_total "))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
+    };
+    let before = failures();
+    for _ in 0..30 {
+        assert_eq!(closed.validate(&token).await.reason, reason(pb::InvalidReason::Unavailable));
+        assert!(closed.validate(&access).await.valid);
+    }
+    let tried = failures() - before;
+    assert!(tried <= 3, "60 validations tried the absent Redis {tried} times, not once per call");
     assert!(database.validate(&token).await.valid, "database policy reads the durable state");
     assert_eq!(database.validate(&revoked).await.reason, reason(pb::InvalidReason::Revoked));
     assert!(open.validate(&token).await.valid, "open policy skips the revocation check");

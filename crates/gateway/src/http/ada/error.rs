@@ -91,7 +91,10 @@ impl From<ApiError> for AdaError {
             ErrorCode::PermissionDenied => plain(StatusCode::FORBIDDEN, "forbidden", "Not allowed."),
             ErrorCode::UserDeactivated => plain(StatusCode::FORBIDDEN, "forbidden", "The end user is deactivated."),
             ErrorCode::RateLimited => plain(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests."),
-            ErrorCode::Unavailable | ErrorCode::Internal => {
+            ErrorCode::Unavailable => {
+                plain(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable.")
+            }
+            ErrorCode::Internal => {
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Unexpected error.")
             }
         }
@@ -134,6 +137,9 @@ pub enum Errors {
     RateLimited(#[to_schema] ErrorBody),
     #[response(status = 500)]
     Internal(#[to_schema] ErrorBody),
+    /// A service or the database is away for the moment: try again after `Retry-After`.
+    #[response(status = 503, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    Unavailable(#[to_schema] ErrorBody),
 }
 
 impl IntoResponse for AdaError {

@@ -32,9 +32,8 @@ impl From<ApiError> for KoreError {
             ErrorCode::PermissionDenied => (StatusCode::FORBIDDEN, err.message),
             ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "Too many requests.".into()),
             ErrorCode::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into()),
-            ErrorCode::Internal | ErrorCode::Unavailable => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error.".into())
-            }
+            ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Unexpected error.".into()),
+            ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable.".into()),
             _ => (StatusCode::BAD_REQUEST, err.message),
         };
         Self { status, message, retry_after }
@@ -73,6 +72,9 @@ pub enum Errors {
     RateLimited(#[to_schema] ErrorBody),
     #[response(status = 500)]
     Internal(#[to_schema] ErrorBody),
+    /// A service or the database is away for the moment: try again after `Retry-After`.
+    #[response(status = 503, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    Unavailable(#[to_schema] ErrorBody),
 }
 
 impl IntoResponse for KoreError {
