@@ -17,6 +17,7 @@ mod kore_import;
 mod kore_users;
 mod listeners;
 mod logs;
+mod outages;
 mod privacy;
 mod profiles;
 mod receiver;

@@ -45,7 +45,8 @@ impl Application {
 
     pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let listener = platform::grpc::listen(SERVICE, settings.context.listen, &settings.grpc).await?;
+        let listener =
+            platform::grpc::listen(SERVICE, settings.context.listen, &settings.grpc).await?.watching(db.clone());
         Ok(Bound {
             listener,
             outbox: Arc::new(SeaOutbox::new(db.clone())),

@@ -25,7 +25,8 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let sealer = sealer_from_settings(&db, settings).await?;
-        let listener = platform::grpc::listen(SERVICE, settings.events.listen, &settings.grpc).await?;
+        let listener =
+            platform::grpc::listen(SERVICE, settings.events.listen, &settings.grpc).await?.watching(db.clone());
         let mut store = SeaEventStore::new(db, sealer);
         if settings.smtp.url.is_some() {
             store = store.with_mail();

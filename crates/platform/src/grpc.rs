@@ -20,21 +20,62 @@ pub async fn bind(service: &str, addr: std::net::SocketAddr) -> anyhow::Result<T
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("{service} cannot listen on {addr}: {e}"))
 }
 
-/// A gRPC service's bound listener and the limits it is served with.
+/// A gRPC service's bound listener, the limits it is served with, and the database its
+/// readiness follows.
 pub struct Listener {
     tcp: TcpListener,
     limits: GrpcSettings,
+    database: Option<sea_orm::DatabaseConnection>,
 }
 
 impl Listener {
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.tcp.local_addr()
     }
+
+    /// Health answers NOT_SERVING while `db` cannot be reached (checked every
+    /// `READINESS_INTERVAL`), so probes and the gateway's `/readyz` see the outage.
+    pub fn watching(self, db: sea_orm::DatabaseConnection) -> Self {
+        Self { database: Some(db), ..self }
+    }
 }
+
+/// How often a service checks that its database answers.
+pub const READINESS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Binds a gRPC service's listener (see `bind`), to be served with `limits`.
 pub async fn listen(service: &str, addr: std::net::SocketAddr, limits: &GrpcSettings) -> anyhow::Result<Listener> {
-    Ok(Listener { tcp: bind(service, addr).await?, limits: limits.clone() })
+    Ok(Listener { tcp: bind(service, addr).await?, limits: limits.clone(), database: None })
+}
+
+/// Keeps health in step with the database until shutdown: SERVING while a ping answers.
+async fn follow_database(
+    reporter: tonic_health::server::HealthReporter,
+    service_name: &'static str,
+    db: sea_orm::DatabaseConnection,
+    shutdown: Shutdown,
+) {
+    let mut serving = true;
+    let stop = shutdown.requested();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(READINESS_INTERVAL) => {}
+        }
+        let answers = tokio::time::timeout(Duration::from_secs(2), db.ping()).await.is_ok_and(|r| r.is_ok());
+        if answers != serving && !shutdown.is_requested() {
+            serving = answers;
+            let status = if answers { ServingStatus::Serving } else { ServingStatus::NotServing };
+            if answers {
+                tracing::info!(service = service_name, "the database answers again: serving");
+            } else {
+                tracing::warn!(service = service_name, "the database does not answer: not serving");
+            }
+            reporter.set_service_status("", status).await;
+            reporter.set_service_status(service_name, status).await;
+        }
+    }
 }
 
 /// Serves `routes` (one Roster gRPC service named `service_name`) plus health and reflection on
@@ -54,7 +95,10 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let routes = routes.add_service(health).add_service(reflection);
-    let Listener { tcp: listener, limits } = listener;
+    let Listener { tcp: listener, limits, database } = listener;
+    if let Some(db) = database {
+        tokio::spawn(follow_database(reporter.clone(), service_name, db, shutdown.clone()));
+    }
     let addr = listener.local_addr()?;
     tracing::info!(service = service_name, %addr, "gRPC server listening");
 

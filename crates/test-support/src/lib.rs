@@ -5,6 +5,8 @@
 //! PostgreSQL and Redis come from `TEST_DATABASE_URL` and `TEST_REDIS_URL`, which `scripts/test`
 //! sets after starting real servers. A test that needs one fails loudly when it is missing.
 
+mod proxy;
+
 use std::sync::Once;
 
 use rand::RngCore;
@@ -12,6 +14,7 @@ use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 
 pub use platform::Settings;
+pub use proxy::FaultProxy;
 
 /// Test output stays silent unless `TEST_LOG=1`.
 pub fn init_logging() {

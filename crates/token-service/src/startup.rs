@@ -66,7 +66,8 @@ impl Application {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
         let cache = cache(settings, &clock).await?;
-        let listener = platform::grpc::listen(SERVICE, settings.token.listen, &settings.grpc).await?;
+        let listener =
+            platform::grpc::listen(SERVICE, settings.token.listen, &settings.grpc).await?.watching(db.clone());
         let sealer = platform::db::sealer(&db, settings, "token_sealing_keys").await?;
         let store: Arc<dyn TokenStore> = Arc::new(SeaTokenStore::new(db));
         let keys = key_set(settings, store.as_ref(), clock.as_ref()).await?;

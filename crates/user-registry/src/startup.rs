@@ -29,7 +29,8 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
-        let listener = platform::grpc::listen(SERVICE, settings.registry.listen, &settings.grpc).await?;
+        let listener =
+            platform::grpc::listen(SERVICE, settings.registry.listen, &settings.grpc).await?.watching(db.clone());
         let lifecycle = Arc::new(GrpcLifecycle::new(settings)?);
         let sealer = sealer_from_settings(&db, settings).await?;
         let outbox = Arc::new(SeaOutbox::new(db.clone()));
