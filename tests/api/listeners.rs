@@ -90,3 +90,33 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
     let answered = until_closed(&mut third).await;
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
 }
+
+#[tokio::test]
+async fn a_uri_or_head_too_large_is_refused_in_the_dialects_shape() {
+    let t = spawn_stack_with(Backend::Sqlite, false, |_| {}).await;
+    let long = format!("/v3/users?user_ids={}", "a".repeat(9 * 1024));
+    let answer = t.call(Method::GET, &long, &t.token, None).await;
+    assert_eq!(answer.status(), reqwest::StatusCode::URI_TOO_LONG);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], true, "Sendbird's shape: {body}");
+
+    let mut request = t.http.get(format!("{}/api/v2/end-users", t.base)).bearer_auth(&t.token);
+    for i in 0..120 {
+        request = request.header(format!("x-filler-{i}"), "1");
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert!(body["errors"][0]["type"].is_string(), "Ada's shape: {body}");
+
+    let big = t
+        .http
+        .get(format!("{}/v2/apps/{}/users/u", t.base, t.app_id))
+        .header("x-filler", "b".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), reqwest::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let body: serde_json::Value = big.json().await.unwrap();
+    assert!(body["errors"][0]["code"].is_string(), "Sunshine's shape: {body}");
+}

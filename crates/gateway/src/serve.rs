@@ -24,6 +24,8 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(settings.header_read_timeout_ms))
+        // Above the router's own limit (http::MAX_HEADERS), which answers in the dialect's shape.
+        .max_headers(2 * http::MAX_HEADERS)
         .keep_alive(true);
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let mut connections = JoinSet::new();

@@ -103,15 +103,25 @@ pub fn claimed_client(token: &str) -> Result<String, JwtRefusal> {
     claimed.app_id.filter(|id| !id.is_empty()).ok_or(JwtRefusal::NoKeyNamed)
 }
 
+/// A token's header, refused when it is malformed or names critical extensions: Roster
+/// understands none, and RFC 7515 (4.1.11) says such a token must be refused, not read.
+fn decode_header(token: &str) -> Result<jsonwebtoken::Header, JwtRefusal> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRefusal::Malformed)?;
+    if header.crit.is_some() {
+        return Err(JwtRefusal::Malformed);
+    }
+    Ok(header)
+}
+
 /// Whether a token's header names a `kid` (app keys, public keys) or not (admin clients).
 pub fn has_kid(token: &str) -> Result<bool, JwtRefusal> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRefusal::Malformed)?;
+    let header = decode_header(token)?;
     Ok(header.kid.is_some_and(|k| !k.is_empty()))
 }
 
 /// The `kid` and algorithm a token's header names.
 pub fn header(token: &str) -> Result<(String, Algorithm), JwtRefusal> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRefusal::Malformed)?;
+    let header = decode_header(token)?;
     let kid = header.kid.filter(|k| !k.is_empty()).ok_or(JwtRefusal::MissingKid)?;
     Ok((kid, header.alg))
 }
@@ -163,7 +173,7 @@ pub fn verify(
 /// Verifies an HS256 token whose header names no `kid` (an admin client's: the client is named in
 /// the claims).
 pub fn verify_unkeyed(token: &str, key: &DecodingKey, now_millis: i64) -> Result<CustomerClaims, JwtRefusal> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRefusal::Malformed)?;
+    let header = decode_header(token)?;
     checked(token, header.alg, KeyAlgorithm::Hs256, key, now_millis)
 }
 
@@ -231,6 +241,17 @@ mod tests {
             (hs(json!({ "scope": "app", "nbf": now() + 120 }), Some("k"), b"s3cret"), JwtRefusal::NotYetValid),
             (hs(json!({ "scope": "app" }), None, b"s3cret"), JwtRefusal::MissingKid),
             ("garbage".to_owned(), JwtRefusal::Malformed),
+            // A critical extension Roster does not understand (RFC 7515, 4.1.11).
+            (
+                {
+                    let mut header = Header::new(Algorithm::HS256);
+                    header.kid = Some("app_1".into());
+                    header.crit = Some(vec!["exp".into()]);
+                    jsonwebtoken::encode(&header, &json!({ "scope": "app" }), &EncodingKey::from_secret(b"s3cret"))
+                        .unwrap()
+                },
+                JwtRefusal::Malformed,
+            ),
         ];
         for (token, refusal) in cases {
             assert_eq!(verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS).unwrap_err(), refusal);
@@ -367,6 +388,7 @@ mod tests {
             if let Ok(read) = verify(&token, KeyAlgorithm::Hs256, &key, NOW_MS) {
                 prop_assert_eq!(head.get("alg").and_then(|a| a.as_str()), Some("HS256"));
                 prop_assert!(head.get("kid").and_then(|k| k.as_str()).is_some_and(|k| !k.is_empty()));
+                prop_assert!(head.get("crit").is_none(), "a critical extension is never ignored");
                 prop_assert!(claims.is_object());
                 for time in ["exp", "nbf"] {
                     if let Some(t) = claims.get(time) {

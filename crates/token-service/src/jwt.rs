@@ -73,6 +73,10 @@ impl SessionKeys for KeySet {
             return session_token::verify(token, keys, now_millis);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidReason::Malformed)?;
+        // Roster understands no critical extension (RFC 7515, 4.1.11).
+        if header.crit.is_some() {
+            return Err(InvalidReason::Malformed);
+        }
         if header.alg != Algorithm::HS256 {
             return Err(InvalidReason::BadSignature);
         }
@@ -191,5 +195,17 @@ mod tests {
         let foreign = |exp| legacy("k", &[1; 32], &SessionClaims { iss: "elsewhere".into(), ..claims(exp) });
         assert_eq!(keys.verify(&foreign(far_future()), NOW_MS), Err(InvalidReason::Malformed));
         assert_eq!(keys.verify(&foreign(NOW - 60), NOW_MS), Err(InvalidReason::Expired));
+    }
+
+    #[test]
+    fn a_jwt_naming_a_critical_extension_is_refused() {
+        use jsonwebtoken::{EncodingKey, Header};
+        let keys = KeySet::new(&[("k".into(), vec![1; 32])]).unwrap();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k".into());
+        header.crit = Some(vec!["b64".into()]);
+        let token = jsonwebtoken::encode(&header, &claims(far_future()), &EncodingKey::from_secret(&[1; 32])).unwrap();
+        assert_eq!(keys.verify(&token, NOW_MS).unwrap_err(), InvalidReason::Malformed);
+        assert!(keys.verify(&legacy("k", &[1; 32], &claims(far_future())), NOW_MS).is_ok(), "the same without crit");
     }
 }

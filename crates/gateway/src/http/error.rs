@@ -51,6 +51,29 @@ pub async fn json_rejections<E: DialectError>(response: Response) -> Response {
     rendered
 }
 
+/// A status the gateway answers before routing (a URI or a head too large), in the shape of the
+/// dialect the path belongs to.
+pub fn rejection_for(path: &str, status: StatusCode) -> Response {
+    use crate::http::{ada::AdaError, kore::KoreError, sendbird::SendbirdError, sunshine::SunshineError};
+    if path.starts_with("/v3/") {
+        SendbirdError::rejection(status).into_response()
+    } else if path.starts_with("/v2/apps/") || path.starts_with("/sc/v2/apps/") {
+        SunshineError::rejection(status).into_response()
+    } else if path.starts_with("/api/public/") {
+        KoreError::rejection(status).into_response()
+    } else if path.starts_with("/api/") {
+        AdaError::rejection(status).into_response()
+    } else {
+        let message = status.canonical_reason().unwrap_or("Bad request");
+        respond(
+            status,
+            status.as_u16(),
+            serde_json::json!({ "error": true, "code": status.as_u16(), "message": message }),
+            None,
+        )
+    }
+}
+
 /// A service answered without the resource its answer must carry: a server fault, logged here
 /// with what was missing.
 pub fn incomplete() -> ApiError {

@@ -97,6 +97,27 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(head_limits))
+}
+
+/// The longest request target the gateway reads (RFC 9110 suggests at least 8,000 octets).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header fields, and their bytes, a request may carry.
+pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// 414 and 431 in the dialect's shape. (The HTTP listener's own, larger limits answer bare.)
+async fn head_limits(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let too_long = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES;
+    let header_bytes: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    let status = if too_long {
+        StatusCode::URI_TOO_LONG
+    } else if request.headers().len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    } else {
+        return next.run(request).await;
+    };
+    error::rejection_for(request.uri().path(), status)
 }
 
 /// Counts and times every request by route template (never the raw path), method and status.
