@@ -55,7 +55,21 @@ async fn main() -> anyhow::Result<()> {
     settings.webhooks.batch_size = batch;
     settings.webhooks.idle_poll_ms = 5;
     let stack = roster::Stack::start(settings).await?;
-    let first = stack.first_application.clone().ok_or_else(|| anyhow::anyhow!("a fresh stack has an application"))?;
+    // An application of this run's own (a PostgreSQL database may hold earlier runs').
+    let mut token =
+        proto::token::v1::token_service_client::TokenServiceClient::connect(format!("http://{}", stack.token)).await?;
+    let created = token
+        .create_application(proto::token::v1::CreateApplicationRequest {
+            name: "webhook-throughput".into(),
+            settings: None,
+            with_api_token: true,
+        })
+        .await?
+        .into_inner();
+    let first = roster::FirstApplication {
+        app_id: created.application.map(|a| a.id).unwrap_or_default(),
+        api_token: created.api_token,
+    };
 
     let http = reqwest::Client::new();
     let body = json!({"enabled": true, "url": format!("http://{receiver}/hook"), "enabled_events": ["*"]});
