@@ -6,8 +6,10 @@ use test_support::Backend;
 
 use crate::helpers::{TestStack, assert_sendbird_error, spawn_stack};
 
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-a-real-image-but-png-by-content";
-const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'];
+/// 8 x 8 pixels, with a text chunk ("private-note-in-metadata") that must not be kept.
+pub const PNG: &[u8] = include_bytes!("../fixtures/images/face.png");
+/// 8 x 8 pixels, with EXIF ("private-note-in-exif") that must not be kept.
+const JPEG: &[u8] = include_bytes!("../fixtures/images/face.jpg");
 
 /// A `multipart/form-data` body with text fields and an optional `profile_file`.
 fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) {
@@ -71,7 +73,11 @@ async fn an_uploaded_image_becomes_the_profile_url_and_is_served_there() {
     assert_eq!(image.status(), StatusCode::OK);
     assert_eq!(image.headers()["content-type"], "image/png");
     assert!(image.headers()["cache-control"].to_str().unwrap().contains("immutable"));
-    assert_eq!(image.bytes().await.unwrap().as_ref(), PNG);
+    assert_eq!(image.headers()["x-content-type-options"], "nosniff");
+    assert!(image.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let served = image.bytes().await.unwrap();
+    assert!(served.starts_with(b"\x89PNG\r\n\x1a\n"), "decoded and written again as PNG");
+    assert!(!String::from_utf8_lossy(&served).contains("private-note"), "without the upload's metadata");
     assert_eq!(stack.ok(Method::GET, "/v3/users/pic", None).await["profile_url"], url.as_str());
 
     // A new image, a new URL; the old one no longer resolves.
@@ -86,6 +92,7 @@ async fn an_uploaded_image_becomes_the_profile_url_and_is_served_there() {
     assert_eq!(stack.http.get(&url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let jpeg = stack.http.get(&new_url).send().await.unwrap();
     assert_eq!(jpeg.headers()["content-type"], "image/jpeg");
+    assert!(!String::from_utf8_lossy(&jpeg.bytes().await.unwrap()).contains("private-note"), "EXIF is dropped");
 
     // A plain URL replaces the upload.
     stack.ok(Method::PUT, "/v3/users/pic", Some(json!({ "profile_url": "https://cdn.example.com/p.png" }))).await;
@@ -98,6 +105,15 @@ async fn images_are_checked_by_content_and_size() {
     let fields = [("user_id", "bad"), ("nickname", "B")];
     let gif = send_form(&stack, Method::POST, "/v3/users", &fields, Some(b"GIF89a....")).await;
     assert_sendbird_error(gif, StatusCode::BAD_REQUEST, 400111).await;
+    // PNG by its first bytes only: noise, HTML, or a header declaring 65,535 pixels a side.
+    let mut noise = b"\x89PNG\r\n\x1a\n".to_vec();
+    noise.extend((0..2048u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let html = b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>".to_vec();
+    let huge = include_bytes!("../fixtures/images/huge.png").to_vec();
+    for hostile in [noise, html, huge] {
+        let refused = send_form(&stack, Method::POST, "/v3/users", &fields, Some(&hostile)).await;
+        assert_sendbird_error(refused, StatusCode::BAD_REQUEST, 400111).await;
+    }
     let mut big = PNG.to_vec();
     big.resize(5 * 1024 * 1024 + 1, 0);
     let too_big = send_form(&stack, Method::POST, "/v3/users", &fields, Some(&big)).await;

@@ -234,3 +234,19 @@ async fn another_applications_token_finds_nothing_on_any_route() {
     let mine = stack.ok(Method::GET, "/v3/users/mine", None).await;
     assert_eq!((mine["nickname"].clone(), mine["metadata"].clone()), (json!("m"), json!({ "k": "v" })));
 }
+
+#[tokio::test]
+async fn require_auth_for_profile_image_true_is_refused_not_ignored() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let body = json!({"user_id": "img-1", "nickname": "", "profile_url": "", "require_auth_for_profile_image": true});
+    let refused = stack.call(Method::POST, "/v3/users", &stack.token, Some(body)).await;
+    assert_sendbird_error(refused, StatusCode::BAD_REQUEST, 400111).await;
+    let body = json!({"user_id": "img-1", "nickname": "", "profile_url": "", "require_auth_for_profile_image": false});
+    let created = stack.ok(Method::POST, "/v3/users", Some(body)).await;
+    assert_eq!(created["require_auth_for_profile_image"], false);
+    let update = json!({"require_auth_for_profile_image": true, "nickname": "changed"});
+    let refused = stack.call(Method::PUT, "/v3/users/img-1", &stack.token, Some(update)).await;
+    assert_sendbird_error(refused, StatusCode::BAD_REQUEST, 400111).await;
+    let read = stack.ok(Method::GET, "/v3/users/img-1", None).await;
+    assert_eq!(read["nickname"], "", "a refused update changes nothing");
+}

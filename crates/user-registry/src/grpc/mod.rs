@@ -27,6 +27,22 @@ impl RegistryGrpc {
     }
 }
 
+/// Converts a request's user or patch; one carrying an uploaded image is converted on the
+/// blocking pool, because decoding and re-encoding the image is CPU work.
+async fn convert_off_thread<P, T>(pb: P, has_image: bool) -> Result<T, Status>
+where
+    P: Send + 'static,
+    T: TryFrom<P, Error = RegistryError> + Send + 'static,
+{
+    if !has_image {
+        return T::try_from(pb).map_err(Status::from);
+    }
+    tokio::task::spawn_blocking(move || T::try_from(pb))
+        .await
+        .map_err(|err| Status::from(RegistryError::Unexpected(anyhow::anyhow!("image conversion failed: {err}"))))?
+        .map_err(Status::from)
+}
+
 #[tonic::async_trait]
 impl RegistryService for RegistryGrpc {
     #[tracing::instrument(skip_all)]
@@ -36,7 +52,9 @@ impl RegistryService for RegistryGrpc {
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
         let pb::CreateUserRequest { app_id, user } = request.into_inner();
         let app_id = convert::app_id(app_id)?;
-        let new = NewUser::try_from(user.unwrap_or_default())?;
+        let user = user.unwrap_or_default();
+        let has_image = user.profile_image.is_some();
+        let new: NewUser = convert_off_thread(user, has_image).await?;
         let user = self.registry.create_user(app_id, new).await?;
         Ok(Response::new(pb::CreateUserResponse { user: Some(user.into()) }))
     }
@@ -93,7 +111,9 @@ impl RegistryService for RegistryGrpc {
     ) -> Result<Response<pb::UpsertUserByExternalIdResponse>, Status> {
         let pb::UpsertUserByExternalIdRequest { app_id, user, mark_authenticated } = request.into_inner();
         let app_id = convert::app_id(app_id)?;
-        let new = NewUser::try_from(user.unwrap_or_default())?;
+        let user = user.unwrap_or_default();
+        let has_image = user.profile_image.is_some();
+        let new: NewUser = convert_off_thread(user, has_image).await?;
         let (user, created) = self.registry.upsert_user_by_external_id(app_id, new, mark_authenticated).await?;
         Ok(Response::new(pb::UpsertUserByExternalIdResponse { user: Some(user.into()), created }))
     }
@@ -138,7 +158,9 @@ impl RegistryService for RegistryGrpc {
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UpdateUserResponse>, Status> {
         let pb::UpdateUserRequest { app_id, lookup, patch } = request.into_inner();
-        let patch = UserPatch::try_from(patch.unwrap_or_default())?;
+        let patch = patch.unwrap_or_default();
+        let has_image = patch.profile_image.is_some();
+        let patch: UserPatch = convert_off_thread(patch, has_image).await?;
         let user = self.registry.update_user(&convert::app_id(app_id)?, &convert::lookup(lookup)?, patch).await?;
         Ok(Response::new(pb::UpdateUserResponse { user: Some(user.into()) }))
     }

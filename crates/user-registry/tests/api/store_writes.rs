@@ -263,7 +263,7 @@ async fn profile_images_are_stored_with_the_user_and_replaced_by_urls(backend: B
     use user_registry::domain::{NewUser, ProfileImage, ProfileUrl, User};
     let (store, _db) = store(backend).await;
     let app = app();
-    let png = ProfileImage::parse(b"\x89PNG\r\n\x1a\nfirst".to_vec()).unwrap();
+    let png = ProfileImage::parse(include_bytes!("../../../../tests/fixtures/images/face.png").to_vec()).unwrap();
     let new = NewUser { profile_image: Some(png.clone()), ..crate::helpers::new_user("pic") };
     let (user, image, _) = User::new(app.clone(), new, 1);
     store.create(&user, &Extras { image: image.as_ref(), sensitive: &SensitiveFields::EMPTY }).await.unwrap();
@@ -276,7 +276,7 @@ async fn profile_images_are_stored_with_the_user_and_replaced_by_urls(backend: B
         "other apps see nothing"
     );
 
-    let jpeg = ProfileImage::parse(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2]).unwrap();
+    let jpeg = ProfileImage::parse(include_bytes!("../../../../tests/fixtures/images/face.jpg").to_vec()).unwrap();
     let patch = UserPatch { profile_image: Some(jpeg.clone()), ..UserPatch::default() };
     let updated = store.update(&app, &uid("pic"), &patch, 2).await.unwrap();
     assert!(updated.profile_url.as_str().ends_with(&format!("{}.jpg", jpeg.digest)));

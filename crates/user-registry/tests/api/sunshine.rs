@@ -194,7 +194,7 @@ async fn concurrent_logins_of_one_new_external_id_create_one_authenticated_user(
 async fn deleting_personal_information_clears_exactly_what_it_should(backend: Backend) {
     let (store, conn, _db) = store_and_connection(backend, test_sealer()).await;
     let app = app();
-    let png = ProfileImage::parse(b"\x89PNG\r\n\x1a\nface".to_vec()).unwrap();
+    let png = ProfileImage::parse(include_bytes!("../../../../tests/fixtures/images/face.png").to_vec()).unwrap();
     let new = NewUser {
         external_id: Some(ExternalId::parse("Crm-99".into()).unwrap()),
         nickname: Nickname::parse("M. Santos".into()).unwrap(),

@@ -52,6 +52,7 @@ pub async fn create(
     let discovery_keys = body.optional_string_list("discovery_keys")?.unwrap_or_default();
     let metadata = body.optional_string_map("metadata")?.unwrap_or_default();
     let flags = TokenFlags::read(&body)?;
+    public_profile_images_only(&body)?;
 
     let request = pb::CreateUserRequest {
         app_id: caller.app_id.as_str().to_owned(),
@@ -172,6 +173,7 @@ pub async fn update(
     let flags = TokenFlags::read(&body)?;
     // Accepted for compatibility: Roster has no channels for a user to leave.
     body.optional_bool("leave_all_when_deactivated")?;
+    public_profile_images_only(&body)?;
     let last_seen_at = body.optional_i64("last_seen_at")?;
     if last_seen_at.is_some_and(|ms| ms < 0) {
         return Err(invalid("last_seen_at"));
@@ -210,4 +212,16 @@ pub async fn delete(
     let request = pb::DeleteUserRequest { app_id: caller.app_id.as_str().to_owned(), lookup: by_user_id(user_id) };
     clients.registry.clone().delete_user(request_id.grpc(request)).await?;
     Ok(Json(json!({})))
+}
+
+/// Roster serves profile images to anyone who has their URL (an unguessable one for uploads):
+/// `require_auth_for_profile_image: true` is refused rather than answered `false`.
+fn public_profile_images_only(body: &super::body::JsonBody) -> Result<(), SendbirdError> {
+    if body.optional_bool("require_auth_for_profile_image")? == Some(true) {
+        return Err(SendbirdError::bad_request(
+            super::error::INVALID_VALUE,
+            "Invalid value: \"require_auth_for_profile_image\": Roster serves profile images without authentication.",
+        ));
+    }
+    Ok(())
 }
