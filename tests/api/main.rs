@@ -9,6 +9,7 @@ mod compat;
 mod deactivation;
 mod deletion_races;
 mod events;
+mod faults;
 mod fuzz;
 mod helpers;
 mod kore;

@@ -132,7 +132,9 @@ impl ApiError {
         }
         tracing::error!(grpc.code = ?status.code(), grpc.message = status.message(), "a call to a service failed");
         match status.code() {
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => Self::unavailable(),
+            // `Unknown` without Roster's details is the client's "transport error": a connection
+            // that broke mid-call (a service killed or restarted while answering).
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => Self::unavailable(),
             _ => Self::new(ErrorCode::Internal, "internal error"),
         }
     }
@@ -203,6 +205,9 @@ mod tests {
         assert_eq!(err.code, ErrorCode::Unavailable);
         assert!(!err.message.contains("127.0.0.1"));
         assert_eq!(ApiError::from_status(&Status::deadline_exceeded("timeout")).code, ErrorCode::Unavailable);
+        // A connection broken mid-call, as tonic's client reports it.
+        let broken = ApiError::from_status(&Status::unknown("transport error"));
+        assert_eq!((broken.code, broken.retry_after_secs()), (ErrorCode::Unavailable, Some(1)));
         // Only a Roster service's own code says what the caller did wrong; tonic's decoding
         // limit is not a rate limit, and a proxy's 404 is not a missing user.
         for foreign in [

@@ -58,7 +58,12 @@ impl TestDatabase {
     }
 
     pub async fn postgres() -> Self {
-        let admin_url = required_env("TEST_DATABASE_URL");
+        Self::postgres_on(&required_env("TEST_DATABASE_URL")).await
+    }
+
+    /// A fresh database on the server `admin_url` names (one `scripts/test` started).
+    pub async fn postgres_on(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_owned();
         let name = format!("roster_test_{}", random_suffix());
         let admin = Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
