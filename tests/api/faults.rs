@@ -2,7 +2,7 @@
 //! five `roster serve --service` processes, as Kubernetes runs them) under a bounded load of
 //! creates, session-token issues, revocations and validations, while Redis is killed and
 //! restarted and then flushed, PostgreSQL is stopped and started, the registry process is killed
-//! and restarted, and token-service and the gateway are stopped with SIGTERM and started again.
+//! and restarted, and each of the five processes is stopped with SIGTERM and started again.
 //!
 //! Counted, and asserted: acknowledged creates lost, users duplicated, revoked tokens valid again,
 //! 5xx answers other than 503 (503s during an outage are expected and counted), and recovery
@@ -292,12 +292,17 @@ async fn under_load_faults_lose_nothing_duplicate_nothing_and_heal_by_themselves
     registry = shape.spawn("registry");
     recovered(&base, &api_token, "registry killed and restarted", &mut bounds).await;
     pause().await;
-    // token-service and then the gateway stopped as Kubernetes stops a pod, and started again.
-    sigterm(&token);
-    assert!(token.wait().await.unwrap().success(), "token-service drains and exits 0");
-    token = shape.spawn("token");
-    recovered(&base, &api_token, "token-service SIGTERM and restart", &mut bounds).await;
-    pause().await;
+    // Every other process stopped as Kubernetes stops a pod (SIGTERM), then started again; the
+    // gateway last.
+    for (service, child) in
+        [("registry", &mut registry), ("token", &mut token), ("context", &mut context), ("events", &mut events)]
+    {
+        sigterm(child);
+        assert!(child.wait().await.unwrap().success(), "{service} drains and exits 0");
+        *child = shape.spawn(service);
+        recovered(&base, &api_token, &format!("{service} SIGTERM and restart"), &mut bounds).await;
+        pause().await;
+    }
     sigterm(&gateway);
     assert!(gateway.wait().await.unwrap().success(), "the gateway drains and exits 0");
     gateway = shape.spawn("gateway");
