@@ -52,9 +52,14 @@ impl From<&RosterId> for UserId {
     }
 }
 
-/// `ExternalId::normalized` of a stored value (also used by the migration that rewrote long ones).
+/// `ExternalId::normalized` of a stored value (also used by the migrations that rewrote stored
+/// forms). Unicode compatibility-normalised (NFKC), lower-cased, and normalised again, so one id
+/// is one id however it was typed: "é" composed or as "e" and a combining accent, the Kelvin
+/// sign and "K", full-width and ASCII digits. ("ß" and "ss" stay two ids: lower-casing is not
+/// full case folding.) Done here, in Rust, so SQLite and PostgreSQL compare alike.
 pub fn normalized_external_id(value: &str) -> String {
-    let lower = value.to_lowercase();
+    use unicode_normalization::UnicodeNormalization;
+    let lower: String = value.nfkc().collect::<String>().to_lowercase().nfkc().collect();
     if lower.len() <= ExternalId::MAX_INDEXED_BYTES {
         lower
     } else {
@@ -62,7 +67,8 @@ pub fn normalized_external_id(value: &str) -> String {
     }
 }
 
-/// An id from the customer's own system, unique per application compared case-insensitively.
+/// An id from the customer's own system, unique per application, compared case-insensitively
+/// after Unicode normalisation (`normalized_external_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ExternalId(String);
 
@@ -484,10 +490,28 @@ mod properties {
         }
 
         #[test]
+        fn external_ids_normalise_once_for_good(s in "\\PC{1,40}") {
+            // Normalising a normalised form changes nothing, so a stored form is found again.
+            let once = normalized_external_id(&s);
+            prop_assert_eq!(normalized_external_id(&once), once);
+        }
+
+        #[test]
         fn external_ids_equal_up_to_case_collide(s in "[a-zA-Z0-9-]{1,40}") {
             let lower = ExternalId::parse(s.to_lowercase()).unwrap();
             let upper = ExternalId::parse(s.to_uppercase()).unwrap();
             prop_assert_eq!(lower.normalized(), upper.normalized());
         }
+    }
+
+    #[test]
+    fn one_id_however_it_was_typed() {
+        let same = |a: &str, b: &str| normalized_external_id(a) == normalized_external_id(b);
+        assert!(same("caf\u{e9}", "cafe\u{301}"), "composed and decomposed e-acute");
+        assert!(same("\u{212a}elvin", "Kelvin"), "the Kelvin sign and K");
+        assert!(same("\u{ff21}\u{ff11}", "a1"), "full-width letters and digits");
+        assert!(same("CAF\u{c9}", "cafe\u{301}"));
+        assert!(!same("stra\u{df}e", "strasse"), "no full case folding: two ids");
+        assert!(!same("a", "b"));
     }
 }

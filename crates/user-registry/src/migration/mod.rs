@@ -13,6 +13,7 @@ mod m20261129_000007_add_member_listings;
 mod m20261203_000008_one_profile;
 mod m20261203_000009_privacy_requests;
 mod m20261203_000010_outbox_sequence;
+mod m20261203_000011_unicode_external_ids;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_one_profile::Migration),
             Box::new(m20261203_000009_privacy_requests::Migration),
             Box::new(m20261203_000010_outbox_sequence::Migration),
+            Box::new(m20261203_000011_unicode_external_ids::Migration),
         ]
     }
 

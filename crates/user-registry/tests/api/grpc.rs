@@ -125,6 +125,14 @@ async fn upsert_by_external_id_creates_once_and_keeps_profiles() {
         registry.client.upsert_user_by_external_id(upsert("CRM-1", "other@example.com")).await.unwrap().into_inner();
     assert!(!again.created);
     assert_eq!(again.user.unwrap().id, user.id);
+    // One id however it was typed: composed or decomposed accents, the Kelvin sign.
+    let composed = registry.client.upsert_user_by_external_id(upsert("Caf\u{e9}-\u{212a}", "c@example.com")).await;
+    let composed = composed.unwrap().into_inner();
+    assert!(composed.created);
+    let decomposed = registry.client.upsert_user_by_external_id(upsert("CAFE\u{301}-k", "d@example.com")).await;
+    let decomposed = decomposed.unwrap().into_inner();
+    assert!(!decomposed.created, "the same external id");
+    assert_eq!(decomposed.user.unwrap().id, composed.user.unwrap().id);
 
     let bad_email = registry.client.upsert_user_by_external_id(upsert("Crm-2", "not-an-email")).await.unwrap_err();
     let err = ApiError::from_status(&bad_email);
