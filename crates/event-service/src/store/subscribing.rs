@@ -141,6 +141,19 @@ pub(super) async fn delete_subscription(
     keep_group_nonempty: bool,
 ) -> Result<bool, EventError> {
     let txn = store.db.begin().await.map_err(db_err)?;
+    // A write first: on SQLite it takes the write lock now, so this transaction never has to
+    // upgrade a read (which fails at once, busy handler or not, if the dispatcher wrote
+    // meanwhile); on PostgreSQL it locks the row.
+    let touched = subscriptions::Entity::update_many()
+        .col_expr(subscriptions::Column::UpdatedAt, Expr::col(subscriptions::Column::UpdatedAt).into())
+        .filter(subscriptions::Column::AppId.eq(app_id))
+        .filter(subscriptions::Column::Id.eq(id))
+        .exec(&txn)
+        .await
+        .map_err(db_err)?;
+    if touched.rows_affected == 0 {
+        return Ok(false);
+    }
     let Some(found) = subscriptions::Entity::find_by_id(id.to_owned())
         .filter(subscriptions::Column::AppId.eq(app_id))
         .one(&txn)
