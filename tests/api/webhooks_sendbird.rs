@@ -239,7 +239,8 @@ async fn https_targets_are_delivered_when_their_certificate_is_trusted_and_only_
     let failed = 'wait: {
         for _ in 0..600 {
             let pending = deliveries(&untrusting, pb::DeliveryStatus::Pending).await;
-            if let Some(d) = pending.into_iter().find(|d| d.attempts > 0) {
+            // An attempt counts from its lease; wait for one that has ended and been recorded.
+            if let Some(d) = pending.into_iter().find(|d| d.attempts > 0 && !d.last_error.is_empty()) {
                 break 'wait d;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
