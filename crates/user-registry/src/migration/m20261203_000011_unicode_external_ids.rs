@@ -1,7 +1,8 @@
 //! External ids are compared after Unicode normalisation (`normalized_external_id`): rewrites the
 //! stored form of every id it changes. Only ids with a character outside ASCII can change. Where
-//! two stored ids of one application now read as one, neither is rewritten (both users stay, each
-//! found by its own stored form as before) and the migration says so in the log.
+//! two stored ids of one application now read as one, the one whose stored form is already the
+//! new form keeps it and answers lookups by that id; the other is left as stored (reachable by its
+//! Roster id and user_id, never merged or deleted) and the migration logs its Roster id.
 
 use std::collections::{BTreeMap, BTreeSet};
 

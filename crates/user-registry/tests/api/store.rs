@@ -18,6 +18,7 @@ test_support::contract!(
     concurrent_creates_of_one_user_id_store_exactly_one,
     long_multibyte_external_ids_are_unique_case_insensitively,
     the_unique_keys_the_store_maps_are_those_the_migrations_made,
+    the_unicode_migration_rewrites_stored_forms_and_leaves_collisions,
 );
 
 async fn creates_and_finds_by_every_key(backend: Backend) {
@@ -184,4 +185,54 @@ async fn the_migration_rewrites_long_external_ids_stored_whole() {
     let app = user_registry::domain::AppId::parse("bbbbbbbbbbbbbbbbbbbbbbbb".into()).unwrap();
     let found = store.find(&app, &Lookup::ExternalId(ExternalId::parse(long.to_lowercase()).unwrap())).await.unwrap();
     assert_eq!(found.map(|u| u.user_id.as_str().to_owned()), Some("old".to_owned()));
+}
+
+/// Users stored under the old rule (lower-casing only), then the migration to the Unicode rule:
+/// a full-width id is found by its ASCII form afterwards; of a composed and a decomposed "Café"
+/// (two users before), neither is rewritten, and each is still found as before.
+async fn the_unicode_migration_rewrites_stored_forms_and_leaves_collisions(backend: Backend) {
+    use sea_orm_migration::MigratorTrait;
+    use user_registry::{app::UserStore, migration::Migrator, store::SeaUserStore};
+    test_support::init_logging();
+    let db = test_support::TestDatabase::new(backend).await;
+    let conn = platform::db::connect(&db.url, 5).await.unwrap();
+    let before = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&conn, Some(before)).await.unwrap();
+    let store = SeaUserStore::new(conn.clone(), test_sealer());
+    let app = app();
+    let users: Vec<_> = ["composed", "decomposed", "fullwidth"].iter().map(|id| user(&app, id)).collect();
+    for user in &users {
+        store.create(user, &Extras::NONE).await.unwrap();
+    }
+    // As the old rule stored them.
+    for (user, external, old_form) in [
+        (&users[0], "Caf\u{e9}", "caf\u{e9}"),
+        (&users[1], "Cafe\u{301}", "cafe\u{301}"),
+        (&users[2], "\u{ff21}\u{ff22}", "\u{ff41}\u{ff42}"),
+    ] {
+        let sql = format!(
+            "UPDATE users SET external_id = '{external}', external_id_norm = '{old_form}' WHERE id = '{}'",
+            user.id.as_str()
+        );
+        conn.execute(Statement::from_string(conn.get_database_backend(), sql)).await.unwrap();
+    }
+    Migrator::up(&conn, None).await.unwrap();
+
+    let find = |external: &str| {
+        let lookup = Lookup::ExternalId(ExternalId::parse(external.to_owned()).unwrap());
+        let store = &store;
+        let app = &app;
+        async move { store.find(app, &lookup).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(find("ab").await, Some(users[2].id.clone()), "rewritten: found by its ASCII form");
+    assert_eq!(find("Caf\u{e9}").await, Some(users[0].id.clone()), "the composed one, as before");
+    let norms = conn
+        .query_all(Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT external_id_norm FROM users WHERE id = '{}'", users[1].id.as_str()),
+        ))
+        .await
+        .unwrap();
+    let kept: String = norms[0].try_get_by_index(0).unwrap();
+    assert_eq!(kept, "cafe\u{301}", "the decomposed one would collide: left as stored");
 }
