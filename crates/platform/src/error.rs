@@ -135,6 +135,9 @@ impl ApiError {
             // `Unknown` without Roster's details is the client's "transport error": a connection
             // that broke mid-call (a service killed or restarted while answering).
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => Self::unavailable(),
+            // The HTTP/2 connection itself failed (reset, GOAWAY as a service stops): the peer
+            // went away mid-call. A decoding failure, also `Internal`, stays a fault.
+            Code::Internal if status.message().starts_with("h2 protocol error") => Self::unavailable(),
             _ => Self::new(ErrorCode::Internal, "internal error"),
         }
     }
@@ -208,6 +211,11 @@ mod tests {
         // A connection broken mid-call, as tonic's client reports it.
         let broken = ApiError::from_status(&Status::unknown("transport error"));
         assert_eq!((broken.code, broken.retry_after_secs()), (ErrorCode::Unavailable, Some(1)));
+        // The connection reset as a service stopped (seen by the fault suite).
+        let reset = ApiError::from_status(&Status::internal("h2 protocol error: http2 error"));
+        assert_eq!(reset.code, ErrorCode::Unavailable);
+        let undecodable = ApiError::from_status(&Status::internal("failed to decode Protobuf message"));
+        assert_eq!(undecodable.code, ErrorCode::Internal);
         // Only a Roster service's own code says what the caller did wrong; tonic's decoding
         // limit is not a rate limit, and a proxy's 404 is not a missing user.
         for foreign in [
