@@ -24,14 +24,11 @@ use std::{
 use proto::token::v1::{self as pb, token_service_client::TokenServiceClient};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use test_support::{free_port, until_listening};
 use tokio::process::{Child, Command};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with scripts/test"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn shell(command: &str) {
@@ -82,16 +79,6 @@ impl Shape {
             .kill_on_drop(true)
             .spawn()
             .unwrap()
-    }
-
-    async fn ready(&self, port: u16) {
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("nothing listens on {port}");
     }
 }
 
@@ -244,7 +231,7 @@ async fn under_load_faults_lose_nothing_duplicate_nothing_and_heal_by_themselves
     let mut registry = shape.spawn("registry");
     let mut gateway = shape.spawn("gateway");
     for port in [shape.events, shape.token, shape.context, shape.registry, shape.gateway] {
-        shape.ready(port).await;
+        until_listening(port).await;
     }
     let token_endpoint = format!("http://127.0.0.1:{}", shape.token);
     let mut tokens = TokenServiceClient::new(platform::grpc::channel(&token_endpoint, Duration::from_secs(5)).unwrap());
@@ -386,17 +373,8 @@ async fn the_all_in_one_process_drains_under_load() {
         }
         command.spawn().unwrap()
     };
-    let wait_for = |port: u16| async move {
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("nothing listens on {port}");
-    };
     let roster = serve();
-    wait_for(gateway_port).await;
+    until_listening(gateway_port).await;
     let channel = platform::grpc::channel(&format!("http://127.0.0.1:{token_port}"), Duration::from_secs(5)).unwrap();
     let request = pb::CreateApplicationRequest { name: "drain".into(), settings: None, with_api_token: true };
     let api_token = TokenServiceClient::new(channel).create_application(request).await.unwrap().into_inner().api_token;
@@ -417,7 +395,7 @@ async fn the_all_in_one_process_drains_under_load() {
     let tally = std::mem::take(&mut *tally.lock().unwrap());
 
     let _again = serve();
-    wait_for(gateway_port).await;
+    until_listening(gateway_port).await;
     let found: BTreeSet<String> = all_user_ids(&base, &api_token).await.into_iter().collect();
     let lost: Vec<&String> = tally.acknowledged.iter().filter(|id| !found.contains(*id)).collect();
     let report = format!(

@@ -48,7 +48,8 @@ pub struct Receiver {
     pub addr: SocketAddr,
     rx: mpsc::UnboundedReceiver<Received>,
     task: tokio::task::JoinHandle<()>,
-    scheme: &'static str,
+    /// Served over TLS as `localhost`.
+    tls: bool,
 }
 
 fn app(fail_first: usize) -> (axum::Router, mpsc::UnboundedReceiver<Received>) {
@@ -109,7 +110,7 @@ impl Receiver {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { addr, rx, task, scheme: "http" }
+        Self { addr, rx, task, tls: false }
     }
 
     /// The same receiver over HTTPS, as `localhost`, with the certificate in
@@ -122,13 +123,14 @@ impl Receiver {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { addr, rx, task, scheme: "https" }
+        Self { addr, rx, task, tls: true }
     }
 
     pub fn url(&self) -> String {
-        match self.scheme {
-            "https" => format!("https://localhost:{}/hook", self.addr.port()),
-            _ => format!("http://{}/hook", self.addr),
+        if self.tls {
+            format!("https://localhost:{}/hook", self.addr.port())
+        } else {
+            format!("http://{}/hook", self.addr)
         }
     }
 

@@ -214,4 +214,64 @@ test_support::contract!(
     a_failure_past_the_age_limit_is_dead_and_redelivered_on_request,
     a_permanent_failure_is_dead_at_once,
     two_replicas_never_lease_one_delivery_twice,
+    a_delivery_whose_worker_died_is_leased_again_when_its_lease_ends,
 );
+
+/// A dispatcher that dies mid-delivery never completes its lease: once the lease ends, the
+/// delivery is leased again (same delivery, same event), so nothing is lost.
+async fn a_delivery_whose_worker_died_is_leased_again_when_its_lease_ends(backend: Backend) {
+    let (mut server, _db) = start(backend).await;
+    let c = &mut server.client;
+    let app_id = app();
+    subscribe(c, &app_id, &["user.created"]).await;
+    publish(c, vec![event(&app_id, "user.created", &platform::ids::new_id())]).await;
+    let short = |worker: &str| pb::LeaseDeliveriesRequest { worker: worker.into(), max: 10, lease_ms: 1 };
+    let first = c.lease_deliveries(short("dies")).await.unwrap().into_inner().deliveries;
+    assert_eq!(first.len(), 1);
+    // The worker is gone; its lease runs out (bounded wait for that state, not a timing check).
+    let mut again = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        again = c.lease_deliveries(short("survivor")).await.unwrap().into_inner().deliveries;
+        if !again.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(again.len(), 1, "leased again after the first lease ended");
+    let (before, after) = (first[0].delivery.as_ref().unwrap(), again[0].delivery.as_ref().unwrap());
+    assert_eq!((&after.id, &after.event.as_ref().unwrap().id), (&before.id, &before.event.as_ref().unwrap().id));
+    assert_ne!(again[0].lease_id, first[0].lease_id);
+    // The dead worker's late report is refused; the survivor's counts.
+    complete(c, vec![outcome(&first[0], true)]).await;
+    assert!(deliveries(c, &app_id, pb::DeliveryStatus::Delivered).await.is_empty(), "a stale lease reports nothing");
+    complete(c, vec![outcome(&again[0], true)]).await;
+    assert_eq!(deliveries(c, &app_id, pb::DeliveryStatus::Delivered).await.len(), 1);
+}
+
+/// The metrics an operator watches: events stored, deliveries by outcome, dead letters, lag.
+#[tokio::test]
+async fn deliveries_are_counted_by_outcome_with_dead_letters_and_lag() {
+    let metrics = platform::metrics::install();
+    let (mut server, _db) = start(Backend::Sqlite).await;
+    let c = &mut server.client;
+    let app_id = app();
+    subscribe(c, &app_id, &["user.created"]).await;
+    let events = (0..2).map(|_| event(&app_id, "user.created", &platform::ids::new_id())).collect();
+    publish(c, events).await;
+    let leased = lease(c, 10).await;
+    assert_eq!(leased.len(), 2);
+    let mut refused = outcome(&leased[1], false);
+    refused.permanent = true;
+    complete(c, vec![outcome(&leased[0], true), refused]).await;
+
+    let text = metrics.render();
+    for needle in [
+        "roster_events_stored_total 2",
+        r#"roster_webhook_deliveries_total{outcome="delivered"} 1"#,
+        r#"roster_webhook_deliveries_total{outcome="failed"} 1"#,
+        "roster_webhook_dead_lettered_total 1",
+        "roster_webhook_delivery_lag_seconds_count 1",
+    ] {
+        assert!(text.lines().any(|line| line.starts_with(needle)), "{needle} in:\n{text}");
+    }
+}

@@ -21,9 +21,9 @@ use crate::app::KvCache;
 /// A Redis round trip that takes longer than this counts as Redis being unavailable.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// After Redis fails, calls fail at once for this long; then one call tries it again (and the
-/// others keep failing at once until that one has its answer).
-pub const REDIS_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+/// After Redis fails, calls fail at once for this many milliseconds; then one call tries it
+/// again (and the others keep failing at once until that one has its answer).
+const REDIS_RETRY_MS: u64 = 1_000;
 
 #[derive(Clone)]
 enum Connection {
@@ -40,7 +40,7 @@ pub struct RedisKv {
 }
 
 /// A circuit breaker: while Redis is known to be away, callers pay nothing to learn it again,
-/// only one probe per `REDIS_RETRY_INTERVAL` waits for Redis.
+/// only one probe per `REDIS_RETRY_MS` waits for Redis.
 struct Breaker {
     started: Instant,
     /// Milliseconds since `started` until which calls fail at once; 0 while Redis answers.
@@ -69,9 +69,11 @@ impl Breaker {
             return true;
         }
         let now = self.now();
-        let interval = u64::try_from(REDIS_RETRY_INTERVAL.as_millis()).unwrap_or(1_000);
         now >= until
-            && self.open_until.compare_exchange(until, now + interval, Ordering::AcqRel, Ordering::Acquire).is_ok()
+            && self
+                .open_until
+                .compare_exchange(until, now + REDIS_RETRY_MS, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 
     fn answered(&self) {
@@ -79,8 +81,7 @@ impl Breaker {
     }
 
     fn failed(&self) {
-        let interval = u64::try_from(REDIS_RETRY_INTERVAL.as_millis()).unwrap_or(1_000);
-        self.open_until.store(self.now() + interval, Ordering::Release);
+        self.open_until.store(self.now() + REDIS_RETRY_MS, Ordering::Release);
     }
 }
 
@@ -123,21 +124,22 @@ impl RedisKv {
                     || err.is_connection_dropped()
                     || err.is_timeout() =>
             {
-                self.breaker.failed();
-                metrics::counter!("roster_redis_failures_total").increment(1);
-                Err(platform::error::Unavailable::new("Redis", err).into())
+                Err(self.outage(err))
             }
             // Redis answered, with an error of the command's: Redis itself is there.
             Ok(Err(err)) => {
                 self.breaker.answered();
                 Err(anyhow::Error::new(err).context("Redis refused a command"))
             }
-            Err(elapsed) => {
-                self.breaker.failed();
-                metrics::counter!("roster_redis_failures_total").increment(1);
-                Err(platform::error::Unavailable::new("Redis", elapsed).into())
-            }
+            Err(elapsed) => Err(self.outage(elapsed)),
         }
+    }
+
+    /// Redis did not answer: the breaker opens, the failure is counted, callers see it away.
+    fn outage(&self, cause: impl std::error::Error + Send + Sync + 'static) -> anyhow::Error {
+        self.breaker.failed();
+        metrics::counter!("roster_redis_failures_total").increment(1);
+        platform::error::Unavailable::new("Redis", cause).into()
     }
 }
 

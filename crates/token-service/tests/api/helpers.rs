@@ -128,13 +128,7 @@ impl OwnRedis {
     }
 
     pub async fn ready(&self) {
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("redis-server did not start");
+        test_support::until_listening(self.port).await;
     }
 
     pub fn stop(&mut self) {
@@ -149,6 +143,4 @@ impl Drop for OwnRedis {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+pub use test_support::free_port;
