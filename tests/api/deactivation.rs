@@ -155,3 +155,47 @@ async fn connections_are_authorized_by_token_or_by_the_application_setting() {
         .unwrap_err();
     assert_eq!(unknown_app.code(), tonic::Code::NotFound);
 }
+
+/// The internal APIs check what they are given against the service that knows (issue 16,
+/// point 6), in the real stack: token-service issues no token for a user the registry does not
+/// have, and the registry creates no user in an application token-service does not have.
+#[tokio::test]
+async fn internal_apis_refuse_users_and_applications_that_do_not_exist() {
+    use proto::registry::v1::{self as rpb, registry_service_client::RegistryServiceClient};
+    use tonic::Code;
+
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let mut tokens = TokenServiceClient::new(test_support::channel(stack.stack().token).await);
+    let access = pb::IssueAccessTokenRequest { app_id: stack.app_id.clone(), user_id: "nonexistent-user".into() };
+    assert_eq!(tokens.issue_access_token(access).await.unwrap_err().code(), Code::InvalidArgument);
+    let nobody = "000000000000000000000000";
+    let access = pb::IssueAccessTokenRequest { app_id: stack.app_id.clone(), user_id: nobody.into() };
+    assert_eq!(tokens.issue_access_token(access).await.unwrap_err().code(), Code::NotFound);
+    let session =
+        pb::IssueSessionTokenRequest { app_id: stack.app_id.clone(), user_id: nobody.into(), expires_at: None };
+    assert_eq!(tokens.issue_session_token(session).await.unwrap_err().code(), Code::NotFound);
+
+    // A real user gets both, by its Roster id.
+    let created = stack
+        .ok(Method::POST, "/v3/users", Some(json!({ "user_id": "ann", "nickname": "Ann", "profile_url": "" })))
+        .await;
+    let mut registry = RegistryServiceClient::new(test_support::channel(stack.stack().registry).await);
+    let lookup = rpb::UserLookup { key: Some(rpb::user_lookup::Key::UserId("ann".into())) };
+    let ann = registry.get_user(rpb::GetUserRequest { app_id: stack.app_id.clone(), lookup: Some(lookup) }).await;
+    let ann = ann.unwrap().into_inner().user.unwrap().id;
+    assert_eq!(created["user_id"], "ann");
+    let session = pb::IssueSessionTokenRequest { app_id: stack.app_id.clone(), user_id: ann.clone(), expires_at: None };
+    let token = tokens.issue_session_token(session).await.expect("issued").into_inner().token;
+    assert!(stack.validate(&token).await.valid);
+
+    let unknown_app = platform::AppId::generate().as_str().to_owned();
+    let request = rpb::CreateUserRequest {
+        app_id: unknown_app.clone(),
+        user: Some(rpb::NewUser { user_id: Some("ghost".into()), nickname: "Ghost".into(), ..Default::default() }),
+    };
+    let status = registry.create_user(request).await.unwrap_err();
+    assert_eq!(platform::ApiError::from_status(&status).code, platform::ErrorCode::ApplicationNotFound);
+    let lookup = rpb::UserLookup { key: Some(rpb::user_lookup::Key::UserId("ghost".into())) };
+    let read = registry.get_user(rpb::GetUserRequest { app_id: unknown_app, lookup: Some(lookup) }).await;
+    assert_eq!(read.unwrap_err().code(), Code::NotFound, "nothing created");
+}

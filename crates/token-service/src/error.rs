@@ -14,6 +14,9 @@ pub enum TokenError {
     AccessTokenNotFound,
     #[error("user not found")]
     UserDeleted,
+    /// The registry does not know the user.
+    #[error("user not found")]
+    UserNotFound,
     #[error("the user is deactivated")]
     UserDeactivated,
     #[error("no credential was presented")]
@@ -40,7 +43,9 @@ impl From<TokenError> for ApiError {
             TokenError::ApiTokenNotFound | TokenError::AccessTokenNotFound => {
                 ApiError::new(ErrorCode::NotFound, err.to_string())
             }
-            TokenError::UserDeleted => ApiError::new(ErrorCode::UserNotFound, err.to_string()),
+            TokenError::UserDeleted | TokenError::UserNotFound => {
+                ApiError::new(ErrorCode::UserNotFound, err.to_string())
+            }
             TokenError::UserDeactivated => ApiError::new(ErrorCode::UserDeactivated, err.to_string()),
             TokenError::CredentialMissing => ApiError::new(ErrorCode::CredentialMissing, err.to_string()),
             TokenError::CredentialInvalid | TokenError::JwtRefused(_) => {

@@ -8,7 +8,7 @@ use platform::{Clock, Settings, Shutdown, SystemClock, seal::Sealer};
 use tonic::{server::NamedService, service::Routes};
 
 use crate::{
-    app::{KvCache, LOCAL_CAPACITY, TokenCache, TokenConfig, TokenStore, Tokens, redis_key_prefix},
+    app::{KvCache, LOCAL_CAPACITY, TokenCache, TokenConfig, TokenStore, Tokens, UserDirectory, redis_key_prefix},
     grpc::{GrpcDirectory, TokenGrpc, TokenServiceServer},
     jwt::KeySet,
     migration::Migrator,
@@ -41,18 +41,19 @@ impl Bound {
 
     /// The service, calling the registry (for JWT login) at `endpoint`.
     pub fn with_registry(self, endpoint: &str) -> anyhow::Result<Application> {
+        Ok(self.with_directory(Arc::new(GrpcDirectory::new(endpoint)?)))
+    }
+
+    /// The service, finding users in `directory`.
+    pub fn with_directory(self, directory: Arc<dyn UserDirectory>) -> Application {
         let Self { listener, store, cache, keys, sealer, clock, settings } = self;
         // Revocation state, which every validation reads, is kept in-process too, briefly.
         let local = Arc::new(MemoryKv::with_clock(LOCAL_CAPACITY, clock.clone()));
         let cache = TokenCache::new(cache, local, Duration::from_millis(settings.session.revocation_cache_ms));
-        let config = TokenConfig {
-            keys: Box::new(keys),
-            sealer,
-            directory: Arc::new(GrpcDirectory::new(endpoint)?),
-            redis_failure: settings.session.redis_failure,
-        };
+        let config =
+            TokenConfig { keys: Box::new(keys), sealer, directory, redis_failure: settings.session.redis_failure };
         let tokens = Tokens::new(store, cache, config, clock);
-        Ok(Application { listener, tokens })
+        Application { listener, tokens }
     }
 }
 

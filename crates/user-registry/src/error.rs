@@ -9,6 +9,8 @@ pub enum RegistryError {
     Invalid(#[from] ValidationError),
     #[error("user not found")]
     UserNotFound,
+    #[error("application not found")]
+    ApplicationNotFound,
     #[error("user_id is already taken")]
     UserIdTaken,
     #[error("external_id is already taken")]
@@ -60,6 +62,7 @@ impl From<RegistryError> for ApiError {
         match err {
             RegistryError::Invalid(invalid) => invalid.into(),
             RegistryError::UserNotFound => ApiError::new(ErrorCode::UserNotFound, message),
+            RegistryError::ApplicationNotFound => ApiError::new(ErrorCode::ApplicationNotFound, message),
             RegistryError::UserIdTaken => ApiError::new(ErrorCode::UserIdTaken, message).with_field("user_id"),
             RegistryError::ExternalIdTaken => {
                 ApiError::new(ErrorCode::ExternalIdTaken, message).with_field("external_id")

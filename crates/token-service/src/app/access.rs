@@ -15,6 +15,20 @@ pub(super) fn user_id(value: &str) -> Result<String, TokenError> {
     Ok(platform::validation::bounded("user_id", value.to_owned(), 80)?)
 }
 
+/// The user a new token is for: a Roster id (24 hex characters), as the registry names users and
+/// as deletion and deactivation reach token-service.
+pub(super) fn roster_id(value: &str) -> Result<String, TokenError> {
+    let user = user_id(value)?;
+    if !platform::ids::is_id(&user) {
+        return Err(crate::domain::ValidationError::Invalid {
+            field: "user_id",
+            reason: "must be a Roster id (24 hex characters)",
+        }
+        .into());
+    }
+    Ok(user)
+}
+
 /// A newly issued access token: the stored record, the secret (shown once, redacted in `Debug`),
 /// and the ids of the tokens it pushed out.
 #[derive(Debug)]
@@ -26,7 +40,7 @@ pub struct IssuedAccessToken {
 
 impl Tokens {
     pub async fn issue_access_token(&self, app_id: &AppId, user: &str) -> Result<IssuedAccessToken, TokenError> {
-        let user = user_id(user)?;
+        let user = roster_id(user)?;
         // A deactivation racing this issue is still safe: validation refuses the token anyway.
         self.ensure_may_hold_tokens(app_id, &user).await?;
         let limit = self.get_application(app_id).await?.settings.access_token_limit;

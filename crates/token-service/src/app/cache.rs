@@ -43,6 +43,14 @@ fn access_token_key(token_hash: &str) -> String {
     format!("access_token:{token_hash}")
 }
 
+fn known_user_key(app_id: &AppId, user_id: &str) -> String {
+    format!("known_user:{}:{user_id}", app_id.as_str())
+}
+
+/// How long this replica trusts that a user exists without asking the registry again. Safe to be
+/// long: a deletion is recorded in the user's state, which every issue reads first.
+pub const KNOWN_USER_TTL: Duration = Duration::from_secs(3600);
+
 fn revocation_key(app_id: &AppId, user_id: &str) -> String {
     format!("revoked_before:{}:{user_id}", app_id.as_str())
 }
@@ -95,6 +103,17 @@ impl TokenCache {
         }
         let keys: Vec<String> = tokens.iter().map(|t| access_token_key(&t.token_hash)).collect();
         self.shared.delete(&keys).await
+    }
+
+    /// Whether the registry told this replica, lately, that the user exists.
+    pub(super) async fn is_known_user(&self, app_id: &AppId, user_id: &str) -> bool {
+        let found = self.local.get(&known_user_key(app_id, user_id)).await;
+        record("known_user", &found);
+        matches!(found, Ok(Some(_)))
+    }
+
+    pub(super) async fn put_known_user(&self, app_id: &AppId, user_id: &str) -> anyhow::Result<()> {
+        self.local.set(&known_user_key(app_id, user_id), "1", KNOWN_USER_TTL).await
     }
 
     /// The user's state (revocation instant, deactivation), as this replica last read it.

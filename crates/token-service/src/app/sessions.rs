@@ -1,7 +1,10 @@
 //! Session tokens: stateless JWTs, never written to the database. Revoking them records a
 //! per-user "revoked before" instant durably (database) and in the cache every replica reads.
 
-use super::{Tokens, access::user_id};
+use super::{
+    Tokens,
+    access::{roster_id, user_id},
+};
 use crate::{
     domain::{AppId, ISSUER, InvalidReason, SessionClaims, ValidationError},
     error::TokenError,
@@ -30,15 +33,8 @@ impl Tokens {
         user: &str,
         expires_at: Option<i64>,
     ) -> Result<IssuedSessionToken, TokenError> {
-        let user = user_id(user)?;
         // The compact token carries the registry's Roster id, as every dialect names users.
-        if !platform::ids::is_id(&user) {
-            return Err(ValidationError::Invalid {
-                field: "user_id",
-                reason: "must be a Roster id (24 hex characters)",
-            }
-            .into());
-        }
+        let user = roster_id(user)?;
         // `now` before the check: a deletion after it revokes from an instant past this token's.
         let now = self.clock.now_millis();
         self.ensure_may_hold_tokens(app_id, &user).await?;
@@ -66,12 +62,28 @@ impl Tokens {
         Ok(IssuedSessionToken { token, expires_at })
     }
 
-    /// New tokens are for users neither deleted nor deactivated (as far as the registry told).
+    /// New tokens are for users the registry has, neither deleted nor deactivated. Whether the
+    /// user exists is asked of the registry once per replica (then kept `KNOWN_USER_TTL`);
+    /// deletion and deactivation are read from the state the registry reported, every time.
     pub(super) async fn ensure_may_hold_tokens(&self, app_id: &AppId, user: &str) -> Result<(), TokenError> {
         match self.store.find_user_state(app_id, user).await? {
-            Some(state) if state.deleted => Err(TokenError::UserDeleted),
-            Some(state) if state.deactivated => Err(TokenError::UserDeactivated),
-            _ => Ok(()),
+            Some(state) if state.deleted => return Err(TokenError::UserDeleted),
+            Some(state) if state.deactivated => return Err(TokenError::UserDeactivated),
+            _ => {}
+        }
+        if self.cache.is_known_user(app_id, user).await {
+            return Ok(());
+        }
+        match self.config.directory.find(app_id, user).await? {
+            None => Err(TokenError::UserNotFound),
+            Some(found) if found.id != user => Err(TokenError::UserNotFound),
+            Some(found) if !found.is_active => Err(TokenError::UserDeactivated),
+            Some(_) => {
+                if let Err(err) = self.cache.put_known_user(app_id, user).await {
+                    tracing::warn!(error = format!("{err:#}"), "known-user cache unavailable");
+                }
+                Ok(())
+            }
         }
     }
 

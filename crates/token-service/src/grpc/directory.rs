@@ -71,6 +71,9 @@ impl UserDirectory for GrpcDirectory {
                 | platform::ErrorCode::InvalidArgument
                 | platform::ErrorCode::ValueTooLong
                 | platform::ErrorCode::MissingField => Ok(None),
+                platform::ErrorCode::Unavailable => {
+                    Err(TokenError::Unexpected(platform::error::Unavailable::new("the registry", status).into()))
+                }
                 _ => Err(TokenError::Unexpected(anyhow::anyhow!("the registry could not be asked: {}", status.code()))),
             },
         }

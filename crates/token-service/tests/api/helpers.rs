@@ -1,12 +1,21 @@
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use async_trait::async_trait;
 
 use platform::Shutdown;
 use proto::token::v1::token_service_client::TokenServiceClient;
 use sea_orm_migration::MigratorTrait;
 use test_support::{Backend, TestDatabase};
 use token_service::{
-    app::TokenStore,
+    app::{DirectoryUser, TokenStore, UserDirectory},
     domain::{ApiToken, AppId, AppSettings, Application, Name, Scope, Secret},
+    error::TokenError,
     migration::Migrator,
     store::SeaTokenStore,
 };
@@ -58,10 +67,40 @@ pub async fn spawn_token_service(with_redis: bool) -> TestTokenService {
     service
 }
 
+/// The registry as token-service sees it, for the tests of token-service alone (the whole
+/// stack's tests in `tests/api` use the real one): every Roster id names an active user except
+/// those in `absent`; `finds` counts the questions asked.
+#[derive(Default)]
+pub struct TestDirectory {
+    pub absent: Vec<String>,
+    pub finds: AtomicUsize,
+}
+
+#[async_trait]
+impl UserDirectory for TestDirectory {
+    async fn login(&self, _: &AppId, _: &str) -> Result<(DirectoryUser, bool), TokenError> {
+        Err(TokenError::Unexpected(anyhow::anyhow!("no login in token-service's own tests")))
+    }
+
+    async fn find(&self, _: &AppId, user: &str) -> Result<Option<DirectoryUser>, TokenError> {
+        self.finds.fetch_add(1, Ordering::SeqCst);
+        let exists = platform::ids::is_id(user) && !self.absent.iter().any(|a| a == user);
+        Ok(exists.then(|| DirectoryUser { id: user.to_owned(), is_active: true }))
+    }
+}
+
 /// token-service with the given settings; the caller keeps the database alive.
 pub async fn spawn_with(settings: &platform::Settings) -> TestTokenService {
+    spawn_with_directory(settings, Arc::new(TestDirectory::default())).await
+}
+
+/// token-service finding its users in `directory`.
+pub async fn spawn_with_directory(
+    settings: &platform::Settings,
+    directory: Arc<dyn UserDirectory>,
+) -> TestTokenService {
     test_support::init_logging();
-    let app = token_service::Application::build(settings).await.expect("build");
+    let app = token_service::Application::bind(settings).await.expect("bind").with_directory(directory);
     let addr = app.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));

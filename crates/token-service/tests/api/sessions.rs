@@ -1,13 +1,15 @@
 //! User tokens over gRPC: session tokens (issue, validate, revoke, rotate keys, survive a Redis
 //! flush, Redis outages under each policy) and access tokens (limit, revoke).
 
+use std::sync::{Arc, atomic::Ordering};
+
 use platform::config::RedisFailurePolicy;
 use proto::token::v1 as pb;
 use secrecy::SecretString;
 use test_support::{Backend, TestDatabase};
 use tonic::Code;
 
-use crate::helpers::{OwnRedis, free_port, spawn_token_service, spawn_with};
+use crate::helpers::{OwnRedis, TestDirectory, free_port, spawn_token_service, spawn_with, spawn_with_directory};
 
 const VALID: i32 = pb::InvalidReason::Unspecified as i32;
 
@@ -181,7 +183,7 @@ async fn fifty_concurrent_access_token_issues_leave_exactly_ten_valid() {
     let app = service.create_app().await;
     let issues = (0..50).map(|_| {
         let mut client = service.client.clone();
-        let request = pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: "busy".into() };
+        let request = pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: "0000000000000000000000b5".into() };
         tokio::spawn(async move { client.issue_access_token(request).await.expect("issued").into_inner().token })
     });
     let mut tokens = Vec::new();
@@ -195,7 +197,7 @@ async fn fifty_concurrent_access_token_issues_leave_exactly_ten_valid() {
         }
     }
     assert_eq!(valid, 10);
-    let listed = pb::ListAccessTokensRequest { app_id: app, user_id: "busy".into() };
+    let listed = pb::ListAccessTokensRequest { app_id: app, user_id: "0000000000000000000000b5".into() };
     assert_eq!(service.client.list_access_tokens(listed).await.unwrap().into_inner().tokens.len(), 10);
 }
 
@@ -321,4 +323,52 @@ async fn validation_reads_the_database_only_on_a_cache_miss() {
     assert_eq!(count("miss"), 1, "one database read in 40 validations:\n{text}");
     assert_eq!(count("hit_local"), 19);
     assert_eq!(count("hit"), 20);
+}
+
+/// Tokens are only for users the registry has (issue 16, point 6): an id it does not know is
+/// refused as a missing user and nothing is issued; one it knows is asked about once per
+/// replica, not on every issue; with the registry away the answer is UNAVAILABLE, not a token.
+#[tokio::test]
+async fn tokens_are_issued_only_for_users_the_registry_has() {
+    let db = TestDatabase::sqlite();
+    let settings = test_support::settings(&db, false);
+    let absent = "0000000000000000000000ab".to_owned();
+    let directory = Arc::new(TestDirectory { absent: vec![absent.clone()], ..Default::default() });
+    let mut service = spawn_with_directory(&settings, directory.clone()).await;
+    let app = service.create_app().await;
+
+    let session = pb::IssueSessionTokenRequest { app_id: app.clone(), user_id: absent.clone(), expires_at: None };
+    let refused = service.client.issue_session_token(session).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    let access = pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: absent.clone() };
+    assert_eq!(service.client.issue_access_token(access).await.unwrap_err().code(), Code::NotFound);
+    let listed = pb::ListAccessTokensRequest { app_id: app.clone(), user_id: absent };
+    assert!(service.client.list_access_tokens(listed).await.unwrap().into_inner().tokens.is_empty(), "none stored");
+    // Not a Roster id: the registry is not even asked.
+    let asked = directory.finds.load(Ordering::SeqCst);
+    let named = pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: "nonexistent-user".into() };
+    assert_eq!(service.client.issue_access_token(named).await.unwrap_err().code(), Code::InvalidArgument);
+    assert_eq!(directory.finds.load(Ordering::SeqCst), asked);
+
+    let known = "0000000000000000000000a7";
+    let before = directory.finds.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        let token = service.session_token(&app, known).await;
+        assert!(service.validate(&token).await.valid);
+        service.access_token(&app, known).await;
+    }
+    assert_eq!(directory.finds.load(Ordering::SeqCst), before + 1, "asked once, then remembered");
+
+    // The real client, its registry away: no token, and a retryable answer.
+    let mut away = settings.clone();
+    away.registry.endpoint = format!("http://127.0.0.1:{}", free_port());
+    let app_service = token_service::Application::build(&away).await.expect("build");
+    let addr = app_service.local_addr();
+    let shutdown = platform::Shutdown::new();
+    tokio::spawn(app_service.run(shutdown.clone()));
+    let mut client = proto::token::v1::token_service_client::TokenServiceClient::new(test_support::channel(addr).await);
+    let session = pb::IssueSessionTokenRequest { app_id: app, user_id: known.into(), expires_at: None };
+    let status = client.issue_session_token(session).await.unwrap_err();
+    shutdown.trigger();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 }

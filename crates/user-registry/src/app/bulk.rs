@@ -133,6 +133,7 @@ impl Registry {
         if items.len() > Self::MAX_BATCH {
             return Err(RegistryError::TooManyUsers { max: Self::MAX_BATCH });
         }
+        self.ensure_application(&app_id).await?;
         let prepared = Prepared::new(&app_id, items, &mut Claims::default(), self.clock.now_millis());
         let created = self.store.create_many(&prepared.candidates, true).await?;
         let results = prepared.results(created);
@@ -141,9 +142,10 @@ impl Registry {
         Ok(results)
     }
 
-    /// Starts a streaming import into `app_id`.
-    pub fn import(&self, app_id: AppId) -> Import {
-        Import {
+    /// Starts a streaming import into `app_id`, an application token-service has.
+    pub async fn import(&self, app_id: AppId) -> Result<Import, RegistryError> {
+        self.ensure_application(&app_id).await?;
+        Ok(Import {
             store: self.store.clone(),
             clock: self.clock.clone(),
             app_id,
@@ -152,7 +154,7 @@ impl Registry {
             in_flight: None,
             meeting_stored: false,
             report: ImportReport::default(),
-        }
+        })
     }
 }
 

@@ -7,7 +7,10 @@ mod ports;
 mod privacy;
 mod reap;
 
-use std::sync::Arc;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 use platform::Clock;
 
@@ -32,7 +35,12 @@ pub struct Registry {
     clock: Arc<dyn Clock>,
     /// Wakes this process's privacy worker when a request is registered here.
     privacy_work: Arc<tokio::sync::Notify>,
+    /// Applications token-service confirmed (they are never deleted), so a create asks once.
+    known_apps: Arc<Mutex<HashSet<AppId>>>,
 }
+
+/// Most applications a replica remembers; past it, it starts again (costing one question each).
+const KNOWN_APPS: usize = 10_000;
 
 impl Registry {
     pub const MAX_PAGE: u32 = 100;
@@ -43,10 +51,34 @@ impl Registry {
     }
 
     pub fn new(store: Arc<dyn UserStore>, lifecycle: Arc<dyn UserLifecycle>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, lifecycle, clock, privacy_work: Arc::new(tokio::sync::Notify::new()) }
+        Self {
+            store,
+            lifecycle,
+            clock,
+            privacy_work: Arc::new(tokio::sync::Notify::new()),
+            known_apps: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// Users are created only in applications token-service has: asked once per replica.
+    pub(crate) async fn ensure_application(&self, app_id: &AppId) -> Result<(), RegistryError> {
+        let known = |apps: &Mutex<HashSet<AppId>>| apps.lock().unwrap_or_else(|p| p.into_inner()).contains(app_id);
+        if known(&self.known_apps) {
+            return Ok(());
+        }
+        if !self.lifecycle.application_exists(app_id).await.map_err(RegistryError::ServiceUnavailable)? {
+            return Err(RegistryError::ApplicationNotFound);
+        }
+        let mut apps = self.known_apps.lock().unwrap_or_else(|p| p.into_inner());
+        if apps.len() >= KNOWN_APPS {
+            apps.clear();
+        }
+        apps.insert(app_id.clone());
+        Ok(())
     }
 
     pub async fn create_user(&self, app_id: AppId, new: NewUser) -> Result<User, RegistryError> {
+        self.ensure_application(&app_id).await?;
         let (user, image, sensitive) = User::new(app_id, new, self.clock.now_millis());
         self.store.create(&user, &Extras { image: image.as_ref(), sensitive: &sensitive }).await?;
         tracing::info!(user.id = user.id.as_str(), app.id = user.app_id.as_str(), "user created");
@@ -64,6 +96,7 @@ impl Registry {
         if new.external_id.is_none() {
             return Err(ValidationError::Missing { field: "external_id" }.into());
         }
+        self.ensure_application(&app_id).await?;
         let (candidate, image, sensitive) = User::new(app_id, new, self.clock.now_millis());
         let extras = Extras { image: image.as_ref(), sensitive: &sensitive };
         let (user, created) = self.store.upsert_by_external_id(&candidate, &extras, mark_authenticated).await?;
@@ -83,6 +116,7 @@ impl Registry {
         nickname: Nickname,
         profile_url: ProfileUrl,
     ) -> Result<(User, bool), RegistryError> {
+        self.ensure_application(&app_id).await?;
         let new = NewUser {
             user_id: None,
             external_id: None,

@@ -280,6 +280,9 @@ pub trait UserLifecycle: Send + Sync {
     async fn set_active(&self, app_id: &AppId, id: &RosterId, active: bool) -> anyhow::Result<()>;
     /// Every application whose unassociated end users expire, with the lifetime in milliseconds.
     async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>>;
+    /// Whether token-service has this application. Applications are never deleted, so a `true`
+    /// may be remembered.
+    async fn application_exists(&self, app_id: &AppId) -> anyhow::Result<bool>;
     /// Whether `api_token` is a credential of `app_id` holding the sensitive-metadata scope.
     async fn may_read_sensitive(&self, app_id: &AppId, api_token: &str) -> anyhow::Result<bool>;
 }

@@ -91,6 +91,17 @@ impl UserLifecycle for GrpcLifecycle {
         }
     }
 
+    async fn application_exists(&self, app_id: &AppId) -> anyhow::Result<bool> {
+        let request = token_pb::GetApplicationRequest { app_id: app_id.as_str().to_owned() };
+        match self.token.clone().get_application(traced(request)).await {
+            Ok(_) => Ok(true),
+            Err(status) => match platform::ApiError::from_status(&status).code {
+                platform::ErrorCode::ApplicationNotFound | platform::ErrorCode::NotFound => Ok(false),
+                _ => Err(anyhow::anyhow!("token-service could not be asked for the application: {}", status.message())),
+            },
+        }
+    }
+
     async fn may_read_sensitive(&self, app_id: &AppId, api_token: &str) -> anyhow::Result<bool> {
         let request = token_pb::AuthenticateCallerRequest {
             credential: Some(token_pb::authenticate_caller_request::Credential::ApiToken(api_token.to_owned())),

@@ -86,7 +86,7 @@ impl RegistryService for RegistryGrpc {
         let Some(first) = stream.message().await? else {
             return Ok(Response::new(pb::ImportUsersResponse::default()));
         };
-        let mut import = self.registry.import(convert::app_id(first.app_id.clone())?);
+        let mut import = self.registry.import(convert::app_id(first.app_id.clone())?).await?;
         let mut next = Some(first);
         while let Some(pb::ImportUsersRequest { app_id, users }) = next {
             if app_id != import.app_id().as_str() {

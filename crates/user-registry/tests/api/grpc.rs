@@ -28,7 +28,7 @@ async fn answers_health_serving_for_itself_and_overall() {
 #[tokio::test]
 async fn creates_and_gets_a_user() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let created = registry
         .client
         .create_user(create(app.as_str(), "jacob"))
@@ -52,7 +52,7 @@ async fn creates_and_gets_a_user() {
 #[tokio::test]
 async fn errors_carry_stable_codes_across_the_hop() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     registry.client.create_user(create(app.as_str(), "jacob")).await.expect("created");
 
     let duplicate = registry.client.create_user(create(app.as_str(), "jacob")).await.expect_err("taken");
@@ -101,7 +101,7 @@ async fn reflection_lists_the_service_and_health() {
 #[tokio::test]
 async fn upsert_by_external_id_creates_once_and_keeps_profiles() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let upsert = |external: &str, email: &str| pb::UpsertUserByExternalIdRequest {
         app_id: app.as_str().into(),
         user: Some(pb::NewUser {
@@ -144,4 +144,50 @@ async fn upsert_by_external_id_creates_once_and_keeps_profiles() {
     };
     let missing = registry.client.upsert_user_by_external_id(no_external).await.unwrap_err();
     assert_eq!(ApiError::from_status(&missing).code, ErrorCode::MissingField);
+}
+
+/// Users are created only in applications token-service has (issue 16, point 6): every RPC that
+/// creates one refuses an unknown application, writing nothing; with token-service away the
+/// answer is UNAVAILABLE; a known application is asked about once, then remembered.
+#[tokio::test]
+async fn users_are_created_only_in_applications_that_exist() {
+    let mut registry = spawn_registry().await;
+    let unknown = AppId::generate().as_str().to_owned();
+    let not_found = |status: tonic::Status| {
+        assert_eq!(ApiError::from_status(&status).code, ErrorCode::ApplicationNotFound, "{status:?}");
+    };
+    not_found(registry.client.create_user(create(&unknown, "ghost")).await.unwrap_err());
+    let by_external = pb::UpsertUserByExternalIdRequest {
+        app_id: unknown.clone(),
+        user: Some(pb::NewUser { external_id: Some("crm-1".into()), ..Default::default() }),
+        mark_authenticated: true,
+    };
+    not_found(registry.client.upsert_user_by_external_id(by_external).await.unwrap_err());
+    let from_channel = pb::UpsertUserFromChannelRequest {
+        app_id: unknown.clone(),
+        identity: Some(pb::Identity { channel_type: "whatsapp".into(), value: "+15550100".into() }),
+        profile: None,
+    };
+    not_found(registry.client.upsert_user_from_channel(from_channel).await.unwrap_err());
+    let batch = pb::BatchCreateUsersRequest {
+        app_id: unknown.clone(),
+        users: vec![pb::NewUser { user_id: Some("ghost".into()), ..Default::default() }],
+    };
+    not_found(registry.client.batch_create_users(batch).await.unwrap_err());
+    let import = pb::ImportUsersRequest {
+        app_id: unknown.clone(),
+        users: vec![pb::NewUser { user_id: Some("ghost".into()), ..Default::default() }],
+    };
+    not_found(registry.client.import_users(tokio_stream::iter(vec![import])).await.unwrap_err());
+    let conn = registry.connection().await;
+    assert_eq!(crate::helpers::count(&conn, "SELECT COUNT(*) FROM users").await, 0, "nothing written");
+
+    // Known once, remembered: token-service may go away and creates in that application go on;
+    // an application never seen is then a retryable answer, not a refusal.
+    let app = registry.app().await;
+    registry.client.create_user(create(&app, "first")).await.expect("created");
+    registry.stop_token_service().await;
+    registry.client.create_user(create(&app, "second")).await.expect("created from memory");
+    let status = registry.client.create_user(create(&unknown, "third")).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 }

@@ -1,7 +1,10 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use platform::{Settings, Shutdown, seal::Sealer};
-use proto::registry::v1::registry_service_client::RegistryServiceClient;
+use proto::{
+    registry::v1::registry_service_client::RegistryServiceClient,
+    token::v1::{CreateApplicationRequest, token_service_client::TokenServiceClient},
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use sea_orm_migration::MigratorTrait;
 use test_support::{Backend, TestDatabase};
@@ -84,15 +87,36 @@ pub fn user(app: &AppId, user_id: &str) -> User {
     User::new(app.clone(), new_user(user_id), platform::now_millis()).0
 }
 
-/// The registry serving on port 0 against a throwaway database.
+/// The registry serving on port 0 against a throwaway database, and the token-service it asks
+/// whether an application exists (on SQLite of its own).
 pub struct TestRegistry {
     pub addr: SocketAddr,
     pub client: RegistryServiceClient<Channel>,
+    pub token: TokenServiceClient<Channel>,
     pub shutdown: Shutdown,
     pub db: TestDatabase,
+    token_service: Option<(Shutdown, tokio::task::JoinHandle<anyhow::Result<()>>)>,
+    _token_db: TestDatabase,
 }
 
 impl TestRegistry {
+    /// A new application in token-service: the only kind the registry creates users in.
+    pub async fn app(&self) -> String {
+        let request = CreateApplicationRequest { name: "app".into(), settings: None, with_api_token: false };
+        self.token.clone().create_application(request).await.expect("created").into_inner().application.expect("app").id
+    }
+
+    pub async fn app_id(&self) -> AppId {
+        AppId::parse(self.app().await).expect("an application id")
+    }
+
+    /// Stops token-service and waits until it no longer answers.
+    pub async fn stop_token_service(&mut self) {
+        let (shutdown, serving) = self.token_service.take().expect("token-service runs");
+        shutdown.trigger();
+        serving.await.expect("joined").expect("stopped cleanly");
+    }
+
     /// A raw connection to the registry's database, for what the API does not show.
     pub async fn connection(&self) -> DatabaseConnection {
         platform::db::connect(&self.db.url, 2).await.expect("connect")
@@ -111,18 +135,31 @@ pub fn preferred_backend() -> Backend {
 
 pub async fn spawn_registry_on(backend: Backend) -> TestRegistry {
     test_support::init_logging();
+    let token_db = TestDatabase::sqlite();
+    let token_service =
+        token_service::Application::build(&test_support::settings(&token_db, false)).await.expect("build");
+    let token_addr = token_service.local_addr();
+    let token_shutdown = Shutdown::new();
+    let token_serving = tokio::spawn(token_service.run(token_shutdown.clone()));
+
     let db = TestDatabase::new(backend).await;
-    let settings: Settings = test_support::settings(&db, false);
+    let mut settings: Settings = test_support::settings(&db, false);
+    settings.token.endpoint = format!("http://{token_addr}");
     let app = user_registry::Application::build(&settings).await.expect("build");
     let addr = app.local_addr();
     let shutdown = Shutdown::new();
     tokio::spawn(app.run(shutdown.clone()));
-    let client = RegistryServiceClient::connect(format!("http://{addr}")).await.expect("connect");
-    TestRegistry { addr, client, shutdown, db }
+    let client = RegistryServiceClient::new(test_support::channel(addr).await);
+    let token = TokenServiceClient::new(test_support::channel(token_addr).await);
+    let token_service = Some((token_shutdown, token_serving));
+    TestRegistry { addr, client, token, shutdown, db, token_service, _token_db: token_db }
 }
 
 impl Drop for TestRegistry {
     fn drop(&mut self) {
         self.shutdown.trigger();
+        if let Some((token_shutdown, _)) = &self.token_service {
+            token_shutdown.trigger();
+        }
     }
 }

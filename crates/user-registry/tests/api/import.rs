@@ -2,7 +2,7 @@
 //! same stream again creating nothing; failures numbered across the whole stream; one
 //! application per stream. On PostgreSQL when the suite has it, else SQLite.
 
-use platform::{ApiError, AppId};
+use platform::ApiError;
 use proto::registry::v1 as pb;
 use tonic::Code;
 
@@ -33,7 +33,7 @@ fn failure(result: &pb::BatchItemResult) -> (u32, &str, &str) {
 #[tokio::test]
 async fn ten_thousand_users_stream_in_and_a_second_run_skips_them_all() {
     let mut registry = spawn_registry_on(preferred_backend()).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let users: Vec<pb::NewUser> = (0..10_000)
         .map(|i| {
             let mut user = kore(&format!("member{i}@example.com"));
@@ -64,7 +64,7 @@ async fn ten_thousand_users_stream_in_and_a_second_run_skips_them_all() {
 #[tokio::test]
 async fn failures_are_numbered_across_the_stream_and_the_application_is_fixed() {
     let mut registry = spawn_registry_on(preferred_backend()).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let stored = pb::CreateUserRequest { app_id: app_id.clone(), user: Some(kore("stored@example.com")) };
     registry.client.create_user(stored).await.expect("stored member");
 
@@ -93,7 +93,7 @@ async fn failures_are_numbered_across_the_stream_and_the_application_is_fixed() 
     );
 
     // Every message names the same application.
-    let other = AppId::generate().as_str().to_owned();
+    let other = registry.app().await;
     let mixed = vec![
         pb::ImportUsersRequest { app_id: app_id.clone(), users: vec![kore("c@example.com")] },
         pb::ImportUsersRequest { app_id: other, users: vec![kore("d@example.com")] },
@@ -115,7 +115,7 @@ async fn failures_are_numbered_across_the_stream_and_the_application_is_fixed() 
 #[tokio::test]
 async fn an_interrupted_import_runs_again_without_duplicates() {
     let mut registry = spawn_registry_on(preferred_backend()).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let users: Vec<pb::NewUser> = (0..2500).map(|i| kore(&format!("m{i}@example.com"))).collect();
     // The first run stopped after 1,500 users; the second sends the whole file.
     let first = import(&mut registry, messages(&app_id, users[..1500].to_vec(), 500)).await;

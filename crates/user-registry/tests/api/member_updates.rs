@@ -3,7 +3,7 @@
 //! member per transaction (a refused change writes nothing, concurrent changes of one member all
 //! land), GetMembers in order, and the group and role listings kept in step by every write.
 
-use platform::{ApiError, AppId};
+use platform::ApiError;
 use proto::registry::v1 as pb;
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;
@@ -103,7 +103,7 @@ async fn get(registry: &mut TestRegistry, app_id: &str, id: &str) -> pb::User {
 
 async fn members_keep_every_particular_and_change_by_email_id_or_org_user_id(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let mut ana = kore("Ana@Example.com");
     ana.member.as_mut().unwrap().info = Some(info());
     ana.member.as_mut().unwrap().org_user_id = Some("emp-1".into());
@@ -175,7 +175,7 @@ async fn members_keep_every_particular_and_change_by_email_id_or_org_user_id(bac
 
 async fn a_refused_change_writes_nothing(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let ana = member(&mut registry, &app_id, "ana@example.com", &["a"], &[]).await;
     member(&mut registry, &app_id, "bo@example.com", &[], &[]).await;
     let too_many = (0..100).map(|i| format!("g{i}")).collect();
@@ -238,7 +238,7 @@ async fn a_refused_change_writes_nothing(backend: Backend) {
 
 async fn concurrent_changes_of_one_member_all_land(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let ana = member(&mut registry, &app_id, "ana@example.com", &[], &[]).await;
     let changes = (0..12).map(|i| {
         let mut client = registry.client.clone();
@@ -269,10 +269,10 @@ async fn concurrent_changes_of_one_member_all_land(backend: Backend) {
 
 async fn get_members_answers_each_email_id_in_order(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let ana = member(&mut registry, &app_id, "Ana@Example.com", &[], &[]).await;
     let bo = member(&mut registry, &app_id, "bo@example.com", &[], &[]).await;
-    let other_app = AppId::generate().as_str().to_owned();
+    let other_app = registry.app().await;
     member(&mut registry, &other_app, "cy@example.com", &[], &[]).await;
     let emails =
         ["bo@example.com", "nobody@example.com", "ana@EXAMPLE.com", "not-an-email", "cy@example.com", "bo@example.com"];
@@ -331,7 +331,7 @@ fn summary(page: &pb::ListMemberGroupsResponse) -> Vec<(String, Vec<String>)> {
 
 async fn groups_list_their_live_members_and_roles_list_distinct_ids(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let cy =
         member(&mut registry, &app_id, "cy@example.com", &["b", "a"], &[role("r2", None), role("r9", Some("st-1"))])
             .await;
@@ -342,7 +342,8 @@ async fn groups_list_their_live_members_and_roles_list_distinct_ids(backend: Bac
     bo.member.as_mut().unwrap().roles = vec![role("r1", None), role("r1", None), role("r8", Some("st-1"))];
     let request = pb::BatchCreateUsersRequest { app_id: app_id.clone(), users: vec![bo] };
     registry.client.batch_create_users(request).await.unwrap();
-    member(&mut registry, AppId::generate().as_str(), "other@example.com", &["z"], &[role("r0", None)]).await;
+    let other_app = registry.app().await;
+    member(&mut registry, &other_app, "other@example.com", &["z"], &[role("r0", None)]).await;
 
     let all = list_groups(&mut registry, &app_id, 0, 0).await;
     assert_eq!(all.total, 3);
@@ -397,7 +398,7 @@ async fn groups_list_their_live_members_and_roles_list_distinct_ids(backend: Bac
 
 async fn existing_members_are_indexed_by_the_migration(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     member(&mut registry, &app_id, "ana@example.com", &["a", "b"], &[role("r1", None), role("r1", None)]).await;
     member(&mut registry, &app_id, "bo@example.com", &["b"], &[role("r2", Some("st-1"))]).await;
     let before = (

@@ -2,7 +2,7 @@
 //! every member attribute stored and shown, validation naming the field, duplicates inside a
 //! request and against stored members, the 1,000-user cap, concurrent batches, outbox events.
 
-use platform::{ApiError, AppId, ErrorCode};
+use platform::{ApiError, ErrorCode};
 use proto::registry::v1 as pb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use test_support::Backend;
@@ -81,7 +81,7 @@ pub async fn count(conn: &DatabaseConnection, sql: &str) -> i64 {
 
 async fn a_batch_creates_the_valid_users_and_refuses_the_invalid_ones(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let maria = with_member(kore("Maria@Example.com"), |m| {
         m.org_user_id = Some("org-1".into());
         m.groups = vec!["sales".into(), "emea".into(), "sales".into()];
@@ -177,7 +177,7 @@ async fn a_batch_creates_the_valid_users_and_refuses_the_invalid_ones(backend: B
 
 async fn duplicates_in_a_request_and_against_stored_users_fail_by_field(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let create = |user: pb::NewUser| pb::CreateUserRequest { app_id: app_id.clone(), user: Some(user) };
     let taken = with_member(kore("taken@example.com"), |m| m.org_user_id = Some("org-taken".into()));
     registry.client.create_user(create(taken)).await.expect("stored member");
@@ -241,13 +241,13 @@ async fn duplicates_in_a_request_and_against_stored_users_fail_by_field(backend:
         assert_eq!((error.code, error.field.as_deref()), (ErrorCode::AlreadyExists, Some(field)));
     }
     // Another application may use the same email id.
-    let other = AppId::generate().as_str().to_owned();
+    let other = registry.app().await;
     assert!(outcome(&batch(&mut registry, &other, vec![kore("taken@example.com")]).await[0]).is_ok());
 }
 
 async fn more_than_1000_users_are_refused_whole(backend: Backend) {
     let mut registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let users = |n: usize| (0..n).map(|i| kore(&format!("user{i}@example.com"))).collect::<Vec<_>>();
     let request = pb::BatchCreateUsersRequest { app_id: app_id.clone(), users: users(1001) };
     let status = registry.client.batch_create_users(request).await.unwrap_err();
@@ -262,7 +262,7 @@ async fn more_than_1000_users_are_refused_whole(backend: Backend) {
 
 async fn concurrent_batches_naming_one_email_create_one_member(backend: Backend) {
     let registry = spawn_registry_on(backend).await;
-    let app_id = AppId::generate().as_str().to_owned();
+    let app_id = registry.app().await;
     let conn = registry.connection().await;
     for round in 0..5 {
         let shared = format!("Shared{round}@example.com");

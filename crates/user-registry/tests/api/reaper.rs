@@ -54,6 +54,10 @@ impl UserLifecycle for Recorder {
     async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>> {
         Ok(self.lifetimes.clone())
     }
+    async fn application_exists(&self, _: &AppId) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+
     async fn may_read_sensitive(&self, _: &AppId, _: &str) -> anyhow::Result<bool> {
         Ok(false)
     }
@@ -170,6 +174,10 @@ impl UserLifecycle for UsesTheStore {
     async fn unassociated_lifetimes(&self) -> anyhow::Result<Vec<(AppId, i64)>> {
         Ok(self.lifetimes.clone())
     }
+    async fn application_exists(&self, _: &AppId) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+
     async fn may_read_sensitive(&self, _: &AppId, _: &str) -> anyhow::Result<bool> {
         Ok(false)
     }

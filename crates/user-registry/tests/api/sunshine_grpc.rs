@@ -27,7 +27,7 @@ fn error(status: &tonic::Status) -> (ErrorCode, Option<String>) {
 #[tokio::test]
 async fn sunshine_fields_travel_in_every_answer() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let app_id = app.as_str().to_owned();
     let new = pb::NewUser {
         external_id: Some("Crm-1".into()),
@@ -89,7 +89,7 @@ async fn sunshine_fields_travel_in_every_answer() {
 #[tokio::test]
 async fn logins_mark_the_user_authenticated() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let upsert = |external: &str, mark_authenticated: bool| pb::UpsertUserByExternalIdRequest {
         app_id: app.as_str().into(),
         user: Some(pb::NewUser { external_id: Some(external.into()), ..Default::default() }),
@@ -106,7 +106,7 @@ async fn logins_mark_the_user_authenticated() {
 #[tokio::test]
 async fn channel_upserts_create_once_and_then_find() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let upsert = |channel: Option<pb::Identity>, given_name: &str| pb::UpsertUserFromChannelRequest {
         app_id: app.as_str().into(),
         identity: channel,
@@ -132,7 +132,7 @@ async fn channel_upserts_create_once_and_then_find() {
 #[tokio::test]
 async fn concurrent_channel_upserts_over_grpc_create_one_user() {
     let registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let calls = (0..100).map(|i| {
         let mut client = registry.client.clone();
         let request = pb::UpsertUserFromChannelRequest {
@@ -157,7 +157,7 @@ async fn concurrent_channel_upserts_over_grpc_create_one_user() {
 #[tokio::test]
 async fn delete_personal_information_keeps_the_record() {
     let mut registry = spawn_registry().await;
-    let app = AppId::generate();
+    let app = registry.app_id().await;
     let app_id = app.as_str().to_owned();
     let new = pb::NewUser {
         user_id: Some("maria".into()),
