@@ -120,3 +120,39 @@ async fn a_uri_or_head_too_large_is_refused_in_the_dialects_shape() {
     let body: serde_json::Value = big.json().await.unwrap();
     assert!(body["errors"][0]["code"].is_string(), "Sunshine's shape: {body}");
 }
+
+/// A gRPC peer that stops answering HTTP/2 PINGs (a dead host, a half-open connection) is
+/// dropped by the service after `grpc.keepalive_interval_secs` + `keepalive_timeout_secs`,
+/// instead of holding its connection for ever. Played on a raw socket: the HTTP/2 preface,
+/// SETTINGS acknowledged, PINGs never.
+#[tokio::test]
+async fn a_grpc_peer_that_stops_answering_pings_is_dropped() {
+    let t = spawn_stack_with(Backend::Sqlite, false, |s| {
+        s.grpc.keepalive_interval_secs = 1;
+        s.grpc.keepalive_timeout_secs = 1;
+    })
+    .await;
+    let mut peer = TcpStream::connect(t.stack().registry).await.unwrap();
+    peer.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await.unwrap();
+    let mut kinds = Vec::new();
+    let read_frames = async {
+        let mut header = [0u8; 9];
+        while peer.read_exact(&mut header).await.is_ok() {
+            let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+            let mut payload = vec![0u8; length];
+            if peer.read_exact(&mut payload).await.is_err() {
+                break;
+            }
+            let (kind, flags) = (header[3], header[4]);
+            if kind == 0x4 && flags & 0x1 == 0 {
+                // The server's SETTINGS, acknowledged: the connection is well formed.
+                peer.write_all(b"\0\0\0\x04\x01\0\0\0\0").await.unwrap();
+            }
+            kinds.push(kind);
+        }
+    };
+    // Bounded so a server that keeps the connection fails the test instead of hanging it.
+    tokio::time::timeout(Duration::from_secs(30), read_frames).await.expect("the service dropped the peer");
+    assert!(kinds.contains(&0x6), "it pinged first: {kinds:?}");
+    assert_eq!(kinds.last(), Some(&0x7), "and said GOAWAY before closing: {kinds:?}");
+}

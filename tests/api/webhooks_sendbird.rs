@@ -265,3 +265,19 @@ async fn https_targets_are_delivered_when_their_certificate_is_trusted_and_only_
     assert_eq!(delivered.json()["user"]["user_id"], "tls-1");
     assert_eq!(delivered.json()["app_id"], trusting.app_id);
 }
+
+/// A `webhooks.ca_file` that cannot be read, or holds no certificate, stops the gateway at start
+/// with the setting's name, rather than delivering later without the trust the operator asked for.
+#[tokio::test]
+async fn an_unusable_ca_file_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    for (path, expected) in [(dir.path().join("missing.pem"), "webhooks.ca_file"), (empty, "holds no certificate")] {
+        let mut settings = platform::Settings::default();
+        settings.gateway.listen = "127.0.0.1:0".parse().unwrap();
+        settings.webhooks.ca_file = Some(path);
+        let error = gateway::Application::build(&settings).await.err().expect("refused");
+        assert!(format!("{error:#}").contains(expected), "{error:#}");
+    }
+}

@@ -2,7 +2,7 @@
 //! the gRPC hop as `google.rpc.ErrorInfo` (reason = code, metadata `field`), and lets the gateway
 //! render each dialect's own error body. Append only: a code never changes meaning.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, error::Error as _};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -136,11 +136,25 @@ impl ApiError {
             // that broke mid-call (a service killed or restarted while answering).
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => Self::unavailable(),
             // The HTTP/2 connection itself failed (reset, GOAWAY as a service stops): the peer
-            // went away mid-call. A decoding failure, also `Internal`, stays a fault.
-            Code::Internal if status.message().starts_with("h2 protocol error") => Self::unavailable(),
+            // went away mid-call. tonic made that status here, from its transport's error; a
+            // decoding failure, also `Internal`, stays a fault.
+            Code::Internal if broken_connection(status) => Self::unavailable(),
             _ => Self::new(ErrorCode::Internal, "internal error"),
         }
     }
+}
+
+/// Whether tonic made `status` on this side from its HTTP/2 transport's error: a peer's own
+/// answer carries no source.
+fn broken_connection(status: &Status) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = status.source().map(|e| e as _);
+    while let Some(error) = next {
+        if error.is::<h2::Error>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// A dependency that could not be reached, as a cause: `ApiError::internal` answers it as
@@ -211,9 +225,13 @@ mod tests {
         // A connection broken mid-call, as tonic's client reports it.
         let broken = ApiError::from_status(&Status::unknown("transport error"));
         assert_eq!((broken.code, broken.retry_after_secs()), (ErrorCode::Unavailable, Some(1)));
-        // The connection reset as a service stopped (seen by the fault suite).
-        let reset = ApiError::from_status(&Status::internal("h2 protocol error: http2 error"));
-        assert_eq!(reset.code, ErrorCode::Unavailable);
+        // The connection reset as a service stopped (seen by the fault suite), as tonic's
+        // transport reports it; the same words from a peer are not a broken connection.
+        let reset = Status::from_error(Box::new(h2::Error::from(h2::Reason::INTERNAL_ERROR)));
+        assert_eq!(reset.code(), Code::Internal);
+        assert_eq!(ApiError::from_status(&reset).code, ErrorCode::Unavailable);
+        let mimic = ApiError::from_status(&Status::internal("h2 protocol error: http2 error"));
+        assert_eq!(mimic.code, ErrorCode::Internal);
         let undecodable = ApiError::from_status(&Status::internal("failed to decode Protobuf message"));
         assert_eq!(undecodable.code, ErrorCode::Internal);
         // Only a Roster service's own code says what the caller did wrong; tonic's decoding
