@@ -10,7 +10,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_support::Backend;
 
-use crate::helpers::{TestStack, spawn_stack};
+use crate::helpers::{TestStack, spawn_stack, spawn_stack_with};
 
 pub struct Admin {
     pub id: String,
@@ -136,7 +136,8 @@ async fn bulk_creation_keeps_the_valid_users_and_names_each_failure() {
 
 #[tokio::test]
 async fn the_auth_header_and_the_request_size_are_checked_before_any_write() {
-    let stack = spawn_stack(Backend::Sqlite, false).await;
+    const CALLER_CACHE_MS: u64 = 200;
+    let stack = spawn_stack_with(Backend::Sqlite, false, |s| s.gateway.caller_cache_ms = CALLER_CACHE_MS).await;
     let admin = admin_client(&stack, vec![token_pb::Scope::UserManagement]).await;
     let narrow = admin_client(&stack, vec![token_pb::Scope::App]).await;
     let one = json!({ "users": [ user("a@example.com") ] });
@@ -175,11 +176,12 @@ async fn the_auth_header_and_the_request_size_are_checked_before_any_write() {
     kore_error(malformed, StatusCode::BAD_REQUEST).await;
     assert!(members(&stack).await.is_empty(), "nothing was written");
 
-    // A deleted client's JWT is refused from then on.
+    // A deleted client's JWT is refused once the gateway's caller cache lets go of it.
     let mut tokens = TokenServiceClient::new(test_support::channel(stack.stack().token).await);
     assert_eq!(post(&stack, Some(&auth), &one).await.status(), StatusCode::OK);
     let delete = token_pb::DeleteAdminClientRequest { app_id: stack.app_id.clone(), client_id: admin.id.clone() };
     tokens.delete_admin_client(delete).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(CALLER_CACHE_MS)).await;
     kore_error(
         post(&stack, Some(&auth), &json!({ "users": [ user("b@example.com") ] })).await,
         StatusCode::UNAUTHORIZED,

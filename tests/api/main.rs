@@ -5,6 +5,7 @@
 mod ada;
 mod ada_conversations;
 mod architecture;
+mod caller_cache;
 mod compat;
 mod deactivation;
 mod deletion_races;

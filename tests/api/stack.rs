@@ -91,7 +91,8 @@ async fn metrics_count_routes_rpcs_validations_caches_and_pools() {
         // The wrong API token: UNAUTHENTICATED (16) from token-service.
         r#"roster_grpc_requests_total{rpc="/roster.token.v1.TokenService/AuthenticateCaller",code="16"} 1"#,
         r#"roster_token_validations_total{kind="session",outcome="valid"} 1"#,
-        r#"roster_cache_requests_total{cache="api_token",result="hit"}"#,
+        // The API token's second use is answered by the gateway's caller cache, with no hop.
+        r#"roster_caller_cache_requests_total{result="hit"}"#,
         r#"roster_cache_requests_total{cache="revocation",result="miss"} 1"#,
         "roster_grpc_request_duration_seconds_bucket",
         r#"roster_db_pool_max_connections{service="registry"} 5"#,

@@ -5,7 +5,10 @@
 use platform::{ApiError, AppId, ErrorCode};
 use proto::token::v1 as pb;
 
-use crate::clients::{Clients, RequestId};
+use crate::{
+    caller_cache::{CallerCache, Verified, jwt_expiry},
+    clients::{Clients, RequestId},
+};
 
 /// The application on whose behalf a request acts.
 #[derive(Debug, Clone)]
@@ -72,8 +75,9 @@ pub async fn app_key(
     authenticate(clients, request_id, request, pb::Scope::App, "this API token is not allowed to call the API").await
 }
 
-/// Asks token-service who `request` is; admits callers holding `scope` (refused with `denied`
-/// otherwise), within their application's rate limit.
+/// Asks token-service who `request` is (or this replica's caller cache, which keeps its recent
+/// acceptances); admits callers holding `scope` (refused with `denied` otherwise), within their
+/// application's rate limit.
 async fn authenticate(
     clients: &Clients,
     request_id: &RequestId,
@@ -81,24 +85,46 @@ async fn authenticate(
     scope: pb::Scope,
     denied: &str,
 ) -> Result<Caller, ApiError> {
-    let response = clients
-        .token
-        .clone()
-        .authenticate_caller(request_id.grpc(request))
-        .await
-        .map_err(|status| ApiError::from_status(&status))?
-        .into_inner();
-    let app_id = AppId::parse(response.app_id).map_err(|e| {
-        ApiError::internal(&anyhow::Error::from(e).context("token-service answered a malformed application id"))
-    })?;
+    let (key, expires_at) = cache_key(&request);
+    let verified = match clients.callers.get(&key) {
+        Some(verified) => verified,
+        None => {
+            let response = clients
+                .token
+                .clone()
+                .authenticate_caller(request_id.grpc(request))
+                .await
+                .map_err(|status| ApiError::from_status(&status))?
+                .into_inner();
+            let app_id = AppId::parse(response.app_id).map_err(|e| {
+                ApiError::internal(&anyhow::Error::from(e).context("token-service answered a malformed application id"))
+            })?;
+            let verified =
+                Verified { app_id, scopes: response.scopes, rate_limit_per_second: response.rate_limit_per_second };
+            clients.callers.put(key, verified.clone(), expires_at);
+            verified
+        }
+    };
     // A token made for one internal purpose (reading sensitive metadata) is not a dialect key.
-    if !response.scopes.contains(&(scope as i32)) {
+    if !verified.scopes.contains(&(scope as i32)) {
         return Err(ApiError::new(ErrorCode::PermissionDenied, denied));
     }
-    if let Err(wait) = clients.limiter.check(&app_id, response.rate_limit_per_second) {
+    if let Err(wait) = clients.limiter.check(&verified.app_id, verified.rate_limit_per_second) {
         return Err(ApiError::new(ErrorCode::RateLimited, "Too many requests.").with_retry_after(wait));
     }
-    Ok(Caller { app_id })
+    Ok(Caller { app_id: verified.app_id })
+}
+
+/// The caller cache's key for a request's credential, and the JWT's `exp` when it is one.
+fn cache_key(request: &pb::AuthenticateCallerRequest) -> ([u8; 32], Option<i64>) {
+    use pb::authenticate_caller_request::Credential;
+    let app_id = request.app_id.as_deref();
+    match &request.credential {
+        Some(Credential::ApiToken(token)) => (CallerCache::key("api_token", &[token], app_id), None),
+        Some(Credential::Basic(basic)) => (CallerCache::key("basic", &[&basic.key_id, &basic.secret], app_id), None),
+        Some(Credential::Jwt(jwt)) => (CallerCache::key("jwt", &[jwt], app_id), jwt_expiry(jwt)),
+        None => (CallerCache::key("none", &[], app_id), Some(0)),
+    }
 }
 
 /// Checks a Kore-style admin JWT (the `auth` header): HS256, signed with an admin client's

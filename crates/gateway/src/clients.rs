@@ -23,6 +23,8 @@ pub struct Clients {
     /// `gateway.public_url`, without a trailing slash.
     pub public_url: Option<String>,
     pub limiter: crate::ratelimit::RateLimiter,
+    /// Callers token-service accepted lately (`gateway.caller_cache_ms`).
+    pub(crate) callers: crate::caller_cache::CallerCache,
     /// `webhooks.allow_private_targets`: whether a webhook may name a private address.
     pub allow_private_targets: bool,
     channels: [(&'static str, Channel); 4],
@@ -43,6 +45,7 @@ impl Clients {
             events: EventServiceClient::new(events.clone()),
             public_url: settings.gateway.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
             limiter: crate::ratelimit::RateLimiter::default(),
+            callers: crate::caller_cache::CallerCache::new(Duration::from_millis(settings.gateway.caller_cache_ms)),
             allow_private_targets: settings.webhooks.allow_private_targets,
             channels: [("registry", registry), ("token", token), ("context", context), ("events", events)],
         })

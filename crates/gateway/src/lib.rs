@@ -3,6 +3,7 @@
 //! answer (or the error) exactly as that platform would. Nothing persistent lives here.
 
 pub mod auth;
+mod caller_cache;
 pub mod clients;
 pub mod http;
 pub mod ratelimit;

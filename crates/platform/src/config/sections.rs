@@ -180,6 +180,10 @@ pub struct GatewaySettings {
     pub body_read_timeout_ms: u64,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// How long a replica keeps a caller token-service accepted, in milliseconds: a repeated
+    /// credential then costs no hop, and a revoked one is refused everywhere within this bound.
+    /// 0 asks token-service on every request.
+    pub caller_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -238,6 +242,7 @@ impl Default for GatewaySettings {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
             max_connections: 4_096,
+            caller_cache_ms: 1_000,
         }
     }
 }

@@ -103,7 +103,8 @@ pub async fn view(
 }
 
 /// `DELETE .../keys/{keyId}`: `{}`; the key's Basic credential and every JWT it signed stop
-/// working at once (a key may delete itself).
+/// working at once on this gateway (its remembered callers of the application are dropped) and
+/// within `gateway.caller_cache_ms` on every other replica (a key may delete itself).
 #[utoipa::path(delete, path = "/v2/apps/{app_id}/keys/{key_id}", tag = "Sunshine", security(("sunshine_basic" = []), ("sunshine_jwt" = [])), params(("app_id" = String, Path, description = "The application"), ("key_id" = String, Path, description = "The app key's id")),
     responses((status = 200, description = "Deleted: its credentials stop working", body = super::schema::Empty), super::schema::Errors))]
 pub async fn delete(
@@ -114,5 +115,6 @@ pub async fn delete(
 ) -> Result<Json<super::schema::Empty>, SunshineError> {
     let request = pb::DeleteAppKeyRequest { app_id: caller.app_id.as_str().to_owned(), key_id };
     clients.token.clone().delete_app_key(request_id.grpc(request)).await?;
+    clients.callers.forget_app(&caller.app_id);
     Ok(Json(super::schema::Empty {}))
 }
