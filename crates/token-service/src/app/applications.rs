@@ -32,8 +32,16 @@ impl Tokens {
         Ok(CreatedApplication { application, api_token })
     }
 
+    /// The application as this replica read it lately: settings changed on another replica are
+    /// seen here within the local cache's bound (`session.revocation_cache_ms`), on this one at
+    /// once.
     pub async fn get_application(&self, id: &AppId) -> Result<Application, TokenError> {
-        self.store.find_application(id).await?.ok_or(TokenError::ApplicationNotFound)
+        if let Some(app) = self.applications.get(id.as_str()) {
+            return Ok(app);
+        }
+        let app = self.store.find_application(id).await?.ok_or(TokenError::ApplicationNotFound)?;
+        self.applications.put(id.as_str(), app.clone());
+        Ok(app)
     }
 
     pub async fn list_applications(&self, after: Option<&AppId>, limit: u64) -> Result<Vec<Application>, TokenError> {
@@ -48,7 +56,7 @@ impl Tokens {
         name: Option<Name>,
         settings: Option<AppSettings>,
     ) -> Result<Application, TokenError> {
-        let mut app = self.get_application(id).await?;
+        let mut app = self.store.find_application(id).await?.ok_or(TokenError::ApplicationNotFound)?;
         if let Some(name) = name {
             app.name = name;
         }
@@ -58,6 +66,7 @@ impl Tokens {
         if !self.store.update_application(&app).await? {
             return Err(TokenError::ApplicationNotFound);
         }
+        self.applications.forget(id.as_str());
         tracing::info!(app.id = id.as_str(), "application updated");
         Ok(app)
     }

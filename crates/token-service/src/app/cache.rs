@@ -71,6 +71,11 @@ impl TokenCache {
         Self { shared, local, local_ttl }
     }
 
+    /// How long this replica trusts what it read (`session.revocation_cache_ms`).
+    pub(super) fn local_ttl(&self) -> Duration {
+        self.local_ttl
+    }
+
     /// Who an API token (by its hash) stands for.
     pub(super) async fn caller(&self, token_hash: &str) -> anyhow::Result<Option<Caller>> {
         let found = self.shared.get(&api_token_key(token_hash)).await.map(|v| v.and_then(|v| decode_caller(&v)));
@@ -220,6 +225,48 @@ fn decode_access(value: &str) -> Option<(AppId, String)> {
     let mut parts = value.splitn(3, '|');
     let (app_id, user_id) = (parts.next()?, parts.next()?);
     Some((AppId::parse(app_id.to_owned()).ok()?, user_id.to_owned()))
+}
+
+/// Values this replica read lately, each trusted for `ttl` after it was read (by the injected
+/// clock), and forgotten at once when this replica changes it. Bounded: past `LOCAL_CAPACITY`
+/// it starts again, which only costs reads.
+pub(super) struct Memo<V> {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (V, i64)>>,
+    ttl_ms: i64,
+    clock: Arc<dyn platform::Clock>,
+}
+
+impl<V: Clone> Memo<V> {
+    pub(super) fn new(ttl: Duration, clock: Arc<dyn platform::Clock>) -> Self {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        Self { entries: Default::default(), ttl_ms, clock }
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<V> {
+        let now = self.clock.now_millis();
+        let entries = self.lock();
+        entries.get(key).filter(|(_, until)| now < *until).map(|(value, _)| value.clone())
+    }
+
+    pub(super) fn put(&self, key: &str, value: V) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        let until = self.clock.now_millis().saturating_add(self.ttl_ms);
+        let mut entries = self.lock();
+        if entries.len() >= LOCAL_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key.to_owned(), (value, until));
+    }
+
+    pub(super) fn forget(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (V, i64)>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 #[cfg(test)]

@@ -15,14 +15,17 @@ mod validate;
 pub use applications::CreatedApplication;
 pub use cache::{KvCache, LOCAL_CAPACITY, TokenCache, redis_key_prefix};
 pub use credentials::{DirectoryUser, Login, UserDirectory};
-pub use sessions::SessionKeys;
+pub use sessions::{IssuedSessionToken, SessionKeys};
 pub use store::{
     ApplicationStore, CredentialStore, SealedCredential, SigningKeyStore, StoreError, TokenStore, UserTokenStore,
 };
 
 use std::sync::Arc;
 
+use cache::Memo;
 use platform::{Clock, config::RedisFailurePolicy, seal::Sealer};
+
+use crate::domain::Application;
 
 /// Everything a `Tokens` needs besides its store, caches and clock.
 pub struct TokenConfig {
@@ -41,10 +44,13 @@ pub struct Tokens {
     cache: TokenCache,
     config: Arc<TokenConfig>,
     clock: Arc<dyn Clock>,
+    /// Applications this replica read lately, for the hot paths' settings.
+    applications: Arc<Memo<Application>>,
 }
 
 impl Tokens {
     pub fn new(store: Arc<dyn TokenStore>, cache: TokenCache, config: TokenConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, cache, config: Arc::new(config), clock }
+        let applications = Arc::new(Memo::new(cache.local_ttl(), clock.clone()));
+        Self { store, cache, config: Arc::new(config), clock, applications }
     }
 }

@@ -1,6 +1,8 @@
 //! Session tokens: stateless JWTs, never written to the database. Revoking them records a
 //! per-user "revoked before" instant durably (database) and in the cache every replica reads.
 
+use platform::config::RedisFailurePolicy;
+
 use super::{
     Tokens,
     access::{roster_id, user_id},
@@ -66,10 +68,18 @@ impl Tokens {
     /// user exists is asked of the registry once per replica (then kept `KNOWN_USER_TTL`);
     /// deletion and deactivation are read from the state the registry reported, every time.
     pub(super) async fn ensure_may_hold_tokens(&self, app_id: &AppId, user: &str) -> Result<(), TokenError> {
-        match self.store.find_user_state(app_id, user).await? {
-            Some(state) if state.deleted => return Err(TokenError::UserDeleted),
-            Some(state) if state.deactivated => return Err(TokenError::UserDeactivated),
-            _ => {}
+        // The state validation reads (this replica's copy, the shared cache, else the database):
+        // a token issued past a deletion or deactivation it has not seen yet is refused by
+        // validation anyway, which checks the same state.
+        let state = match self.user_state(app_id, user, RedisFailurePolicy::Database).await? {
+            Some(state) => state,
+            None => self.store.find_user_state(app_id, user).await?.unwrap_or_default(),
+        };
+        if state.deleted {
+            return Err(TokenError::UserDeleted);
+        }
+        if state.deactivated {
+            return Err(TokenError::UserDeactivated);
         }
         if self.cache.is_known_user(app_id, user).await {
             return Ok(());

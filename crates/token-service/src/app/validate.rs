@@ -62,7 +62,7 @@ impl Tokens {
 
     /// The user's state (revocation instant, 0 when never revoked; deactivation), or `None` when
     /// it cannot be known and `on_failure` says to refuse. One in-process read when warm.
-    async fn user_state(
+    pub(super) async fn user_state(
         &self,
         app_id: &AppId,
         user_id: &str,

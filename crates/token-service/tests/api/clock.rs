@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use platform::{ManualClock, config::RedisFailurePolicy, seal::Sealer};
+use platform::{Clock, ManualClock, config::RedisFailurePolicy, seal::Sealer};
 use serde_json::json;
 use test_support::{Backend, TestDatabase};
 use token_service::{
@@ -108,4 +108,25 @@ async fn a_replica_trusts_revocation_state_it_read_until_its_ttl_is_up() {
     assert!(a.validate(&issued.token, Some(&app)).await.unwrap().is_ok(), "a's copy is still trusted");
     clock.advance(Duration::from_millis(1));
     assert_eq!(a.validate(&issued.token, Some(&app)).await.unwrap(), Err(InvalidReason::Revoked));
+}
+
+/// Application settings on the hot paths are read once per replica and trusted for the local
+/// cache's bound: a new session lifetime set on one replica is used there at once, and on the
+/// other once its copy is a second old (the bound these replicas run with).
+#[tokio::test]
+async fn a_replica_sees_new_application_settings_within_its_bound() {
+    let clock = ManualClock::at(START_MS);
+    let (a, b, app, _db) = replicas_on(&clock).await;
+    let user = "0000000000000000000000a1";
+    let lifetime = |issued: &token_service::app::IssuedSessionToken| issued.expires_at - clock.now_millis();
+    let week = AppSettings::default().session_token_ttl_secs as i64 * 1000;
+    assert_eq!(lifetime(&b.issue_session_token(&app, user, None).await.unwrap()), week, "b read the settings");
+
+    let settings = AppSettings { session_token_ttl_secs: 3600, ..AppSettings::default() };
+    a.update_application(&app, None, Some(settings)).await.unwrap();
+    assert_eq!(lifetime(&a.issue_session_token(&app, user, None).await.unwrap()), 3_600_000, "at once on a");
+    clock.advance(Duration::from_millis(999));
+    assert_eq!(lifetime(&b.issue_session_token(&app, user, None).await.unwrap()), week, "b's copy is trusted");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(lifetime(&b.issue_session_token(&app, user, None).await.unwrap()), 3_600_000, "then read again");
 }
