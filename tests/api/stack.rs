@@ -95,7 +95,8 @@ async fn metrics_count_routes_rpcs_validations_caches_and_pools() {
         r#"roster_caller_cache_requests_total{result="hit"}"#,
         r#"roster_cache_requests_total{cache="revocation",result="miss"} 1"#,
         "roster_grpc_request_duration_seconds_bucket",
-        r#"roster_db_pool_max_connections{service="registry"} 5"#,
+        // SQLite: one connection, every statement queued for it (platform::db::connect).
+        r#"roster_db_pool_max_connections{service="registry"} 1"#,
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }

@@ -7,8 +7,14 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::{Settings, seal::Sealer};
 
-/// Opens a pool. SQLite files get their directory created and WAL journaling; statement logging
-/// is off because bound values can hold emails or secrets.
+/// Opens a pool; statement logging is off because bound values can hold emails or secrets.
+///
+/// SQLite files get their directory created, WAL journaling with `synchronous = NORMAL`, and a
+/// pool of **one** connection whatever `max_connections` says: SQLite takes one writer at a time,
+/// so every statement queues in-process for that connection instead of a second writer sleeping
+/// in the busy handler (or failing to upgrade a read transaction). The trade-off of `NORMAL` in
+/// WAL mode: a power loss or OS crash (not a process crash) can undo the last transactions
+/// committed before it; the database stays consistent. README and docs/operations.md say so.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url)
         && let Some(dir) = std::path::Path::new(path).parent()
@@ -18,24 +24,30 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(max_connections)
+        .max_connections(pool_size(url, max_connections))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(3))
         // Well inside the gateway's upstream deadline: a database that is away is answered as
         // unavailable before the caller gives up.
         .acquire_timeout(Duration::from_secs(3))
-        .sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    if is_sqlite(&db) {
-        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
-    }
-    Ok(db)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+        });
+    Database::connect(options).await
+}
+
+/// The connections a pool for `url` holds: `configured`, or one for SQLite (see `connect`).
+pub fn pool_size(url: &str, configured: u32) -> u32 {
+    if url.starts_with("sqlite:") { 1 } else { configured }
 }
 
 /// Opens `service`'s database and, when `database.auto_migrate` is on, applies its migrations.
 pub async fn open<M: MigratorTrait>(settings: &Settings, service: &'static str) -> anyhow::Result<DatabaseConnection> {
-    let db = connect(&settings.database_url(service), settings.database.max_connections).await?;
-    crate::metrics::watch_pool(service, &db, settings.database.max_connections);
+    let url = settings.database_url(service);
+    let db = connect(&url, settings.database.max_connections).await?;
+    crate::metrics::watch_pool(service, &db, pool_size(&url, settings.database.max_connections));
     if settings.database.auto_migrate {
         M::up(&db, None).await?;
     }
