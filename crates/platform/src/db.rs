@@ -170,4 +170,39 @@ mod tests {
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x/y"), None);
     }
+
+    /// SQLite: one connection whatever the configuration says, WAL, synchronous NORMAL (1); and
+    /// a hundred concurrent writers all succeed, queued for it rather than refused as busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_is_one_queued_connection_in_wal_with_synchronous_normal() {
+        let dir = std::env::temp_dir().join(format!("roster-db-{}", crate::ids::new_id()));
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.display());
+        assert_eq!((pool_size(&url, 10), pool_size("postgres://x/y", 10)), (1, 10));
+        let db = connect(&url, 10).await.unwrap();
+        let pragma = |name: &'static str| {
+            let db = db.clone();
+            async move {
+                let row =
+                    db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), format!("PRAGMA {name}")));
+                row.await.unwrap().unwrap().try_get_by_index::<String>(0).unwrap_or_default()
+            }
+        };
+        assert_eq!(pragma("journal_mode").await.to_lowercase(), "wal");
+        let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), "PRAGMA synchronous")).await;
+        assert_eq!(row.unwrap().unwrap().try_get_by_index::<i32>(0).unwrap(), 1, "NORMAL");
+        db.execute_unprepared("CREATE TABLE t (n INTEGER PRIMARY KEY)").await.unwrap();
+        let writers: Vec<_> = (0..100)
+            .map(|n| {
+                let db = db.clone();
+                tokio::spawn(async move { db.execute_unprepared(&format!("INSERT INTO t VALUES ({n})")).await })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        let count = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM t"));
+        assert_eq!(count.await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap(), 100);
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
