@@ -13,7 +13,7 @@ use super::{
     constraints::write_error,
     entity::users,
     identities::{claim_identity, holder, insert_identities},
-    load::{find_user, load_users},
+    load::{find_user, load},
     rows::{live, lookup_condition, user_row},
 };
 use crate::{
@@ -112,11 +112,7 @@ async fn find_by_identity(
     app_id: &AppId,
     identity: &Identity,
 ) -> Result<Option<User>, StoreError> {
-    let row = users::Entity::find()
-        .filter(live(app_id))
-        .filter(users::Column::Id.in_subquery(holder(app_id, identity)))
-        .one(conn)
-        .await
-        .map_err(unexpected)?;
-    Ok(load_users(conn, row.into_iter().collect()).await?.pop())
+    let select =
+        users::Entity::find().filter(live(app_id)).filter(users::Column::Id.in_subquery(holder(app_id, identity)));
+    Ok(load(conn, select).await?.pop())
 }

@@ -1,12 +1,9 @@
 //! Channel identities: each held by at most one user of an application, unique by a digest of
 //! its value.
 
-use std::collections::HashMap;
-
-use platform::db::unexpected;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait,
     sea_query::{OnConflict, Query, SelectStatement},
 };
 
@@ -64,20 +61,6 @@ pub(super) async fn claim_identity(
         .await
         .map_err(write_error)?;
     Ok(inserted == 1)
-}
-
-/// The identities of the given users, by user.
-pub(super) async fn load_identities(
-    conn: &impl ConnectionTrait,
-    user_pks: Vec<String>,
-) -> Result<HashMap<String, Vec<(String, String)>>, StoreError> {
-    let mut identities: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for row in
-        idents::Entity::find().filter(idents::Column::UserPk.is_in(user_pks)).all(conn).await.map_err(unexpected)?
-    {
-        identities.entry(row.user_pk).or_default().push((row.channel_type, row.value));
-    }
-    Ok(identities)
 }
 
 /// The id of the user holding `identity`, as a subquery.

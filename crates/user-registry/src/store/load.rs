@@ -1,18 +1,18 @@
 //! Reading users whole: their rows with the metadata, discovery keys and identities that hang
 //! off them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use platform::db::unexpected;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Select,
     sea_query::{Alias, Expr, Func, Query},
 };
 
 use super::{
     codec::{encode_value, into_user},
-    entity::{user_discovery_keys as keys, user_metadata as meta, users},
-    identities,
+    entity::{user_metadata as meta, users},
     rows::{live, lookup_condition},
     sql::MAX_PARAMS,
 };
@@ -21,38 +21,97 @@ use crate::{
     domain::{AppId, EmailId, Lookup, MetaValue, RosterId, User, UserFilter},
 };
 
-/// Loads the rows' metadata, discovery keys and identities in three queries, whatever the
-/// number of rows.
-pub(super) async fn load_users(conn: &impl ConnectionTrait, rows: Vec<users::Model>) -> Result<Vec<User>, StoreError> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut metadata: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-    for row in
-        meta::Entity::find().filter(meta::Column::UserPk.is_in(ids.clone())).all(conn).await.map_err(unexpected)?
-    {
-        metadata.entry(row.user_pk).or_default().insert(row.key, row.value);
-    }
-    let mut identities = identities::load_identities(conn, ids.clone()).await?;
-    let mut discovery: HashMap<String, Vec<String>> = HashMap::new();
-    for row in keys::Entity::find()
-        .filter(keys::Column::UserPk.is_in(ids))
-        .order_by_asc(keys::Column::DiscoveryKey)
+/// The users `select` finds, each with its metadata, discovery keys and identities, in **one**
+/// statement: the children come aggregated as JSON arrays by correlated subqueries
+/// (`json_agg` on PostgreSQL, `json_group_array` on SQLite).
+pub(super) async fn load(conn: &impl ConnectionTrait, select: Select<users::Entity>) -> Result<Vec<User>, StoreError> {
+    let children = Children::of(conn.get_database_backend());
+    let rows = select
+        .column_as(Expr::cust(children.metadata), METADATA)
+        .column_as(Expr::cust(children.discovery_keys), DISCOVERY_KEYS)
+        .column_as(Expr::cust(children.identities), IDENTITIES)
+        .into_model::<Loaded>()
         .all(conn)
         .await
-        .map_err(unexpected)?
-    {
-        discovery.entry(row.user_pk).or_default().push(row.discovery_key);
+        .map_err(unexpected)?;
+    rows.into_iter().map(Loaded::into_user).collect()
+}
+
+const METADATA: &str = "children_metadata";
+const DISCOVERY_KEYS: &str = "children_discovery_keys";
+const IDENTITIES: &str = "children_identities";
+
+/// The three correlated subqueries, in each backend's dialect. Column names only: no value of
+/// a caller's is ever spliced in.
+struct Children {
+    metadata: &'static str,
+    discovery_keys: &'static str,
+    identities: &'static str,
+}
+
+impl Children {
+    fn of(backend: DatabaseBackend) -> Self {
+        match backend {
+            DatabaseBackend::Postgres => Self {
+                metadata: "(SELECT json_agg(json_build_array(m.key, m.value))::text \
+                           FROM user_metadata m WHERE m.user_pk = users.id)",
+                discovery_keys: "(SELECT json_agg(k.discovery_key)::text \
+                                 FROM user_discovery_keys k WHERE k.user_pk = users.id)",
+                identities: "(SELECT json_agg(json_build_array(i.channel_type, i.value))::text \
+                             FROM user_identities i WHERE i.user_pk = users.id)",
+            },
+            _ => Self {
+                metadata: "(SELECT json_group_array(json_array(m.key, m.value)) \
+                           FROM user_metadata m WHERE m.user_pk = users.id)",
+                discovery_keys: "(SELECT json_group_array(k.discovery_key) \
+                                 FROM user_discovery_keys k WHERE k.user_pk = users.id)",
+                identities: "(SELECT json_group_array(json_array(i.channel_type, i.value)) \
+                             FROM user_identities i WHERE i.user_pk = users.id)",
+            },
+        }
     }
-    rows.into_iter()
-        .map(|row| {
-            let metadata = metadata.remove(&row.id).unwrap_or_default();
-            let discovery = discovery.remove(&row.id).unwrap_or_default();
-            let identities = identities.remove(&row.id).unwrap_or_default();
-            into_user(row, metadata, discovery, identities).map_err(StoreError::Unexpected)
+}
+
+/// A user row and its children as the aggregated JSON arrays (`None`: PostgreSQL's empty
+/// aggregate).
+struct Loaded {
+    row: users::Model,
+    metadata: Option<String>,
+    discovery_keys: Option<String>,
+    identities: Option<String>,
+}
+
+impl FromQueryResult for Loaded {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            row: users::Model::from_query_result(res, pre)?,
+            metadata: res.try_get(pre, METADATA)?,
+            discovery_keys: res.try_get(pre, DISCOVERY_KEYS)?,
+            identities: res.try_get(pre, IDENTITIES)?,
         })
-        .collect()
+    }
+}
+
+impl Loaded {
+    fn into_user(self) -> Result<User, StoreError> {
+        fn decode<T: serde::de::DeserializeOwned + Default>(json: Option<String>) -> anyhow::Result<T> {
+            Ok(match json {
+                Some(json) => serde_json::from_str(&json)?,
+                None => T::default(),
+            })
+        }
+        let id = self.row.id.clone();
+        let children = || -> anyhow::Result<_> {
+            let metadata: Vec<(String, String)> = decode(self.metadata)?;
+            let mut discovery_keys: Vec<String> = decode(self.discovery_keys)?;
+            discovery_keys.sort();
+            let identities: Vec<(String, String)> = decode(self.identities)?;
+            Ok((metadata.into_iter().collect::<BTreeMap<_, _>>(), discovery_keys, identities))
+        };
+        let (metadata, discovery_keys, identities) =
+            children().map_err(|e| StoreError::Unexpected(e.context(format!("stored user {id}'s children"))))?;
+        into_user(self.row, metadata, discovery_keys, identities).map_err(StoreError::Unexpected)
+    }
 }
 
 pub(super) async fn find_user(
@@ -60,8 +119,7 @@ pub(super) async fn find_user(
     app_id: &AppId,
     lookup: &Lookup,
 ) -> Result<Option<User>, StoreError> {
-    let row = users::Entity::find().filter(lookup_condition(app_id, lookup)).one(conn).await.map_err(unexpected)?;
-    Ok(load_users(conn, row.into_iter().collect()).await?.pop())
+    Ok(load(conn, users::Entity::find().filter(lookup_condition(app_id, lookup))).await?.pop())
 }
 
 /// The application's live members holding these email ids (compared case-insensitively), in no
@@ -75,15 +133,12 @@ pub(super) async fn find_members(
     let wanted: Vec<String> = wanted.into_iter().collect();
     let mut rows = Vec::with_capacity(wanted.len());
     for chunk in wanted.chunks(MAX_PARAMS - 2) {
-        let found = users::Entity::find()
+        let select = users::Entity::find()
             .filter(live(app_id))
-            .filter(users::Column::MemberEmailNorm.is_in(chunk.iter().cloned()))
-            .all(conn)
-            .await
-            .map_err(unexpected)?;
-        rows.extend(found);
+            .filter(users::Column::MemberEmailNorm.is_in(chunk.iter().cloned()));
+        rows.extend(load(conn, select).await?);
     }
-    load_users(conn, rows).await
+    Ok(rows)
 }
 
 /// The application's users that `filter` keeps, ordered by id, after `after` when given.
@@ -131,6 +186,5 @@ pub(super) async fn list(
             ),
         );
     }
-    let rows = query.all(conn).await.map_err(unexpected)?;
-    load_users(conn, rows).await
+    load(conn, query).await
 }
