@@ -39,7 +39,7 @@ pub(super) async fn insert_other_children(
     extras: &Extras<'_>,
 ) -> Result<(), StoreError> {
     insert_metadata(conn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
-    replace_discovery_keys(conn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
+    insert_discovery_keys(conn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
     if let Some(image) = extras.image {
         put_image(conn, user.id.as_str(), image).await.map_err(unexpected)?;
     }
@@ -59,6 +59,16 @@ pub(super) async fn replace_discovery_keys(
     discovery_keys: &[DiscoveryKey],
 ) -> Result<(), StoreError> {
     keys::Entity::delete_many().filter(keys::Column::UserPk.eq(user_pk)).exec(conn).await.map_err(unexpected)?;
+    insert_discovery_keys(conn, app_id, user_pk, discovery_keys).await
+}
+
+/// A new user's keys: nothing to replace, so no `DELETE` first.
+async fn insert_discovery_keys(
+    conn: &impl ConnectionTrait,
+    app_id: &AppId,
+    user_pk: &str,
+    discovery_keys: &[DiscoveryKey],
+) -> Result<(), StoreError> {
     if discovery_keys.is_empty() {
         return Ok(());
     }

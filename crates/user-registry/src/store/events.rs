@@ -43,6 +43,16 @@ async fn insert(conn: &impl ConnectionTrait, events: Vec<outbox::ActiveModel>) -
 /// activation is pending (the email travels in the user, never in the payload's ids), in as few
 /// multi-row INSERTs as the backend's parameter limit allows.
 pub(super) async fn record_created(conn: &impl ConnectionTrait, users: &[User]) -> Result<(), StoreError> {
+    insert(conn, created(users)).await
+}
+
+/// The outbox INSERT of `user`'s creation events, to be run as part of another statement.
+pub(super) fn created_statement(user: &User) -> sea_orm::sea_query::InsertStatement {
+    use sea_orm::QueryTrait;
+    outbox::Entity::insert_many(created(std::slice::from_ref(user))).into_query()
+}
+
+fn created(users: &[User]) -> Vec<outbox::ActiveModel> {
     let mut events = Vec::with_capacity(users.len());
     for user in users {
         let mut payload = ids(user);
@@ -52,7 +62,7 @@ pub(super) async fn record_created(conn: &impl ConnectionTrait, users: &[User]) 
             events.push(event(user, "member.activation_requested", ids(user), user.created_at));
         }
     }
-    insert(conn, events).await
+    events
 }
 
 /// "user.updated" for `user` as it is after the change, preceded by "user.deactivated" or

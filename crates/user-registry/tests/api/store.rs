@@ -74,8 +74,11 @@ async fn applications_never_see_each_other(backend: Backend) {
     }
 }
 
+/// Also the event: a create is its row and its "user.created" together (on PostgreSQL one
+/// statement), so twenty racers leave one user and one event.
 async fn concurrent_creates_of_one_user_id_store_exactly_one(backend: Backend) {
-    let (store, _db) = store(backend).await;
+    let (store, conn, _db) = crate::helpers::store_and_connection(backend, crate::helpers::test_sealer()).await;
+    let store: std::sync::Arc<dyn user_registry::app::UserStore> = store;
     let app = app();
     let attempts = (0..20).map(|_| {
         let store = store.clone();
@@ -91,6 +94,8 @@ async fn concurrent_creates_of_one_user_id_store_exactly_one(backend: Backend) {
         }
     }
     assert_eq!(created, 1);
+    let events = format!("SELECT COUNT(*) FROM outbox WHERE app_id = '{}' AND kind = 'user.created'", app.as_str());
+    assert_eq!(crate::helpers::count(&conn, &events).await, 1);
 }
 
 /// 1,024 characters of three-byte UTF-8 do not fit a PostgreSQL index entry whole: long
