@@ -11,6 +11,7 @@
 pub mod ceilings;
 pub mod http;
 pub mod load;
+pub mod peers;
 pub mod procfs;
 pub mod report;
 pub mod scenarios;
@@ -86,6 +87,21 @@ pub struct Options {
     /// An API token (scope `app`) of the targeted stack, e.g. from `roster apps create`.
     #[arg(long)]
     pub api_token: Option<String>,
+    /// The targeted stack's registry gRPC URL, for `--prefill`.
+    #[arg(long)]
+    pub target_registry: Option<String>,
+    /// Users created in the fixtures' application (through the registry's BatchCreateUsers)
+    /// before any figure is taken, so creates and reads run against a registry that is not
+    /// empty.
+    #[arg(long, default_value_t = 0)]
+    pub prefill: usize,
+    /// Another system's HTTP GET to measure beside Roster's paths (and the bare axum GET):
+    /// `NAME=http://host:port/path`, repeatable.
+    #[arg(long = "peer")]
+    pub peers: Vec<String>,
+    /// A header for a peer's requests: `NAME=Header: value`, repeatable.
+    #[arg(long = "peer-header")]
+    pub peer_headers: Vec<String>,
     /// Processes of a targeted stack on this machine whose peak memory to report (repeatable).
     #[arg(long = "pid")]
     pub pids: Vec<u32>,
@@ -109,10 +125,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Options {
-    /// The scenarios `--only` names, with the ceilings they are compared with.
+    /// The scenarios `--only` names, with the ceilings they are compared with (the axum GET too
+    /// when there are peers).
     pub fn scenarios(&self) -> Vec<&'static Scenario> {
         let named = |name: &str| self.only.is_empty() || self.only.iter().any(|f| name == f || name.starts_with(f));
         let mut wanted: Vec<&str> = SCENARIOS.iter().filter(|s| named(s.name)).map(|s| s.name).collect();
+        if !self.peers.is_empty() {
+            wanted.push("axum-get");
+        }
         for s in SCENARIOS.iter().filter(|s| named(s.name)) {
             wanted.extend(s.ceilings.iter().copied());
         }
@@ -139,6 +159,7 @@ async fn start_target(options: &Options, prefix: &str) -> anyhow::Result<Target>
             token: options.target_token.clone().context("--target-token")?,
             context: options.target_context.clone().context("--target-context")?,
             api_token: options.api_token.clone().context("--api-token")?,
+            registry: options.target_registry.clone(),
         };
         return Ok(Target { endpoints, stack: None, scratch: None, start_ms: None });
     }
@@ -153,6 +174,7 @@ async fn start_target(options: &Options, prefix: &str) -> anyhow::Result<Target>
         token: format!("http://{}", stack.token),
         context: format!("http://{}", stack.context),
         api_token: first.api_token,
+        registry: Some(format!("http://{}", stack.registry)),
     };
     Ok(Target { endpoints, stack: Some(stack), scratch: Some(scratch), start_ms: Some(start_ms) })
 }
@@ -192,6 +214,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
             redis: options.redis_url.is_some(),
             targeted: options.targeted(),
             fixture_users: options.users,
+            prefill: options.prefill,
         },
         load_before,
         stack_start_ms: target.start_ms,
@@ -213,8 +236,21 @@ async fn measure_all(
         Some(url) => Some(RedisTarget::connect(url, prefix).await?),
         None => None,
     };
+    let specs = peers::parse(&options.peers, &options.peer_headers).map_err(anyhow::Error::msg)?;
+    let mut peers = Vec::with_capacity(specs.len());
+    for spec in specs {
+        peers.push(peers::resolve(spec).await?);
+    }
+    let fixtures = stack::fixtures(&target.endpoints, options.users, run_id).await?;
+    if options.prefill > 0 {
+        let started = std::time::Instant::now();
+        stack::prefill(&target.endpoints, &fixtures.app_id, options.prefill, run_id).await?;
+        if options.verbose {
+            eprintln!("prefilled {} users in {:.1} s", options.prefill, started.elapsed().as_secs_f64());
+        }
+    }
     let world = World {
-        fixtures: stack::fixtures(&target.endpoints, options.users, run_id).await?,
+        fixtures,
         endpoints: target.endpoints.clone(),
         echo_url: ceilings::spawn_echo(shutdown).await?,
         axum: ceilings::spawn_axum(shutdown).await?,
@@ -259,8 +295,31 @@ async fn measure_all(
             }
             rows.push(row);
         }
+        for peer in &peers {
+            let watch = RssWatch::start(&processes);
+            let measurement = scenarios::peer(peer, c.max(1), plan).await?;
+            let peaks = watch.finish().await;
+            let row = Row {
+                scenario: peer.scenario(),
+                side: Side::Peer,
+                what: format!("GET {}", peer.spec.url),
+                concurrency: c,
+                ops_per_request: 1,
+                ops_per_sec: measurement.requests_per_sec,
+                measurement,
+                load1: procfs::load_average().map(|l| l[0]),
+                peak_rss_kb: peaks.into_iter().map(|(process, kb)| ProcessPeak { process, kb }).collect(),
+            };
+            if options.verbose {
+                eprintln!("{:<28} c={:<4} {:>9.0} ops/s", row.scenario, c, row.ops_per_sec);
+            }
+            rows.push(row);
+        }
     }
-    rows.sort_by_key(|r| (SCENARIOS.iter().position(|s| s.name == r.scenario), r.concurrency));
+    // Peers (no position among the scenarios) last.
+    rows.sort_by_key(|r| {
+        (SCENARIOS.iter().position(|s| s.name == r.scenario).unwrap_or(usize::MAX), r.scenario.clone(), r.concurrency)
+    });
     if let Some(redis) = &world.redis {
         let _ = redis::cmd("DEL").arg(&redis.key).query_async::<()>(&mut redis.connection.clone()).await;
     }
@@ -280,7 +339,11 @@ pub fn list() -> String {
     SCENARIOS
         .iter()
         .map(|s| {
-            let side = if s.side == Side::Roster { "roster " } else { "ceiling" };
+            let side = match s.side {
+                Side::Roster => "roster ",
+                Side::Ceiling => "ceiling",
+                Side::Peer => "peer   ",
+            };
             let vs = if s.ceilings.is_empty() { String::new() } else { format!(" (vs {})", s.ceilings.join(", ")) };
             format!("{:<28} {side} {}{vs}\n", s.name, s.what)
         })

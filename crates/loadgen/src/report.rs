@@ -49,6 +49,9 @@ pub struct Config {
     /// The stack was one already running elsewhere, not started here.
     pub targeted: bool,
     pub fixture_users: usize,
+    /// Users created in the fixtures' application before any figure (`--prefill`).
+    #[serde(default)]
+    pub prefill: usize,
 }
 
 /// One scenario at one concurrency.
@@ -94,9 +97,13 @@ pub struct Comparison {
 /// Every (Roster row, ceiling) pair measured at the same concurrency.
 pub fn compare(rows: &[Row]) -> Vec<Comparison> {
     let mut out = Vec::new();
-    for row in rows.iter().filter(|r| r.side == Side::Roster) {
-        let Some(scenario) = crate::scenarios::find(&row.scenario) else { continue };
-        for name in scenario.ceilings {
+    for row in rows.iter().filter(|r| r.side != Side::Ceiling) {
+        let ceilings = match crate::scenarios::find(&row.scenario) {
+            Some(scenario) => scenario.ceilings,
+            None if row.side == Side::Peer => &["axum-get"][..],
+            None => continue,
+        };
+        for name in ceilings {
             let Some(ceiling) = rows.iter().find(|r| r.scenario == *name && r.concurrency == row.concurrency) else {
                 continue;
             };

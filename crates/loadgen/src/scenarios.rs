@@ -25,6 +25,8 @@ use crate::{
 pub enum Side {
     Roster,
     Ceiling,
+    /// Another system's HTTP GET (`--peer`), compared with the bare axum GET.
+    Peer,
 }
 
 pub struct Scenario {
@@ -207,19 +209,39 @@ async fn rest(world: &World, name: &str, c: usize, plan: Plan) -> anyhow::Result
         "axum-post" => Body::Fixed(NewUser::body("load-test-user-000001")),
         _ => Body::None,
     };
+    let headers: Arc<Vec<(String, String)>> =
+        Arc::new(api_token.map(|t| vec![("api-token".to_owned(), t.to_string())]).unwrap_or_default());
     let conns = http_conns(addr, c).await?;
     let callers = conns.into_iter().enumerate().map(|(i, conn)| Rest {
         conn,
         method: method.clone(),
         paths: Arc::clone(&paths),
         next: i,
-        api_token: api_token.clone(),
+        headers: Arc::clone(&headers),
         body: match &body {
             Body::NewUser(prefix) => Body::NewUser(format!("{prefix}-{i}")),
             other => other.clone(),
         },
         n: 0,
-        expect,
+        expect: Some(expect),
+    });
+    Ok(measure(callers.collect(), plan).await)
+}
+
+/// A peer's GET at concurrency `c`: any 2xx answer counts as a success.
+pub async fn peer(peer: &crate::peers::Peer, c: usize, plan: Plan) -> anyhow::Result<Measurement> {
+    let paths = Arc::new(vec![peer.spec.path.clone()]);
+    let headers = Arc::new(peer.spec.headers.clone());
+    let conns = http_conns(peer.addr, c).await?;
+    let callers = conns.into_iter().map(|conn| Rest {
+        conn,
+        method: Method::GET,
+        paths: Arc::clone(&paths),
+        next: 0,
+        headers: Arc::clone(&headers),
+        body: Body::None,
+        n: 0,
+        expect: None,
     });
     Ok(measure(callers.collect(), plan).await)
 }
@@ -301,10 +323,11 @@ struct Rest {
     method: Method,
     paths: Arc<Vec<String>>,
     next: usize,
-    api_token: Option<Arc<str>>,
+    headers: Arc<Vec<(String, String)>>,
     body: Body,
     n: u64,
-    expect: StatusCode,
+    /// `None`: any 2xx.
+    expect: Option<StatusCode>,
 }
 
 impl Caller for Rest {
@@ -316,13 +339,10 @@ impl Caller for Rest {
             Body::Fixed(bytes) => Some(bytes.clone()),
             Body::NewUser(prefix) => Some(NewUser::body(&format!("{prefix}-{}", self.n))),
         };
-        let token = self.api_token.clone();
-        let headers: &[(&str, &str)] = match &token {
-            Some(token) => &[("api-token", token)],
-            None => &[],
-        };
-        let (status, answer) = self.conn.send(self.method.clone(), &self.paths[self.next], headers, body).await?;
-        if status == self.expect { Ok(()) } else { Err(format!("{status}: {}", String::from_utf8_lossy(&answer))) }
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let (status, answer) = self.conn.send(self.method.clone(), &self.paths[self.next], &headers, body).await?;
+        let expected = self.expect.map_or(status.is_success(), |expect| status == expect);
+        if expected { Ok(()) } else { Err(format!("{status}: {}", String::from_utf8_lossy(&answer))) }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Endpoints {
     pub token: String,
     pub context: String,
     pub api_token: String,
+    /// The registry's gRPC URL, for `--prefill`.
+    pub registry: Option<String>,
 }
 
 /// A throwaway database: a directory of SQLite files, or a PostgreSQL database dropped at the
@@ -170,6 +172,34 @@ async fn call_json(
     let text = String::from_utf8_lossy(&answer);
     anyhow::ensure!(status == StatusCode::OK, "{method} {path}: {status} {text}");
     Ok(serde_json::from_str(&text)?)
+}
+
+/// Creates `count` users in `app_id` through the registry's `BatchCreateUsers` (1,000 a call),
+/// so the figures after it are taken on a registry that is no longer empty.
+pub async fn prefill(endpoints: &Endpoints, app_id: &str, count: usize, run_id: &str) -> anyhow::Result<()> {
+    use proto::registry::v1::{BatchCreateUsersRequest, NewUser, registry_service_client::RegistryServiceClient};
+    let url = endpoints.registry.as_deref().ok_or_else(|| anyhow::anyhow!("--prefill needs --target-registry"))?;
+    let mut registry = RegistryServiceClient::new(connect(url).await?);
+    let mut created = 0;
+    while created < count {
+        let batch = (created..count.min(created + 1000))
+            .map(|i| NewUser {
+                user_id: Some(format!("pf-{run_id}-{i}")),
+                nickname: format!("Prefilled {i}"),
+                ..Default::default()
+            })
+            .collect::<Vec<_>>();
+        let n = batch.len();
+        let answer = registry
+            .batch_create_users(BatchCreateUsersRequest { app_id: app_id.to_owned(), users: batch })
+            .await?
+            .into_inner();
+        use proto::registry::v1::batch_item_result::Result as Item;
+        let failed = answer.results.iter().filter(|r| !matches!(r.result, Some(Item::User(_)))).count();
+        anyhow::ensure!(failed == 0, "prefill: {failed} of {n} users were refused");
+        created += n;
+    }
+    Ok(())
 }
 
 /// Waits until the gateway's `/readyz` answers 200, polling every 5 ms.

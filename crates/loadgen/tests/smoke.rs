@@ -66,3 +66,23 @@ fn the_binary_writes_json_that_parses() {
     assert!(report["results"][1]["requests"].as_u64().is_some_and(|n| n > 0), "{report}");
     assert_eq!(report["comparisons"][0]["ceiling"], "echo/shared");
 }
+
+/// `--peer` measures another system's GET beside the bare axum GET (here a second axum server
+/// standing in for a peer, with a header), and `--prefill` fills the registry first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_are_measured_beside_axum_and_prefill_fills_first() {
+    test_support::init_logging();
+    let shutdown = platform::Shutdown::new();
+    let stand_in = loadgen::ceilings::spawn_axum(&shutdown).await.expect("a server");
+    let peer = format!("stand-in=http://{stand_in}/json");
+    let options = blink(&["--only", "rest-get-user", "--prefill", "1500", "--peer", &peer]);
+    let options = Options { peer_headers: vec!["stand-in=X-Probe: 1".into()], ..options };
+    let report = loadgen::run(&options).await.expect("the run completes");
+    shutdown.trigger();
+    assert_eq!(report.config.prefill, 1500);
+    let row = report.results.iter().find(|r| r.scenario == "peer/stand-in").expect("the peer's row");
+    assert_eq!((row.side, row.measurement.errors), (Side::Peer, 0));
+    assert!(row.measurement.requests > 0);
+    assert!(report.comparisons.iter().any(|c| c.scenario == "peer/stand-in" && c.ceiling == "axum-get"));
+    assert!(report.results.iter().any(|r| r.scenario == "rest-get-user" && r.measurement.errors == 0));
+}
