@@ -82,6 +82,21 @@ impl Shape {
     }
 }
 
+/// Until `child` listens on `port`; if it exits first, fails with what it logged (a port taken
+/// meanwhile by another test, a start that failed) instead of waiting out the bound.
+async fn serving(child: &mut Child, port: u16, log: &std::path::Path) {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("roster exited before listening ({status}): {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on {port} after 30 s: {}", std::fs::read_to_string(log).unwrap_or_default());
+}
+
 fn sigterm(child: &Child) {
     let pid = child.id().expect("running");
     let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
@@ -356,6 +371,7 @@ async fn under_load_faults_lose_nothing_duplicate_nothing_and_heal_by_themselves
 async fn the_all_in_one_process_drains_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let (gateway_port, token_port) = (free_port(), free_port());
+    let log = dir.path().join("roster.log");
     let serve = || {
         let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
         command
@@ -366,15 +382,16 @@ async fn the_all_in_one_process_drains_under_load() {
             .env("ROSTER_METRICS__ENABLED", "false")
             .env("ROSTER_TELEMETRY__FILTER", "error")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // Kept, so a start that fails says why.
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap())
             .kill_on_drop(true);
         for name in ["REGISTRY", "CONTEXT", "EVENTS"] {
             command.env(format!("ROSTER_{name}__LISTEN"), format!("127.0.0.1:{}", free_port()));
         }
         command.spawn().unwrap()
     };
-    let roster = serve();
-    until_listening(gateway_port).await;
+    let mut roster = serve();
+    serving(&mut roster, gateway_port, &log).await;
     let channel = platform::grpc::channel(&format!("http://127.0.0.1:{token_port}"), Duration::from_secs(5)).unwrap();
     let request = pb::CreateApplicationRequest { name: "drain".into(), settings: None, with_api_token: true };
     let api_token = TokenServiceClient::new(channel).create_application(request).await.unwrap().into_inner().api_token;
@@ -386,7 +403,6 @@ async fn the_all_in_one_process_drains_under_load() {
         (0..8).map(|w| tokio::spawn(work(w, base.clone(), api_token.clone(), tally.clone(), stop.clone()))).collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     sigterm(&roster);
-    let mut roster = roster;
     assert!(roster.wait().await.unwrap().success(), "roster serve drains and exits 0");
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
@@ -394,8 +410,8 @@ async fn the_all_in_one_process_drains_under_load() {
     }
     let tally = std::mem::take(&mut *tally.lock().unwrap());
 
-    let _again = serve();
-    until_listening(gateway_port).await;
+    let mut again = serve();
+    serving(&mut again, gateway_port, &log).await;
     let found: BTreeSet<String> = all_user_ids(&base, &api_token).await.into_iter().collect();
     let lost: Vec<&String> = tally.acknowledged.iter().filter(|id| !found.contains(*id)).collect();
     let report = format!(
