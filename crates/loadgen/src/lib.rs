@@ -56,6 +56,10 @@ pub struct Options {
     /// the ceilings they are compared with run too.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Without the ceilings `--only` brings along: Roster's paths alone (for measuring a
+    /// stack's CPU per request, as scripts/bench-replicas does).
+    #[arg(long, requires = "only")]
+    pub no_ceilings: bool,
     /// List the scenarios and exit.
     #[arg(long)]
     pub list: bool,
@@ -133,8 +137,10 @@ impl Options {
         if !self.peers.is_empty() {
             wanted.push("axum-get");
         }
-        for s in SCENARIOS.iter().filter(|s| named(s.name)) {
-            wanted.extend(s.ceilings.iter().copied());
+        if !self.no_ceilings {
+            for s in SCENARIOS.iter().filter(|s| named(s.name)) {
+                wanted.extend(s.ceilings.iter().copied());
+            }
         }
         SCENARIOS.iter().filter(|s| wanted.contains(&s.name)).collect()
     }
@@ -371,6 +377,9 @@ mod tests {
         let options = Options::parse_from(["loadgen", "--only", "rest-create-user,validate-session/shared"]);
         let names: Vec<&str> = options.scenarios().iter().map(|s| s.name).collect();
         assert_eq!(names, ["echo/shared", "validate-session/shared", "axum-post", "insert-single", "rest-create-user"]);
+        let alone = Options::parse_from(["loadgen", "--only", "rest-create-user", "--no-ceilings"]);
+        let names: Vec<&str> = alone.scenarios().iter().map(|s| s.name).collect();
+        assert_eq!(names, ["rest-create-user"]);
         let all = Options::parse_from(["loadgen"]);
         assert_eq!(all.scenarios().len(), SCENARIOS.len());
         assert_eq!(all.concurrency, [1, 8, 32, 128]);
