@@ -2,6 +2,8 @@
 //! keys (RS256/ES256 login JWTs); checking `scope: app` callers; JWT login, which upserts the
 //! user in the registry and answers a session token.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::{CredentialStore, SealedCredential, Tokens, sessions::IssuedSessionToken};
@@ -66,7 +68,9 @@ impl Tokens {
 
     /// Deleting a key refuses its Basic credential and every JWT it signed from now on.
     pub async fn delete_app_key(&self, app_id: &AppId, key_id: &str) -> Result<(), TokenError> {
-        self.delete_credential(self.store.app_keys(), app_id, key_id, "app key", TokenError::AppKeyNotFound).await
+        self.delete_credential(self.store.app_keys(), app_id, key_id, "app key", TokenError::AppKeyNotFound).await?;
+        self.app_keys.forget(key_id);
+        Ok(())
     }
 
     pub async fn register_public_key(
@@ -89,7 +93,9 @@ impl Tokens {
 
     pub async fn delete_public_key(&self, app_id: &AppId, key_id: &str) -> Result<(), TokenError> {
         self.delete_credential(self.store.public_keys(), app_id, key_id, "public key", TokenError::PublicKeyNotFound)
-            .await
+            .await?;
+        self.public_keys.forget(key_id);
+        Ok(())
     }
 
     pub async fn create_admin_client(
@@ -118,7 +124,9 @@ impl Tokens {
     /// Deleting a client refuses every JWT it signed from now on.
     pub async fn delete_admin_client(&self, app_id: &AppId, client_id: &str) -> Result<(), TokenError> {
         let not_found = TokenError::AdminClientNotFound;
-        self.delete_credential(self.store.admin_clients(), app_id, client_id, "admin client", not_found).await
+        self.delete_credential(self.store.admin_clients(), app_id, client_id, "admin client", not_found).await?;
+        self.admin_clients.forget(client_id);
+        Ok(())
     }
 
     /// An existing application's credentials of one kind; `ApplicationNotFound` otherwise.
@@ -149,14 +157,23 @@ impl Tokens {
         key_id: &str,
         expected_app: Option<&AppId>,
     ) -> Result<Option<(AppKey, KeySecret)>, TokenError> {
-        let Some(SealedCredential { credential: key, sealed }) = self.store.app_keys().find(key_id).await? else {
-            return Ok(None);
+        let (key, plain) = match self.app_keys.get(key_id) {
+            Some(opened) => opened,
+            None => {
+                let Some(SealedCredential { credential: key, sealed }) = self.store.app_keys().find(key_id).await?
+                else {
+                    return Ok(None);
+                };
+                let plain: Arc<[u8]> =
+                    self.config.sealer.open(&sealed, key.id.as_bytes()).map_err(anyhow::Error::from)?.into();
+                self.app_keys.put(key_id, (key.clone(), plain.clone()));
+                (key, plain)
+            }
         };
         if expected_app.is_some_and(|app| *app != key.app_id) {
             return Ok(None);
         }
-        let plain = self.config.sealer.open(&sealed, key.id.as_bytes()).map_err(anyhow::Error::from)?;
-        Ok(Some((key, KeySecret::from_bytes(plain)?)))
+        Ok(Some((key, KeySecret::from_bytes(plain.to_vec())?)))
     }
 
     async fn app_caller(&self, key: AppKey) -> Result<Caller, TokenError> {
@@ -194,14 +211,23 @@ impl Tokens {
     /// holds the client's scopes.
     async fn authenticate_admin_jwt(&self, token: &str, expected_app: Option<&AppId>) -> Result<Caller, TokenError> {
         let client_id = customer_jwt::claimed_client(token)?;
-        let Some(SealedCredential { credential: client, sealed }) = self.store.admin_clients().find(&client_id).await?
-        else {
-            return Err(JwtRefusal::UnknownClient.into());
+        let (client, secret) = match self.admin_clients.get(&client_id) {
+            Some(opened) => opened,
+            None => {
+                let Some(SealedCredential { credential: client, sealed }) =
+                    self.store.admin_clients().find(&client_id).await?
+                else {
+                    return Err(JwtRefusal::UnknownClient.into());
+                };
+                let secret: Arc<[u8]> =
+                    self.config.sealer.open(&sealed, client.id.as_bytes()).map_err(anyhow::Error::from)?.into();
+                self.admin_clients.put(&client_id, (client.clone(), secret.clone()));
+                (client, secret)
+            }
         };
         if expected_app.is_some_and(|app| *app != client.app_id) {
             return Err(JwtRefusal::UnknownClient.into());
         }
-        let secret = self.config.sealer.open(&sealed, client.id.as_bytes()).map_err(anyhow::Error::from)?;
         let key = customer_jwt::decoding_key(KeyAlgorithm::Hs256, &secret)?;
         customer_jwt::verify_unkeyed(token, &key, self.clock.now_millis())?;
         let rate_limit_per_second = self.get_application(&client.app_id).await?.settings.rate_limit_per_second;
@@ -236,7 +262,7 @@ impl Tokens {
             return Ok((VerifiedBy::AppKey(key), claims));
         }
         if public_keys
-            && let Some(key) = self.store.public_keys().find(&kid).await?
+            && let Some(key) = self.public_key(&kid).await?
             && expected_app.is_none_or(|app| *app == key.app_id)
         {
             let decoding = customer_jwt::decoding_key(key.algorithm, key.pem.as_bytes())?;
@@ -244,6 +270,18 @@ impl Tokens {
             return Ok((VerifiedBy::PublicKey, claims));
         }
         Err(JwtRefusal::UnknownKey.into())
+    }
+
+    /// A registered public key, as this replica read it lately.
+    async fn public_key(&self, kid: &str) -> Result<Option<PublicKey>, TokenError> {
+        if let Some(key) = self.public_keys.get(kid) {
+            return Ok(Some(key));
+        }
+        let found = self.store.public_keys().find(kid).await?;
+        if let Some(key) = &found {
+            self.public_keys.put(kid, key.clone());
+        }
+        Ok(found)
     }
 
     /// Exchanges a `scope: user` login JWT (signed by an app key or a registered public key of

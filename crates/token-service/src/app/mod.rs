@@ -25,7 +25,7 @@ use std::sync::Arc;
 use cache::Memo;
 use platform::{Clock, config::RedisFailurePolicy, seal::Sealer};
 
-use crate::domain::Application;
+use crate::domain::{AdminClient, AppKey, Application, PublicKey};
 
 /// Everything a `Tokens` needs besides its store, caches and clock.
 pub struct TokenConfig {
@@ -44,13 +44,27 @@ pub struct Tokens {
     cache: TokenCache,
     config: Arc<TokenConfig>,
     clock: Arc<dyn Clock>,
-    /// Applications this replica read lately, for the hot paths' settings.
+    /// What this replica read lately, trusted for `session.revocation_cache_ms` and forgotten at
+    /// once when this replica changes or deletes it: applications (the hot paths' settings) and
+    /// the customer credentials that sign JWTs and Basic logins, opened.
     applications: Arc<Memo<Application>>,
+    app_keys: Arc<Memo<(AppKey, Arc<[u8]>)>>,
+    admin_clients: Arc<Memo<(AdminClient, Arc<[u8]>)>>,
+    public_keys: Arc<Memo<PublicKey>>,
 }
 
 impl Tokens {
     pub fn new(store: Arc<dyn TokenStore>, cache: TokenCache, config: TokenConfig, clock: Arc<dyn Clock>) -> Self {
-        let applications = Arc::new(Memo::new(cache.local_ttl(), clock.clone()));
-        Self { store, cache, config: Arc::new(config), clock, applications }
+        let ttl = cache.local_ttl();
+        Self {
+            applications: Arc::new(Memo::new(ttl, clock.clone())),
+            app_keys: Arc::new(Memo::new(ttl, clock.clone())),
+            admin_clients: Arc::new(Memo::new(ttl, clock.clone())),
+            public_keys: Arc::new(Memo::new(ttl, clock.clone())),
+            store,
+            cache,
+            config: Arc::new(config),
+            clock,
+        }
     }
 }

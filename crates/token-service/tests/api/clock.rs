@@ -130,3 +130,24 @@ async fn a_replica_sees_new_application_settings_within_its_bound() {
     clock.advance(Duration::from_millis(1));
     assert_eq!(lifetime(&b.issue_session_token(&app, user, None).await.unwrap()), 3_600_000, "then read again");
 }
+
+/// Customer credentials are opened once per replica and trusted for the local bound: a deleted
+/// app key is refused at once by the replica that deleted it, and by the other once its copy is a
+/// second old; a key never seen is read fresh.
+#[tokio::test]
+async fn a_deleted_app_key_is_refused_everywhere_within_the_bound() {
+    let clock = ManualClock::at(START_MS);
+    let (a, b, app, _db) = replicas_on(&clock).await;
+    let (key, secret) = a.create_app_key(app.clone(), Name::parse("display_name", "k".into()).unwrap()).await.unwrap();
+    let basic = |tokens: &Tokens| {
+        let (tokens, id, secret, app) = (tokens.clone(), key.id.clone(), secret.expose().to_owned(), app.clone());
+        async move { tokens.authenticate_basic(&id, &secret, Some(&app)).await.is_ok() }
+    };
+    assert!(basic(&a).await && basic(&b).await, "both opened it");
+    a.delete_app_key(&app, &key.id).await.unwrap();
+    assert!(!basic(&a).await, "refused at once where it was deleted");
+    clock.advance(Duration::from_millis(999));
+    assert!(basic(&b).await, "b's copy is trusted within the bound");
+    clock.advance(Duration::from_millis(1));
+    assert!(!basic(&b).await, "and refused once it is up");
+}
