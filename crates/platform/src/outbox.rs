@@ -29,7 +29,13 @@ pub trait Outbox: Send + Sync {
     async fn pending(&self, limit: u64) -> anyhow::Result<Vec<Pending>>;
     /// Marks rows published at `now`.
     async fn mark_published(&self, seqs: &[i64], now: i64) -> anyhow::Result<()>;
+    /// Deletes up to `limit` rows published before `before` (milliseconds), oldest first;
+    /// answers how many. Unpublished rows are never touched.
+    async fn purge_published(&self, before: i64, limit: u64) -> anyhow::Result<u64>;
 }
+
+/// Rows deleted by one purge statement: short enough not to hold locks for long.
+pub const PURGE_BATCH: u64 = 5_000;
 
 /// How the relay paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -40,11 +46,36 @@ pub struct RelayPace {
     pub idle: Duration,
     /// The first pause after event-service failed; doubled on each failure up to 30 s.
     pub retry: Duration,
+    /// How long a published row is kept (event-service holds the event itself); older ones are
+    /// deleted, so the outbox does not grow with every change ever made.
+    pub keep_published: Duration,
+    /// How often the relay deletes what it no longer keeps.
+    pub purge_every: Duration,
 }
 
 impl Default for RelayPace {
     fn default() -> Self {
-        Self { batch: 200, idle: Duration::from_millis(200), retry: Duration::from_millis(500) }
+        Self {
+            batch: 200,
+            idle: Duration::from_millis(200),
+            retry: Duration::from_millis(500),
+            keep_published: Duration::from_secs(3600),
+            purge_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Deletes the rows published more than `keep` before `now`, a batch at a time; answers how
+/// many.
+pub async fn purge(outbox: &dyn Outbox, now: i64, keep: Duration) -> anyhow::Result<u64> {
+    let before = now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
+    let mut purged = 0;
+    loop {
+        let n = outbox.purge_published(before, PURGE_BATCH).await?;
+        purged += n;
+        if n < PURGE_BATCH {
+            return Ok(purged);
+        }
     }
 }
 
@@ -67,7 +98,16 @@ pub async fn relay(
     let stop = shutdown.requested();
     tokio::pin!(stop);
     let mut backoff = pace.retry;
+    let mut last_purge = crate::clock::monotonic_now();
     loop {
+        if last_purge.elapsed() >= pace.purge_every {
+            last_purge = crate::clock::monotonic_now();
+            match purge(outbox.as_ref(), crate::now_millis(), pace.keep_published).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(service, purged = n, "published outbox rows deleted"),
+                Err(err) => tracing::warn!(service, error = %err, "outbox purge failed; trying again later"),
+            }
+        }
         let pause = match relay_once(outbox.as_ref(), &mut client, pace.batch).await {
             Ok(n) if n as u64 == pace.batch => {
                 backoff = pace.retry;

@@ -68,4 +68,18 @@ impl Outbox for SeaOutbox {
             .await?;
         Ok(())
     }
+
+    async fn purge_published(&self, before: i64, limit: u64) -> anyhow::Result<u64> {
+        use sea_orm::sea_query::Query;
+        let oldest = Query::select()
+            .column(outbox::Column::Seq)
+            .from(outbox::Entity)
+            .and_where(outbox::Column::DeliveredAt.lt(before))
+            .order_by(outbox::Column::Seq, sea_orm::Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let deleted =
+            outbox::Entity::delete_many().filter(outbox::Column::Seq.in_subquery(oldest)).exec(&self.db).await?;
+        Ok(deleted.rows_affected)
+    }
 }

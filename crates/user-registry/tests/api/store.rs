@@ -19,6 +19,7 @@ test_support::contract!(
     long_multibyte_external_ids_are_unique_case_insensitively,
     the_unique_keys_the_store_maps_are_those_the_migrations_made,
     the_unicode_migration_rewrites_stored_forms_and_leaves_collisions,
+    published_outbox_rows_are_purged_after_their_keep_and_no_others,
 );
 
 async fn creates_and_finds_by_every_key(backend: Backend) {
@@ -240,4 +241,33 @@ async fn the_unicode_migration_rewrites_stored_forms_and_leaves_collisions(backe
         .unwrap();
     let kept: String = norms[0].try_get_by_index(0).unwrap();
     assert_eq!(kept, "cafe\u{301}", "the decomposed one would collide: left as stored");
+}
+
+/// The relay's purge (`platform::outbox::purge`): rows published longer ago than the keep are
+/// deleted, a batch at a time; rows published since, and rows not yet published, stay.
+async fn published_outbox_rows_are_purged_after_their_keep_and_no_others(backend: Backend) {
+    use platform::outbox::Outbox;
+    use user_registry::app::UserStore;
+    let (store, conn, _db) = store_and_connection(backend, test_sealer()).await;
+    let outbox = user_registry::store::SeaOutbox::new(conn.clone());
+    let app = app();
+    for i in 0..7 {
+        store.create(&user(&app, &format!("u{i}")), &Extras::NONE).await.unwrap();
+    }
+    let pending = outbox.pending(100).await.unwrap();
+    assert_eq!(pending.len(), 7);
+    let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
+    outbox.mark_published(&seqs[..3], 1_000).await.unwrap();
+    outbox.mark_published(&seqs[3..5], 5_000).await.unwrap();
+    // Kept one second: at 5,500 the rows published at 1,000 go, those of 5,000 stay.
+    let purged = platform::outbox::purge(&outbox, 5_500, std::time::Duration::from_secs(1)).await.unwrap();
+    assert_eq!(purged, 3);
+    let left = crate::helpers::count(&conn, "SELECT COUNT(*) FROM outbox").await;
+    assert_eq!(left, 4, "two published since and two never published");
+    assert_eq!(outbox.pending(100).await.unwrap().len(), 2, "the unpublished are untouched");
+    // In batches: one row at a time deletes all the rest that are old enough.
+    let purged = outbox.purge_published(10_000, 1).await.unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(outbox.purge_published(10_000, 10).await.unwrap(), 1);
+    assert_eq!(crate::helpers::count(&conn, "SELECT COUNT(*) FROM outbox").await, 2);
 }
