@@ -1,7 +1,7 @@
 //! gRPC clients for the four services. Channels connect lazily and reconnect by themselves;
 //! every call carries the request id and a deadline.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use platform::Settings;
@@ -14,8 +14,19 @@ use tonic_health::pb::health_client::HealthClient;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Shared by every request: one `Arc` clone per request, not one clone of each channel.
 #[derive(Clone)]
-pub struct Clients {
+pub struct Clients(Arc<Upstreams>);
+
+impl std::ops::Deref for Clients {
+    type Target = Upstreams;
+
+    fn deref(&self) -> &Upstreams {
+        &self.0
+    }
+}
+
+pub struct Upstreams {
     pub registry: RegistryServiceClient<Channel>,
     pub token: TokenServiceClient<Channel>,
     pub context: ContextServiceClient<Channel>,
@@ -37,7 +48,7 @@ impl Clients {
         let token = platform::grpc::channel(&settings.token.endpoint, timeout)?;
         let context = platform::grpc::channel(&settings.context.endpoint, timeout)?;
         let events = platform::grpc::channel(&settings.events.endpoint, timeout)?;
-        Ok(Self {
+        Ok(Self(Arc::new(Upstreams {
             // Room for a 5 MB profile image coming back from the registry.
             registry: RegistryServiceClient::new(registry.clone()).max_decoding_message_size(8 * 1024 * 1024),
             token: TokenServiceClient::new(token.clone()),
@@ -48,7 +59,7 @@ impl Clients {
             callers: crate::caller_cache::CallerCache::new(Duration::from_millis(settings.gateway.caller_cache_ms)),
             allow_private_targets: settings.webhooks.allow_private_targets,
             channels: [("registry", registry), ("token", token), ("context", context), ("events", events)],
-        })
+        })))
     }
 
     /// Each service's `grpc.health.v1` answer, for `/readyz`, checked concurrently.
