@@ -6,14 +6,10 @@
 //! refusals. A revoked or deleted credential is therefore refused by every replica at most
 //! `caller_cache_ms` after token-service refuses it; a JWT's entry also ends at its `exp`.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use base64::Engine;
-use platform::AppId;
+use platform::{AppId, Clock, SystemClock, timed_map::TimedMap};
 use sha2::{Digest, Sha256};
 
 /// Most callers one replica keeps; past it, expired entries go first, then all of them (which
@@ -28,19 +24,22 @@ pub struct Verified {
     pub rate_limit_per_second: u32,
 }
 
-/// Each caller by its key's digest, with the instant it is forgotten at.
-type Entries = HashMap<[u8; 32], (Verified, Instant)>;
-
 #[derive(Clone)]
 pub struct CallerCache {
     ttl: Duration,
-    entries: Arc<Mutex<Entries>>,
+    /// Each caller by its key's digest.
+    entries: Arc<TimedMap<[u8; 32], Verified>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl CallerCache {
     /// `ttl` zero keeps nothing: every request asks token-service.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Arc::default() }
+        Self::with_clock(ttl, Arc::new(SystemClock))
+    }
+
+    fn with_clock(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+        Self { ttl, entries: Arc::new(TimedMap::new(CAPACITY, clock.clone())), clock }
     }
 
     /// The digest a credential (of `kind`, for the application `app_id` names, if any) is kept
@@ -55,7 +54,13 @@ impl CallerCache {
     }
 
     pub fn get(&self, key: &[u8; 32]) -> Option<Verified> {
-        self.get_at(key, platform::clock::monotonic_now())
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let hit = self.entries.get(key);
+        metrics::counter!("roster_caller_cache_requests_total", "result" => if hit.is_some() { "hit" } else { "miss" })
+            .increment(1);
+        hit
     }
 
     /// Keeps `verified` for the TTL, or until `expires_at_secs` (a JWT's `exp`, Unix seconds)
@@ -63,45 +68,15 @@ impl CallerCache {
     pub fn put(&self, key: [u8; 32], verified: Verified, expires_at_secs: Option<i64>) {
         let mut ttl = self.ttl;
         if let Some(exp) = expires_at_secs {
-            let left = exp.saturating_mul(1000).saturating_sub(platform::now_millis());
+            let left = exp.saturating_mul(1000).saturating_sub(self.clock.now_millis());
             ttl = ttl.min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
         }
-        self.put_at(key, verified, ttl, platform::clock::monotonic_now());
+        self.entries.insert(key, verified, ttl);
     }
 
     /// Drops every caller of `app_id` this replica keeps: a credential of it was deleted here.
     pub fn forget_app(&self, app_id: &AppId) {
-        self.lock().retain(|_, (verified, _)| verified.app_id != *app_id);
-    }
-
-    fn get_at(&self, key: &[u8; 32], now: Instant) -> Option<Verified> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.lock();
-        let (verified, until) = entries.get(key)?;
-        let hit = (now < *until).then(|| verified.clone());
-        metrics::counter!("roster_caller_cache_requests_total", "result" => if hit.is_some() { "hit" } else { "miss" })
-            .increment(1);
-        hit
-    }
-
-    fn put_at(&self, key: [u8; 32], verified: Verified, ttl: Duration, now: Instant) {
-        if ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.lock();
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, (_, until)| *until > now);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (verified, now + ttl));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries.remove_where(|verified| verified.app_id == *app_id);
     }
 }
 
@@ -115,6 +90,8 @@ pub fn jwt_expiry(jwt: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use platform::ManualClock;
+
     use super::*;
 
     fn verified() -> Verified {
@@ -123,12 +100,14 @@ mod tests {
 
     #[test]
     fn an_entry_lives_exactly_its_ttl() {
-        let cache = CallerCache::new(Duration::from_millis(1000));
+        let clock = ManualClock::at(1_000_000);
+        let cache = CallerCache::with_clock(Duration::from_millis(1000), Arc::new(clock.clone()));
         let key = CallerCache::key("api_token", &["secret"], None);
-        let start = platform::clock::monotonic_now();
-        cache.put_at(key, verified(), Duration::from_millis(1000), start);
-        assert!(cache.get_at(&key, start + Duration::from_millis(999)).is_some());
-        assert!(cache.get_at(&key, start + Duration::from_millis(1000)).is_none(), "refused from the bound on");
+        cache.put(key, verified(), None);
+        clock.advance(Duration::from_millis(999));
+        assert!(cache.get(&key).is_some());
+        clock.advance(Duration::from_millis(1));
+        assert!(cache.get(&key).is_none(), "refused from the bound on");
     }
 
     #[test]
@@ -160,11 +139,10 @@ mod tests {
         assert!(off.get(&key).is_none());
 
         let cache = CallerCache::new(Duration::from_secs(60));
-        let now = platform::clock::monotonic_now();
         for i in 0..CAPACITY + 10 {
-            cache.put_at(CallerCache::key("api_token", &[&i.to_string()], None), verified(), cache.ttl, now);
+            cache.put(CallerCache::key("api_token", &[&i.to_string()], None), verified(), None);
         }
-        assert!(cache.lock().len() <= CAPACITY);
+        assert!(cache.entries.len() <= CAPACITY);
     }
 
     #[test]

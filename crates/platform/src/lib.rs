@@ -17,6 +17,7 @@ pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;
+pub mod timed_map;
 pub mod validation;
 
 pub use clock::{Clock, ManualClock, Stopwatch, SystemClock, now_millis};

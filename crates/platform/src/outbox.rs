@@ -11,6 +11,10 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use proto::events::v1::{self as pb, event_service_client::EventServiceClient};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter,
+    sea_query::{Expr, Query},
+};
 
 use crate::Shutdown;
 
@@ -62,6 +66,38 @@ impl Default for RelayPace {
             keep_published: Duration::from_secs(3600),
             purge_every: Duration::from_secs(60),
         }
+    }
+}
+
+/// A service's outbox table as its `Outbox` implementation writes it: `seq` orders the rows,
+/// `delivered_at` (milliseconds, null until published) marks them published. One place for the
+/// statements every outbox shares.
+pub struct OutboxTable<E: EntityTrait> {
+    pub seq: E::Column,
+    pub delivered_at: E::Column,
+}
+
+impl<E: EntityTrait> OutboxTable<E> {
+    /// Marks rows published at `now`.
+    pub async fn mark_published(&self, db: &DatabaseConnection, seqs: &[i64], now: i64) -> anyhow::Result<()> {
+        E::update_many()
+            .col_expr(self.delivered_at, Expr::value(now))
+            .filter(self.seq.is_in(seqs.iter().copied()))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes up to `limit` rows published before `before`, oldest first; answers how many.
+    pub async fn purge_published(&self, db: &DatabaseConnection, before: i64, limit: u64) -> anyhow::Result<u64> {
+        let oldest = Query::select()
+            .column(self.seq)
+            .from(E::default())
+            .and_where(Expr::col(self.delivered_at).lt(before))
+            .order_by(self.seq, Order::Asc)
+            .limit(limit)
+            .to_owned();
+        Ok(E::delete_many().filter(self.seq.in_subquery(oldest)).exec(db).await?.rows_affected)
     }
 }
 

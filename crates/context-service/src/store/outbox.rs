@@ -5,13 +5,13 @@
 use async_trait::async_trait;
 use platform::{
     db::unexpected,
-    outbox::{Outbox, Pending},
+    outbox::{Outbox, OutboxTable, Pending},
 };
 use prost::Message;
 use proto::{context::v1 as pb, events::v1 as events, registry::v1 as registry};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    QuerySelect,
 };
 
 use super::entity::outbox;
@@ -76,6 +76,9 @@ fn into_event(row: outbox::Model) -> anyhow::Result<Pending> {
     })
 }
 
+const TABLE: OutboxTable<outbox::Entity> =
+    OutboxTable { seq: outbox::Column::Seq, delivered_at: outbox::Column::DeliveredAt };
+
 #[async_trait]
 impl Outbox for SeaOutbox {
     async fn pending(&self, limit: u64) -> anyhow::Result<Vec<Pending>> {
@@ -89,25 +92,10 @@ impl Outbox for SeaOutbox {
     }
 
     async fn mark_published(&self, seqs: &[i64], now: i64) -> anyhow::Result<()> {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::DeliveredAt, Expr::value(now))
-            .filter(outbox::Column::Seq.is_in(seqs.iter().copied()))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        TABLE.mark_published(&self.db, seqs, now).await
     }
 
     async fn purge_published(&self, before: i64, limit: u64) -> anyhow::Result<u64> {
-        use sea_orm::sea_query::Query;
-        let oldest = Query::select()
-            .column(outbox::Column::Seq)
-            .from(outbox::Entity)
-            .and_where(outbox::Column::DeliveredAt.lt(before))
-            .order_by(outbox::Column::Seq, sea_orm::Order::Asc)
-            .limit(limit)
-            .to_owned();
-        let deleted =
-            outbox::Entity::delete_many().filter(outbox::Column::Seq.in_subquery(oldest)).exec(&self.db).await?;
-        Ok(deleted.rows_affected)
+        TABLE.purge_published(&self.db, before, limit).await
     }
 }

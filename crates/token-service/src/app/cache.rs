@@ -228,44 +228,27 @@ fn decode_access(value: &str) -> Option<(AppId, String)> {
 }
 
 /// Values this replica read lately, each trusted for `ttl` after it was read (by the injected
-/// clock), and forgotten at once when this replica changes it. Bounded: past `LOCAL_CAPACITY`
-/// it starts again, which only costs reads.
+/// clock), and forgotten at once when this replica changes it. Bounded by `LOCAL_CAPACITY`.
 pub(super) struct Memo<V> {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (V, i64)>>,
-    ttl_ms: i64,
-    clock: Arc<dyn platform::Clock>,
+    entries: platform::timed_map::TimedMap<String, V>,
+    ttl: Duration,
 }
 
 impl<V: Clone> Memo<V> {
     pub(super) fn new(ttl: Duration, clock: Arc<dyn platform::Clock>) -> Self {
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        Self { entries: Default::default(), ttl_ms, clock }
+        Self { entries: platform::timed_map::TimedMap::new(LOCAL_CAPACITY, clock), ttl }
     }
 
     pub(super) fn get(&self, key: &str) -> Option<V> {
-        let now = self.clock.now_millis();
-        let entries = self.lock();
-        entries.get(key).filter(|(_, until)| now < *until).map(|(value, _)| value.clone())
+        self.entries.get(key)
     }
 
     pub(super) fn put(&self, key: &str, value: V) {
-        if self.ttl_ms <= 0 {
-            return;
-        }
-        let until = self.clock.now_millis().saturating_add(self.ttl_ms);
-        let mut entries = self.lock();
-        if entries.len() >= LOCAL_CAPACITY {
-            entries.clear();
-        }
-        entries.insert(key.to_owned(), (value, until));
+        self.entries.insert(key.to_owned(), value, self.ttl);
     }
 
     pub(super) fn forget(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (V, i64)>> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries.remove(key);
     }
 }
 

@@ -71,10 +71,8 @@ impl Tokens {
         // The state validation reads (this replica's copy, the shared cache, else the database):
         // a token issued past a deletion or deactivation it has not seen yet is refused by
         // validation anyway, which checks the same state.
-        let state = match self.user_state(app_id, user, RedisFailurePolicy::Database).await? {
-            Some(state) => state,
-            None => self.store.find_user_state(app_id, user).await?.unwrap_or_default(),
-        };
+        // The database policy always answers a state (the cache away, it reads the database).
+        let state = self.user_state(app_id, user, RedisFailurePolicy::Database).await?.unwrap_or_default();
         if state.deleted {
             return Err(TokenError::UserDeleted);
         }

@@ -3,9 +3,8 @@
 //! the injected clock.
 
 use std::{
-    collections::HashMap,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -13,7 +12,7 @@ use std::{
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use platform::{Clock, SystemClock};
+use platform::{Clock, SystemClock, timed_map::TimedMap};
 use redis::{aio::ConnectionManager, cluster_async::ClusterConnection};
 
 use crate::app::KvCache;
@@ -173,12 +172,9 @@ impl KvCache for RedisKv {
 }
 
 /// Entries expire by `clock`; at capacity, expired entries go first, then everything, which
-/// only costs database reads.
+/// only costs database reads (`platform::timed_map`).
 pub struct MemoryKv {
-    /// Each value with the instant (milliseconds) it expires at.
-    entries: Mutex<HashMap<String, (String, i64)>>,
-    capacity: usize,
-    clock: Arc<dyn Clock>,
+    entries: TimedMap<String, String>,
 }
 
 impl MemoryKv {
@@ -188,11 +184,7 @@ impl MemoryKv {
     }
 
     pub fn with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity, clock }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64)>> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        Self { entries: TimedMap::new(capacity, clock) }
     }
 }
 
@@ -205,36 +197,17 @@ impl Default for MemoryKv {
 #[async_trait]
 impl KvCache for MemoryKv {
     async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
-        let now = self.clock.now_millis();
-        let mut entries = self.lock();
-        match entries.get(key) {
-            Some((value, expires)) if *expires > now => Ok(Some(value.clone())),
-            Some(_) => {
-                entries.remove(key);
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        Ok(self.entries.get(key))
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
-        let now = self.clock.now_millis();
-        let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(key) {
-            entries.retain(|_, (_, expires)| *expires > now);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(key.to_owned(), (value.to_owned(), expires));
+        self.entries.insert(key.to_owned(), value.to_owned(), ttl);
         Ok(())
     }
 
     async fn delete(&self, keys: &[String]) -> anyhow::Result<()> {
-        let mut entries = self.lock();
         for key in keys {
-            entries.remove(key);
+            self.entries.remove(key.as_str());
         }
         Ok(())
     }

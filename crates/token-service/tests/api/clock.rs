@@ -3,37 +3,22 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::{Clock, ManualClock, config::RedisFailurePolicy, seal::Sealer};
 use serde_json::json;
 use test_support::{Backend, TestDatabase};
 use token_service::{
-    app::{DirectoryUser, TokenCache, TokenConfig, TokenStore, Tokens, UserDirectory},
+    app::{TokenCache, TokenConfig, TokenStore, Tokens},
     domain::{AppId, AppSettings, InvalidReason, JwtRefusal, Name},
     error::TokenError,
     jwt::KeySet,
     store::MemoryKv,
 };
 
-use crate::helpers::store;
+use crate::helpers::{TestDirectory, store};
 
 /// An instant far from the system clock's, so nothing can pass by reading that one.
 const START_MS: i64 = 4_000_000_000_000;
-
-/// Every user exists: the registry is not what these tests are about.
-struct EveryUser;
-
-#[async_trait]
-impl UserDirectory for EveryUser {
-    async fn login(&self, _: &AppId, _: &str) -> Result<(DirectoryUser, bool), TokenError> {
-        Err(TokenError::Unexpected(anyhow::anyhow!("no registry in this test")))
-    }
-
-    async fn find(&self, _: &AppId, user: &str) -> Result<Option<DirectoryUser>, TokenError> {
-        Ok(Some(DirectoryUser { id: user.to_owned(), is_active: true }))
-    }
-}
 
 /// A replica of token-service on `clock`: its own in-process cache in front of `shared`.
 fn replica(store: Arc<dyn TokenStore>, shared: Arc<MemoryKv>, clock: &ManualClock) -> Tokens {
@@ -41,7 +26,7 @@ fn replica(store: Arc<dyn TokenStore>, shared: Arc<MemoryKv>, clock: &ManualCloc
     let config = TokenConfig {
         keys: Box::new(KeySet::new(&[("k".into(), vec![7; 32])]).unwrap()),
         sealer: Sealer::new(vec![("seal".into(), vec![3; 32])]).unwrap(),
-        directory: Arc::new(EveryUser),
+        directory: Arc::new(TestDirectory::default()),
         redis_failure: RedisFailurePolicy::Closed,
     };
     let cache = TokenCache::new(shared, local, Duration::from_secs(1));

@@ -7,12 +7,9 @@ mod ports;
 mod privacy;
 mod reap;
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
-use platform::Clock;
+use platform::{Clock, timed_map::TimedMap};
 
 use crate::{
     domain::{
@@ -35,12 +32,13 @@ pub struct Registry {
     clock: Arc<dyn Clock>,
     /// Wakes this process's privacy worker when a request is registered here.
     privacy_work: Arc<tokio::sync::Notify>,
-    /// Applications token-service confirmed (they are never deleted), so a create asks once.
-    known_apps: Arc<Mutex<HashSet<AppId>>>,
+    /// Applications token-service confirmed (they are never deleted), so a create asks once a day.
+    known_apps: Arc<TimedMap<AppId, ()>>,
 }
 
 /// Most applications a replica remembers; past it, it starts again (costing one question each).
 const KNOWN_APPS: usize = 10_000;
+const KNOWN_APP_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 impl Registry {
     pub const MAX_PAGE: u32 = 100;
@@ -54,26 +52,21 @@ impl Registry {
         Self {
             store,
             lifecycle,
-            clock,
             privacy_work: Arc::new(tokio::sync::Notify::new()),
-            known_apps: Arc::new(Mutex::new(HashSet::new())),
+            known_apps: Arc::new(TimedMap::new(KNOWN_APPS, clock.clone())),
+            clock,
         }
     }
 
     /// Users are created only in applications token-service has: asked once per replica.
     pub(crate) async fn ensure_application(&self, app_id: &AppId) -> Result<(), RegistryError> {
-        let known = |apps: &Mutex<HashSet<AppId>>| apps.lock().unwrap_or_else(|p| p.into_inner()).contains(app_id);
-        if known(&self.known_apps) {
+        if self.known_apps.get(app_id).is_some() {
             return Ok(());
         }
         if !self.lifecycle.application_exists(app_id).await.map_err(RegistryError::ServiceUnavailable)? {
             return Err(RegistryError::ApplicationNotFound);
         }
-        let mut apps = self.known_apps.lock().unwrap_or_else(|p| p.into_inner());
-        if apps.len() >= KNOWN_APPS {
-            apps.clear();
-        }
-        apps.insert(app_id.clone());
+        self.known_apps.insert(app_id.clone(), (), KNOWN_APP_TTL);
         Ok(())
     }
 

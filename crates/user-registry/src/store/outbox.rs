@@ -2,10 +2,10 @@
 //! order written, each turned into the `roster.events.v1.Event` it announces.
 
 use async_trait::async_trait;
-use platform::outbox::{Outbox, Pending};
+use platform::outbox::{Outbox, OutboxTable, Pending};
 use prost::Message;
 use proto::{events::v1 as events, registry::v1 as pb};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::outbox_events as outbox;
 
@@ -48,6 +48,9 @@ fn into_event(row: outbox::Model) -> anyhow::Result<Pending> {
     })
 }
 
+const TABLE: OutboxTable<outbox::Entity> =
+    OutboxTable { seq: outbox::Column::Seq, delivered_at: outbox::Column::DeliveredAt };
+
 #[async_trait]
 impl Outbox for SeaOutbox {
     async fn pending(&self, limit: u64) -> anyhow::Result<Vec<Pending>> {
@@ -61,25 +64,10 @@ impl Outbox for SeaOutbox {
     }
 
     async fn mark_published(&self, seqs: &[i64], now: i64) -> anyhow::Result<()> {
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::DeliveredAt, Expr::value(now))
-            .filter(outbox::Column::Seq.is_in(seqs.iter().copied()))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        TABLE.mark_published(&self.db, seqs, now).await
     }
 
     async fn purge_published(&self, before: i64, limit: u64) -> anyhow::Result<u64> {
-        use sea_orm::sea_query::Query;
-        let oldest = Query::select()
-            .column(outbox::Column::Seq)
-            .from(outbox::Entity)
-            .and_where(outbox::Column::DeliveredAt.lt(before))
-            .order_by(outbox::Column::Seq, sea_orm::Order::Asc)
-            .limit(limit)
-            .to_owned();
-        let deleted =
-            outbox::Entity::delete_many().filter(outbox::Column::Seq.in_subquery(oldest)).exec(&self.db).await?;
-        Ok(deleted.rows_affected)
+        TABLE.purge_published(&self.db, before, limit).await
     }
 }
