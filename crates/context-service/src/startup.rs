@@ -45,12 +45,13 @@ impl Application {
 
     pub async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
         let db = platform::db::open::<Migrator>(settings, SERVICE).await?;
+        let reads = platform::db::open_reader(settings, SERVICE, &db).await?;
         let listener =
             platform::grpc::listen(SERVICE, settings.context.listen, &settings.grpc).await?.watching(db.clone());
         Ok(Bound {
             listener,
             outbox: Arc::new(SeaOutbox::new(db.clone())),
-            store: Arc::new(SeaContextStore::new(db)),
+            store: Arc::new(SeaContextStore::new(db).with_reader(reads)),
             events_endpoint: settings.events.endpoint.clone(),
         })
     }

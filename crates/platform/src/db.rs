@@ -38,6 +38,39 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// A pool for reads only beside `writer`, the pool `connect` opened for `url`. On a SQLite file
+/// it is a second pool of `max_connections` read-only connections: in WAL mode readers never
+/// wait for the one writer, so reads do not queue behind writes (each read sees every
+/// transaction committed before it began). Anywhere else (PostgreSQL, an in-memory SQLite, which
+/// a second pool would not share) it is `writer` itself.
+pub async fn connect_reader(
+    url: &str,
+    max_connections: u32,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if sqlite_path(url).is_none() {
+        return Ok(writer.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| opts.read_only(true).create_if_missing(false));
+    Database::connect(options).await
+}
+
+/// `connect_reader` for `service`'s database, after `open` opened `writer`.
+pub async fn open_reader(
+    settings: &Settings,
+    service: &'static str,
+    writer: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    Ok(connect_reader(&settings.database_url(service), settings.database.max_connections, writer).await?)
+}
+
 /// The connections a pool for `url` holds: `configured`, or one for SQLite (see `connect`).
 pub fn pool_size(url: &str, configured: u32) -> u32 {
     if url.starts_with("sqlite:") { 1 } else { configured }
@@ -203,6 +236,39 @@ mod tests {
         let count = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM t"));
         assert_eq!(count.await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap(), 100);
         drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The reader pool answers while the one writer connection is held by an open transaction
+    /// (a read through the writer would wait for it), sees only what was committed, and cannot
+    /// write. On PostgreSQL and in-memory SQLite it is the writer itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_reads_do_not_queue_behind_the_writer() {
+        let dir = std::env::temp_dir().join(format!("roster-db-{}", crate::ids::new_id()));
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.display());
+        let writer = connect(&url, 10).await.unwrap();
+        let reader = connect_reader(&url, 4, &writer).await.unwrap();
+        let backend = writer.get_database_backend();
+        let count = |db: DatabaseConnection| async move {
+            let row = db.query_one(sea_orm::Statement::from_string(backend, "SELECT COUNT(*) FROM t")).await;
+            row.map(|row| row.unwrap().try_get_by_index::<i64>(0).unwrap())
+        };
+        writer.execute_unprepared("CREATE TABLE t (n INTEGER PRIMARY KEY)").await.unwrap();
+        writer.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();
+        let open = sea_orm::TransactionTrait::begin(&writer).await.unwrap();
+        open.execute_unprepared("INSERT INTO t VALUES (2)").await.unwrap();
+        // The writer's one connection is in `open`: the reader still answers, without row 2.
+        assert_eq!(count(reader.clone()).await.unwrap(), 1);
+        open.commit().await.unwrap();
+        assert_eq!(count(reader.clone()).await.unwrap(), 2);
+        assert!(reader.execute_unprepared("INSERT INTO t VALUES (3)").await.is_err(), "read-only");
+        assert_eq!(count(writer.clone()).await.unwrap(), 2);
+
+        let memory = connect("sqlite::memory:", 1).await.unwrap();
+        memory.execute_unprepared("CREATE TABLE m (n INTEGER)").await.unwrap();
+        let same = connect_reader("sqlite::memory:", 4, &memory).await.unwrap();
+        same.execute_unprepared("INSERT INTO m VALUES (1)").await.expect("the writer itself");
+        drop((writer, reader));
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -34,7 +34,9 @@ impl Application {
         let lifecycle = Arc::new(GrpcLifecycle::new(settings)?);
         let sealer = sealer_from_settings(&db, settings).await?;
         let outbox = Arc::new(SeaOutbox::new(db.clone()));
-        let registry = Registry::new(Arc::new(SeaUserStore::new(db, sealer)), lifecycle, Arc::new(SystemClock));
+        let reads = platform::db::open_reader(settings, SERVICE, &db).await?;
+        let store = SeaUserStore::new(db, sealer).with_reader(reads);
+        let registry = Registry::new(Arc::new(store), lifecycle, Arc::new(SystemClock));
         Ok(Self {
             listener,
             registry,

@@ -35,11 +35,18 @@ pub const CHANNEL_KEY: UniqueIndex = UniqueIndex {
 #[derive(Debug, Clone)]
 pub struct SeaContextStore {
     db: DatabaseConnection,
+    /// Where plain reads go: `platform::db::connect_reader`'s pool, or `db`.
+    reads: DatabaseConnection,
 }
 
 impl SeaContextStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { reads: db.clone(), db }
+    }
+
+    /// Reads that belong to no write (GetContext) through `reads`.
+    pub fn with_reader(self, reads: DatabaseConnection) -> Self {
+        Self { reads, ..self }
     }
 }
 
@@ -88,7 +95,7 @@ impl ContextStore for SeaContextStore {
     }
 
     async fn find(&self, key: &ContextKey) -> Result<Option<Context>, StoreError> {
-        let row = contexts::Entity::find().filter(key_filter(key)).one(&self.db).await.map_err(unexpected)?;
+        let row = contexts::Entity::find().filter(key_filter(key)).one(&self.reads).await.map_err(unexpected)?;
         Ok(row.map(into_context).transpose()?)
     }
 

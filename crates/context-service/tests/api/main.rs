@@ -23,5 +23,7 @@ pub async fn stores(backend: Backend) -> (Arc<SeaContextStore>, TestDatabase) {
     let db = TestDatabase::new(backend).await;
     let conn = platform::db::connect(&db.url, 5).await.expect("connect");
     Migrator::up(&conn, None).await.expect("migrate");
-    (Arc::new(SeaContextStore::new(conn)), db)
+    // Reads through the reader pool, as the service has them (on SQLite a second pool).
+    let reads = platform::db::connect_reader(&db.url, 5, &conn).await.expect("reader");
+    (Arc::new(SeaContextStore::new(conn).with_reader(reads)), db)
 }

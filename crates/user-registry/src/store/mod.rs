@@ -38,13 +38,20 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct SeaUserStore {
     db: DatabaseConnection,
+    /// Where reads that belong to no write go: `platform::db::connect_reader`'s pool, or `db`.
+    reads: DatabaseConnection,
     sealer: Sealer,
 }
 
 impl SeaUserStore {
     /// `sealer` seals sensitive metadata; see `sealer_from_settings`.
     pub fn new(db: DatabaseConnection, sealer: Sealer) -> Self {
-        Self { db, sealer }
+        Self { reads: db.clone(), db, sealer }
+    }
+
+    /// User reads and lists (GetUser, ListUsers, member lookups) through `reads`.
+    pub fn with_reader(self, reads: DatabaseConnection) -> Self {
+        Self { reads, ..self }
     }
 }
 
@@ -77,7 +84,7 @@ impl UserStore for SeaUserStore {
     }
 
     async fn find(&self, app_id: &AppId, lookup: &Lookup) -> Result<Option<User>, StoreError> {
-        load::find_user(&self.db, app_id, lookup).await
+        load::find_user(&self.reads, app_id, lookup).await
     }
 
     async fn update(&self, app_id: &AppId, lookup: &Lookup, patch: &UserPatch, now: i64) -> Result<User, StoreError> {
@@ -85,7 +92,7 @@ impl UserStore for SeaUserStore {
     }
 
     async fn find_members(&self, app_id: &AppId, email_ids: &[EmailId]) -> Result<Vec<User>, StoreError> {
-        load::find_members(&self.db, app_id, email_ids).await
+        load::find_members(&self.reads, app_id, email_ids).await
     }
 
     async fn update_member(
@@ -99,7 +106,7 @@ impl UserStore for SeaUserStore {
     }
 
     async fn list_member_groups(&self, app_id: &AppId, offset: u64, limit: u64) -> Result<GroupPage, StoreError> {
-        members::list_groups(&self.db, app_id, offset, limit).await
+        members::list_groups(&self.reads, app_id, offset, limit).await
     }
 
     async fn list_member_roles(
@@ -109,7 +116,7 @@ impl UserStore for SeaUserStore {
         offset: u64,
         limit: u64,
     ) -> Result<RolePage, StoreError> {
-        members::list_roles(&self.db, app_id, kind, offset, limit).await
+        members::list_roles(&self.reads, app_id, kind, offset, limit).await
     }
 
     async fn delete(&self, app_id: &AppId, id: &RosterId) -> Result<bool, StoreError> {
@@ -127,7 +134,7 @@ impl UserStore for SeaUserStore {
         limit: u64,
         filter: &UserFilter,
     ) -> Result<Vec<User>, StoreError> {
-        load::list(&self.db, app_id, after, limit, filter).await
+        load::list(&self.reads, app_id, after, limit, filter).await
     }
 
     async fn write_metadata(

@@ -45,7 +45,9 @@ pub async fn store_on_pool(
     let db = TestDatabase::new(backend).await;
     let conn = platform::db::connect(&db.url, connections).await.expect("connect");
     Migrator::up(&conn, None).await.expect("migrate");
-    (Arc::new(SeaUserStore::new(conn.clone(), sealer)), conn, db)
+    // Reads through the reader pool, as the service has them (on SQLite a second pool).
+    let reads = platform::db::connect_reader(&db.url, connections, &conn).await.expect("reader");
+    (Arc::new(SeaUserStore::new(conn.clone(), sealer).with_reader(reads)), conn, db)
 }
 
 /// The one number `sql` answers (a `COUNT(*)`).
