@@ -250,15 +250,53 @@ impl Registry {
         lookup: &Lookup,
         api_token: Option<&str>,
     ) -> Result<SensitiveFields, RegistryError> {
+        self.authorize_sensitive(app_id, api_token).await?;
+        let fields = self.store.find_sensitive(app_id, lookup).await?;
+        tracing::info!(app.id = app_id.as_str(), fields = fields.entries().len(), "sensitive metadata read");
+        Ok(fields)
+    }
+
+    /// Refuses a caller whose API token (of this application) lacks the sensitive-metadata scope.
+    pub async fn authorize_sensitive(&self, app_id: &AppId, api_token: Option<&str>) -> Result<(), RegistryError> {
         let allowed = match api_token {
             Some(token) => self.lifecycle.may_read_sensitive(app_id, token).await?,
             None => false,
         };
-        if !allowed {
-            return Err(RegistryError::SensitiveScopeRequired);
-        }
-        let fields = self.store.find_sensitive(app_id, lookup).await?;
-        tracing::info!(app.id = app_id.as_str(), fields = fields.entries().len(), "sensitive metadata read");
-        Ok(fields)
+        if allowed { Ok(()) } else { Err(RegistryError::SensitiveScopeRequired) }
+    }
+
+    /// Users per ExportUsers message unless asked otherwise, and the most.
+    pub const EXPORT_BATCH: u32 = 500;
+    pub const MAX_EXPORT_BATCH: u32 = 1000;
+
+    /// How many live users the application has.
+    pub async fn count_users(&self, app_id: &AppId) -> Result<u64, RegistryError> {
+        Ok(self.store.count(app_id).await?)
+    }
+
+    /// One page of an export: the next `size` users after `after` in id order, each with its
+    /// sensitive fields when `sensitive` (the caller was authorized by `authorize_sensitive`).
+    pub async fn export_page(
+        &self,
+        app_id: &AppId,
+        after: Option<&RosterId>,
+        size: u32,
+        sensitive: bool,
+    ) -> Result<Vec<(User, SensitiveFields)>, RegistryError> {
+        let size = size.clamp(1, Self::MAX_EXPORT_BATCH);
+        let users = self.store.list(app_id, after, u64::from(size), &UserFilter::default()).await?;
+        let mut fields = if sensitive {
+            let ids: Vec<RosterId> = users.iter().map(|u| u.id.clone()).collect();
+            self.store.find_sensitive_many(app_id, &ids).await?
+        } else {
+            Default::default()
+        };
+        Ok(users
+            .into_iter()
+            .map(|user| {
+                let sensitive = fields.remove(&user.id).unwrap_or_default();
+                (user, sensitive)
+            })
+            .collect())
     }
 }

@@ -1,6 +1,8 @@
 //! What the registry's use cases need of the world: a `UserStore` that keeps users and their
 //! invariants, and a `UserLifecycle` that reaches the other services.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 
 use super::privacy::PrivacyOutcome;
@@ -197,6 +199,14 @@ pub trait UserStore: Send + Sync {
     async fn mark_associated(&self, app_id: &AppId, lookup: &Lookup, now: i64) -> Result<User, StoreError>;
     /// The user's sensitive fields, opened.
     async fn find_sensitive(&self, app_id: &AppId, lookup: &Lookup) -> Result<SensitiveFields, StoreError>;
+    /// The sensitive fields of each of these users of the application that has any, opened.
+    async fn find_sensitive_many(
+        &self,
+        app_id: &AppId,
+        ids: &[RosterId],
+    ) -> Result<BTreeMap<RosterId, SensitiveFields>, StoreError>;
+    /// How many live users the application has.
+    async fn count(&self, app_id: &AppId) -> Result<u64, StoreError>;
     /// Claims for deletion, at `now`, at most `limit` of the application's users for the reaper,
     /// oldest first: expiring users created before `created_before` and never associated, and
     /// users whose claim was made before `stale_before` (its claimer died or failed) and never

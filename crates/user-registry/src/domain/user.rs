@@ -4,7 +4,7 @@ use super::{
 };
 
 /// The immutable Roster id: 24 lowercase hex characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RosterId(String);
 
 impl RosterId {

@@ -27,6 +27,16 @@ impl RegistryGrpc {
     }
 }
 
+/// The API token a caller presents as `authorization: Bearer <token>`.
+fn bearer<T>(request: &Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+}
+
 /// Converts a request's user or patch; one carrying an uploaded image is converted on the
 /// blocking pool, because decoding and re-encoding the image is CPU work.
 async fn convert_off_thread<P, T>(pb: P, has_image: bool) -> Result<T, Status>
@@ -314,17 +324,65 @@ impl RegistryService for RegistryGrpc {
         Ok(Response::new(pb::MarkAssociatedResponse { user: Some(user.into()) }))
     }
 
+    type ExportUsersStream = tokio_stream::wrappers::ReceiverStream<Result<pb::ExportUsersResponse, Status>>;
+
+    /// Pages through the application's users in id order from a task that stays at most two
+    /// batches ahead of the caller; it stops when the caller goes away.
+    #[tracing::instrument(skip_all)]
+    async fn export_users(
+        &self,
+        request: Request<pb::ExportUsersRequest>,
+    ) -> Result<Response<Self::ExportUsersStream>, Status> {
+        let token = bearer(&request);
+        let pb::ExportUsersRequest { app_id, include_sensitive, after, batch_size } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        let mut after =
+            if after.is_empty() { None } else { Some(RosterId::parse(after).map_err(RegistryError::from)?) };
+        let size = if batch_size == 0 { Registry::EXPORT_BATCH } else { batch_size.min(Registry::MAX_EXPORT_BATCH) };
+        if include_sensitive {
+            self.registry.authorize_sensitive(&app_id, token.as_deref()).await?;
+        }
+        let mut total = Some(self.registry.count_users(&app_id).await?);
+        tracing::info!(app.id = app_id.as_str(), sensitive = include_sensitive, total, "export started");
+        let registry = self.registry.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        tokio::spawn(async move {
+            loop {
+                let page = registry.export_page(&app_id, after.as_ref(), size, include_sensitive).await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(err) => {
+                        let _ = sender.send(Err(err.into())).await;
+                        return;
+                    }
+                };
+                if page.is_empty() && total.is_none() {
+                    return;
+                }
+                let last = page.len() < size as usize;
+                after = page.last().map(|(user, _)| user.id.clone());
+                let users = page
+                    .into_iter()
+                    .map(|(user, fields)| pb::ExportedUser {
+                        user: Some(user.into()),
+                        sensitive_metadata: fields.into_entries().into_iter().collect(),
+                    })
+                    .collect();
+                let message = pb::ExportUsersResponse { users, total: total.take() };
+                if sender.send(Ok(message)).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(receiver)))
+    }
+
     #[tracing::instrument(skip_all)]
     async fn get_sensitive_metadata(
         &self,
         request: Request<pb::GetSensitiveMetadataRequest>,
     ) -> Result<Response<pb::GetSensitiveMetadataResponse>, Status> {
-        let token = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_owned);
+        let token = bearer(&request);
         let pb::GetSensitiveMetadataRequest { app_id, lookup } = request.into_inner();
         let fields = self
             .registry

@@ -141,6 +141,12 @@ pub(super) async fn find_members(
     Ok(rows)
 }
 
+/// How many live users the application has.
+pub(super) async fn count(conn: &impl ConnectionTrait, app_id: &AppId) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    users::Entity::find().filter(live(app_id)).count(conn).await.map_err(|e| StoreError::Unexpected(unexpected(e)))
+}
+
 /// The application's users that `filter` keeps, ordered by id, after `after` when given.
 pub(super) async fn list(
     conn: &impl ConnectionTrait,

@@ -20,6 +20,8 @@ mod sensitive;
 mod sql;
 mod update;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use platform::seal::Sealer;
 use sea_orm::DatabaseConnection;
@@ -168,6 +170,18 @@ impl UserStore for SeaUserStore {
 
     async fn find_sensitive(&self, app_id: &AppId, lookup: &Lookup) -> Result<SensitiveFields, StoreError> {
         sensitive::find(&self.db, &self.sealer, app_id, lookup).await
+    }
+
+    async fn find_sensitive_many(
+        &self,
+        app_id: &AppId,
+        ids: &[RosterId],
+    ) -> Result<BTreeMap<RosterId, SensitiveFields>, StoreError> {
+        sensitive::find_many(&self.reads, &self.sealer, app_id, ids).await
+    }
+
+    async fn count(&self, app_id: &AppId) -> Result<u64, StoreError> {
+        load::count(&self.reads, app_id).await
     }
 
     async fn claim_unassociated(

@@ -4,12 +4,15 @@ use platform::{
     db::unexpected,
     seal::{Sealed, Sealer},
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
+use std::collections::BTreeMap;
 
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
+
+use super::sql::MAX_PARAMS;
 use super::{entity::user_sensitive_metadata as sensitive, rows::find_id};
 use crate::{
     app::StoreError,
-    domain::{AppId, Lookup, SensitiveFields},
+    domain::{AppId, Lookup, RosterId, SensitiveFields},
 };
 
 /// Seals `fields` for `user_pk` (replacing what it had); no fields deletes the row.
@@ -55,11 +58,41 @@ pub(super) async fn load_sensitive(
     let Some(row) = sensitive::Entity::find_by_id(user_pk.to_owned()).one(conn).await.map_err(unexpected)? else {
         return Ok(SensitiveFields::default());
     };
+    open_row(sealer, row)
+}
+
+fn open_row(sealer: &Sealer, row: sensitive::Model) -> Result<SensitiveFields, StoreError> {
+    let user_pk = row.user_pk;
     let plain = sealer
         .open(&Sealed { kid: row.kid, bytes: row.sealed }, user_pk.as_bytes())
         .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("sensitive metadata of {user_pk}: {e}")))?;
     let entries = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
     Ok(SensitiveFields::parse(entries)?)
+}
+
+/// The sensitive fields of those of `ids` (users of `app_id`) that have any, opened.
+pub(super) async fn find_many(
+    conn: &impl ConnectionTrait,
+    sealer: &Sealer,
+    app_id: &AppId,
+    ids: &[RosterId],
+) -> Result<BTreeMap<RosterId, SensitiveFields>, StoreError> {
+    let mut found = BTreeMap::new();
+    for chunk in ids.chunks(MAX_PARAMS - 1) {
+        let rows = sensitive::Entity::find()
+            .filter(sensitive::Column::AppId.eq(app_id.as_str()))
+            .filter(sensitive::Column::UserPk.is_in(chunk.iter().map(|id| id.as_str().to_owned())))
+            .all(conn)
+            .await
+            .map_err(unexpected)?;
+        for row in rows {
+            let id = chunk.iter().find(|id| id.as_str() == row.user_pk).cloned();
+            if let Some(id) = id {
+                found.insert(id, open_row(sealer, row)?);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The sensitive fields of the user `lookup` names.

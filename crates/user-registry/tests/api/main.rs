@@ -2,6 +2,7 @@
 //! server on a real port.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
+mod export;
 mod grpc;
 mod helpers;
 mod import;
