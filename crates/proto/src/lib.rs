@@ -1,4 +1,5 @@
-//! Generated code for Roster's four gRPC APIs (`proto/roster/*/v1`), nothing else.
+//! Generated code for Roster's four gRPC APIs (`proto/roster/*/v1`), with the timestamp
+//! conversions and the one mapping between messages (an export back into a restore).
 //! Services and the gateway name these types only at their edges (`grpc/convert.rs`).
 
 // Generated code: a oneof holding a whole message is as prost writes it.
@@ -25,6 +26,71 @@ pub mod context {
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("roster.events.v1");
+    }
+}
+
+/// An exported user as RestoreUsers takes it back, field for field. An uploaded profile image
+/// travels apart (ExportUsers gives its URL, GetProfileImage its bytes); the URL is dropped when
+/// it names the image stored by the exporting Roster (`/profile_images/...`).
+impl From<registry::v1::ExportedUser> for registry::v1::RestoreRecord {
+    fn from(exported: registry::v1::ExportedUser) -> Self {
+        let registry::v1::ExportedUser { user, sensitive_metadata } = exported;
+        let registry::v1::User {
+            id,
+            app_id: _,
+            user_id,
+            external_id,
+            nickname,
+            profile_url,
+            profile,
+            metadata,
+            discovery_keys,
+            preferred_languages,
+            is_active,
+            origin,
+            created_at,
+            updated_at,
+            last_seen_at,
+            associated_at,
+            authenticated,
+            identities,
+            member,
+            signed_up_at,
+            to_be_retained,
+            expires_unassociated,
+        } = user.unwrap_or_default();
+        let stored_image = profile_url.starts_with("/profile_images/");
+        let mut profile = profile;
+        if stored_image && let Some(profile) = profile.as_mut() {
+            profile.avatar_url = None;
+        }
+        Self {
+            user: Some(registry::v1::NewUser {
+                user_id: Some(user_id),
+                external_id,
+                nickname,
+                profile_url: if stored_image { String::new() } else { profile_url },
+                profile,
+                metadata,
+                discovery_keys,
+                preferred_languages,
+                origin,
+                sensitive_metadata,
+                member,
+                profile_image: None,
+                expires_unassociated,
+                signed_up_at,
+                to_be_retained,
+                identities,
+            }),
+            id,
+            created_at,
+            updated_at,
+            last_seen_at,
+            associated_at,
+            is_active,
+            authenticated,
+        }
     }
 }
 

@@ -35,6 +35,12 @@ pub enum RegistryError {
     /// A key clashed with a user written or deleted concurrently; trying again settles it.
     #[error("a key of this user clashed with a concurrent write; try again")]
     ConcurrentConflict,
+    /// RestoreUsers: a user of another application has this Roster id.
+    #[error("the Roster id belongs to a user of another application")]
+    IdTakenElsewhere,
+    /// RestoreUsers with ON_CONFLICT_SKIP: the user is already in the application.
+    #[error("a user with this Roster id is already in the application")]
+    SkippedExisting,
     #[error("metadata key \"{0}\" already exists")]
     MetadataKeyExists(String),
     #[error("metadata key \"{0}\" not found")]
@@ -84,6 +90,8 @@ impl From<RegistryError> for ApiError {
             }
             RegistryError::ImportAppChanged => ApiError::new(ErrorCode::InvalidArgument, message).with_field("app_id"),
             RegistryError::ConcurrentConflict => ApiError::new(ErrorCode::AlreadyExists, message),
+            RegistryError::IdTakenElsewhere => ApiError::new(ErrorCode::AlreadyExists, message).with_field("id"),
+            RegistryError::SkippedExisting => ApiError::new(ErrorCode::AlreadyExists, message).with_field("id"),
             RegistryError::MetadataKeyExists(key) => ApiError::new(ErrorCode::AlreadyExists, message).with_field(key),
             RegistryError::MetadataKeyNotFound(key) => ApiError::new(ErrorCode::NotFound, message).with_field(key),
             RegistryError::InvalidPageToken => {

@@ -18,7 +18,7 @@ pub type BulkItem = Result<NewUser, RegistryError>;
 
 /// Keys already claimed by earlier users of one request or import.
 #[derive(Debug, Default)]
-struct Claims {
+pub(super) struct Claims {
     emails: HashSet<String>,
     org_user_ids: HashSet<String>,
     user_ids: HashSet<String>,
@@ -29,7 +29,7 @@ struct Claims {
 
 impl Claims {
     /// Claims every key of `user`, or none when an earlier user claimed one of them.
-    fn claim(&mut self, user: &User) -> Result<(), RegistryError> {
+    pub(super) fn claim(&mut self, user: &User) -> Result<(), RegistryError> {
         let member = user.member.as_ref();
         let email = member.map(|m| m.email_id.normalized());
         let org_user_id = member.and_then(|m| m.org_user_id.as_ref()).map(|o| o.as_str().to_owned());
@@ -105,8 +105,9 @@ impl Prepared {
     }
 }
 
-fn taken(key: TakenKey) -> RegistryError {
+pub(super) fn taken(key: TakenKey) -> RegistryError {
     match key {
+        TakenKey::Id => RegistryError::IdTakenElsewhere,
         TakenKey::MemberEmail => RegistryError::MemberEmailTaken,
         TakenKey::OrgUserId => RegistryError::OrgUserIdTaken,
         TakenKey::UserId => RegistryError::UserIdTaken,

@@ -6,6 +6,7 @@ mod members;
 mod ports;
 mod privacy;
 mod reap;
+mod restore;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub use members::MemberUpdate;
 pub use ports::{Candidate, Created, Extras, StoreError, TakenKey, UserLifecycle, UserPage, UserStore};
 pub use privacy::{EXPORT_LIFETIME_MS, PrivacyOutcome, PrivacyPage};
 pub use reap::ReapReport;
+pub use restore::{OnConflict, RestoreItem, Restored};
 
 #[derive(Clone)]
 pub struct Registry {

@@ -22,6 +22,8 @@ pub enum StoreError {
     UserNotFound,
     #[error("user_id taken")]
     UserIdTaken,
+    #[error("Roster id taken")]
+    IdTaken,
     #[error("external_id taken")]
     ExternalIdTaken,
     #[error("a discovery key is taken")]
@@ -47,6 +49,8 @@ impl From<StoreError> for RegistryError {
         match err {
             StoreError::UserNotFound => RegistryError::UserNotFound,
             StoreError::UserIdTaken => RegistryError::UserIdTaken,
+            // Only a restored user brings its id; RestoreUsers tells this application's from another's.
+            StoreError::IdTaken => RegistryError::IdTakenElsewhere,
             StoreError::ExternalIdTaken => RegistryError::ExternalIdTaken,
             StoreError::DiscoveryKeyTaken => RegistryError::DiscoveryKeyTaken,
             StoreError::IdentityTaken => RegistryError::IdentityTaken,
@@ -94,6 +98,8 @@ impl Candidate {
 /// The key of a candidate that another user already held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TakenKey {
+    /// The Roster id (only a restored user brings one).
+    Id,
     MemberEmail,
     OrgUserId,
     UserId,
@@ -207,6 +213,11 @@ pub trait UserStore: Send + Sync {
     ) -> Result<BTreeMap<RosterId, SensitiveFields>, StoreError>;
     /// How many live users the application has.
     async fn count(&self, app_id: &AppId) -> Result<u64, StoreError>;
+    /// Replaces the application's user with `candidate.user`'s id by the candidate, whole, in one
+    /// transaction with its "user.updated" event (and "user.deactivated" or "user.reactivated"
+    /// when the active state flips); its sensitive fields stay when the candidate brings none.
+    /// `UserNotFound` when no live user of the application has that id.
+    async fn replace(&self, candidate: &Candidate) -> Result<User, StoreError>;
     /// Claims for deletion, at `now`, at most `limit` of the application's users for the reaper,
     /// oldest first: expiring users created before `created_before` and never associated, and
     /// users whose claim was made before `stale_before` (its claimer died or failed) and never

@@ -22,8 +22,8 @@ pub use metadata::{MetaValue, Metadata, SensitiveFields};
 pub use privacy::{ExportRef, MAX_SUBJECTS, PrivacyAction, PrivacyRequest, PrivacyStatus, Subject};
 pub use profile::Profile;
 pub use user::{
-    DeletionReason, DiscoveryKey, ExternalId, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl, RosterId,
-    User, UserFilter, UserId, UserPatch, normalized_external_id, parse_languages,
+    DeletionReason, DiscoveryKey, ExternalId, Kept, Lookup, MetadataWrite, NewUser, Nickname, Origin, ProfileUrl,
+    RosterId, User, UserFilter, UserId, UserPatch, normalized_external_id, parse_languages,
 };
 
 pub use platform::{AppId, ValidationError, validation::bounded};

@@ -395,6 +395,53 @@ impl User {
     }
 }
 
+/// What a restored user keeps of its first life (`RestoreUsers`): everything `User::new` would
+/// otherwise choose.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub id: RosterId,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seen_at: Option<i64>,
+    pub associated_at: Option<i64>,
+    pub is_active: bool,
+    pub authenticated: bool,
+}
+
+impl User {
+    /// The user `new` describes, with what it kept: its Roster id, instants, active state and
+    /// authentication. `new.user_id` is required (an export always has one).
+    pub fn restored(
+        app_id: AppId,
+        new: NewUser,
+        kept: Kept,
+    ) -> Result<(Self, Option<ProfileImage>, SensitiveFields), ValidationError> {
+        if new.user_id.is_none() {
+            return Err(ValidationError::Missing { field: "user_id" });
+        }
+        // As given, even empty: `new` would make one of the profile's names.
+        let nickname = new.nickname.clone();
+        let (user, image, sensitive) = Self::new(app_id, new, kept.created_at);
+        let profile_url = match &image {
+            Some(image) => ProfileUrl(image.path(user.app_id.as_str(), kept.id.as_str())),
+            None => user.profile_url,
+        };
+        let user = Self {
+            id: kept.id,
+            nickname,
+            profile_url,
+            created_at: kept.created_at,
+            updated_at: kept.updated_at,
+            last_seen_at: kept.last_seen_at,
+            associated_at: kept.associated_at,
+            is_active: kept.is_active,
+            authenticated: kept.authenticated,
+            ..user
+        };
+        Ok((user, image, sensitive))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

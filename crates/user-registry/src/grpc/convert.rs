@@ -13,7 +13,7 @@ use crate::domain::{EmailId, OrgUserId, Profile, ProfileImage};
 
 use crate::{
     domain::{
-        AppId, DiscoveryKey, ExternalId, Identity, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname,
+        AppId, DiscoveryKey, ExternalId, Identity, Kept, Lookup, MetaValue, Metadata, MetadataWrite, NewUser, Nickname,
         Origin, ProfileUrl, RosterId, SensitiveFields, User, UserFilter, UserId, UserPatch, ValidationError,
         parse_instant, parse_languages,
     },
@@ -98,6 +98,26 @@ impl TryFrom<pb::NewUser> for NewUser {
             member,
         })
     }
+}
+
+/// A RestoreUsers record: the user it describes and what it keeps (instants required).
+pub fn restore_record(record: pb::RestoreRecord) -> Result<(NewUser, Kept), RegistryError> {
+    let pb::RestoreRecord { user, id, created_at, updated_at, last_seen_at, associated_at, is_active, authenticated } =
+        record;
+    let required = |field: &'static str, t: Option<proto::Timestamp>| {
+        t.ok_or(RegistryError::from(ValidationError::Missing { field })).and_then(|t| instant(field, &t))
+    };
+    let kept = Kept {
+        id: RosterId::parse(id)?,
+        created_at: required("created_at", created_at)?,
+        updated_at: required("updated_at", updated_at)?,
+        last_seen_at: last_seen_at.map(|t| instant("last_seen_at", &t)).transpose()?,
+        associated_at: associated_at.map(|t| instant("associated_at", &t)).transpose()?,
+        is_active,
+        authenticated,
+    };
+    let new = NewUser::try_from(user.ok_or(ValidationError::Missing { field: "user" })?)?;
+    Ok((new, kept))
 }
 
 /// One result of a bulk call: the user created, or why not, with the platform's error code.
@@ -373,7 +393,7 @@ impl From<User> for pb::User {
             updated_at,
             last_seen_at,
             associated_at,
-            expires_unassociated: _,
+            expires_unassociated,
             signed_up_at,
             to_be_retained,
             authenticated,
@@ -402,6 +422,7 @@ impl From<User> for pb::User {
             member: member.map(member_to_pb),
             signed_up_at: signed_up_at.map(proto::timestamp_from_millis),
             to_be_retained,
+            expires_unassociated,
         }
     }
 }

@@ -8,7 +8,7 @@ use proto::registry::v1::{self as pb, registry_service_server::RegistryService};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
-    app::{MemberUpdate, Registry},
+    app::{MemberUpdate, OnConflict, Registry, Restored},
     domain::{EmailId, NewUser, Nickname, ProfileUrl, RosterId, UserFilter, UserPatch},
     error::RegistryError,
 };
@@ -25,6 +25,46 @@ impl RegistryGrpc {
     pub fn new(registry: Registry) -> Self {
         Self { registry }
     }
+}
+
+/// One RestoreUsers message answered, and how many records it held.
+struct RestoreAnswer {
+    response: pb::RestoreUsersResponse,
+    records: u64,
+}
+
+async fn restore_batch(
+    registry: &Registry,
+    message: pb::RestoreUsersRequest,
+    first: &mut Option<(String, i32)>,
+    first_index: u64,
+) -> Result<RestoreAnswer, Status> {
+    let pb::RestoreUsersRequest { app_id, records, on_conflict } = message;
+    let fixed = first.get_or_insert_with(|| (app_id.clone(), on_conflict));
+    if fixed.0 != app_id {
+        return Err(RegistryError::ImportAppChanged.into());
+    }
+    if fixed.1 != on_conflict {
+        return Err(Status::invalid_argument("on_conflict changed within one RestoreUsers stream"));
+    }
+    let on_conflict = match pb::OnConflict::try_from(on_conflict) {
+        Ok(pb::OnConflict::Skip) => OnConflict::Skip,
+        Ok(pb::OnConflict::Update) => OnConflict::Update,
+        Err(_) => return Err(Status::invalid_argument("on_conflict: unknown value")),
+    };
+    let app_id = convert::app_id(app_id)?;
+    let count = records.len() as u64;
+    let items = records.into_iter().map(convert::restore_record).collect();
+    let results = registry.restore_users(&app_id, items, on_conflict).await?;
+    let mut response = pb::RestoreUsersResponse { first_index, ..Default::default() };
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Restored::Created => response.created += 1,
+            Restored::Updated => response.updated += 1,
+            Restored::LeftOut(err) => response.left_out.push(convert::item_result(first_index + i as u64, Err(err))),
+        }
+    }
+    Ok(RestoreAnswer { response, records: count })
 }
 
 /// The API token a caller presents as `authorization: Bearer <token>`.
@@ -370,6 +410,40 @@ impl RegistryService for RegistryGrpc {
                     .collect();
                 let message = pb::ExportUsersResponse { users, total: total.take() };
                 if sender.send(Ok(message)).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(receiver)))
+    }
+
+    type RestoreUsersStream = tokio_stream::wrappers::ReceiverStream<Result<pb::RestoreUsersResponse, Status>>;
+
+    /// Answers each message once its batch is written, in order; the first message fixes the
+    /// application and `on_conflict`. A failure ends the stream with its status after the
+    /// answers of the batches written before it.
+    #[tracing::instrument(skip_all)]
+    async fn restore_users(
+        &self,
+        request: Request<Streaming<pb::RestoreUsersRequest>>,
+    ) -> Result<Response<Self::RestoreUsersStream>, Status> {
+        let mut stream = request.into_inner();
+        let registry = self.registry.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        tokio::spawn(async move {
+            let mut first: Option<(String, i32)> = None;
+            let mut index = 0u64;
+            loop {
+                let answer = match stream.message().await {
+                    Ok(None) => return,
+                    Ok(Some(message)) => restore_batch(&registry, message, &mut first, index).await,
+                    Err(status) => Err(status),
+                };
+                let done = answer.is_err();
+                if let Ok(answer) = &answer {
+                    index += answer.records;
+                }
+                if sender.send(answer.map(|a| a.response)).await.is_err() || done {
                     return;
                 }
             }

@@ -106,6 +106,7 @@ async fn try_create_many(
             Err(err) => {
                 savepoint.rollback().await.map_err(unexpected)?;
                 outcomes[i] = Created::Taken(match err {
+                    StoreError::IdTaken => TakenKey::Id,
                     StoreError::UserIdTaken => TakenKey::UserId,
                     StoreError::ExternalIdTaken => TakenKey::ExternalId,
                     StoreError::DiscoveryKeyTaken => TakenKey::DiscoveryKey,
@@ -215,6 +216,7 @@ async fn taken_keys(
     if refused.is_empty() {
         return Ok(Vec::new());
     }
+    let ids = held_anywhere(conn, refused).await?;
     let emails = held(conn, app_id, users::Column::MemberEmailNorm, refused, |u| {
         u.member.as_ref().map(|m| m.email_id.normalized())
     })
@@ -232,7 +234,9 @@ async fn taken_keys(
         .iter()
         .map(|u| {
             let member = u.member.as_ref();
-            if member.is_some_and(|m| emails.contains(&m.email_id.normalized())) {
+            if ids.contains(u.id.as_str()) {
+                TakenKey::Id
+            } else if member.is_some_and(|m| emails.contains(&m.email_id.normalized())) {
                 TakenKey::MemberEmail
             } else if member.and_then(|m| m.org_user_id.as_ref()).is_some_and(|o| org_ids.contains(o.as_str())) {
                 TakenKey::OrgUserId
@@ -245,6 +249,24 @@ async fn taken_keys(
             }
         })
         .collect())
+}
+
+/// The Roster ids among the refused users' that a user of any application holds (fresh ids never
+/// are; a restored user's may be).
+async fn held_anywhere(conn: &DatabaseTransaction, refused: &[&User]) -> Result<HashSet<String>, StoreError> {
+    let mut held = HashSet::new();
+    for chunk in refused.chunks(MAX_PARAMS) {
+        let found: Vec<String> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(users::Column::Id.is_in(chunk.iter().map(|u| u.id.as_str().to_owned())))
+            .into_tuple()
+            .all(conn)
+            .await
+            .map_err(unexpected)?;
+        held.extend(found);
+    }
+    Ok(held)
 }
 
 /// The values of `column` among `key(user)` that some user of the application holds (a user

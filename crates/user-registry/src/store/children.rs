@@ -38,6 +38,17 @@ pub(super) async fn insert_other_children(
     user: &User,
     extras: &Extras<'_>,
 ) -> Result<(), StoreError> {
+    insert_other_rows(conn, sealer, user, extras).await?;
+    events::record_created(conn, std::slice::from_ref(user)).await
+}
+
+/// `insert_other_children` without the events.
+pub(super) async fn insert_other_rows(
+    conn: &impl ConnectionTrait,
+    sealer: &Sealer,
+    user: &User,
+    extras: &Extras<'_>,
+) -> Result<(), StoreError> {
     insert_metadata(conn, &user.app_id, user.id.as_str(), &user.metadata).await.map_err(unexpected)?;
     insert_discovery_keys(conn, &user.app_id, user.id.as_str(), &user.discovery_keys).await?;
     if let Some(image) = extras.image {
@@ -49,7 +60,7 @@ pub(super) async fn insert_other_children(
     if let Some(member) = &user.member {
         members::index(conn, &user.app_id, [(user.id.as_str(), member)], user.created_at).await?;
     }
-    events::record_created(conn, std::slice::from_ref(user)).await
+    Ok(())
 }
 
 pub(super) async fn replace_discovery_keys(

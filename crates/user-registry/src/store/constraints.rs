@@ -29,6 +29,9 @@ const ORG_USER_ID_KEY: UniqueIndex = UniqueIndex {
     columns: &["app_id", "member_org_user_id"],
 };
 
+/// The users' primary key: only a restored user brings its own id.
+const USER_PK: UniqueIndex = UniqueIndex { name: "users_pkey", table: "users", columns: &["id"] };
+
 /// Every unique index `write_error` maps, for a test that holds the names to the schema the
 /// migrations made.
 pub const UNIQUE_KEYS: [UniqueIndex; 6] =
@@ -36,7 +39,9 @@ pub const UNIQUE_KEYS: [UniqueIndex; 6] =
 
 /// Maps a write error by the constraint it violated.
 pub(super) fn write_error(err: DbErr) -> StoreError {
-    if USER_ID_KEY.is_violated_by(&err) {
+    if USER_PK.is_violated_by(&err) {
+        StoreError::IdTaken
+    } else if USER_ID_KEY.is_violated_by(&err) {
         StoreError::UserIdTaken
     } else if EXTERNAL_ID_KEY.is_violated_by(&err) {
         StoreError::ExternalIdTaken

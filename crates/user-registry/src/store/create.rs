@@ -10,16 +10,16 @@ use sea_orm::{
 };
 
 use super::{
-    children::{insert_children, insert_other_children},
+    children::{insert_children, insert_other_children, insert_other_rows},
     constraints::write_error,
-    entity::users,
+    entity::{user_sensitive_metadata as sensitive, users},
     events,
     identities::{claim_identity, holder, insert_identities},
     load::{find_user, load},
     rows::{live, lookup_condition, user_row},
 };
 use crate::{
-    app::{Extras, StoreError},
+    app::{Candidate, Extras, StoreError},
     domain::{AppId, Identity, Lookup, User, ValidationError},
 };
 
@@ -44,6 +44,45 @@ pub(super) async fn create(
     insert_children(&txn, sealer, user, extras).await?;
     txn.commit().await.map_err(unexpected)?;
     Ok(())
+}
+
+/// `UserStore::replace`: the old row goes (its children with it, by cascade) and the candidate
+/// comes in its place, in one transaction; sealed sensitive fields move over unopened when the
+/// candidate brings none.
+pub(super) async fn replace(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    candidate: &Candidate,
+) -> Result<User, StoreError> {
+    let user = &candidate.user;
+    let lookup = Lookup::Id(user.id.clone());
+    let txn = db.begin().await.map_err(unexpected)?;
+    // A concurrent replace of the same user waits for this one's DELETE, then finds the row it
+    // meant to delete gone and fails on the id (nothing of it written).
+    let old = find_user(&txn, &user.app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+    let kept_sensitive = if candidate.sensitive.is_empty() {
+        sensitive::Entity::find_by_id(user.id.as_str().to_owned()).one(&txn).await.map_err(unexpected)?
+    } else {
+        None
+    };
+    users::Entity::delete_many()
+        .filter(lookup_condition(&user.app_id, &lookup))
+        .exec(&txn)
+        .await
+        .map_err(unexpected)?;
+    users::Entity::insert(user_row(user)?).exec_without_returning(&txn).await.map_err(write_error)?;
+    insert_identities(&txn, &user.app_id, user.id.as_str(), &user.identities).await?;
+    insert_other_rows(&txn, sealer, user, &candidate.extras()).await?;
+    if let Some(row) = kept_sensitive {
+        sensitive::Entity::insert(sensitive::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unexpected)?;
+    }
+    events::record_updated(&txn, user, old.is_active, user.updated_at).await?;
+    let replaced = find_user(&txn, &user.app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+    txn.commit().await.map_err(unexpected)?;
+    Ok(replaced)
 }
 
 /// Whether the user's creation writes only its row and its event.

@@ -184,6 +184,10 @@ impl UserStore for SeaUserStore {
         load::count(&self.reads, app_id).await
     }
 
+    async fn replace(&self, candidate: &Candidate) -> Result<User, StoreError> {
+        create::replace(&self.db, &self.sealer, candidate).await
+    }
+
     async fn claim_unassociated(
         &self,
         app_id: &AppId,
