@@ -5,7 +5,8 @@
 //! - `roster serve --service <registry|token|context|events|gateway>`: one service, for Kubernetes.
 //! - `roster migrate`: apply every service's migrations to `DATABASE_URL`.
 //! - `roster apps create|list`: manage applications through token-service.
-//! - `roster users import FILE --app APP_ID`: import Kore.ai users through the registry.
+//! - `roster users export --app APP_ID [--output FILE]`: every user of an application as JSON Lines.
+//! - `roster users import FILE --app APP_ID`: a Roster export (ids kept), or Kore.ai users.
 
 mod cli;
 
@@ -64,9 +65,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Import Kore.ai users from a CSV or JSON Lines file through the registry's ImportUsers
-    /// (`registry.endpoint`). Exits 0 when the import ran, rejected rows or not.
+    /// Import a Roster export (keeping every id) through the registry's RestoreUsers, or Kore.ai
+    /// users from a CSV or JSON Lines file through its ImportUsers (`registry.endpoint`). Exits 0
+    /// when the import ran, rejected rows or not.
     Import(cli::import::ImportArgs),
+    /// Export an application's users as JSON Lines, every field, through the registry's
+    /// ExportUsers (`registry.endpoint`).
+    Export(cli::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +122,9 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
         Command::Events { command } => cli::events::run(command, &settings).await,
         Command::Users { command: UsersCommand::Import(args) } => {
             cli::import::run(args, &settings.registry.endpoint).await
+        }
+        Command::Users { command: UsersCommand::Export(args) } => {
+            cli::export::run(args, &settings.registry.endpoint).await
         }
         Command::Probe { grpc, http } => roster::probe(grpc.as_deref(), http.as_deref()).await,
     }

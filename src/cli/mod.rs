@@ -2,4 +2,6 @@
 
 pub mod apps;
 pub mod events;
+pub mod export;
 pub mod import;
+pub mod record;

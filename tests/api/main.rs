@@ -19,6 +19,7 @@ mod kore_import;
 mod kore_users;
 mod listeners;
 mod logs;
+mod migrating;
 mod outages;
 mod privacy;
 mod profiles;

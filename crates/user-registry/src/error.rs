@@ -38,9 +38,6 @@ pub enum RegistryError {
     /// RestoreUsers: a user of another application has this Roster id.
     #[error("the Roster id belongs to a user of another application")]
     IdTakenElsewhere,
-    /// RestoreUsers with ON_CONFLICT_SKIP: the user is already in the application.
-    #[error("a user with this Roster id is already in the application")]
-    SkippedExisting,
     #[error("metadata key \"{0}\" already exists")]
     MetadataKeyExists(String),
     #[error("metadata key \"{0}\" not found")]
@@ -91,7 +88,6 @@ impl From<RegistryError> for ApiError {
             RegistryError::ImportAppChanged => ApiError::new(ErrorCode::InvalidArgument, message).with_field("app_id"),
             RegistryError::ConcurrentConflict => ApiError::new(ErrorCode::AlreadyExists, message),
             RegistryError::IdTakenElsewhere => ApiError::new(ErrorCode::AlreadyExists, message).with_field("id"),
-            RegistryError::SkippedExisting => ApiError::new(ErrorCode::AlreadyExists, message).with_field("id"),
             RegistryError::MetadataKeyExists(key) => ApiError::new(ErrorCode::AlreadyExists, message).with_field(key),
             RegistryError::MetadataKeyNotFound(key) => ApiError::new(ErrorCode::NotFound, message).with_field(key),
             RegistryError::InvalidPageToken => {

@@ -17,6 +17,7 @@
 //! the second pass finds their rows by position, so nothing per row is kept in memory.
 
 mod rejected;
+mod restore;
 mod rows;
 
 use std::{collections::BTreeMap, io::IsTerminal, path::PathBuf, time::Duration};
@@ -30,22 +31,33 @@ use tokio_stream::wrappers::ReceiverStream;
 use rejected::write_rejected;
 use rows::{Rejected, Rows};
 
+pub use restore::OnConflict;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Kore.ai users, CSV.
     Csv,
+    /// Kore.ai users, JSON Lines.
     Jsonl,
+    /// A Roster export (`roster users export`), JSON Lines: every id kept.
+    Roster,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// A .csv or .jsonl (JSON Lines) file of Kore.ai users.
+    /// A Roster export (JSON Lines from `roster users export`), or a .csv or .jsonl file of
+    /// Kore.ai users.
     pub file: PathBuf,
     /// The application the users join.
     #[arg(long = "app")]
     pub app_id: String,
-    /// Default: from the file's extension.
+    /// Default: from the file's extension and, for JSON Lines, its first line.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// A Roster export's user whose Roster id is already in the application: left as it is, or
+    /// replaced whole by the line.
+    #[arg(long, value_enum)]
+    pub on_conflict: Option<OnConflict>,
     /// Where the rejected rows and their reasons go (default: FILE.rejected).
     #[arg(long)]
     pub rejected: Option<PathBuf>,
@@ -137,15 +149,46 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
     bar
 }
 
+/// A JSON Lines file's kind, by its first line: a Roster export's lines have `id` and `user_id`,
+/// Kore's have `userInfo`.
+fn json_lines_format(file: &std::path::Path) -> anyhow::Result<Format> {
+    use std::io::BufRead;
+    let opened = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    for line in std::io::BufReader::new(opened).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        let roster = value.get("id").is_some() && value.get("user_id").is_some() && value.get("userInfo").is_none();
+        return Ok(if roster { Format::Roster } else { Format::Jsonl });
+    }
+    Ok(Format::Jsonl)
+}
+
+/// Lines in `file`, for the progress bar of a Roster import.
+fn count_lines(file: &std::path::Path) -> anyhow::Result<u64> {
+    use std::io::Read;
+    let mut opened = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let (mut buf, mut lines) = (vec![0u8; 1 << 16], 0u64);
+    loop {
+        let n = opened.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
 /// Runs the import; an error means it could not run (or stopped), never that rows were rejected.
 pub async fn run(args: ImportArgs, endpoint: &str) -> anyhow::Result<()> {
-    let ImportArgs { file, app_id, format, rejected, batch } = args;
+    let ImportArgs { file, app_id, format, on_conflict, rejected, batch } = args;
     let format = match format {
         Some(format) => format,
         None => match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("csv") => Format::Csv,
-            Some("jsonl" | "ndjson") => Format::Jsonl,
-            _ => anyhow::bail!("cannot tell the format of {}: give --format csv|jsonl", file.display()),
+            Some("jsonl" | "ndjson" | "json") => json_lines_format(&file)?,
+            _ => anyhow::bail!("cannot tell the format of {}: give --format roster|csv|jsonl", file.display()),
         },
     };
     let rejected_path = rejected.unwrap_or_else(|| {
@@ -153,6 +196,17 @@ pub async fn run(args: ImportArgs, endpoint: &str) -> anyhow::Result<()> {
         name.push(".rejected");
         PathBuf::from(name)
     });
+    if format == Format::Roster {
+        let lines = count_lines(&file)?;
+        let progress = progress_bar(lines);
+        let on_conflict = on_conflict.unwrap_or(OnConflict::Skip);
+        let report = restore::restore(&file, &app_id, on_conflict, batch as usize, endpoint, progress.clone()).await;
+        progress.finish_and_clear();
+        return restore::finish(&report?, &rejected_path, &file);
+    }
+    if on_conflict.is_some() {
+        anyhow::bail!("--on-conflict applies to Roster exports; Kore.ai members already stored are skipped");
+    }
     let rows = Rows::open(&file, format)?;
     let total_bytes = std::fs::metadata(&file)?.len();
 

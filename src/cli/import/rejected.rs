@@ -41,7 +41,7 @@ pub(super) fn write_rejected(path: &Path, source: &Path, format: Format, rejecte
             }
             writer.flush()?;
         }
-        Format::Jsonl => {
+        Format::Jsonl | Format::Roster => {
             let mut writer = std::io::BufWriter::new(out);
             for Rejected { line, row, reason } in rejected {
                 let user = match row {

@@ -52,6 +52,7 @@ impl Rows {
                 Self::Csv { reader, columns, record: csv::ByteRecord::new() }
             }
             Format::Jsonl => Self::Jsonl { reader: BufReader::new(file), line: 0, offset: 0 },
+            Format::Roster => anyhow::bail!("a Roster export is not read as Kore.ai users"),
         })
     }
 

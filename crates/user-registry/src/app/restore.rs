@@ -31,7 +31,9 @@ pub enum OnConflict {
 pub enum Restored {
     Created,
     Updated,
-    /// Left out: `SkippedExisting` for its user already here, anything else refused it.
+    /// Its user is already here (`OnConflict::Skip`).
+    Skipped,
+    /// Refused, and why.
     LeftOut(RegistryError),
 }
 
@@ -95,6 +97,7 @@ impl Registry {
             app.id = app_id.as_str(),
             created = count(|r| matches!(r, Restored::Created)),
             updated = count(|r| matches!(r, Restored::Updated)),
+            skipped = count(|r| matches!(r, Restored::Skipped)),
             left_out = count(|r| matches!(r, Restored::LeftOut(_))),
             "users restored"
         );
@@ -115,7 +118,7 @@ impl Registry {
             return Ok(Restored::LeftOut(refused));
         };
         if on_conflict == OnConflict::Skip {
-            return Ok(Restored::LeftOut(RegistryError::SkippedExisting));
+            return Ok(Restored::Skipped);
         }
         match self.store.replace(&candidate).await {
             Ok(user) => {

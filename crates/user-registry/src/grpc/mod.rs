@@ -61,6 +61,17 @@ async fn restore_batch(
         match result {
             Restored::Created => response.created += 1,
             Restored::Updated => response.updated += 1,
+            Restored::Skipped => {
+                response.skipped += 1;
+                response.left_out.push(pb::BatchItemResult {
+                    index: u32::try_from(first_index + i as u64).unwrap_or(u32::MAX),
+                    result: Some(pb::batch_item_result::Result::Error(pb::ItemError {
+                        code: "skipped_existing".into(),
+                        message: "a user with this Roster id is already in the application".into(),
+                        field: "id".into(),
+                    })),
+                });
+            }
             Restored::LeftOut(err) => response.left_out.push(convert::item_result(first_index + i as u64, Err(err))),
         }
     }

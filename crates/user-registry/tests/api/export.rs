@@ -277,7 +277,7 @@ async fn restoring_again_skips_or_replaces_and_reports_conflicts(backend: Backen
 
     // Again: nothing created twice, each reported as already there.
     let again = restore(&registry, vec![restore_request(&app, records.clone(), pb::OnConflict::Skip)]).await;
-    assert_eq!((again[0].created, again[0].updated), (0, 0));
+    assert_eq!((again[0].created, again[0].updated, again[0].skipped), (0, 0, 3));
     let codes: Vec<(u32, String, String)> = again[0]
         .left_out
         .iter()
@@ -286,7 +286,7 @@ async fn restoring_again_skips_or_replaces_and_reports_conflicts(backend: Backen
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(codes, (0..3).map(|i| (i, "already_exists".to_owned(), "id".to_owned())).collect::<Vec<_>>());
+    assert_eq!(codes, (0..3).map(|i| (i, "skipped_existing".to_owned(), "id".to_owned())).collect::<Vec<_>>());
     assert_eq!(export_all(&registry, &app).await, before, "nothing changed");
 
     // Updated: the record replaces the user whole; sensitive metadata the record lacks stays.

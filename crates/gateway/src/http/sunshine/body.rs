@@ -87,7 +87,7 @@ pub fn signed_up_at(map: &Map<String, Value>) -> Result<Sent<proto::Timestamp>, 
     match map.get("signedUpAt") {
         None => Ok(Sent::Absent),
         Some(Value::Null) => Ok(Sent::Null),
-        Some(Value::String(s)) => super::instant::parse(s)
+        Some(Value::String(s)) => platform::time::parse_rfc3339(s)
             .map(|ms| Sent::Value(proto::timestamp_from_millis(ms)))
             .ok_or_else(|| SunshineError::unprocessable("signedUpAt must be ISO 8601: YYYY-MM-DDThh:mm:ss.sssZ")),
         Some(_) => Err(SunshineError::unprocessable("signedUpAt must be an ISO 8601 string")),

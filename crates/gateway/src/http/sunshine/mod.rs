@@ -7,7 +7,6 @@
 mod body;
 mod conversations;
 mod error;
-mod instant;
 mod integration_webhooks;
 mod integrations;
 mod keys;
