@@ -4,4 +4,5 @@ pub mod apps;
 pub mod events;
 pub mod export;
 pub mod import;
+pub mod pull;
 pub mod record;

@@ -46,8 +46,35 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// A Roster export (JSON Lines from `roster users export`), or a .csv or .jsonl file of
-    /// Kore.ai users.
-    pub file: PathBuf,
+    /// Kore.ai users; with `--from sunshine`, the Sunshine user ids (or external ids) to pull,
+    /// one per line.
+    pub file: Option<PathBuf>,
+    /// Pull the users from the vendor's own API instead of a file.
+    #[arg(long, value_enum, requires_all = ["source_url", "source_token"])]
+    pub from: Option<crate::cli::pull::Source>,
+    /// The vendor's API origin: `https://api-{APP_ID}.sendbird.com`, `https://{subdomain}.ada.support`,
+    /// `https://api.smooch.io` (or a Zendesk host with `/sc`).
+    #[arg(long)]
+    pub source_url: Option<String>,
+    /// Sendbird's API token, Ada's API key, or Sunshine's `KEY_ID:SECRET` (or a JWT).
+    #[arg(long, env = "ROSTER_SOURCE_TOKEN", hide_env_values = true)]
+    pub source_token: Option<String>,
+    /// Sunshine's app id.
+    #[arg(long)]
+    pub source_app: Option<String>,
+    /// Read and map every user, write nothing.
+    #[arg(long, requires = "from")]
+    pub dry_run: bool,
+    /// Where a pull keeps its place (default: .roster-pull-SOURCE-APP.json).
+    #[arg(long, requires = "from")]
+    pub checkpoint: Option<PathBuf>,
+    /// Requests per second to the vendor at most (Sendbird answers 429 above its plan's limit;
+    /// the pull then waits for its Retry-After). 0: unpaced.
+    #[arg(long, default_value_t = 5.0, requires = "from")]
+    pub rate: f64,
+    /// Attempts after a failed request (a network error or a 5xx) before the pull stops.
+    #[arg(long, default_value_t = 5, requires = "from")]
+    pub retries: u32,
     /// The application the users join.
     #[arg(long = "app")]
     pub app_id: String,
@@ -182,7 +209,40 @@ fn count_lines(file: &std::path::Path) -> anyhow::Result<u64> {
 
 /// Runs the import; an error means it could not run (or stopped), never that rows were rejected.
 pub async fn run(args: ImportArgs, endpoint: &str) -> anyhow::Result<()> {
-    let ImportArgs { file, app_id, format, on_conflict, rejected, batch } = args;
+    let ImportArgs {
+        file,
+        from,
+        source_url,
+        source_token,
+        source_app,
+        dry_run,
+        checkpoint,
+        rate,
+        retries,
+        app_id,
+        format,
+        on_conflict,
+        rejected,
+        batch,
+    } = args;
+    if let Some(source) = from {
+        let pull = crate::cli::pull::Pull {
+            source,
+            source_url: source_url.unwrap_or_default(),
+            source_token: source_token.unwrap_or_default(),
+            source_app,
+            ids: file,
+            app_id,
+            dry_run,
+            checkpoint,
+            rate,
+            retries,
+            on_conflict: on_conflict.unwrap_or(OnConflict::Skip),
+            rejected,
+        };
+        return crate::cli::pull::run(pull, endpoint).await;
+    }
+    let file = file.context("give the FILE to import, or --from a vendor")?;
     let format = match format {
         Some(format) => format,
         None => match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
