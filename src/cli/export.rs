@@ -113,20 +113,16 @@ pub async fn export(args: ExportArgs, endpoint: &str) -> anyhow::Result<Exported
         .into_inner();
 
     let mut out: Box<dyn Write> = match &output {
-        Some(path) => {
-            let file = if after.is_some() {
-                OpenOptions::new().append(true).create(true).open(path)
-            } else {
-                File::create(path)
-            };
-            Box::new(BufWriter::new(file.with_context(|| format!("cannot write {}", path.display()))?))
-        }
+        Some(path) => Box::new(BufWriter::new(
+            open_output(path, after.is_some(), include_sensitive)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let images = output.as_deref().map(images_dir);
     let progress = progress_bar();
     let mut done = Exported::default();
-    let mut last: Option<String> = None;
+    let (mut last, mut written): (Option<String>, Option<String>) = (None, None);
     let result: anyhow::Result<()> = async {
         while let Some(message) = stream.message().await.map_err(|s| anyhow::anyhow!("{}", s.message()))? {
             if let Some(total) = message.total {
@@ -145,12 +141,14 @@ pub async fn export(args: ExportArgs, endpoint: &str) -> anyhow::Result<Exported
                 }
                 serde_json::to_writer(&mut out, &record)?;
                 out.write_all(b"\n")?;
-                last = Some(record.id);
+                written = Some(record.id);
                 done.users += 1;
                 progress.inc(1);
             }
+            // What a resume may start after: only lines that reached the file.
+            out.flush()?;
+            last = written.clone();
         }
-        out.flush()?;
         Ok(())
     }
     .await;
@@ -163,6 +161,43 @@ pub async fn export(args: ExportArgs, endpoint: &str) -> anyhow::Result<Exported
             Err(err.context(format!("the export stopped after {} users{resume}", done.users)))
         }
     }
+}
+
+/// The output file: created (readable by its owner only when it holds sensitive metadata), or,
+/// resuming, opened for appending after its last complete line (a line cut short by the
+/// interruption goes).
+fn open_output(path: &Path, resume: bool, sensitive: bool) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    if sensitive {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = sensitive;
+    if !resume {
+        return options.truncate(true).open(path);
+    }
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = options.read(true).open(path)?;
+    // Back from the end, a block at a time, to the last newline.
+    let mut end = file.metadata()?.len();
+    let mut complete = 0;
+    let mut block = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(at) = chunk.iter().rposition(|&b| b == b'\n') {
+            complete = start + at as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    file.set_len(complete)?;
+    file.seek(SeekFrom::End(0))?;
+    Ok(file)
 }
 
 /// Fetches the user's uploaded image into `dir` and answers its path relative to the export's
@@ -184,4 +219,39 @@ async fn save_image(
     std::fs::write(&file, &image.data).with_context(|| format!("cannot write {}", file.display()))?;
     let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(format!("{dir_name}/{id}.{extension}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resumed export appends after the last complete line, dropping one cut short; a fresh
+    /// one with sensitive metadata is readable by its owner only.
+    #[test]
+    fn a_resumed_output_drops_a_line_cut_short() {
+        let dir = std::env::temp_dir().join(format!("roster-export-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("users.jsonl");
+        let long = "x".repeat(100_000);
+        std::fs::write(&path, format!("{{\"a\":1}}\n{{\"b\":\"{long}\"}}\n{{\"c\":")).unwrap();
+        let mut file = open_output(&path, true, false).unwrap();
+        file.write_all(b"{\"d\":4}\n").unwrap();
+        drop(file);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{{\"a\":1}}\n{{\"b\":\"{long}\"}}\n{{\"d\":4}}\n")
+        );
+        std::fs::write(&path, "no newline at all").unwrap();
+        drop(open_output(&path, true, false).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+
+        let secret = dir.join("sensitive.jsonl");
+        drop(open_output(&secret, false, true).unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -188,6 +188,56 @@ async fn an_export_imports_into_another_roster_unchanged(backend: Backend) {
         roster_users(&target, &["import", file, "--app", &target.app_id, "--on-conflict", "update"]).await;
     assert!(ok, "{err}");
     assert_eq!(["created", "updated", "skipped existing"].map(|l| summary(&out, l)), [0, 5, 0]);
+
+    // A line saying an active user is inactive, skipped: the user keeps its tokens. Replacing it
+    // deactivates it; a line without image or URL keeps the uploaded image.
+    let edited = dir.path().join("edited.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&exported)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut line: Value = serde_json::from_str(l).unwrap();
+            if line["user_id"] == "rich-0" {
+                line["is_active"] = false.into();
+            }
+            if line["user_id"] == "pic" {
+                let object = line.as_object_mut().unwrap();
+                object.remove("profile_image");
+                object.insert("profile_url".into(), "".into());
+                object.insert("nickname".into(), "Pic renamed".into());
+                if let Some(profile) = object.get_mut("profile").and_then(Value::as_object_mut) {
+                    profile.remove("avatar_url");
+                    profile.remove("display_name");
+                }
+            }
+            line.to_string()
+        })
+        .collect();
+    std::fs::write(&edited, lines.join("\n")).unwrap();
+    let edited = edited.to_str().unwrap();
+    let session = |user_id: &'static str| {
+        let target = &target;
+        async move {
+            let path = format!("/v3/users/{user_id}/token");
+            target.call(Method::POST, &path, &target.token, Some(json!({}))).await.status()
+        }
+    };
+    assert_eq!(session("rich-0").await, StatusCode::OK);
+    let (ok, out, err) = roster_users(&target, &["import", edited, "--app", &target.app_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(summary(&out, "skipped existing"), 5, "{out}");
+    assert_eq!(session("rich-0").await, StatusCode::OK, "a skipped line changes nothing");
+    let update = ["import", edited, "--app", &target.app_id, "--on-conflict", "update"];
+    let (ok, out, err) = roster_users(&target, &update).await;
+    assert!(ok, "{err}");
+    assert_eq!(summary(&out, "updated"), 5, "{out}");
+    assert_ne!(session("rich-0").await, StatusCode::OK, "replaced by an inactive line: deactivated");
+    let pic = target.ok(Method::GET, "/v3/users/pic", None).await;
+    assert_eq!(pic["nickname"], "Pic renamed");
+    let url = pic["profile_url"].as_str().unwrap();
+    assert!(url.contains("/profile_images/"), "the uploaded image stays: {url}");
+    let image = target.http.get(url).send().await.unwrap();
+    assert_eq!(image.status(), StatusCode::OK);
 }
 
 /// What the test's proxy in front of the source does to the requests it forwards.
@@ -347,8 +397,12 @@ async fn a_sendbird_pull_moves_ten_thousand_users_resuming_after_an_outage(backe
     assert!(ok, "{err}");
     let first_after = faults.lock().unwrap().seen[resumed_at].clone();
     assert!(first_after.contains("token="), "resumed with the checkpoint's cursor: {first_after}");
-    // The summary covers the whole pull, the pages before the outage included.
-    assert_eq!([summary(&out, "pages"), summary(&out, "created")], [100, 10_000], "{out}");
+    // The summary covers the whole pull, the pages before the outage included, each once.
+    assert_eq!(
+        ["pages", "received", "created", "skipped existing"].map(|l| summary(&out, l)),
+        [100, 10_000, 10_000, 0],
+        "{out}"
+    );
     assert_eq!(summary(&out, "failed"), 0, "{out}");
     assert!(!dir.path().join("pull.checkpoint").exists(), "a finished pull leaves no checkpoint");
 

@@ -1,6 +1,8 @@
-//! Benchmark of the bulk import, never a test: 100,000 Kore.ai members through the registry's
-//! ImportUsers on PostgreSQL, against the raw multi-row INSERT rate of the same rows into the
-//! same `users` table, on the same server in the same run.
+//! Benchmark of moving users in bulk, never a test: 100,000 Kore.ai members through the
+//! registry's ImportUsers on PostgreSQL, against the raw multi-row INSERT rate of the same rows
+//! into the same `users` table, on the same server in the same run; then those users exported
+//! (ExportUsers) and restored into a second registry keeping their ids (RestoreUsers), the two
+//! halves of `roster users export` and a Roster export's `roster users import`.
 //!
 //! ```sh
 //! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres \
@@ -10,14 +12,17 @@
 //! It first waits (at most 10 minutes, polling every 30 s) for the 1-minute load average to fall
 //! under 1.0 (`BENCH_NO_WAIT=1` skips that, for a quick try), and prints the load next to each
 //! figure. Each side runs twice on a fresh database
-//! (raw, import, raw, import); the best of each is compared.
+//! (raw, import + export + restore, twice); the best of each is compared.
 #![allow(clippy::unwrap_used)] // a benchmark fails loudly on a broken set-up
 #![allow(clippy::disallowed_methods)] // it measures wall time
 
 use std::time::{Duration, Instant};
 
 use platform::{AppId, Shutdown};
-use proto::registry::v1::{self as pb, registry_service_client::RegistryServiceClient};
+use proto::{
+    registry::v1::{self as pb, registry_service_client::RegistryServiceClient},
+    token::v1::{CreateApplicationRequest, token_service_client::TokenServiceClient},
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use sea_orm_migration::{
     MigratorTrait,
@@ -93,9 +98,7 @@ fn raw_row(app_id: &str, i: usize) -> Vec<SimpleExpr> {
         "".into(),
         format!("Given{i}").into(),
         "Surname".into(),
-        none(),
         email.clone().into(),
-        none(),
         none(),
         "[]".into(),
         true.into(),
@@ -116,7 +119,7 @@ fn raw_row(app_id: &str, i: usize) -> Vec<SimpleExpr> {
     ]
 }
 
-const COLUMNS: [&str; 29] = [
+const COLUMNS: [&str; 27] = [
     "id",
     "app_id",
     "user_id",
@@ -126,10 +129,8 @@ const COLUMNS: [&str; 29] = [
     "profile_url",
     "given_name",
     "surname",
-    "display_name",
     "email",
     "language",
-    "avatar_url",
     "preferred_languages",
     "is_active",
     "origin",
@@ -219,18 +220,102 @@ async fn raw_rate(users: usize, variant: Raw) -> f64 {
     users as f64 / started.elapsed().as_secs_f64()
 }
 
-/// The registry serving on a fresh database; users streamed through ImportUsers: users per second.
-async fn import_rate(users: usize) -> f64 {
-    let db = TestDatabase::postgres().await;
-    let mut settings = test_support::settings(&db, false);
-    settings.database.max_connections = 10;
-    settings.reaper.enabled = false;
-    let app = user_registry::Application::build(&settings).await.expect("registry");
-    let addr = app.local_addr();
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(app.run(shutdown.clone()));
-    let mut client = RegistryServiceClient::new(test_support::channel(addr).await);
-    let app_id = AppId::generate().as_str().to_owned();
+/// A registry serving on a fresh PostgreSQL database, with the token-service (SQLite) it asks
+/// whether applications exist, and an application there.
+struct Registry {
+    client: RegistryServiceClient<tonic::transport::Channel>,
+    app_id: String,
+    db: TestDatabase,
+    _token_db: TestDatabase,
+    shutdown: Shutdown,
+}
+
+impl Registry {
+    async fn start() -> Self {
+        let token_db = TestDatabase::sqlite();
+        let token = token_service::Application::build(&test_support::settings(&token_db, false)).await.expect("token");
+        let token_addr = token.local_addr();
+        let shutdown = Shutdown::new();
+        tokio::spawn(token.run(shutdown.clone()));
+        let db = TestDatabase::postgres().await;
+        let mut settings = test_support::settings(&db, false);
+        settings.database.max_connections = 10;
+        settings.reaper.enabled = false;
+        settings.token.endpoint = format!("http://{token_addr}");
+        let app = user_registry::Application::build(&settings).await.expect("registry");
+        let addr = app.local_addr();
+        tokio::spawn(app.run(shutdown.clone()));
+        let mut tokens = TokenServiceClient::new(test_support::channel(token_addr).await);
+        let request = CreateApplicationRequest { name: "bench".into(), settings: None, with_api_token: false };
+        let app_id = tokens.create_application(request).await.expect("app").into_inner().application.expect("app").id;
+        let client =
+            RegistryServiceClient::new(test_support::channel(addr).await).max_decoding_message_size(64 * 1024 * 1024);
+        Self { client, app_id, db, _token_db: token_db, shutdown }
+    }
+
+    async fn count(&self) -> i64 {
+        let conn = platform::db::connect(&self.db.url, 1).await.expect("connect");
+        let sql = format!("SELECT COUNT(*) FROM users WHERE app_id = '{}'", self.app_id);
+        let row = conn.query_one(Statement::from_string(DbBackend::Postgres, sql)).await.expect("count");
+        row.expect("a row").try_get_by_index::<i64>(0).expect("count")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+/// Users per second of the three bulk paths, on the same users.
+struct Rates {
+    import: f64,
+    export: f64,
+    restore: f64,
+}
+
+/// `users` members through ImportUsers into a fresh registry, then exported whole
+/// (ExportUsers, 1,000 a message, as records kept in memory) and restored into a second fresh
+/// registry (RestoreUsers, messages of 500): users per second of each.
+async fn bulk_rates(users: usize) -> Rates {
+    let mut source = Registry::start().await;
+    let import = import_rate(&mut source, users).await;
+    let started = Instant::now();
+    let request = pb::ExportUsersRequest { app_id: source.app_id.clone(), batch_size: 1000, ..Default::default() };
+    let mut stream = source.client.export_users(request).await.expect("export").into_inner();
+    let mut records: Vec<pb::RestoreRecord> = Vec::with_capacity(users);
+    while let Some(message) = stream.message().await.expect("message") {
+        records.extend(message.users.into_iter().map(pb::RestoreRecord::from));
+    }
+    let export = users as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(records.len(), users, "every user exported");
+    drop(source);
+
+    let mut target = Registry::start().await;
+    let messages: Vec<pb::RestoreUsersRequest> = records
+        .chunks(PER_MESSAGE)
+        .map(|chunk| pb::RestoreUsersRequest {
+            app_id: target.app_id.clone(),
+            records: chunk.to_vec(),
+            on_conflict: pb::OnConflict::Skip.into(),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut answers = target.client.restore_users(tokio_stream::iter(messages)).await.expect("restore").into_inner();
+    let mut created = 0u64;
+    while let Some(answer) = answers.message().await.expect("answer") {
+        assert!(answer.left_out.is_empty(), "{:?}", answer.left_out.first());
+        created += u64::from(answer.created);
+    }
+    let restore = users as f64 / started.elapsed().as_secs_f64();
+    assert_eq!((created, target.count().await), (users as u64, users as i64), "every user restored");
+    Rates { import, export, restore }
+}
+
+/// Users streamed through ImportUsers into `registry`: users per second.
+async fn import_rate(registry: &mut Registry, users: usize) -> f64 {
+    let app_id = registry.app_id.clone();
+    let client = &mut registry.client;
     let messages: Vec<pb::ImportUsersRequest> = (0..users)
         .collect::<Vec<_>>()
         .chunks(PER_MESSAGE)
@@ -243,18 +328,7 @@ async fn import_rate(users: usize) -> f64 {
     let answer = client.import_users(tokio_stream::iter(messages)).await.expect("import").into_inner();
     let rate = users as f64 / started.elapsed().as_secs_f64();
     assert_eq!((answer.created, answer.failures.len()), (users as u64, 0), "every user created");
-    let conn = platform::db::connect(&db.url, 1).await.expect("connect");
-    let row = conn
-        .query_one(Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT COUNT(*) FROM users WHERE app_id = '{app_id}'"),
-        ))
-        .await
-        .expect("count")
-        .expect("a row");
-    assert_eq!(row.try_get_by_index::<i64>(0).expect("count"), users as i64);
-    shutdown.trigger();
-    let _ = server.await;
+    assert_eq!(registry.count().await, users as i64);
     rate
 }
 
@@ -262,7 +336,7 @@ async fn import_rate(users: usize) -> f64 {
 async fn main() {
     let users: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
     wait_for_quiet_machine().await;
-    let (mut raw, mut import) = (0f64, 0f64);
+    let (mut raw, mut import, mut export, mut restore) = (0f64, 0f64, 0f64, 0f64);
     for round in 1..=2 {
         if std::env::var_os("BENCH_BREAKDOWN").is_some() {
             for variant in [Raw::OnConflict, Raw::WithOutbox] {
@@ -272,9 +346,16 @@ async fn main() {
         }
         let r = raw_rate(users, Raw::Plain).await;
         println!("round {round}: raw multi-row INSERT {r:>9.0} users/s (load {:.2})", load());
-        let i = import_rate(users).await;
-        println!("round {round}: ImportUsers        {i:>9.0} users/s (load {:.2})", load());
-        (raw, import) = (raw.max(r), import.max(i));
+        let rates = bulk_rates(users).await;
+        println!("round {round}: ImportUsers        {:>9.0} users/s (load {:.2})", rates.import, load());
+        println!("round {round}: ExportUsers        {:>9.0} users/s", rates.export);
+        println!("round {round}: RestoreUsers       {:>9.0} users/s (load {:.2})", rates.restore, load());
+        (raw, import, export, restore) =
+            (raw.max(r), import.max(rates.import), export.max(rates.export), restore.max(rates.restore));
     }
     println!("best of 2, {users} users: raw {raw:.0} users/s, import {import:.0} users/s, ratio {:.2}", import / raw);
+    println!(
+        "best of 2, {users} users: export {export:.0} users/s, restore {restore:.0} users/s, ratio to raw {:.2}",
+        restore / raw
+    );
 }

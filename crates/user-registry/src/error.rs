@@ -35,8 +35,9 @@ pub enum RegistryError {
     /// A key clashed with a user written or deleted concurrently; trying again settles it.
     #[error("a key of this user clashed with a concurrent write; try again")]
     ConcurrentConflict,
-    /// RestoreUsers: a user of another application has this Roster id.
-    #[error("the Roster id belongs to a user of another application")]
+    /// RestoreUsers: another user has this Roster id (of another application, or one being
+    /// deleted).
+    #[error("the Roster id belongs to another user (of another application, or one being deleted)")]
     IdTakenElsewhere,
     #[error("metadata key \"{0}\" already exists")]
     MetadataKeyExists(String),

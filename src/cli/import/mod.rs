@@ -17,7 +17,7 @@
 //! the second pass finds their rows by position, so nothing per row is kept in memory.
 
 mod rejected;
-mod restore;
+pub(crate) mod restore;
 mod rows;
 
 use std::{collections::BTreeMap, io::IsTerminal, path::PathBuf, time::Duration};
@@ -260,9 +260,12 @@ pub async fn run(args: ImportArgs, endpoint: &str) -> anyhow::Result<()> {
         let lines = count_lines(&file)?;
         let progress = progress_bar(lines);
         let on_conflict = on_conflict.unwrap_or(OnConflict::Skip);
-        let report = restore::restore(&file, &app_id, on_conflict, batch as usize, endpoint, progress.clone()).await;
+        let report =
+            restore::restore(&file, &app_id, on_conflict, batch as usize, endpoint, &rejected_path, progress.clone())
+                .await;
         progress.finish_and_clear();
-        return restore::finish(&report?, &rejected_path, &file);
+        restore::finish(&report?, &rejected_path);
+        return Ok(());
     }
     if on_conflict.is_some() {
         anyhow::bail!("--on-conflict applies to Roster exports; Kore.ai members already stored are skipped");

@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::cli::import::OnConflict;
+use crate::cli::import::{OnConflict, restore};
 pub use map::Source;
 
 /// Users asked for per page (the most Sendbird and Ada give).
@@ -73,6 +73,17 @@ struct Counts {
     failed: u64,
 }
 
+impl Counts {
+    fn add(&mut self, page: &Counts) {
+        self.pages += page.pages;
+        self.received += page.received;
+        self.created += page.created;
+        self.updated += page.updated;
+        self.skipped += page.skipped;
+        self.failed += page.failed;
+    }
+}
+
 /// One page of vendor users and the cursor after it (`None`: the last page).
 struct Page {
     users: Vec<Value>,
@@ -87,7 +98,12 @@ struct Pacer {
 
 impl Pacer {
     fn new(rate: f64) -> Self {
-        let interval = if rate > 0.0 { Duration::from_secs_f64(1.0 / rate) } else { Duration::ZERO };
+        // At most an hour apart: a tiny rate must not overflow a Duration.
+        let interval = if rate.is_finite() && rate > 0.0 {
+            Duration::from_secs_f64((1.0 / rate).min(3600.0))
+        } else {
+            Duration::ZERO
+        };
         Self { interval, next: Instant::now() }
     }
 
@@ -126,8 +142,10 @@ impl Vendor {
         }
     }
 
-    /// GETs `url`: the JSON answered, `None` for a 404; waits out 429/503, retries the rest.
-    async fn get(&mut self, url: Url) -> anyhow::Result<Option<Value>> {
+    /// GETs `url`: the JSON answered, or `None` for a 404 when `missing_ok` (a Sunshine id that
+    /// is not there; a list that answers 404 is a wrong URL and stops the pull). Waits out
+    /// 429/503, retries network errors and 5xx.
+    async fn get(&mut self, url: Url, missing_ok: bool) -> anyhow::Result<Option<Value>> {
         let (mut failures, mut waits) = (0u32, 0u32);
         loop {
             self.pacer.wait().await;
@@ -136,7 +154,7 @@ impl Vendor {
                 Ok(response) if response.status().is_success() => {
                     return Ok(Some(response.json().await.with_context(|| format!("{url}: not JSON"))?));
                 }
-                Ok(response) if response.status() == StatusCode::NOT_FOUND => return Ok(None),
+                Ok(response) if missing_ok && response.status() == StatusCode::NOT_FOUND => return Ok(None),
                 Ok(response)
                     if matches!(response.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) =>
                 {
@@ -189,7 +207,7 @@ impl Vendor {
                 if let Some(token) = cursor {
                     url.query_pairs_mut().append_pair("token", token);
                 }
-                let body = self.get(url).await?.unwrap_or_default();
+                let body = self.get(url, false).await?.unwrap_or_default();
                 let users = body.get("users").and_then(Value::as_array).cloned().unwrap_or_default();
                 let next = body.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_owned);
                 Ok(Page { users, next })
@@ -212,7 +230,7 @@ impl Vendor {
                         url
                     }
                 };
-                let body = self.get(url).await?.unwrap_or_default();
+                let body = self.get(url, false).await?.unwrap_or_default();
                 let users = body.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
                 let next = body.pointer("/meta/next_page_url").and_then(Value::as_str).map(str::to_owned);
                 Ok(Page { users, next })
@@ -229,7 +247,7 @@ impl Vendor {
                         .map_err(|()| anyhow::anyhow!("--source-url cannot be a base"))?
                         .pop_if_empty()
                         .extend(["v2", "apps", &app, "users", id]);
-                    users.push(match self.get(url).await? {
+                    users.push(match self.get(url, true).await? {
                         Some(body) => body.get("user").cloned().unwrap_or(body),
                         None => serde_json::json!({ "not_found": id }),
                     });
@@ -288,15 +306,29 @@ fn progress_bar() -> ProgressBar {
 
 pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
     let checkpoint_path = pull.checkpoint.clone().unwrap_or_else(|| default_checkpoint(pull.source, &pull.app_id));
-    let rejected_path = pull
+    let mut rejected_path = pull
         .rejected
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("roster-pull-{}-{}.rejected", pull.source.name(), pull.app_id)));
+    if pull.dry_run {
+        // A dry run leaves a real pull's files alone.
+        let mut name = rejected_path.into_os_string();
+        name.push(".dry-run");
+        rejected_path = PathBuf::from(name);
+    }
     let mut base = Url::parse(&pull.source_url).context("--source-url")?;
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
+    let fresh = || Checkpoint {
+        source: pull.source.name().into(),
+        source_url: pull.source_url.clone(),
+        app_id: pull.app_id.clone(),
+        ..Default::default()
+    };
     let mut state = match std::fs::read(&checkpoint_path) {
+        // A dry run reads everything, from the start.
+        _ if pull.dry_run => fresh(),
         Ok(bytes) => {
             let state: Checkpoint = serde_json::from_slice(&bytes).context("the checkpoint")?;
             if state.source != pull.source.name() || state.source_url != pull.source_url || state.app_id != pull.app_id
@@ -312,12 +344,7 @@ pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
             eprintln!("resuming from {} after {} pages", checkpoint_path.display(), state.counts.pages);
             state
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Checkpoint {
-            source: pull.source.name().into(),
-            source_url: pull.source_url.clone(),
-            app_id: pull.app_id.clone(),
-            ..Default::default()
-        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fresh(),
         Err(e) => return Err(e).context("the checkpoint"),
     };
     let resuming = state.counts.pages > 0;
@@ -354,15 +381,16 @@ pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
             .map_err(|s| anyhow::anyhow!("the registry refused the import: {}", s.message()))?;
         Some(stream.into_inner())
     };
-    let on_conflict = match pull.on_conflict {
-        OnConflict::Skip => pb::OnConflict::Skip,
-        OnConflict::Update => pb::OnConflict::Update,
-    };
+    let on_conflict = pb::OnConflict::from(pull.on_conflict);
     let progress = progress_bar();
     progress.set_position(state.counts.received);
     let outcome: anyhow::Result<()> = async {
         loop {
             let page = vendor.page(state.cursor.as_deref(), &mut ids).await?;
+            // What this page adds, kept apart until it is written: a page that fails counts
+            // nothing, and its retry after a resume counts it once.
+            let mut counts = Counts { pages: 1, received: page.users.len() as u64, ..Default::default() };
+            let mut refused: Vec<Value> = Vec::new();
             let now = platform::clock::now_millis();
             let mut records = Vec::with_capacity(page.users.len());
             let mut held = Vec::with_capacity(page.users.len());
@@ -383,48 +411,41 @@ pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
                         records.push(record);
                         held.push(line);
                     }
-                    Err(reason) => {
-                        state.counts.failed += 1;
-                        writeln!(rejected, "{}", serde_json::json!({ "reason": reason, "user": user }))?;
-                    }
+                    Err(reason) => refused.push(serde_json::json!({ "reason": reason, "user": user })),
                 }
             }
-            state.counts.received += page.users.len() as u64;
             if let Some(answers) = answers.as_mut()
                 && !records.is_empty()
             {
-                let request = pb::RestoreUsersRequest { app_id: pull.app_id.clone(), records, on_conflict: on_conflict as i32 };
+                let request =
+                    pb::RestoreUsersRequest { app_id: pull.app_id.clone(), records, on_conflict: on_conflict as i32 };
                 sender.send(request).await.map_err(|_| anyhow::anyhow!("the registry closed the import"))?;
                 let answer = answers
                     .message()
                     .await
                     .map_err(|s| anyhow::anyhow!("the registry stopped the import: {}", s.message()))?
                     .context("the registry ended the import early")?;
-                state.counts.created += u64::from(answer.created);
-                state.counts.updated += u64::from(answer.updated);
-                state.counts.skipped += u64::from(answer.skipped);
-                for left in &answer.left_out {
-                    let is_skip = matches!(&left.result, Some(pb::batch_item_result::Result::Error(e)) if e.code == "skipped_existing");
-                    if is_skip {
-                        continue;
-                    }
-                    state.counts.failed += 1;
-                    let at = (u64::from(left.index) - answer.first_index) as usize;
-                    let reason = match &left.result {
-                        Some(pb::batch_item_result::Result::Error(e)) => format!("{}: {}", e.code, e.message),
-                        _ => "refused".into(),
-                    };
-                    let user = held.get(at).cloned().unwrap_or_default();
-                    writeln!(rejected, "{}", serde_json::json!({ "reason": reason, "user": user }))?;
+                counts.created = u64::from(answer.created);
+                counts.updated = u64::from(answer.updated);
+                counts.skipped = u64::from(answer.skipped);
+                for left in answer.left_out.iter().filter(|left| !restore::is_skip(left)) {
+                    let at = u64::from(left.index).saturating_sub(answer.first_index);
+                    let user = usize::try_from(at).ok().and_then(|at| held.get(at)).cloned().unwrap_or_default();
+                    refused.push(serde_json::json!({ "reason": restore::reason(left), "user": user }));
                 }
             }
-            state.counts.pages += 1;
+            counts.failed = refused.len() as u64;
+            for line in &refused {
+                writeln!(rejected, "{line}")?;
+            }
+            state.counts.add(&counts);
             state.cursor = page.next.clone();
             progress.set_position(state.counts.received);
             if page.next.is_none() {
                 return Ok(());
             }
             if !pull.dry_run {
+                rejected.flush()?;
                 write_checkpoint(&checkpoint_path, &state)?;
             }
         }
@@ -435,14 +456,15 @@ pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
     rejected.flush()?;
     let counts = &state.counts;
     if let Err(err) = outcome {
-        if !pull.dry_run && counts.pages > 0 {
-            write_checkpoint(&checkpoint_path, &state)?;
-        }
+        // The checkpoint on disk is the one written after the last page written.
+        let resume = if pull.dry_run || counts.pages == 0 {
+            "run the same command again".to_owned()
+        } else {
+            format!("run the same command again to resume from {}", checkpoint_path.display())
+        };
         return Err(err.context(format!(
-            "the pull stopped after {} pages ({} users read); run the same command again to resume from {}",
-            counts.pages,
-            counts.received,
-            checkpoint_path.display()
+            "the pull stopped after {} pages ({} users read); {resume}",
+            counts.pages, counts.received
         )));
     }
     if !pull.dry_run {
@@ -451,11 +473,10 @@ pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
     if counts.failed == 0 {
         let _ = std::fs::remove_file(&rejected_path);
     }
-    let verb = if pull.dry_run { "would be " } else { "" };
     println!("pages:            {}", counts.pages);
     println!("received:         {}", counts.received);
     if pull.dry_run {
-        println!("readable:         {} ({verb}imported; nothing was written)", counts.received - counts.failed);
+        println!("readable:         {} (would be imported; nothing was written)", counts.received - counts.failed);
     } else {
         println!("created:          {}", counts.created);
         println!("updated:          {}", counts.updated);

@@ -2,8 +2,8 @@
 //! and instants, so the export of one Roster goes into another unchanged. A batch is written
 //! with the bulk create (one transaction, multi-row INSERTs); a record refused for a taken key
 //! is then told apart: its own user already here (skipped, or replaced whole on
-//! `OnConflict::Update`, each replacement its own transaction), or a key another user holds
-//! (reported).
+//! `OnConflict::Update`, each replacement its own transaction after the batch's), or a key
+//! another user holds (reported).
 
 use std::collections::HashSet;
 
@@ -70,11 +70,16 @@ impl Registry {
                 Ok(())
             })
             .collect();
+        // An inactive record whose user is not here yet reaches token-service before it is
+        // written (a failure after would leave its tokens honoured); one whose user is here
+        // changes it only when it replaces it (`conflict`).
         for candidate in candidates.iter().filter(|c| !c.user.is_active) {
-            self.lifecycle
-                .set_active(app_id, &candidate.user.id, false)
-                .await
-                .map_err(RegistryError::ServiceUnavailable)?;
+            if self.store.find(app_id, &Lookup::Id(candidate.user.id.clone())).await?.is_none() {
+                self.lifecycle
+                    .set_active(app_id, &candidate.user.id, false)
+                    .await
+                    .map_err(RegistryError::ServiceUnavailable)?;
+            }
         }
         let created = self.store.create_many(&candidates, true).await?;
         let mut outcomes = created.into_iter().zip(candidates);
@@ -120,7 +125,17 @@ impl Registry {
         if on_conflict == OnConflict::Skip {
             return Ok(Restored::Skipped);
         }
-        match self.store.replace(&candidate).await {
+        // Deactivation before the write, reactivation after, as UpdateUser does; a replacement
+        // that fails gives an active user its tokens back.
+        let deactivates = old.is_active && !candidate.user.is_active;
+        if deactivates {
+            self.lifecycle.set_active(app_id, &old.id, false).await.map_err(RegistryError::ServiceUnavailable)?;
+        }
+        let replaced = self.store.replace(&candidate).await;
+        if replaced.is_err() && deactivates {
+            self.lifecycle.set_active(app_id, &old.id, true).await.map_err(RegistryError::ServiceUnavailable)?;
+        }
+        match replaced {
             Ok(user) => {
                 if user.is_active && !old.is_active {
                     self.lifecycle
@@ -131,6 +146,10 @@ impl Registry {
                 Ok(Restored::Updated)
             }
             Err(StoreError::Unexpected(err)) => Err(RegistryError::Unexpected(err)),
+            // Gone or replaced meanwhile.
+            Err(StoreError::UserNotFound | StoreError::IdTaken) => {
+                Ok(Restored::LeftOut(RegistryError::ConcurrentConflict))
+            }
             Err(err) => Ok(Restored::LeftOut(err.into())),
         }
     }

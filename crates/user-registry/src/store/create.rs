@@ -4,15 +4,15 @@
 use platform::{db::unexpected, seal::Sealer};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryTrait,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, TransactionTrait,
     sea_query::{Alias, CommonTableExpression, Expr, OnConflict, WithClause},
 };
 
 use super::{
     children::{insert_children, insert_other_children, insert_other_rows},
     constraints::write_error,
-    entity::{user_sensitive_metadata as sensitive, users},
+    entity::{profile_images as images, user_sensitive_metadata as sensitive, users},
     events,
     identities::{claim_identity, holder, insert_identities},
     load::{find_user, load},
@@ -47,40 +47,68 @@ pub(super) async fn create(
 }
 
 /// `UserStore::replace`: the old row goes (its children with it, by cascade) and the candidate
-/// comes in its place, in one transaction; sealed sensitive fields move over unopened when the
-/// candidate brings none.
+/// comes in its place, in one transaction, the row locked first (PostgreSQL; SQLite has one
+/// writer) so a concurrent replace or reaper claim waits. What the candidate says nothing of
+/// stays: its sealed sensitive fields when it brings none, and an uploaded image (with its URL)
+/// when it brings neither an image nor a profile URL.
 pub(super) async fn replace(
     db: &DatabaseConnection,
     sealer: &Sealer,
     candidate: &Candidate,
 ) -> Result<User, StoreError> {
-    let user = &candidate.user;
-    let lookup = Lookup::Id(user.id.clone());
+    let lookup = Lookup::Id(candidate.user.id.clone());
+    let app_id = &candidate.user.app_id;
+    let pk = candidate.user.id.as_str().to_owned();
     let txn = db.begin().await.map_err(unexpected)?;
-    // A concurrent replace of the same user waits for this one's DELETE, then finds the row it
-    // meant to delete gone and fails on the id (nothing of it written).
-    let old = find_user(&txn, &user.app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+    let locked: Option<String> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(lookup_condition(app_id, &lookup))
+        .lock_exclusive()
+        .into_tuple()
+        .one(&txn)
+        .await
+        .map_err(unexpected)?;
+    if locked.is_none() {
+        return Err(StoreError::UserNotFound);
+    }
+    let old = find_user(&txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
     let kept_sensitive = if candidate.sensitive.is_empty() {
-        sensitive::Entity::find_by_id(user.id.as_str().to_owned()).one(&txn).await.map_err(unexpected)?
+        sensitive::Entity::find_by_id(pk.clone()).one(&txn).await.map_err(unexpected)?
     } else {
         None
     };
-    users::Entity::delete_many()
-        .filter(lookup_condition(&user.app_id, &lookup))
-        .exec(&txn)
-        .await
-        .map_err(unexpected)?;
-    users::Entity::insert(user_row(user)?).exec_without_returning(&txn).await.map_err(write_error)?;
-    insert_identities(&txn, &user.app_id, user.id.as_str(), &user.identities).await?;
-    insert_other_rows(&txn, sealer, user, &candidate.extras()).await?;
+    let keeps_image = candidate.image.is_none()
+        && candidate.user.profile_url.as_str().is_empty()
+        && old.profile_url.as_str().starts_with("/profile_images/");
+    let kept_image =
+        if keeps_image { images::Entity::find_by_id(pk.clone()).one(&txn).await.map_err(unexpected)? } else { None };
+    let mut user = candidate.user.clone();
+    if kept_image.is_some() {
+        user.profile_url = old.profile_url.clone();
+    }
+    let deleted =
+        users::Entity::delete_many().filter(lookup_condition(app_id, &lookup)).exec(&txn).await.map_err(unexpected)?;
+    if deleted.rows_affected != 1 {
+        return Err(StoreError::UserNotFound);
+    }
+    users::Entity::insert(user_row(&user)?).exec_without_returning(&txn).await.map_err(write_error)?;
+    insert_identities(&txn, app_id, user.id.as_str(), &user.identities).await?;
+    insert_other_rows(&txn, sealer, &user, &candidate.extras()).await?;
     if let Some(row) = kept_sensitive {
         sensitive::Entity::insert(sensitive::ActiveModel::from(row))
             .exec_without_returning(&txn)
             .await
             .map_err(unexpected)?;
     }
-    events::record_updated(&txn, user, old.is_active, user.updated_at).await?;
-    let replaced = find_user(&txn, &user.app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
+    if let Some(row) = kept_image {
+        images::Entity::insert(images::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unexpected)?;
+    }
+    events::record_updated(&txn, &user, old.is_active, user.updated_at).await?;
+    let replaced = find_user(&txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;
     txn.commit().await.map_err(unexpected)?;
     Ok(replaced)
 }
