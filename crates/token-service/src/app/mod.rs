@@ -7,6 +7,7 @@ mod access;
 mod applications;
 mod cache;
 mod connections;
+mod console;
 mod credentials;
 mod sessions;
 mod store;
@@ -14,10 +15,12 @@ mod validate;
 
 pub use applications::CreatedApplication;
 pub use cache::{KvCache, LOCAL_CAPACITY, TokenCache, redis_key_prefix};
+pub use console::{CONSOLE_SESSION_TTL_MS, StartedConsoleSession};
 pub use credentials::{DirectoryUser, Login, UserDirectory};
 pub use sessions::{IssuedSessionToken, SessionKeys};
 pub use store::{
-    ApplicationStore, CredentialStore, SealedCredential, SigningKeyStore, StoreError, TokenStore, UserTokenStore,
+    ApplicationStore, ConsoleSessionStore, CredentialStore, SealedCredential, SigningKeyStore, StoreError, TokenStore,
+    UserTokenStore,
 };
 
 use std::sync::Arc;

@@ -5,7 +5,10 @@ use async_trait::async_trait;
 use platform::seal::Sealed;
 
 use crate::{
-    domain::{AccessToken, AdminClient, ApiToken, AppId, AppKey, Application, PublicKey, UserState},
+    domain::{
+        AccessToken, AdminClient, ApiToken, AppId, AppKey, Application, ConsoleApp, ConsoleSession, PublicKey,
+        UserState,
+    },
     error::TokenError,
 };
 
@@ -31,7 +34,7 @@ impl From<StoreError> for TokenError {
 }
 
 /// Everything token-service keeps.
-pub trait TokenStore: ApplicationStore + UserTokenStore + SigningKeyStore {
+pub trait TokenStore: ApplicationStore + UserTokenStore + SigningKeyStore + ConsoleSessionStore {
     fn app_keys(&self) -> &dyn CredentialStore<SealedCredential<AppKey>>;
     fn public_keys(&self) -> &dyn CredentialStore<PublicKey>;
     fn admin_clients(&self) -> &dyn CredentialStore<SealedCredential<AdminClient>>;
@@ -53,6 +56,20 @@ pub trait ApplicationStore: Send + Sync {
     async fn find_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
     /// Marks the token revoked; returns its hash, or `None` when no live token had that id.
     async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<String>, StoreError>;
+}
+
+/// The dashboard's sessions.
+#[async_trait]
+pub trait ConsoleSessionStore: Send + Sync {
+    /// Stores a new session (with its first application); sessions expired at `now` go at the
+    /// same time.
+    async fn create_console_session(&self, session: &ConsoleSession, now: i64) -> Result<(), StoreError>;
+    /// The session unexpired at `now`, with the applications whose API token is still live.
+    async fn find_console_session(&self, id_hash: &str, now: i64) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Signs the session in to `app` (again, with another token, when it already was); false
+    /// when there is no such session.
+    async fn add_console_app(&self, id_hash: &str, app: &ConsoleApp) -> Result<bool, StoreError>;
+    async fn delete_console_session(&self, id_hash: &str) -> Result<(), StoreError>;
 }
 
 /// The tokens users hold: access tokens, and the per-user state that revokes session tokens.

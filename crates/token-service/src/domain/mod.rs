@@ -153,6 +153,25 @@ pub struct Caller {
     pub rate_limit_per_second: u32,
 }
 
+/// A dashboard session: who holds the id (only its SHA-256 is kept) may act on these
+/// applications until `expires_at`; forms must carry `csrf`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub id_hash: String,
+    pub csrf: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Signed in to, oldest first; each through an API token still live.
+    pub apps: Vec<ConsoleApp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleApp {
+    pub app_id: AppId,
+    pub api_token_id: String,
+    pub added_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -230,3 +230,11 @@ pub fn connection(connection: Connection) -> pb::AuthorizeConnectionResponse {
         }
     }
 }
+
+pub fn console_session(session: crate::domain::ConsoleSession) -> pb::ConsoleSession {
+    pb::ConsoleSession {
+        csrf: session.csrf,
+        expires_at: Some(proto::timestamp_from_millis(session.expires_at)),
+        app_ids: session.apps.into_iter().map(|app| app.app_id.as_str().to_owned()).collect(),
+    }
+}

@@ -243,6 +243,49 @@ impl TokenService for TokenGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn start_console_session(
+        &self,
+        request: Request<pb::StartConsoleSessionRequest>,
+    ) -> Result<Response<pb::StartConsoleSessionResponse>, Status> {
+        let pb::StartConsoleSessionRequest { api_token } = request.into_inner();
+        let started = self.tokens.start_console_session(Secret::from_presented(api_token)).await?;
+        Ok(Response::new(pb::StartConsoleSessionResponse {
+            id: started.id,
+            session: Some(convert::console_session(started.session)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_console_session(
+        &self,
+        request: Request<pb::GetConsoleSessionRequest>,
+    ) -> Result<Response<pb::GetConsoleSessionResponse>, Status> {
+        let pb::GetConsoleSessionRequest { id } = request.into_inner();
+        let session = self.tokens.console_session(&id).await?;
+        Ok(Response::new(pb::GetConsoleSessionResponse { session: session.map(convert::console_session) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_console_application(
+        &self,
+        request: Request<pb::AddConsoleApplicationRequest>,
+    ) -> Result<Response<pb::AddConsoleApplicationResponse>, Status> {
+        let pb::AddConsoleApplicationRequest { id, api_token } = request.into_inner();
+        let session = self.tokens.add_console_application(&id, Secret::from_presented(api_token)).await?;
+        Ok(Response::new(pb::AddConsoleApplicationResponse { session: session.map(convert::console_session) }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn end_console_session(
+        &self,
+        request: Request<pb::EndConsoleSessionRequest>,
+    ) -> Result<Response<pb::EndConsoleSessionResponse>, Status> {
+        let pb::EndConsoleSessionRequest { id } = request.into_inner();
+        self.tokens.end_console_session(&id).await?;
+        Ok(Response::new(pb::EndConsoleSessionResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn create_app_key(
         &self,
         request: Request<pb::CreateAppKeyRequest>,

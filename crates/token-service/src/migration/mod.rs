@@ -6,6 +6,7 @@ mod m20261124_000001_create_applications;
 mod m20261125_000002_app_keys;
 mod m20261126_000003_admin_clients;
 mod m20261203_000004_user_activation;
+mod m20261204_000005_console_sessions;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_app_keys::Migration),
             Box::new(m20261126_000003_admin_clients::Migration),
             Box::new(m20261203_000004_user_activation::Migration),
+            Box::new(m20261204_000005_console_sessions::Migration),
         ]
     }
 

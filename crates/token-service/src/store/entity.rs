@@ -174,3 +174,44 @@ pub mod admin_clients {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod console_sessions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "console_sessions")]
+    pub struct Model {
+        /// SHA-256 of the session id the browser holds: the id itself is never stored.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id_hash: String,
+        pub csrf: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod console_session_apps {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "console_session_apps")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub session_hash: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub app_id: String,
+        /// The API token the application was signed in with (`api_tokens.id`).
+        pub api_token_id: String,
+        pub added_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -3,6 +3,7 @@
 
 mod applications;
 mod cache;
+mod console;
 mod credentials;
 mod entity;
 mod hashed_tokens;

@@ -4,34 +4,20 @@
 use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use platform::{Clock, ManualClock, config::RedisFailurePolicy, seal::Sealer};
+use platform::{Clock, ManualClock};
 use serde_json::json;
 use test_support::{Backend, TestDatabase};
 use token_service::{
-    app::{TokenCache, TokenConfig, TokenStore, Tokens},
+    app::Tokens,
     domain::{AppId, AppSettings, InvalidReason, JwtRefusal, Name},
     error::TokenError,
-    jwt::KeySet,
     store::MemoryKv,
 };
 
-use crate::helpers::{TestDirectory, store};
+use crate::helpers::{replica, store};
 
 /// An instant far from the system clock's, so nothing can pass by reading that one.
 const START_MS: i64 = 4_000_000_000_000;
-
-/// A replica of token-service on `clock`: its own in-process cache in front of `shared`.
-fn replica(store: Arc<dyn TokenStore>, shared: Arc<MemoryKv>, clock: &ManualClock) -> Tokens {
-    let local = Arc::new(MemoryKv::with_clock(100, Arc::new(clock.clone())));
-    let config = TokenConfig {
-        keys: Box::new(KeySet::new(&[("k".into(), vec![7; 32])]).unwrap()),
-        sealer: Sealer::new(vec![("seal".into(), vec![3; 32])]).unwrap(),
-        directory: Arc::new(TestDirectory::default()),
-        redis_failure: RedisFailurePolicy::Closed,
-    };
-    let cache = TokenCache::new(shared, local, Duration::from_secs(1));
-    Tokens::new(store, cache, config, Arc::new(clock.clone()))
-}
 
 /// Two replicas sharing SQLite and a cache, everything on `clock`, and an application.
 async fn replicas_on(clock: &ManualClock) -> (Tokens, Tokens, AppId, TestDatabase) {

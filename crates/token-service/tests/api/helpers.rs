@@ -183,3 +183,25 @@ impl Drop for OwnRedis {
 }
 
 pub use test_support::free_port;
+
+/// A replica of token-service on `clock`: its own in-process cache in front of `shared`.
+pub fn replica(
+    store: Arc<dyn TokenStore>,
+    shared: Arc<token_service::store::MemoryKv>,
+    clock: &platform::ManualClock,
+) -> token_service::app::Tokens {
+    use token_service::{
+        app::{TokenCache, TokenConfig, Tokens},
+        jwt::KeySet,
+        store::MemoryKv,
+    };
+    let local = Arc::new(MemoryKv::with_clock(100, Arc::new(clock.clone())));
+    let config = TokenConfig {
+        keys: Box::new(KeySet::new(&[("k".into(), vec![7; 32])]).expect("a key")),
+        sealer: platform::seal::Sealer::new(vec![("seal".into(), vec![3; 32])]).expect("a sealer"),
+        directory: Arc::new(TestDirectory::default()),
+        redis_failure: platform::config::RedisFailurePolicy::Closed,
+    };
+    let cache = TokenCache::new(shared, local, std::time::Duration::from_secs(1));
+    Tokens::new(store, cache, config, Arc::new(clock.clone()))
+}

@@ -4,6 +4,7 @@
 
 mod cache;
 mod clock;
+mod console;
 mod credential_store;
 mod credentials;
 mod grpc;
