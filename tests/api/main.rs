@@ -7,6 +7,7 @@ mod ada_conversations;
 mod architecture;
 mod caller_cache;
 mod compat;
+mod dashboard;
 mod deactivation;
 mod deletion_races;
 mod events;

@@ -38,6 +38,8 @@ pub struct Upstreams {
     pub(crate) callers: crate::caller_cache::CallerCache,
     /// `webhooks.allow_private_targets`: whether a webhook may name a private address.
     pub allow_private_targets: bool,
+    /// Failed dashboard sign-ins of this replica, per minute.
+    pub sign_in_limit: crate::dashboard::SignInLimit,
     channels: [(&'static str, Channel); 4],
 }
 
@@ -58,6 +60,7 @@ impl Clients {
             limiter: crate::ratelimit::RateLimiter::default(),
             callers: crate::caller_cache::CallerCache::new(Duration::from_millis(settings.gateway.caller_cache_ms)),
             allow_private_targets: settings.webhooks.allow_private_targets,
+            sign_in_limit: crate::dashboard::SignInLimit::new(),
             channels: [("registry", registry), ("token", token), ("context", context), ("events", events)],
         })))
     }

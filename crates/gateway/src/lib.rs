@@ -5,6 +5,7 @@
 pub mod auth;
 mod caller_cache;
 pub mod clients;
+pub mod dashboard;
 pub mod http;
 pub mod ratelimit;
 mod serve;

@@ -81,6 +81,7 @@ pub fn router(clients: Clients, settings: &GatewaySettings) -> Router {
     let (routes, document) = api();
     routes
         .merge(openapi::docs(document))
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .with_state(clients)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

@@ -1,0 +1,424 @@
+//! `/dashboard`: a console for people, server-rendered, over the same gRPC APIs as the dialects
+//! (no second path to any database). Sign-in with an application's API token starts a session
+//! in token-service (`session`); every page after names the application in its path and is
+//! served only when the session holds it. Pages carry a CSP that allows nothing but this
+//! origin's stylesheet, and are never cached.
+
+mod pages;
+mod session;
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use maud::Markup;
+use proto::{registry::v1 as registry_pb, token::v1 as token_pb};
+use serde::Deserialize;
+
+use crate::clients::Clients;
+use pages::{Chrome, UsersPage};
+use session::{SESSION_COOKIE, SIGN_IN_COOKIE, Signed, csrf_matches, set_cookie, signed};
+
+/// Failed sign-ins a gateway replica accepts per minute before answering 429 to all: tokens are
+/// 160 random bits, so this bounds the noise, not the odds.
+pub const FAILED_SIGN_INS_PER_MINUTE: u32 = 20;
+
+/// Failed sign-ins of this replica: a bucket of `FAILED_SIGN_INS_PER_MINUTE` that each failure
+/// empties by one and time refills at the same rate per minute.
+#[derive(Clone)]
+pub struct SignInLimit(Arc<Mutex<(f64, i64)>>);
+
+impl SignInLimit {
+    pub fn new() -> Self {
+        Self(Arc::new(Mutex::new((f64::from(FAILED_SIGN_INS_PER_MINUTE), platform::now_millis()))))
+    }
+
+    /// The bucket as of now.
+    fn level(bucket: &mut (f64, i64)) -> f64 {
+        let now = platform::now_millis();
+        let capacity = f64::from(FAILED_SIGN_INS_PER_MINUTE);
+        let refill = (now - bucket.1).max(0) as f64 * capacity / 60_000.0;
+        *bucket = ((bucket.0 + refill).min(capacity), now);
+        bucket.0
+    }
+
+    fn exhausted(&self) -> bool {
+        self.0.lock().map(|mut bucket| Self::level(&mut bucket) < 1.0).unwrap_or(true)
+    }
+
+    fn count_failure(&self) {
+        if let Ok(mut bucket) = self.0.lock() {
+            Self::level(&mut bucket);
+            bucket.0 = (bucket.0 - 1.0).max(0.0);
+        }
+    }
+}
+
+impl Default for SignInLimit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn routes() -> Router<Clients> {
+    Router::new()
+        .route("/dashboard", get(home))
+        .route("/dashboard/static/roster.css", get(stylesheet))
+        .route("/dashboard/sign-in", get(sign_in_page).post(sign_in))
+        .route("/dashboard/sign-out", post(sign_out))
+        .route("/dashboard/apps/{app_id}/users", get(users).post(create_user))
+        .route("/dashboard/apps/{app_id}/users/{id}", get(user))
+}
+
+/// Every dashboard answer: HTML that nothing may frame, script or cache.
+fn page(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, Html(markup.into_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A failure of an upstream call, in words, on a page of its own.
+fn upstream_problem(status: &tonic::Status, chrome: Option<&Chrome<'_>>) -> Response {
+    let (code, title, message) = match status.code() {
+        tonic::Code::NotFound => (StatusCode::NOT_FOUND, "Not found", status.message().to_owned()),
+        tonic::Code::InvalidArgument | tonic::Code::AlreadyExists | tonic::Code::FailedPrecondition => {
+            (StatusCode::BAD_REQUEST, "That did not work", status.message().to_owned())
+        }
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again shortly",
+            "A service behind the dashboard is not answering right now.".to_owned(),
+        ),
+        _ => (StatusCode::BAD_GATEWAY, "Something went wrong", "The request could not be completed.".to_owned()),
+    };
+    page(code, pages::problem(title, &message, chrome))
+}
+
+async fn stylesheet() -> Response {
+    let mut response = include_str!("static/roster.css").into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+async fn home(State(clients): State<Clients>, headers: HeaderMap) -> Response {
+    match signed(&clients, &headers).await {
+        Ok(Some(signed)) => match signed.session.app_ids.first() {
+            Some(app) => see_other(&format!("/dashboard/apps/{app}/users")),
+            None => see_other("/dashboard/sign-in"),
+        },
+        Ok(None) => see_other("/dashboard/sign-in"),
+        Err(status) => upstream_problem(&status, None),
+    }
+}
+
+/// The sign-in form, with a fresh double-submit value in its cookie (or the session's CSRF token
+/// when already signed in, to add an application).
+async fn sign_in_page(State(clients): State<Clients>, headers: HeaderMap) -> Response {
+    let signed = match signed(&clients, &headers).await {
+        Ok(signed) => signed,
+        Err(status) => return upstream_problem(&status, None),
+    };
+    sign_in_form(&clients, signed.as_ref(), None, StatusCode::OK)
+}
+
+fn sign_in_form(clients: &Clients, signed: Option<&Signed>, error: Option<&str>, status: StatusCode) -> Response {
+    match signed {
+        Some(signed) => page(status, pages::sign_in(&signed.session.csrf, error, &signed.session.app_ids)),
+        None => {
+            let csrf = platform::secret::new_secret(32);
+            let mut response = page(status, pages::sign_in(&csrf, error, &[]));
+            response.headers_mut().append(header::SET_COOKIE, set_cookie(clients, SIGN_IN_COOKIE, &csrf, 3600));
+            response
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    api_token: String,
+}
+
+fn forbidden_form() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        pages::problem(
+            "The form expired",
+            "This form was not sent from a page of this dashboard (or it is too old). Open the page again and retry.",
+            None,
+        ),
+    )
+}
+
+async fn sign_in(State(clients): State<Clients>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<SignInForm>(&body) else {
+        return forbidden_form();
+    };
+    let signed = match signed(&clients, &headers).await {
+        Ok(signed) => signed,
+        Err(status) => return upstream_problem(&status, None),
+    };
+    let expected = match &signed {
+        Some(signed) => signed.session.csrf.clone(),
+        None => session::cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default(),
+    };
+    if !csrf_matches(&form.csrf, &expected) {
+        return forbidden_form();
+    }
+    let limit = &clients.sign_in_limit;
+    if limit.exhausted() {
+        let message = "Too many sign-in attempts failed in the last minute. Wait a minute and try again.";
+        return sign_in_form(&clients, signed.as_ref(), Some(message), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let token = form.api_token.trim().to_owned();
+    let mut client = clients.token.clone();
+    let answer = match &signed {
+        Some(signed) => client
+            .add_console_application(token_pb::AddConsoleApplicationRequest { id: signed.id.clone(), api_token: token })
+            .await
+            .map(|r| r.into_inner().session.map(|s| (signed.id.clone(), s))),
+        None => client
+            .start_console_session(token_pb::StartConsoleSessionRequest { api_token: token })
+            .await
+            .map(|r| r.into_inner())
+            .map(|r| r.session.map(|s| (r.id, s))),
+    };
+    match answer {
+        Ok(Some((id, session))) => {
+            let app = session.app_ids.last().cloned().unwrap_or_default();
+            tracing::info!(app.id = app, "dashboard sign-in");
+            let mut response = see_other(&format!("/dashboard/apps/{app}/users"));
+            let headers = response.headers_mut();
+            headers.append(header::SET_COOKIE, set_cookie(&clients, SESSION_COOKIE, &id, 12 * 3600));
+            headers.append(header::SET_COOKIE, set_cookie(&clients, SIGN_IN_COOKIE, "", 0));
+            response
+        }
+        // The session ended meanwhile: start over.
+        Ok(None) => sign_in_form(&clients, None, Some("Your session ended. Sign in again."), StatusCode::UNAUTHORIZED),
+        Err(status) if matches!(status.code(), tonic::Code::Unauthenticated | tonic::Code::InvalidArgument) => {
+            limit.count_failure();
+            let message = "That API token was not accepted. Check it, or make another with roster apps token.";
+            sign_in_form(&clients, signed.as_ref(), Some(message), StatusCode::UNAUTHORIZED)
+        }
+        Err(status) => upstream_problem(&status, None),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(State(clients): State<Clients>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = serde_urlencoded::from_bytes::<CsrfForm>(&body).unwrap_or(CsrfForm { csrf: String::new() });
+    let signed = match signed(&clients, &headers).await {
+        Ok(Some(signed)) => signed,
+        Ok(None) => return see_other("/dashboard/sign-in"),
+        Err(status) => return upstream_problem(&status, None),
+    };
+    if !csrf_matches(&form.csrf, &signed.session.csrf) {
+        return forbidden_form();
+    }
+    let ended = clients.token.clone().end_console_session(token_pb::EndConsoleSessionRequest { id: signed.id }).await;
+    if let Err(status) = ended {
+        return upstream_problem(&status, None);
+    }
+    let mut response = see_other("/dashboard/sign-in");
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(&clients, SESSION_COOKIE, "", 0));
+    response
+}
+
+/// The session of a page about `app_id`: a redirect to sign-in without one, 404 when the
+/// session does not hold the application (never showing whether it exists).
+async fn session_for(clients: &Clients, headers: &HeaderMap, app_id: &str) -> Result<Signed, Response> {
+    match signed(clients, headers).await {
+        Ok(Some(signed)) if signed.has(app_id) => Ok(signed),
+        Ok(Some(signed)) => {
+            let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: None };
+            let message = "This session is not signed in to that application. Add it with one of its API tokens.";
+            Err(page(
+                StatusCode::NOT_FOUND,
+                pages::problem("Not signed in to this application", message, Some(&chrome)),
+            ))
+        }
+        Ok(None) => Err(see_other("/dashboard/sign-in")),
+        Err(status) => Err(upstream_problem(&status, None)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct UsersQuery {
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    active: String,
+    #[serde(default)]
+    after: String,
+}
+
+async fn users(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path(app_id): Path<String>,
+    Query(query): Query<UsersQuery>,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(&app_id) };
+    let q = query.q.trim();
+    let mut filter = registry_pb::UserFilter::default();
+    if !q.is_empty() {
+        match query.field.as_str() {
+            "nickname" => filter.nickname_prefix = Some(q.to_owned()),
+            "external_id" => filter.external_id = Some(q.to_owned()),
+            _ => filter.user_ids = vec![q.to_owned()],
+        }
+    }
+    filter.is_active = match query.active.as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    let request = registry_pb::ListUsersRequest {
+        app_id: app_id.clone(),
+        page_token: query.after.clone(),
+        page_size: 50,
+        filter: Some(filter),
+    };
+    let listed = clients.registry.clone().list_users(request).await;
+    let (listed, error) = match listed {
+        Ok(listed) => (listed.into_inner(), None),
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            (registry_pb::ListUsersResponse::default(), Some(status.message().to_owned()))
+        }
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    let field =
+        if ["nickname", "external_id"].contains(&query.field.as_str()) { query.field.as_str() } else { "user_id" };
+    let active = if ["true", "false"].contains(&query.active.as_str()) { query.active.as_str() } else { "" };
+    let next = (!listed.next_page_token.is_empty()).then_some(listed.next_page_token);
+    let page_data =
+        UsersPage { app_id: &app_id, query: q, field, active, users: &listed.users, next, error: error.as_deref() };
+    page(StatusCode::OK, pages::users(&chrome, &page_data))
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    nickname: String,
+    #[serde(default)]
+    profile_url: String,
+    #[serde(default)]
+    metadata: String,
+}
+
+/// Creates a test user through the registry's CreateUser, as the dialects do.
+async fn create_user(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path(app_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<NewUserForm>(&body) else {
+        return forbidden_form();
+    };
+    if !csrf_matches(&form.csrf, &signed.session.csrf) {
+        return forbidden_form();
+    }
+    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(&app_id) };
+    let metadata = match form.metadata.trim() {
+        "" => Default::default(),
+        text => match serde_json::from_str::<std::collections::BTreeMap<String, String>>(text) {
+            Ok(map) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    (k, registry_pb::MetadataValue { kind: Some(registry_pb::metadata_value::Kind::StringValue(v)) })
+                })
+                .collect(),
+            Err(_) => {
+                let message = "Metadata must be a JSON object whose values are strings, e.g. {\"plan\": \"trial\"}.";
+                return page(StatusCode::BAD_REQUEST, pages::problem("That did not work", message, Some(&chrome)));
+            }
+        },
+    };
+    let user = registry_pb::NewUser {
+        user_id: Some(form.user_id.trim().to_owned()).filter(|u| !u.is_empty()),
+        nickname: form.nickname.trim().to_owned(),
+        profile_url: form.profile_url.trim().to_owned(),
+        metadata,
+        origin: registry_pb::Origin::Api.into(),
+        ..Default::default()
+    };
+    if user.user_id.is_none() || user.nickname.is_empty() {
+        let message = "A test user needs a user id and a nickname.";
+        return page(StatusCode::BAD_REQUEST, pages::problem("That did not work", message, Some(&chrome)));
+    }
+    let request = registry_pb::CreateUserRequest { app_id: app_id.clone(), user: Some(user) };
+    match clients.registry.clone().create_user(request).await {
+        Ok(created) => {
+            let id = created.into_inner().user.map(|u| u.id).unwrap_or_default();
+            tracing::info!(app.id = app_id, user.id = id, "test user created in the dashboard");
+            see_other(&format!("/dashboard/apps/{app_id}/users/{id}"))
+        }
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+async fn user(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(&app_id) };
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(id)) };
+    let request = registry_pb::GetUserRequest { app_id: app_id.clone(), lookup: Some(lookup) };
+    match clients.registry.clone().get_user(request).await {
+        Ok(found) => match found.into_inner().user {
+            Some(user) => page(StatusCode::OK, pages::user(&chrome, &app_id, &user)),
+            None => upstream_problem(&tonic::Status::not_found("user not found"), Some(&chrome)),
+        },
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}

@@ -1,0 +1,248 @@
+//! The dashboard's pages, server-rendered with maud (every value escaped). One layout: a skip
+//! link, a header with the applications signed in to and sign-out, a `main` with one `h1`.
+
+use maud::{DOCTYPE, Markup, html};
+use proto::registry::v1 as pb;
+
+/// What the header shows of a signed-in session.
+pub struct Chrome<'a> {
+    pub csrf: &'a str,
+    pub app_ids: &'a [String],
+    /// The application the page is about, if any.
+    pub current: Option<&'a str>,
+}
+
+pub fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Roster" }
+                link rel="stylesheet" href="/dashboard/static/roster.css";
+            }
+            body {
+                a.skip href="#main" { "Skip to the content" }
+                header.top {
+                    a.brand href="/dashboard" { "Roster" }
+                    @if let Some(chrome) = chrome {
+                        nav aria-label="Applications" {
+                            ul {
+                                @for app in chrome.app_ids {
+                                    li {
+                                        @if chrome.current == Some(app.as_str()) {
+                                            a href=(format!("/dashboard/apps/{app}/users")) aria-current="page" { "Application " code { (app) } }
+                                        } @else {
+                                            a href=(format!("/dashboard/apps/{app}/users")) { "Application " code { (app) } }
+                                        }
+                                    }
+                                }
+                                li { a href="/dashboard/sign-in" { "Add an application" } }
+                            }
+                        }
+                        form.inline method="post" action="/dashboard/sign-out" {
+                            input type="hidden" name="csrf" value=(chrome.csrf);
+                            button.quiet type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main #main { (body) }
+            }
+        }
+    }
+}
+
+pub fn sign_in(csrf: &str, error: Option<&str>, signed_in_to: &[String]) -> Markup {
+    let body = html! {
+        h1 { "Sign in to an application" }
+        @if signed_in_to.is_empty() {
+            p { "Enter an API token of the application you want to manage. The token decides the application: "
+                "you are signed in to the one it belongs to. " code { "roster apps create" } " prints one; "
+                code { "roster apps token --id APP" } " makes another." }
+        } @else {
+            p { "You are signed in to " (signed_in_to.len()) " application(s). An API token of another application adds it to this session." }
+        }
+        @if let Some(error) = error {
+            p.error role="alert" { (error) }
+        }
+        form.stack method="post" action="/dashboard/sign-in" {
+            input type="hidden" name="csrf" value=(csrf);
+            div {
+                label for="api_token" { "API token" }
+                input #api_token type="password" name="api_token" autocomplete="off" required
+                    aria-describedby="api_token_hint";
+                p.hint #api_token_hint { "40 hexadecimal characters. It is sent to this server only and never stored in your browser." }
+            }
+            div { button type="submit" { "Sign in" } }
+        }
+    };
+    layout("Sign in", None, body)
+}
+
+/// The users list: a search form, the page, the next page's link, and the test-user form.
+pub struct UsersPage<'a> {
+    pub app_id: &'a str,
+    pub query: &'a str,
+    pub field: &'a str,
+    pub active: &'a str,
+    pub users: &'a [pb::User],
+    pub next: Option<String>,
+    pub error: Option<&'a str>,
+}
+
+const FIELDS: [(&str, &str); 3] =
+    [("user_id", "User id"), ("nickname", "Nickname starts with"), ("external_id", "External id")];
+const ACTIVE: [(&str, &str); 3] = [("", "Active or not"), ("true", "Active only"), ("false", "Deactivated only")];
+
+pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {
+    let base = format!("/dashboard/apps/{}/users", page.app_id);
+    let body = html! {
+        h1 { "Users" }
+        @if let Some(error) = page.error { p.error role="alert" { (error) } }
+        form.search method="get" action=(base) role="search" aria-label="Find users" {
+            div {
+                label for="field" { "Search by" }
+                select #field name="field" {
+                    @for (value, label) in FIELDS {
+                        option value=(value) selected[page.field == value] { (label) }
+                    }
+                }
+            }
+            div {
+                label for="q" { "Value" }
+                input #q type="search" name="q" value=(page.query);
+            }
+            div {
+                label for="active" { "State" }
+                select #active name="active" {
+                    @for (value, label) in ACTIVE {
+                        option value=(value) selected[page.active == value] { (label) }
+                    }
+                }
+            }
+            div { button type="submit" { "Search" } }
+        }
+        @if page.users.is_empty() {
+            p { "No users found." }
+        } @else {
+            table {
+                caption.hint { "Users in Roster id order" }
+                thead { tr { th scope="col" { "User id" } th scope="col" { "Nickname" } th scope="col" { "External id" } th scope="col" { "State" } th scope="col" { "Created" } } }
+                tbody {
+                    @for user in page.users {
+                        tr {
+                            td { a href=(format!("{base}/{}", user.id)) { (user.user_id) } }
+                            td { (user.nickname) }
+                            td { (user.external_id.as_deref().unwrap_or("")) }
+                            td { @if user.is_active { "active" } @else { "deactivated" } }
+                            td { (instant(user.created_at.as_ref())) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = &page.next {
+            p { a href=(format!("{base}?field={}&q={}&active={}&after={next}", page.field, urlencode(page.query), page.active)) rel="next" { "Next page" } }
+        }
+        h2 #create { "Create a test user" }
+        form.stack method="post" action=(base) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div { label for="new_user_id" { "User id" } input #new_user_id name="user_id" required maxlength="80"; }
+            div { label for="new_nickname" { "Nickname" } input #new_nickname name="nickname" required maxlength="80"; }
+            div {
+                label for="new_profile_url" { "Profile URL (optional)" }
+                input #new_profile_url name="profile_url" type="url" maxlength="2048";
+            }
+            div {
+                label for="new_metadata" { "Metadata (optional)" }
+                textarea #new_metadata name="metadata" rows="3" aria-describedby="metadata_hint" {}
+                p.hint #metadata_hint { "A JSON object of strings, e.g. {\"plan\": \"trial\"}." }
+            }
+            div { button type="submit" { "Create user" } }
+        }
+    };
+    layout("Users", Some(chrome), body)
+}
+
+pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Markup {
+    let profile = user.profile.clone().unwrap_or_default();
+    let mut metadata: Vec<(&String, String)> = user.metadata.iter().map(|(k, v)| (k, metadata_value(v))).collect();
+    metadata.sort();
+    let body = html! {
+        p { a href=(format!("/dashboard/apps/{app_id}/users")) { "← All users" } }
+        h1 { "User " code { (user.user_id) } }
+        dl {
+            dt { "Roster id" } dd { code { (user.id) } }
+            dt { "User id" } dd { (user.user_id) }
+            dt { "External id" } dd { (user.external_id.as_deref().unwrap_or("—")) }
+            dt { "Nickname" } dd { (user.nickname) }
+            dt { "Profile URL" } dd { (if user.profile_url.is_empty() { "—" } else { user.profile_url.as_str() }) }
+            dt { "Email" } dd { (profile.email.as_deref().unwrap_or("—")) }
+            dt { "Name" } dd { (profile.given_name.as_deref().unwrap_or("")) " " (profile.surname.as_deref().unwrap_or("")) }
+            dt { "Language" } dd { (profile.language.as_deref().unwrap_or("—")) }
+            dt { "State" } dd { @if user.is_active { "active" } @else { "deactivated" } }
+            dt { "Origin" } dd { (origin(user.origin)) }
+            dt { "Created" } dd { (instant(user.created_at.as_ref())) }
+            dt { "Updated" } dd { (instant(user.updated_at.as_ref())) }
+            dt { "Last seen" } dd { (instant(user.last_seen_at.as_ref())) }
+        }
+        h2 { "Metadata" }
+        @if metadata.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Key" } th scope="col" { "Value" } } }
+                tbody { @for (key, value) in &metadata { tr { td { code { (key) } } td { (value) } } } }
+            }
+        }
+        h2 { "Identities" }
+        @if user.identities.is_empty() { p { "None." } } @else {
+            ul { @for identity in &user.identities { li { (identity.channel_type) ": " (identity.value) } } }
+        }
+        h2 { "Discovery keys" }
+        @if user.discovery_keys.is_empty() { p { "None." } } @else {
+            ul { @for key in &user.discovery_keys { li { (key) } } }
+        }
+    };
+    layout(&format!("User {}", user.user_id), Some(chrome), body)
+}
+
+/// A page that says what went wrong, in words.
+pub fn problem(title: &str, message: &str, chrome: Option<&Chrome<'_>>) -> Markup {
+    let body = html! {
+        h1 { (title) }
+        p.error role="alert" { (message) }
+        p { a href="/dashboard" { "Back to the dashboard" } }
+    };
+    layout(title, chrome, body)
+}
+
+fn instant(ts: Option<&proto::Timestamp>) -> String {
+    ts.map_or("—".to_owned(), |ts| {
+        platform::time::iso8601_offset(proto::timestamp_to_millis(ts)).replace("+00:00", " UTC").replace('T', " ")
+    })
+}
+
+fn origin(origin: i32) -> &'static str {
+    match pb::Origin::try_from(origin) {
+        Ok(pb::Origin::Api) => "API",
+        Ok(pb::Origin::Bulk) => "import",
+        Ok(pb::Origin::Login) => "login",
+        Ok(pb::Origin::Conversation) => "conversation",
+        Ok(pb::Origin::Channel) => "channel",
+        _ => "—",
+    }
+}
+
+fn metadata_value(value: &pb::MetadataValue) -> String {
+    match &value.kind {
+        Some(pb::metadata_value::Kind::StringValue(s)) => s.clone(),
+        Some(pb::metadata_value::Kind::IntValue(i)) => i.to_string(),
+        Some(pb::metadata_value::Kind::DoubleValue(d)) => d.to_string(),
+        Some(pb::metadata_value::Kind::BoolValue(b)) => b.to_string(),
+        None => String::new(),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).map(|p| p.trim_start_matches('=').to_owned()).unwrap_or_default()
+}

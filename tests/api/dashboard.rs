@@ -1,0 +1,203 @@
+//! The dashboard over HTTP, as a browser drives it (cookies and forms by hand, no redirects
+//! followed): sign-in with an API token, the session cookie's attributes, CSRF refusals, a
+//! wrong token, users listed and searched, a test user created, another application's users
+//! never shown, sign-out.
+
+use reqwest::{
+    StatusCode,
+    header::{COOKIE, LOCATION, SET_COOKIE},
+};
+use serde_json::json;
+use test_support::Backend;
+
+use crate::{
+    helpers::{TestStack, spawn_stack},
+    sunshine::other_application,
+};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The value of `name` among a response's `Set-Cookie`s, with the whole header.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|header| {
+        let value = header.split(';').next()?.strip_prefix(&format!("{name}="))?;
+        Some((value.to_owned(), header.to_owned()))
+    })
+}
+
+/// The hidden `csrf` of the first form of a page.
+fn csrf_of(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a form with csrf") + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// A browser: its cookie jar is the one session cookie and the sign-in one.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(stack: &TestStack) -> Self {
+        Self { http: client(), base: stack.base.clone(), cookies: Vec::new() }
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for name in ["roster_console", "roster_console_csrf"] {
+            if let Some((value, _)) = set_cookie(response, name) {
+                self.cookies.retain(|(n, _)| n != name);
+                if !value.is_empty() {
+                    self.cookies.push((name.to_owned(), value));
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).header(COOKIE, self.cookie_header()).send().await.unwrap();
+        self.keep(&response);
+        response
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+
+    /// Signs in with `token`; the page it lands on.
+    async fn sign_in(&mut self, token: &str) -> reqwest::Response {
+        let form = self.get("/dashboard/sign-in").await.text().await.unwrap();
+        self.post("/dashboard/sign-in", &[("csrf", &csrf_of(&form)), ("api_token", token)]).await
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn sign_in_lists_searches_and_creates_users_and_signs_out() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    for (user_id, nickname) in [("ana", "Ana Lima"), ("bruno", "Bruno"), ("<script>", "Mallory")] {
+        let body =
+            json!({ "user_id": user_id, "nickname": nickname, "profile_url": "", "metadata": { "plan": "gold" } });
+        stack.ok(reqwest::Method::POST, "/v3/users", Some(body)).await;
+    }
+    let mut browser = Browser::new(&stack);
+
+    // Signed out: every page leads to sign-in, which sets its double-submit cookie.
+    let home = browser.get("/dashboard").await;
+    assert_eq!((home.status(), location(&home)), (StatusCode::SEE_OTHER, "/dashboard/sign-in".to_owned()));
+    let users_path = format!("/dashboard/apps/{}/users", stack.app_id);
+    assert_eq!(location(&browser.get(&users_path).await), "/dashboard/sign-in");
+    let form = browser.get("/dashboard/sign-in").await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let csp = form.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(form.headers()["cache-control"], "no-store");
+    let (_, attributes) = set_cookie(&form, "roster_console_csrf").expect("a sign-in cookie");
+    assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Strict"), "{attributes}");
+    let html = form.text().await.unwrap();
+    assert!(html.contains(r#"<label for="api_token">"#) && html.contains("<h1>"), "labelled, with a heading");
+
+    // A form without the matching value is refused, whatever token it carries.
+    let forged =
+        browser.post("/dashboard/sign-in", &[("csrf", "0".repeat(64).as_str()), ("api_token", &stack.token)]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&forged, "roster_console").is_none());
+
+    // A wrong token: refused with words, no session.
+    let wrong = browser.sign_in(&"f".repeat(40)).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(&wrong, "roster_console").is_none());
+    assert!(wrong.text().await.unwrap().contains("That API token was not accepted"));
+
+    // The right token: a session cookie holding a random id, never the token.
+    let landed = browser.sign_in(&stack.token).await;
+    assert_eq!((landed.status(), location(&landed)), (StatusCode::SEE_OTHER, users_path.clone()));
+    let (id, attributes) = set_cookie(&landed, "roster_console").expect("a session cookie");
+    assert_eq!(id.len(), 64);
+    assert_ne!(id, stack.token);
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(attributes.contains(attribute), "{attribute} in {attributes}");
+    }
+
+    // The users, escaped; a search by user id.
+    let page = browser.get(&users_path).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(">ana<") && html.contains(">bruno<"), "{html}");
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "escaped");
+    let found = browser.get(&format!("{users_path}?field=user_id&q=bruno")).await.text().await.unwrap();
+    assert!(found.contains(">bruno<") && !found.contains(">ana<"));
+    let by_nickname = browser.get(&format!("{users_path}?field=nickname&q=Ana")).await.text().await.unwrap();
+    assert!(by_nickname.contains(">ana<") && !by_nickname.contains(">bruno<"));
+
+    // A test user, with its metadata; the form needs the session's CSRF token.
+    let csrf = csrf_of(&html);
+    let refused = browser.post(&users_path, &[("csrf", "nope"), ("user_id", "tester"), ("nickname", "T")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let made = browser
+        .post(
+            &users_path,
+            &[("csrf", &csrf), ("user_id", "tester"), ("nickname", "Test user"), ("metadata", r#"{"role":"qa"}"#)],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let user_page = browser.get(&location(&made)).await;
+    assert_eq!(user_page.status(), StatusCode::OK);
+    let html = user_page.text().await.unwrap();
+    assert!(html.contains("Test user") && html.contains("qa"), "{html}");
+    let viewed = stack.ok(reqwest::Method::GET, "/v3/users/tester", None).await;
+    assert_eq!(viewed["metadata"]["role"], "qa", "created through the registry, as the dialects see it");
+    let taken = browser.post(&users_path, &[("csrf", &csrf), ("user_id", "tester"), ("nickname", "Again")]).await;
+    assert_eq!(taken.status(), StatusCode::BAD_REQUEST);
+    let bad_metadata =
+        browser.post(&users_path, &[("csrf", &csrf), ("user_id", "x"), ("nickname", "X"), ("metadata", "[1]")]).await;
+    assert_eq!(bad_metadata.status(), StatusCode::BAD_REQUEST);
+    assert!(bad_metadata.text().await.unwrap().contains("JSON object"));
+
+    // Another application's users are never shown: not signed in to it.
+    let other = other_application(&stack).await;
+    let elsewhere = browser.get(&format!("/dashboard/apps/{other}/users")).await;
+    assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+
+    // Signing out ends the session in token-service: the old cookie opens nothing.
+    let out = browser.post("/dashboard/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status(), location(&out)), (StatusCode::SEE_OTHER, "/dashboard/sign-in".to_owned()));
+    let replayed = client()
+        .get(format!("{}{users_path}", stack.base))
+        .header(COOKIE, format!("roster_console={id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&replayed), "/dashboard/sign-in");
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_limited_per_minute() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let mut browser = Browser::new(&stack);
+    let mut statuses = Vec::new();
+    for _ in 0..gateway::dashboard::FAILED_SIGN_INS_PER_MINUTE + 1 {
+        statuses.push(browser.sign_in(&"e".repeat(40)).await.status());
+    }
+    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+}
