@@ -201,3 +201,61 @@ async fn wrong_tokens_are_limited_per_minute() {
     assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
 }
+
+#[tokio::test]
+async fn a_users_tokens_state_and_deletion_are_managed_from_its_page() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let body = json!({ "user_id": "dora", "nickname": "Dora", "profile_url": "", "issue_access_token": true });
+    let created = stack.ok(reqwest::Method::POST, "/v3/users", Some(body)).await;
+    let access = created["access_token"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&stack);
+    browser.sign_in(&stack.token).await;
+    let users_path = format!("/dashboard/apps/{}/users", stack.app_id);
+    let list = browser.get(&users_path).await.text().await.unwrap();
+    let at = list.find(&format!("{users_path}/")).expect("a link to the user") + users_path.len() + 1;
+    let id = list[at..at + 24].to_owned();
+    let user_path = format!("{users_path}/{id}");
+    let page = browser.get(&user_path).await.text().await.unwrap();
+    let csrf = csrf_of(&page);
+    assert!(page.contains("Access tokens") && !page.contains(&access), "token ids, never values");
+
+    // A session token, shown once, that token-service accepts.
+    let issued = browser.post(&format!("{user_path}/session-token"), &[("csrf", &csrf)]).await;
+    assert_eq!(issued.status(), StatusCode::OK);
+    assert_eq!(issued.headers()["cache-control"], "no-store");
+    let html = issued.text().await.unwrap();
+    let at = html.find(r#"id="token" type="text" readonly value=""#).expect("the token field")
+        + r#"id="token" type="text" readonly value=""#.len();
+    let session_token = html[at..].split('"').next().unwrap().to_owned();
+    assert!(stack.validate(&session_token).await.valid, "a working session token");
+    let forged = browser.post(&format!("{user_path}/session-token"), &[("csrf", "x")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Revoke all: both kinds stop working.
+    let revoked = browser.post(&format!("{user_path}/revoke-tokens"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert!(!stack.validate(&session_token).await.valid);
+    assert!(!stack.validate(&access).await.valid);
+
+    // Deactivate, then reactivate.
+    let off = browser.post(&format!("{user_path}/active"), &[("csrf", &csrf), ("active", "false")]).await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stack.ok(reqwest::Method::GET, "/v3/users/dora", None).await["is_active"], false);
+    let page = browser.get(&user_path).await.text().await.unwrap();
+    assert!(page.contains("Reactivate"));
+    browser.post(&format!("{user_path}/active"), &[("csrf", &csrf), ("active", "true")]).await;
+    assert_eq!(stack.ok(reqwest::Method::GET, "/v3/users/dora", None).await["is_active"], true);
+
+    // Delete: a confirmation step that must name the user.
+    let confirm = browser.get(&format!("{user_path}/delete")).await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    assert!(confirm.text().await.unwrap().contains("Type the user id to confirm"));
+    let mistyped = browser.post(&format!("{user_path}/delete"), &[("csrf", &csrf), ("confirm", "dor")]).await;
+    assert_eq!(mistyped.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(stack.ok(reqwest::Method::GET, "/v3/users/dora", None).await["user_id"], "dora", "still there");
+    let deleted = browser.post(&format!("{user_path}/delete"), &[("csrf", &csrf), ("confirm", "dora")]).await;
+    assert_eq!((deleted.status(), location(&deleted)), (StatusCode::SEE_OTHER, users_path.clone()));
+    let gone = stack.call(reqwest::Method::GET, "/v3/users/dora", &stack.token, None).await;
+    assert_eq!(gone.status(), StatusCode::BAD_REQUEST, "400201 in Sendbird's dialect");
+    assert_eq!(browser.get(&user_path).await.status(), StatusCode::NOT_FOUND);
+}

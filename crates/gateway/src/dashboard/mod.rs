@@ -74,6 +74,10 @@ pub fn routes() -> Router<Clients> {
         .route("/dashboard/sign-out", post(sign_out))
         .route("/dashboard/apps/{app_id}/users", get(users).post(create_user))
         .route("/dashboard/apps/{app_id}/users/{id}", get(user))
+        .route("/dashboard/apps/{app_id}/users/{id}/session-token", post(issue_session_token))
+        .route("/dashboard/apps/{app_id}/users/{id}/revoke-tokens", post(revoke_tokens))
+        .route("/dashboard/apps/{app_id}/users/{id}/active", post(set_active))
+        .route("/dashboard/apps/{app_id}/users/{id}/delete", get(confirm_delete).post(delete_user))
 }
 
 /// Every dashboard answer: HTML that nothing may frame, script or cache.
@@ -402,23 +406,188 @@ async fn create_user(
     }
 }
 
+/// The session, the form's CSRF checked, and the user the path names: what every action on a
+/// user starts from.
+async fn acting_on(
+    clients: &Clients,
+    headers: &HeaderMap,
+    app_id: &str,
+    id: String,
+    body: Option<&Bytes>,
+) -> Result<(Signed, registry_pb::User), Response> {
+    let signed = session_for(clients, headers, app_id).await?;
+    if let Some(body) = body {
+        let form = serde_urlencoded::from_bytes::<CsrfForm>(body).unwrap_or(CsrfForm { csrf: String::new() });
+        if !csrf_matches(&form.csrf, &signed.session.csrf) {
+            return Err(forbidden_form());
+        }
+    }
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(id)) };
+    let request = registry_pb::GetUserRequest { app_id: app_id.to_owned(), lookup: Some(lookup) };
+    let found = clients.registry.clone().get_user(request).await;
+    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(app_id) };
+    match found.map(|f| f.into_inner().user) {
+        Ok(Some(user)) => Ok((signed, user)),
+        Ok(None) => Err(upstream_problem(&tonic::Status::not_found("user not found"), Some(&chrome))),
+        Err(status) => Err(upstream_problem(&status, Some(&chrome))),
+    }
+}
+
+fn chrome_of<'a>(signed: &'a Signed, app_id: &'a str) -> Chrome<'a> {
+    Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(app_id) }
+}
+
 async fn user(
     State(clients): State<Clients>,
     headers: HeaderMap,
     Path((app_id, id)): Path<(String, String)>,
 ) -> Response {
-    let signed = match session_for(&clients, &headers, &app_id).await {
-        Ok(signed) => signed,
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, None).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(&app_id) };
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(id)) };
-    let request = registry_pb::GetUserRequest { app_id: app_id.clone(), lookup: Some(lookup) };
-    match clients.registry.clone().get_user(request).await {
-        Ok(found) => match found.into_inner().user {
-            Some(user) => page(StatusCode::OK, pages::user(&chrome, &app_id, &user)),
-            None => upstream_problem(&tonic::Status::not_found("user not found"), Some(&chrome)),
-        },
+    let chrome = chrome_of(&signed, &app_id);
+    let request = token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    match clients.token.clone().list_access_tokens(request).await {
+        Ok(tokens) => page(StatusCode::OK, pages::user(&chrome, &app_id, &user, &tokens.into_inner().tokens)),
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+async fn issue_session_token(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, Some(&body)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let chrome = chrome_of(&signed, &app_id);
+    let request =
+        token_pb::IssueSessionTokenRequest { app_id: app_id.clone(), user_id: user.id.clone(), expires_at: None };
+    match clients.token.clone().issue_session_token(request).await {
+        Ok(issued) => {
+            let issued = issued.into_inner();
+            tracing::info!(app.id = app_id, user.id = user.id, "session token issued in the dashboard");
+            page(
+                StatusCode::OK,
+                pages::issued_token(&chrome, &app_id, &user, &issued.token, issued.expires_at.as_ref()),
+            )
+        }
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+async fn revoke_tokens(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, Some(&body)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let chrome = chrome_of(&signed, &app_id);
+    let mut token = clients.token.clone();
+    let sessions = token_pb::RevokeSessionTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    if let Err(status) = token.revoke_session_tokens(sessions).await {
+        return upstream_problem(&status, Some(&chrome));
+    }
+    let request = token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    let tokens = match token.list_access_tokens(request).await {
+        Ok(listed) => listed.into_inner().tokens,
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    for access in tokens {
+        let revoke = token_pb::RevokeAccessTokenRequest { app_id: app_id.clone(), token_id: access.id };
+        match token.revoke_access_token(revoke).await {
+            Ok(_) => {}
+            // Revoked meanwhile.
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => return upstream_problem(&status, Some(&chrome)),
+        }
+    }
+    tracing::info!(app.id = app_id, user.id = user.id, "every token revoked in the dashboard");
+    see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id))
+}
+
+#[derive(Deserialize)]
+struct ActiveForm {
+    #[serde(default)]
+    active: String,
+}
+
+async fn set_active(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, Some(&body)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let chrome = chrome_of(&signed, &app_id);
+    let active = match serde_urlencoded::from_bytes::<ActiveForm>(&body).map(|f| f.active) {
+        Ok(value) if value == "true" => true,
+        Ok(value) if value == "false" => false,
+        _ => {
+            let problem = pages::problem("That did not work", "The form named no state.", Some(&chrome));
+            return page(StatusCode::BAD_REQUEST, problem);
+        }
+    };
+    let patch = registry_pb::UserPatch { is_active: Some(active), ..Default::default() };
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
+    let request = registry_pb::UpdateUserRequest { app_id: app_id.clone(), lookup: Some(lookup), patch: Some(patch) };
+    match clients.registry.clone().update_user(request).await {
+        Ok(_) => see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id)),
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+async fn confirm_delete(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+) -> Response {
+    match acting_on(&clients, &headers, &app_id, id, None).await {
+        Ok((signed, user)) => page(StatusCode::OK, pages::confirm_delete(&chrome_of(&signed, &app_id), &app_id, &user)),
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn delete_user(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, Some(&body)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let chrome = chrome_of(&signed, &app_id);
+    let confirmed = serde_urlencoded::from_bytes::<DeleteForm>(&body).is_ok_and(|f| f.confirm.trim() == user.user_id);
+    if !confirmed {
+        let message = "The user id typed did not match: nothing was deleted.";
+        return page(StatusCode::BAD_REQUEST, pages::problem("Not deleted", message, Some(&chrome)));
+    }
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
+    let request = registry_pb::DeleteUserRequest { app_id: app_id.clone(), lookup: Some(lookup) };
+    match clients.registry.clone().delete_user(request).await {
+        Ok(_) => {
+            tracing::info!(app.id = app_id, user.id = user.id, "user deleted in the dashboard");
+            see_other(&format!("/dashboard/apps/{app_id}/users"))
+        }
         Err(status) => upstream_problem(&status, Some(&chrome)),
     }
 }

@@ -2,7 +2,7 @@
 //! link, a header with the applications signed in to and sign-out, a `main` with one `h1`.
 
 use maud::{DOCTYPE, Markup, html};
-use proto::registry::v1 as pb;
+use proto::{registry::v1 as pb, token::v1 as token_pb};
 
 /// What the header shows of a signed-in session.
 pub struct Chrome<'a> {
@@ -165,7 +165,8 @@ pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {
     layout("Users", Some(chrome), body)
 }
 
-pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Markup {
+pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User, tokens: &[token_pb::AccessTokenInfo]) -> Markup {
+    let base = format!("/dashboard/apps/{app_id}/users/{}", user.id);
     let profile = user.profile.clone().unwrap_or_default();
     let mut metadata: Vec<(&String, String)> = user.metadata.iter().map(|(k, v)| (k, metadata_value(v))).collect();
     metadata.sort();
@@ -202,6 +203,37 @@ pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Markup {
         @if user.discovery_keys.is_empty() { p { "None." } } @else {
             ul { @for key in &user.discovery_keys { li { (key) } } }
         }
+        h2 { "Access tokens" }
+        @if tokens.is_empty() { p { "None." } } @else {
+            table {
+                caption.hint { "Live access tokens, by id (their values are never shown again)" }
+                thead { tr { th scope="col" { "Id" } th scope="col" { "Created" } } }
+                tbody { @for token in tokens { tr { td { code { (token.id) } } td { (instant(token.created_at.as_ref())) } } } }
+            }
+        }
+        h2 { "Actions" }
+        form.stack method="post" action=(format!("{base}/session-token")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            p.hint { "A session token lets this user's app connect as the user; it is shown once." }
+            div { button type="submit" { "Issue a session token" } }
+        }
+        form.stack method="post" action=(format!("{base}/revoke-tokens")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            p.hint { "Every session and access token of the user stops working at once." }
+            div { button.quiet type="submit" { "Revoke all tokens" } }
+        }
+        form.stack method="post" action=(format!("{base}/active")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            @if user.is_active {
+                input type="hidden" name="active" value="false";
+                p.hint { "A deactivated user's tokens are refused until it is reactivated." }
+                div { button.quiet type="submit" { "Deactivate" } }
+            } @else {
+                input type="hidden" name="active" value="true";
+                div { button.quiet type="submit" { "Reactivate" } }
+            }
+        }
+        p { a href=(format!("{base}/delete")) { "Delete this user…" } }
     };
     layout(&format!("User {}", user.user_id), Some(chrome), body)
 }
@@ -245,4 +277,43 @@ fn metadata_value(value: &pb::MetadataValue) -> String {
 
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|p| p.trim_start_matches('=').to_owned()).unwrap_or_default()
+}
+
+/// A session token, shown this once.
+pub fn issued_token(
+    chrome: &Chrome<'_>,
+    app_id: &str,
+    user: &pb::User,
+    token: &str,
+    expires_at: Option<&proto::Timestamp>,
+) -> Markup {
+    let body = html! {
+        p { a href=(format!("/dashboard/apps/{app_id}/users/{}", user.id)) { "← Back to the user" } }
+        h1 { "Session token for " code { (user.user_id) } }
+        p.notice role="status" { "Copy it now: it is not shown again and not stored. It expires " (instant(expires_at)) "." }
+        div {
+            label for="token" { "Session token" }
+            input #token type="text" readonly value=(token) aria-describedby="token_hint";
+            p.hint #token_hint { "Select the field and copy (Ctrl+C or ⌘C)." }
+        }
+    };
+    layout("Session token", Some(chrome), body)
+}
+
+/// The delete confirmation step.
+pub fn confirm_delete(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Markup {
+    let base = format!("/dashboard/apps/{app_id}/users/{}", user.id);
+    let body = html! {
+        h1 { "Delete user " code { (user.user_id) } "?" }
+        p { "The user, its metadata, identities and context objects are deleted in every service, and its tokens stop working at once. This cannot be undone." }
+        form.stack method="post" action=(format!("{base}/delete")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div {
+                label for="confirm" { "Type the user id to confirm" }
+                input #confirm name="confirm" required autocomplete="off";
+            }
+            div { button.danger type="submit" { "Delete the user" } " " a href=(base) { "Cancel" } }
+        }
+    };
+    layout("Delete user", Some(chrome), body)
 }
