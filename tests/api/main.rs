@@ -5,6 +5,7 @@
 mod ada;
 mod ada_conversations;
 mod architecture;
+mod browser;
 mod caller_cache;
 mod compat;
 mod dashboard;

@@ -250,7 +250,8 @@ pub fn problem(title: &str, message: &str, chrome: Option<&Chrome<'_>>) -> Marku
 
 fn instant(ts: Option<&proto::Timestamp>) -> String {
     ts.map_or("—".to_owned(), |ts| {
-        platform::time::iso8601_offset(proto::timestamp_to_millis(ts)).replace("+00:00", " UTC").replace('T', " ")
+        let iso = platform::time::iso8601_offset(proto::timestamp_to_millis(ts));
+        format!("{} UTC", iso.trim_end_matches("+00:00").replacen('T', " ", 1))
     })
 }
 
@@ -316,4 +317,15 @@ pub fn confirm_delete(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Mar
         }
     };
     layout("Delete user", Some(chrome), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_read_in_utc() {
+        assert_eq!(instant(Some(&proto::timestamp_from_millis(1_600_560_000_000))), "2020-09-20 00:00:00 UTC");
+        assert_eq!(instant(None), "—");
+    }
 }
