@@ -65,7 +65,7 @@ async fn dashboard_in_chromium() {
     let validation = stack.validate(token).await;
     assert_eq!(validation.reason, proto::token::v1::InvalidReason::Revoked as i32, "{validation:?}");
     assert!(report["axe_pages"].as_array().is_some_and(|pages| pages.len() >= 6), "{report}");
-    for name in ["sign-in", "users", "user", "users-phone"] {
+    for name in ["sign-in", "users", "user", "settings", "users-phone"] {
         assert!(std::path::Path::new(&shots).join(format!("{name}.png")).exists(), "{name}.png");
     }
 }

@@ -87,6 +87,12 @@ impl Browser {
     }
 }
 
+/// The id a "new credential" page shows beside its secret.
+fn shown_id(html: &str) -> String {
+    let after = html.split("<dt>Id</dt><dd><code>").nth(1).expect("the id shown");
+    after.split("</code>").next().unwrap().to_owned()
+}
+
 fn location(response: &reqwest::Response) -> String {
     response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
@@ -258,4 +264,90 @@ async fn a_users_tokens_state_and_deletion_are_managed_from_its_page() {
     let gone = stack.call(reqwest::Method::GET, "/v3/users/dora", &stack.token, None).await;
     assert_eq!(gone.status(), StatusCode::BAD_REQUEST, "400201 in Sendbird's dialect");
     assert_eq!(browser.get(&user_path).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_applications_settings_and_credentials_are_managed_from_its_page() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let mut browser = Browser::new(&stack);
+    browser.sign_in(&stack.token).await;
+    let settings_path = format!("/dashboard/apps/{}/settings", stack.app_id);
+    let page = browser.get(&settings_path).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let csrf = csrf_of(&html);
+
+    // Settings: saved through token-service, refused without the session's CSRF token or with
+    // a number that is not one.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Support bot"),
+        ("session_token_ttl_seconds", "3600"),
+        ("access_token_limit", "3"),
+        ("rate_limit_per_second", "50"),
+        ("unassociated_user_ttl_seconds", "0"),
+        ("allow_tokenless_users", "true"),
+    ];
+    let saved = browser.post(&settings_path, &form).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert!(saved.text().await.unwrap().contains("The settings were saved."));
+    let mut tokens = proto::token::v1::token_service_client::TokenServiceClient::new(
+        test_support::channel(stack.stack().token).await,
+    );
+    let request = proto::token::v1::GetApplicationRequest { app_id: stack.app_id.clone() };
+    let app = tokens.get_application(request.clone()).await.unwrap().into_inner().application.unwrap();
+    let settings = app.settings.unwrap();
+    assert_eq!(app.name, "Support bot");
+    assert_eq!(
+        (settings.session_token_ttl_seconds, settings.access_token_limit, settings.rate_limit_per_second),
+        (3600, 3, 50)
+    );
+    assert!(settings.allow_tokenless_users);
+    let mut forged = form;
+    forged[0] = ("csrf", "0");
+    assert_eq!(browser.post(&settings_path, &forged).await.status(), StatusCode::FORBIDDEN);
+    let mut bad = form;
+    bad[3] = ("access_token_limit", "-1");
+    assert_eq!(browser.post(&settings_path, &bad).await.status(), StatusCode::BAD_REQUEST);
+    let unchanged = tokens.get_application(request).await.unwrap().into_inner().application.unwrap();
+    assert_eq!(unchanged.settings.unwrap().access_token_limit, 3, "a refused form changes nothing");
+
+    // An app key: its secret shown once and working as Sunshine's Basic credential; then deleted.
+    let made = browser.post(&format!("{settings_path}/app-keys"), &[("csrf", &csrf), ("name", "web")]).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let html = made.text().await.unwrap();
+    let at = html.find(r#"id="secret" type="text" readonly value=""#).unwrap()
+        + r#"id="secret" type="text" readonly value=""#.len();
+    let secret = html[at..].split('"').next().unwrap().to_owned();
+    let key_id = shown_id(&html);
+    let users = format!("{}/v2/apps/{}/users/nobody", stack.base, stack.app_id);
+    let authorized = stack.http.get(&users).basic_auth(&key_id, Some(&secret)).send().await.unwrap();
+    assert_eq!(authorized.status(), StatusCode::NOT_FOUND, "the key authenticates (the user does not exist)");
+    let listed = browser.get(&settings_path).await.text().await.unwrap();
+    assert!(listed.contains(&key_id) && !listed.contains(&secret), "listed by id, never by secret");
+    let deleted = browser.post(&format!("{settings_path}/app-keys/{key_id}/delete"), &[("csrf", &csrf)]).await;
+    assert!(deleted.text().await.unwrap().contains("The app key was deleted."));
+    let refused = stack.http.get(&users).basic_auth(&key_id, Some(&secret)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    // An API token of scope app: it signs in to the dashboard and calls the dialects.
+    let made = browser
+        .post(&format!("{settings_path}/api-tokens"), &[("csrf", &csrf), ("name", "ci"), ("scope", "app")])
+        .await;
+    let html = made.text().await.unwrap();
+    let at = html.find(r#"id="secret" type="text" readonly value=""#).unwrap()
+        + r#"id="secret" type="text" readonly value=""#.len();
+    let api_token = html[at..].split('"').next().unwrap().to_owned();
+    let answered = stack.call(reqwest::Method::GET, "/v3/users", &api_token, None).await;
+    assert_eq!(answered.status(), StatusCode::OK);
+
+    // An admin client: created, listed by id, deleted.
+    let made = browser.post(&format!("{settings_path}/admin-clients"), &[("csrf", &csrf), ("name", "kore")]).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let html = made.text().await.unwrap();
+    let client_id = shown_id(&html);
+    assert!(browser.get(&settings_path).await.text().await.unwrap().contains(&client_id));
+    let deleted = browser.post(&format!("{settings_path}/admin-clients/{client_id}/delete"), &[("csrf", &csrf)]).await;
+    assert!(deleted.text().await.unwrap().contains("The admin client was deleted."));
+    assert!(!browser.get(&settings_path).await.text().await.unwrap().contains(&client_id));
 }

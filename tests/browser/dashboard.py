@@ -115,6 +115,20 @@ with sync_playwright() as p:
     page.goto(user_url)
     expect(page.get_by_role("button", name="Deactivate")).to_be_visible()
 
+    # The application's settings: saved, and a credential made with its secret shown once.
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Application")
+    accessible(page, "settings")
+    shot(page, "settings")
+    page.get_by_label("Rate limit (requests per second at each gateway)").fill("25")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("The settings were saved.")
+    expect(page.get_by_label("Rate limit (requests per second at each gateway)")).to_have_value("25")
+    page.get_by_label("Name of a new app key").fill("browser")
+    page.get_by_role("button", name="Create an app key").click()
+    expect(page.get_by_label("Secret")).not_to_have_value("")
+    accessible(page, "secret")
+
     # Another application: not signed in to it, nothing of it shown.
     response = page.goto(f"{URL}/dashboard/apps/{OTHER_APP}/users")
     assert response.status == 404, response.status

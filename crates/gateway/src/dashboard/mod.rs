@@ -78,6 +78,9 @@ pub fn routes() -> Router<Clients> {
         .route("/dashboard/apps/{app_id}/users/{id}/revoke-tokens", post(revoke_tokens))
         .route("/dashboard/apps/{app_id}/users/{id}/active", post(set_active))
         .route("/dashboard/apps/{app_id}/users/{id}/delete", get(confirm_delete).post(delete_user))
+        .route("/dashboard/apps/{app_id}/settings", get(settings).post(save_settings))
+        .route("/dashboard/apps/{app_id}/settings/{kind}", post(create_credential))
+        .route("/dashboard/apps/{app_id}/settings/{kind}/{id}/delete", post(delete_credential))
 }
 
 /// Every dashboard answer: HTML that nothing may frame, script or cache.
@@ -587,6 +590,217 @@ async fn delete_user(
         Ok(_) => {
             tracing::info!(app.id = app_id, user.id = user.id, "user deleted in the dashboard");
             see_other(&format!("/dashboard/apps/{app_id}/users"))
+        }
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+/// What this replica's caller cache holds of the application goes at once (a deleted key, a new
+/// rate limit), as the dialects' own credential calls do; other replicas follow within
+/// `gateway.caller_cache_ms`.
+fn forget_callers(clients: &Clients, app_id: &str) {
+    if let Ok(app_id) = platform::AppId::parse(app_id.to_owned()) {
+        clients.callers.forget_app(&app_id);
+    }
+}
+
+/// A form's CSRF checked against the session's.
+fn form_csrf_ok(body: &Bytes, signed: &Signed) -> bool {
+    let form = serde_urlencoded::from_bytes::<CsrfForm>(body).unwrap_or(CsrfForm { csrf: String::new() });
+    csrf_matches(&form.csrf, &signed.session.csrf)
+}
+
+async fn application_page(clients: &Clients, signed: &Signed, app_id: &str, notice: Option<&str>) -> Response {
+    let chrome = chrome_of(signed, app_id);
+    let mut token = clients.token.clone();
+    let app = match token.get_application(token_pb::GetApplicationRequest { app_id: app_id.to_owned() }).await {
+        Ok(found) => found.into_inner().application.unwrap_or_default(),
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    let keys = match token.list_app_keys(token_pb::ListAppKeysRequest { app_id: app_id.to_owned() }).await {
+        Ok(keys) => keys.into_inner().keys,
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    let admin = match token.list_admin_clients(token_pb::ListAdminClientsRequest { app_id: app_id.to_owned() }).await {
+        Ok(listed) => listed.into_inner().clients,
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    let page_data = pages::AppPage { app: &app, keys: &keys, clients: &admin, notice };
+    page(StatusCode::OK, pages::application(&chrome, &page_data))
+}
+
+async fn settings(State(clients): State<Clients>, headers: HeaderMap, Path(app_id): Path<String>) -> Response {
+    match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => application_page(&clients, &signed, &app_id, None).await,
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    session_token_ttl_seconds: String,
+    #[serde(default)]
+    access_token_limit: String,
+    #[serde(default)]
+    rate_limit_per_second: String,
+    #[serde(default)]
+    unassociated_user_ttl_seconds: String,
+    #[serde(default)]
+    allow_tokenless_users: Option<String>,
+}
+
+async fn save_settings(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path(app_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !form_csrf_ok(&body, &signed) {
+        return forbidden_form();
+    }
+    let chrome = chrome_of(&signed, &app_id);
+    let bad = |message: &str| page(StatusCode::BAD_REQUEST, pages::problem("Not saved", message, Some(&chrome)));
+    let Ok(form) = serde_urlencoded::from_bytes::<SettingsForm>(&body) else {
+        return bad("The form could not be read.");
+    };
+    let number = |value: &str| if value.trim().is_empty() { Ok(0) } else { value.trim().parse::<u64>() };
+    let (Ok(session), Ok(access), Ok(rate), Ok(unassociated)) = (
+        number(&form.session_token_ttl_seconds),
+        number(&form.access_token_limit),
+        number(&form.rate_limit_per_second),
+        number(&form.unassociated_user_ttl_seconds),
+    ) else {
+        return bad("Every number must be a whole number of 0 or more.");
+    };
+    let (Ok(access), Ok(rate)) = (u32::try_from(access), u32::try_from(rate)) else {
+        return bad("The access-token limit and the rate limit must be under 4,294,967,296.");
+    };
+    let settings = token_pb::ApplicationSettings {
+        session_token_ttl_seconds: session,
+        access_token_limit: access,
+        allow_tokenless_users: form.allow_tokenless_users.is_some(),
+        unassociated_user_ttl_seconds: unassociated,
+        rate_limit_per_second: rate,
+    };
+    let name = Some(form.name.trim().to_owned()).filter(|n| !n.is_empty());
+    let request = token_pb::UpdateApplicationRequest { app_id: app_id.clone(), name, settings: Some(settings) };
+    match clients.token.clone().update_application(request).await {
+        Ok(_) => {
+            forget_callers(&clients, &app_id);
+            tracing::info!(app.id = app_id, "application settings saved in the dashboard");
+            application_page(&clients, &signed, &app_id, Some("The settings were saved.")).await
+        }
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+}
+
+/// Creates an API token, app key or admin client (`kind`) and shows its secret once.
+async fn create_credential(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, kind)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !form_csrf_ok(&body, &signed) {
+        return forbidden_form();
+    }
+    let chrome = chrome_of(&signed, &app_id);
+    let form = serde_urlencoded::from_bytes::<NameForm>(&body)
+        .unwrap_or(NameForm { name: String::new(), scope: String::new() });
+    let name = form.name.trim().to_owned();
+    if name.is_empty() {
+        return page(StatusCode::BAD_REQUEST, pages::problem("Not created", "Give it a name.", Some(&chrome)));
+    }
+    let mut token = clients.token.clone();
+    let created = match kind.as_str() {
+        "api-tokens" => {
+            let scope = match form.scope.as_str() {
+                "sensitive-metadata" => token_pb::Scope::SensitiveMetadata,
+                "user-management" => token_pb::Scope::UserManagement,
+                _ => token_pb::Scope::App,
+            };
+            let request = token_pb::CreateApiTokenRequest { app_id: app_id.clone(), name, scopes: vec![scope as i32] };
+            token.create_api_token(request).await.map(|r| {
+                let r = r.into_inner();
+                ("API token", r.info.map(|i| i.id).unwrap_or_default(), r.api_token)
+            })
+        }
+        "app-keys" => {
+            let request = token_pb::CreateAppKeyRequest { app_id: app_id.clone(), display_name: name };
+            token.create_app_key(request).await.map(|r| {
+                let r = r.into_inner();
+                ("app key", r.key.map(|k| k.id).unwrap_or_default(), r.secret)
+            })
+        }
+        "admin-clients" => {
+            let request = token_pb::CreateAdminClientRequest { app_id: app_id.clone(), name, scopes: vec![] };
+            token.create_admin_client(request).await.map(|r| {
+                let r = r.into_inner();
+                ("admin client", r.client.map(|c| c.id).unwrap_or_default(), r.secret)
+            })
+        }
+        _ => return upstream_problem(&tonic::Status::not_found("no such page"), Some(&chrome)),
+    };
+    match created {
+        Ok((what, id, secret)) => {
+            tracing::info!(app.id = app_id, credential.id = id, "credential created in the dashboard");
+            page(StatusCode::OK, pages::secret_once(&chrome, &app_id, what, &id, &secret))
+        }
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+/// Deletes an app key or admin client (`kind`).
+async fn delete_credential(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, kind, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !form_csrf_ok(&body, &signed) {
+        return forbidden_form();
+    }
+    let chrome = chrome_of(&signed, &app_id);
+    let mut token = clients.token.clone();
+    let deleted = match kind.as_str() {
+        "app-keys" => token
+            .delete_app_key(token_pb::DeleteAppKeyRequest { app_id: app_id.clone(), key_id: id.clone() })
+            .await
+            .map(|_| "The app key was deleted."),
+        "admin-clients" => token
+            .delete_admin_client(token_pb::DeleteAdminClientRequest { app_id: app_id.clone(), client_id: id.clone() })
+            .await
+            .map(|_| "The admin client was deleted."),
+        _ => return upstream_problem(&tonic::Status::not_found("no such page"), Some(&chrome)),
+    };
+    match deleted {
+        Ok(notice) => {
+            forget_callers(&clients, &app_id);
+            tracing::info!(app.id = app_id, credential.id = id, "credential deleted in the dashboard");
+            application_page(&clients, &signed, &app_id, Some(notice)).await
         }
         Err(status) => upstream_problem(&status, Some(&chrome)),
     }

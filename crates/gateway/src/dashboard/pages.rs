@@ -38,6 +38,10 @@ pub fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> Markup 
                                         }
                                     }
                                 }
+                                @if let Some(current) = chrome.current {
+                                    li { a href=(format!("/dashboard/apps/{current}/users")) { "Users" } }
+                                    li { a href=(format!("/dashboard/apps/{current}/settings")) { "Settings" } }
+                                }
                                 li { a href="/dashboard/sign-in" { "Add an application" } }
                             }
                         }
@@ -317,6 +321,137 @@ pub fn confirm_delete(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Mar
         }
     };
     layout("Delete user", Some(chrome), body)
+}
+
+/// An application: its settings (editable) and the credentials customers hold.
+pub struct AppPage<'a> {
+    pub app: &'a token_pb::Application,
+    pub keys: &'a [token_pb::AppKey],
+    pub clients: &'a [token_pb::AdminClient],
+    pub notice: Option<&'a str>,
+}
+
+pub fn application(chrome: &Chrome<'_>, page: &AppPage<'_>) -> Markup {
+    let app = page.app;
+    let base = format!("/dashboard/apps/{}/settings", app.id);
+    let settings = app.settings.unwrap_or_default();
+    let body = html! {
+        h1 { "Application " code { (app.id) } }
+        @if let Some(notice) = page.notice { p.notice role="status" { (notice) } }
+        h2 { "Settings" }
+        form.stack method="post" action=(base) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div { label for="name" { "Name" } input #name name="name" value=(app.name) required maxlength="100"; }
+            div {
+                label for="session_ttl" { "Session token lifetime (seconds)" }
+                input #session_ttl name="session_token_ttl_seconds" type="number" min="0" value=(settings.session_token_ttl_seconds) aria-describedby="session_ttl_hint";
+                p.hint #session_ttl_hint { "0: seven days." }
+            }
+            div {
+                label for="access_limit" { "Access tokens per user" }
+                input #access_limit name="access_token_limit" type="number" min="0" value=(settings.access_token_limit) aria-describedby="access_limit_hint";
+                p.hint #access_limit_hint { "0: ten. Issuing one more revokes the oldest." }
+            }
+            div {
+                label for="rate_limit" { "Rate limit (requests per second at each gateway)" }
+                input #rate_limit name="rate_limit_per_second" type="number" min="0" value=(settings.rate_limit_per_second) aria-describedby="rate_limit_hint";
+                p.hint #rate_limit_hint { "0: unlimited." }
+            }
+            div {
+                label for="unassociated_ttl" { "Unassociated end-user lifetime (seconds)" }
+                input #unassociated_ttl name="unassociated_user_ttl_seconds" type="number" min="0" value=(settings.unassociated_user_ttl_seconds) aria-describedby="unassociated_hint";
+                p.hint #unassociated_hint { "End users no conversation includes within it are deleted; 0 turns it off." }
+            }
+            div {
+                label.check for="tokenless" {
+                    input #tokenless name="allow_tokenless_users" type="checkbox" value="true" checked[settings.allow_tokenless_users];
+                    " Allow users to connect without a token (for testing)"
+                }
+            }
+            div { button type="submit" { "Save settings" } }
+        }
+        h2 { "API tokens" }
+        p.hint { "Tokens already made are not listed yet; revoke one with " code { "roster apps" } " or over gRPC." }
+        form.stack method="post" action=(format!("{base}/api-tokens")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div { label for="token_name" { "Name" } input #token_name name="name" required maxlength="100"; }
+            div {
+                label for="token_scope" { "Scope" }
+                select #token_scope name="scope" {
+                    option value="app" { "app: the dialect APIs and this dashboard" }
+                    option value="sensitive-metadata" { "sensitive-metadata: read sealed fields over gRPC" }
+                    option value="user-management" { "user-management: Kore.ai's admin API" }
+                }
+            }
+            div { button type="submit" { "Create an API token" } }
+        }
+        h2 { "App keys" }
+        p.hint { "Sunshine's credentials: HTTP Basic " code { "keyId:secret" } ", and the secret that signs login JWTs." }
+        @if page.keys.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Key id" } th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { span.skip { "Actions" } } } }
+                tbody {
+                    @for key in page.keys {
+                        tr {
+                            td { code { (key.id) } } td { (key.display_name) } td { (instant(key.created_at.as_ref())) }
+                            td {
+                                form.inline method="post" action=(format!("{base}/app-keys/{}/delete", key.id)) {
+                                    input type="hidden" name="csrf" value=(chrome.csrf);
+                                    button.danger type="submit" aria-label=(format!("Delete app key {}", key.id)) { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form.stack method="post" action=(format!("{base}/app-keys")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div { label for="key_name" { "Name of a new app key" } input #key_name name="name" required maxlength="100"; }
+            div { button type="submit" { "Create an app key" } }
+        }
+        h2 { "Admin clients" }
+        p.hint { "Kore.ai's admin API: HS256 JWTs naming the client in " code { "appId" } "." }
+        @if page.clients.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Client id" } th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { span.skip { "Actions" } } } }
+                tbody {
+                    @for client in page.clients {
+                        tr {
+                            td { code { (client.id) } } td { (client.name) } td { (instant(client.created_at.as_ref())) }
+                            td {
+                                form.inline method="post" action=(format!("{base}/admin-clients/{}/delete", client.id)) {
+                                    input type="hidden" name="csrf" value=(chrome.csrf);
+                                    button.danger type="submit" aria-label=(format!("Delete admin client {}", client.id)) { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form.stack method="post" action=(format!("{base}/admin-clients")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div { label for="client_name" { "Name of a new admin client" } input #client_name name="name" required maxlength="100"; }
+            div { button type="submit" { "Create an admin client" } }
+        }
+    };
+    layout("Application", Some(chrome), body)
+}
+
+/// A credential's secret, shown this once.
+pub fn secret_once(chrome: &Chrome<'_>, app_id: &str, what: &str, id: &str, secret: &str) -> Markup {
+    let body = html! {
+        p { a href=(format!("/dashboard/apps/{app_id}/settings")) { "← Back to the application" } }
+        h1 { "New " (what) }
+        p.notice role="status" { "Copy the secret now: it is not shown again, and Roster keeps it only sealed or hashed." }
+        dl { dt { "Id" } dd { code { (id) } } }
+        div {
+            label for="secret" { "Secret" }
+            input #secret type="text" readonly value=(secret);
+        }
+    };
+    layout(&format!("New {what}"), Some(chrome), body)
 }
 
 #[cfg(test)]
