@@ -340,6 +340,15 @@ async fn an_applications_settings_and_credentials_are_managed_from_its_page() {
     let api_token = html[at..].split('"').next().unwrap().to_owned();
     let answered = stack.call(reqwest::Method::GET, "/v3/users", &api_token, None).await;
     assert_eq!(answered.status(), StatusCode::OK);
+    let token_id = shown_id(&html);
+    let listed = browser.get(&settings_path).await.text().await.unwrap();
+    assert!(listed.contains(&token_id) && !listed.contains(&api_token), "listed by id, never by value");
+    let revoked = browser.post(&format!("{settings_path}/api-tokens/{token_id}/delete"), &[("csrf", &csrf)]).await;
+    assert!(revoked.text().await.unwrap().contains("The API token was revoked."));
+    let refused = stack.call(reqwest::Method::GET, "/v3/users", &api_token, None).await;
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(refused["code"], 400401, "refused at once by this replica: {refused}");
+    assert!(!browser.get(&settings_path).await.text().await.unwrap().contains(&token_id));
 
     // An admin client: created, listed by id, deleted.
     let made = browser.post(&format!("{settings_path}/admin-clients"), &[("csrf", &csrf), ("name", "kore")]).await;

@@ -617,6 +617,10 @@ async fn application_page(clients: &Clients, signed: &Signed, app_id: &str, noti
         Ok(found) => found.into_inner().application.unwrap_or_default(),
         Err(status) => return upstream_problem(&status, Some(&chrome)),
     };
+    let api_tokens = match token.list_api_tokens(token_pb::ListApiTokensRequest { app_id: app_id.to_owned() }).await {
+        Ok(listed) => listed.into_inner().tokens,
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
     let keys = match token.list_app_keys(token_pb::ListAppKeysRequest { app_id: app_id.to_owned() }).await {
         Ok(keys) => keys.into_inner().keys,
         Err(status) => return upstream_problem(&status, Some(&chrome)),
@@ -625,7 +629,7 @@ async fn application_page(clients: &Clients, signed: &Signed, app_id: &str, noti
         Ok(listed) => listed.into_inner().clients,
         Err(status) => return upstream_problem(&status, Some(&chrome)),
     };
-    let page_data = pages::AppPage { app: &app, keys: &keys, clients: &admin, notice };
+    let page_data = pages::AppPage { app: &app, tokens: &api_tokens, keys: &keys, clients: &admin, notice };
     page(StatusCode::OK, pages::application(&chrome, &page_data))
 }
 
@@ -769,7 +773,7 @@ async fn create_credential(
     }
 }
 
-/// Deletes an app key or admin client (`kind`).
+/// Revokes an API token, or deletes an app key or admin client (`kind`).
 async fn delete_credential(
     State(clients): State<Clients>,
     headers: HeaderMap,
@@ -786,6 +790,10 @@ async fn delete_credential(
     let chrome = chrome_of(&signed, &app_id);
     let mut token = clients.token.clone();
     let deleted = match kind.as_str() {
+        "api-tokens" => token
+            .revoke_api_token(token_pb::RevokeApiTokenRequest { app_id: app_id.clone(), api_token_id: id.clone() })
+            .await
+            .map(|_| "The API token was revoked."),
         "app-keys" => token
             .delete_app_key(token_pb::DeleteAppKeyRequest { app_id: app_id.clone(), key_id: id.clone() })
             .await

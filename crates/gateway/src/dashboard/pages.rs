@@ -259,6 +259,19 @@ fn instant(ts: Option<&proto::Timestamp>) -> String {
     })
 }
 
+fn scopes(scopes: &[i32]) -> String {
+    let names: Vec<&str> = scopes
+        .iter()
+        .map(|s| match token_pb::Scope::try_from(*s) {
+            Ok(token_pb::Scope::App) => "app",
+            Ok(token_pb::Scope::SensitiveMetadata) => "sensitive-metadata",
+            Ok(token_pb::Scope::UserManagement) => "user-management",
+            _ => "?",
+        })
+        .collect();
+    names.join(", ")
+}
+
 fn origin(origin: i32) -> &'static str {
     match pb::Origin::try_from(origin) {
         Ok(pb::Origin::Api) => "API",
@@ -326,6 +339,7 @@ pub fn confirm_delete(chrome: &Chrome<'_>, app_id: &str, user: &pb::User) -> Mar
 /// An application: its settings (editable) and the credentials customers hold.
 pub struct AppPage<'a> {
     pub app: &'a token_pb::Application,
+    pub tokens: &'a [token_pb::ApiTokenInfo],
     pub keys: &'a [token_pb::AppKey],
     pub clients: &'a [token_pb::AdminClient],
     pub notice: Option<&'a str>,
@@ -371,7 +385,25 @@ pub fn application(chrome: &Chrome<'_>, page: &AppPage<'_>) -> Markup {
             div { button type="submit" { "Save settings" } }
         }
         h2 { "API tokens" }
-        p.hint { "Tokens already made are not listed yet; revoke one with " code { "roster apps" } " or over gRPC." }
+        p.hint { "Listed by id and name; their values are never shown again. Revoking the token this session signed in with signs it out of the application." }
+        @if page.tokens.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Id" } th scope="col" { "Name" } th scope="col" { "Scopes" } th scope="col" { "Created" } th scope="col" { span.skip { "Actions" } } } }
+                tbody {
+                    @for token in page.tokens {
+                        tr {
+                            td { code { (token.id) } } td { (token.name) } td { (scopes(&token.scopes)) } td { (instant(token.created_at.as_ref())) }
+                            td {
+                                form.inline method="post" action=(format!("{base}/api-tokens/{}/delete", token.id)) {
+                                    input type="hidden" name="csrf" value=(chrome.csrf);
+                                    button.danger type="submit" aria-label=(format!("Revoke API token {}", token.id)) { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         form.stack method="post" action=(format!("{base}/api-tokens")) {
             input type="hidden" name="csrf" value=(chrome.csrf);
             div { label for="token_name" { "Name" } input #token_name name="name" required maxlength="100"; }

@@ -84,6 +84,12 @@ impl Tokens {
         Ok((token, secret))
     }
 
+    /// The application's live API tokens (ids, names, scopes; never values).
+    pub async fn list_api_tokens(&self, app_id: &AppId) -> Result<Vec<ApiToken>, TokenError> {
+        self.get_application(app_id).await?;
+        Ok(self.store.list_api_tokens(app_id).await?)
+    }
+
     pub async fn revoke_api_token(&self, app_id: &AppId, id: &str) -> Result<(), TokenError> {
         let hash = self
             .store

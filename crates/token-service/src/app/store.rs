@@ -54,6 +54,8 @@ pub trait ApplicationStore: Send + Sync {
     async fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
     /// A live (unrevoked) token by its hash.
     async fn find_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// The application's live (unrevoked) tokens, oldest first.
+    async fn list_api_tokens(&self, app_id: &AppId) -> Result<Vec<ApiToken>, StoreError>;
     /// Marks the token revoked; returns its hash, or `None` when no live token had that id.
     async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<String>, StoreError>;
 }

@@ -243,6 +243,16 @@ impl TokenService for TokenGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn list_api_tokens(
+        &self,
+        request: Request<pb::ListApiTokensRequest>,
+    ) -> Result<Response<pb::ListApiTokensResponse>, Status> {
+        let pb::ListApiTokensRequest { app_id } = request.into_inner();
+        let tokens = self.tokens.list_api_tokens(&convert::app_id(app_id)?).await?;
+        Ok(Response::new(pb::ListApiTokensResponse { tokens: tokens.into_iter().map(Into::into).collect() }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn start_console_session(
         &self,
         request: Request<pb::StartConsoleSessionRequest>,

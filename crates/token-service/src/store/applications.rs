@@ -72,6 +72,18 @@ impl ApplicationStore for SeaTokenStore {
         Ok(row.map(into_api_token).transpose()?)
     }
 
+    async fn list_api_tokens(&self, app_id: &AppId) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = api_tokens::Entity::find()
+            .filter(api_tokens::Column::AppId.eq(app_id.as_str()))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .order_by_asc(api_tokens::Column::CreatedAt)
+            .order_by_asc(api_tokens::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(unexpected)?;
+        Ok(rows.into_iter().map(into_api_token).collect::<anyhow::Result<_>>()?)
+    }
+
     async fn revoke_api_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<String>, StoreError> {
         let row = revoke_one::<api_tokens::Entity>(&self.db, app_id, id, now).await?;
         Ok(row.map(|row| row.token_hash))
