@@ -225,6 +225,22 @@ async fn a_users_tokens_state_and_deletion_are_managed_from_its_page() {
     let csrf = csrf_of(&page);
     assert!(page.contains("Access tokens") && !page.contains(&access), "token ids, never values");
 
+    // Metadata edited: a value set, then removed; a form without a key refused.
+    let set =
+        browser.post(&format!("{user_path}/metadata"), &[("csrf", &csrf), ("key", "tier"), ("value", "gold")]).await;
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stack.ok(reqwest::Method::GET, "/v3/users/dora", None).await["metadata"]["tier"], "gold");
+    let keyless =
+        browser.post(&format!("{user_path}/metadata"), &[("csrf", &csrf), ("key", " "), ("value", "x")]).await;
+    assert_eq!(keyless.status(), StatusCode::BAD_REQUEST);
+    let removed = browser.post(&format!("{user_path}/metadata/delete"), &[("csrf", &csrf), ("key", "tier")]).await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let metadata = stack.ok(reqwest::Method::GET, "/v3/users/dora", None).await["metadata"].clone();
+    assert!(metadata.get("tier").is_none(), "{metadata}");
+    let forged =
+        browser.post(&format!("{user_path}/metadata"), &[("csrf", "x"), ("key", "tier"), ("value", "y")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
     // A session token, shown once, that token-service accepts.
     let issued = browser.post(&format!("{user_path}/session-token"), &[("csrf", &csrf)]).await;
     assert_eq!(issued.status(), StatusCode::OK);

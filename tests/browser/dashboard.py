@@ -77,9 +77,22 @@ with sync_playwright() as p:
     page.get_by_label("Metadata (optional)").fill('{"source": "dashboard"}')
     page.get_by_role("button", name="Create user").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("browser-user")
-    expect(page.get_by_role("cell", name="dashboard")).to_be_visible()
+    expect(page.get_by_role("cell", name="dashboard", exact=True)).to_be_visible()
     accessible(page, "user")
     shot(page, "user")
+
+    # Its metadata edited: a value changed, another added, one removed.
+    page.get_by_label("Key", exact=True).fill("source")
+    page.get_by_label("Value", exact=True).fill("edited in a browser")
+    page.get_by_role("button", name="Set", exact=True).click()
+    expect(page.get_by_role("cell", name="edited in a browser")).to_be_visible()
+    page.get_by_label("Key", exact=True).fill("tier")
+    page.get_by_label("Value", exact=True).fill("gold")
+    page.get_by_role("button", name="Set", exact=True).click()
+    expect(page.get_by_role("cell", name="gold")).to_be_visible()
+    page.get_by_role("button", name="Remove metadata tier").click()
+    expect(page.get_by_role("cell", name="gold")).to_have_count(0)
+    accessible(page, "user edited")
 
     # Found by search.
     page.get_by_role("link", name="All users").click()

@@ -78,6 +78,8 @@ pub fn routes() -> Router<Clients> {
         .route("/dashboard/apps/{app_id}/users/{id}/revoke-tokens", post(revoke_tokens))
         .route("/dashboard/apps/{app_id}/users/{id}/active", post(set_active))
         .route("/dashboard/apps/{app_id}/users/{id}/delete", get(confirm_delete).post(delete_user))
+        .route("/dashboard/apps/{app_id}/users/{id}/metadata", post(set_metadata))
+        .route("/dashboard/apps/{app_id}/users/{id}/metadata/delete", post(remove_metadata))
         .route("/dashboard/apps/{app_id}/settings", get(settings).post(save_settings))
         .route("/dashboard/apps/{app_id}/settings/{kind}", post(create_credential))
         .route("/dashboard/apps/{app_id}/settings/{kind}/{id}/delete", post(delete_credential))
@@ -810,6 +812,75 @@ async fn delete_credential(
             tracing::info!(app.id = app_id, credential.id = id, "credential deleted in the dashboard");
             application_page(&clients, &signed, &app_id, Some(notice)).await
         }
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+#[derive(Deserialize)]
+struct MetadataForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// Sets one metadata value (a string; the registry checks key and value as for the dialects).
+async fn set_metadata(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, Some(&body)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let chrome = chrome_of(&signed, &app_id);
+    let form = serde_urlencoded::from_bytes::<MetadataForm>(&body)
+        .unwrap_or(MetadataForm { key: String::new(), value: String::new() });
+    let key = form.key.trim().to_owned();
+    if key.is_empty() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            pages::problem("Not set", "A metadata value needs a key.", Some(&chrome)),
+        );
+    }
+    let value = registry_pb::MetadataValue { kind: Some(registry_pb::metadata_value::Kind::StringValue(form.value)) };
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
+    let request = registry_pb::SetMetadataRequest {
+        app_id: app_id.clone(),
+        lookup: Some(lookup),
+        metadata: [(key, value)].into(),
+        mode: registry_pb::MetadataWriteMode::Upsert.into(),
+    };
+    match clients.registry.clone().set_metadata(request).await {
+        Ok(_) => see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id)),
+        Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+async fn remove_metadata(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path((app_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (signed, user) = match acting_on(&clients, &headers, &app_id, id, Some(&body)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let chrome = chrome_of(&signed, &app_id);
+    let form = serde_urlencoded::from_bytes::<MetadataForm>(&body)
+        .unwrap_or(MetadataForm { key: String::new(), value: String::new() });
+    if form.key.is_empty() {
+        // An empty list would delete every key: never from this button.
+        return page(StatusCode::BAD_REQUEST, pages::problem("Not removed", "The form named no key.", Some(&chrome)));
+    }
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
+    let request =
+        registry_pb::DeleteMetadataRequest { app_id: app_id.clone(), lookup: Some(lookup), keys: vec![form.key] };
+    match clients.registry.clone().delete_metadata(request).await {
+        Ok(_) => see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id)),
         Err(status) => upstream_problem(&status, Some(&chrome)),
     }
 }

@@ -195,9 +195,29 @@ pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User, tokens: &[token_
         h2 { "Metadata" }
         @if metadata.is_empty() { p { "None." } } @else {
             table {
-                thead { tr { th scope="col" { "Key" } th scope="col" { "Value" } } }
-                tbody { @for (key, value) in &metadata { tr { td { code { (key) } } td { (value) } } } }
+                thead { tr { th scope="col" { "Key" } th scope="col" { "Value" } th scope="col" { span.skip { "Actions" } } } }
+                tbody {
+                    @for (key, value) in &metadata {
+                        tr {
+                            td { code { (key) } }
+                            td { (value) }
+                            td {
+                                form.inline method="post" action=(format!("{base}/metadata/delete")) {
+                                    input type="hidden" name="csrf" value=(chrome.csrf);
+                                    input type="hidden" name="key" value=(key);
+                                    button.quiet type="submit" aria-label=(format!("Remove metadata {key}")) { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
             }
+        }
+        form.search method="post" action=(format!("{base}/metadata")) aria-label="Set a metadata value" {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div { label for="meta_key" { "Key" } input #meta_key name="key" required maxlength="128"; }
+            div { label for="meta_value" { "Value" } input #meta_value name="value" maxlength="190"; }
+            div { button type="submit" { "Set" } }
         }
         h2 { "Identities" }
         @if user.identities.is_empty() { p { "None." } } @else {
