@@ -376,3 +376,35 @@ async fn an_applications_settings_and_credentials_are_managed_from_its_page() {
     assert!(deleted.text().await.unwrap().contains("The admin client was deleted."));
     assert!(!browser.get(&settings_path).await.text().await.unwrap().contains(&client_id));
 }
+
+#[tokio::test]
+async fn webhooks_and_their_delivery_log_are_shown() {
+    use proto::events::v1 as events_pb;
+    let stack = crate::helpers::spawn_stack_with(Backend::Sqlite, false, crate::webhooks_sendbird::quick).await;
+    let mut receiver = crate::receiver::Receiver::start(0).await;
+    let body = json!({"enabled": true, "url": receiver.url(), "enabled_events": ["*"]});
+    stack.ok(reqwest::Method::PUT, "/v3/applications/settings/webhook", Some(body)).await;
+    let user = json!({ "user_id": "hooked", "nickname": "Hooked", "profile_url": "" });
+    stack.ok(reqwest::Method::POST, "/v3/users", Some(user)).await;
+    receiver.next_delivered().await;
+    crate::webhooks_sendbird::wait_for(&stack, events_pb::DeliveryStatus::Delivered, 1).await;
+
+    let mut browser = Browser::new(&stack);
+    browser.sign_in(&stack.token).await;
+    let path = format!("/dashboard/apps/{}/webhooks", stack.app_id);
+    let page = browser.get(&path).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&receiver.url()) && html.contains("Sendbird"), "the subscription: {html}");
+    assert!(
+        html.contains("user.created") && html.contains("delivered") && html.contains("HTTP 200"),
+        "the log: {html}"
+    );
+    let dead_only = browser.get(&format!("{path}?status=dead")).await.text().await.unwrap();
+    assert!(dead_only.contains("No deliveries."), "filtered by status");
+    let csrf = csrf_of(&html);
+    let redelivered = browser.post(&format!("{path}/redeliver"), &[("csrf", &csrf)]).await;
+    assert_eq!(redelivered.status(), StatusCode::OK);
+    assert!(redelivered.text().await.unwrap().contains("0 dead deliveries will be sent again."));
+    assert_eq!(browser.post(&format!("{path}/redeliver"), &[("csrf", "x")]).await.status(), StatusCode::FORBIDDEN);
+}

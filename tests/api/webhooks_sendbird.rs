@@ -17,7 +17,7 @@ use crate::{
     receiver::{Received, Receiver},
 };
 
-fn quick(settings: &mut platform::Settings) {
+pub fn quick(settings: &mut platform::Settings) {
     settings.webhooks.first_retry_ms = 20;
     settings.webhooks.idle_poll_ms = 20;
 }

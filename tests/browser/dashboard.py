@@ -142,6 +142,11 @@ with sync_playwright() as p:
     expect(page.get_by_label("Secret")).not_to_have_value("")
     accessible(page, "secret")
 
+    # Webhooks: the subscriptions and the delivery log.
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    accessible(page, "webhooks")
+
     # Another application: not signed in to it, nothing of it shown.
     response = page.goto(f"{URL}/dashboard/apps/{OTHER_APP}/users")
     assert response.status == 404, response.status

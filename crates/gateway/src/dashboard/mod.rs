@@ -18,7 +18,7 @@ use axum::{
     routing::{get, post},
 };
 use maud::Markup;
-use proto::{registry::v1 as registry_pb, token::v1 as token_pb};
+use proto::{events::v1 as events_pb, registry::v1 as registry_pb, token::v1 as token_pb};
 use serde::Deserialize;
 
 use crate::clients::Clients;
@@ -80,6 +80,8 @@ pub fn routes() -> Router<Clients> {
         .route("/dashboard/apps/{app_id}/users/{id}/delete", get(confirm_delete).post(delete_user))
         .route("/dashboard/apps/{app_id}/users/{id}/metadata", post(set_metadata))
         .route("/dashboard/apps/{app_id}/users/{id}/metadata/delete", post(remove_metadata))
+        .route("/dashboard/apps/{app_id}/webhooks", get(webhooks))
+        .route("/dashboard/apps/{app_id}/webhooks/redeliver", post(redeliver))
         .route("/dashboard/apps/{app_id}/settings", get(settings).post(save_settings))
         .route("/dashboard/apps/{app_id}/settings/{kind}", post(create_credential))
         .route("/dashboard/apps/{app_id}/settings/{kind}/{id}/delete", post(delete_credential))
@@ -882,5 +884,95 @@ async fn remove_metadata(
     match clients.registry.clone().delete_metadata(request).await {
         Ok(_) => see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id)),
         Err(status) => upstream_problem(&status, Some(&chrome)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DeliveriesQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    after: String,
+}
+
+async fn webhooks_page(
+    clients: &Clients,
+    signed: &Signed,
+    app_id: &str,
+    query: &DeliveriesQuery,
+    notice: Option<&str>,
+) -> Response {
+    let chrome = chrome_of(signed, app_id);
+    let mut events = clients.events.clone();
+    let request = events_pb::ListSubscriptionsRequest { app_id: app_id.to_owned(), ..Default::default() };
+    let subscriptions = match events.list_subscriptions(request).await {
+        Ok(listed) => listed.into_inner().subscriptions,
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    let (status, status_name) = match query.status.as_str() {
+        "pending" => (events_pb::DeliveryStatus::Pending, "pending"),
+        "delivered" => (events_pb::DeliveryStatus::Delivered, "delivered"),
+        "dead" => (events_pb::DeliveryStatus::Dead, "dead"),
+        _ => (events_pb::DeliveryStatus::Unspecified, ""),
+    };
+    let request = events_pb::ListDeliveriesRequest {
+        app_id: app_id.to_owned(),
+        status: status.into(),
+        subscription_id: String::new(),
+        page_token: query.after.clone(),
+        page_size: 50,
+    };
+    let (deliveries, next) = match events.list_deliveries(request).await {
+        Ok(listed) => {
+            let listed = listed.into_inner();
+            (listed.deliveries, (!listed.next_page_token.is_empty()).then_some(listed.next_page_token))
+        }
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
+    let page_data = pages::WebhooksPage {
+        app_id,
+        subscriptions: &subscriptions,
+        deliveries: &deliveries,
+        status: status_name,
+        next,
+        notice,
+    };
+    page(StatusCode::OK, pages::webhooks(&chrome, &page_data))
+}
+
+async fn webhooks(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path(app_id): Path<String>,
+    Query(query): Query<DeliveriesQuery>,
+) -> Response {
+    match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => webhooks_page(&clients, &signed, &app_id, &query, None).await,
+        Err(response) => response,
+    }
+}
+
+async fn redeliver(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    Path(app_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let signed = match session_for(&clients, &headers, &app_id).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !form_csrf_ok(&body, &signed) {
+        return forbidden_form();
+    }
+    let request = events_pb::RedeliverDeliveriesRequest { app_id: app_id.clone(), ..Default::default() };
+    match clients.events.clone().redeliver_deliveries(request).await {
+        Ok(done) => {
+            let count = done.into_inner().redelivered;
+            tracing::info!(app.id = app_id, count, "dead deliveries redelivered from the dashboard");
+            let notice = format!("{count} dead deliveries will be sent again.");
+            webhooks_page(&clients, &signed, &app_id, &DeliveriesQuery::default(), Some(&notice)).await
+        }
+        Err(status) => upstream_problem(&status, Some(&chrome_of(&signed, &app_id))),
     }
 }

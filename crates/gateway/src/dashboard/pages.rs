@@ -2,7 +2,7 @@
 //! link, a header with the applications signed in to and sign-out, a `main` with one `h1`.
 
 use maud::{DOCTYPE, Markup, html};
-use proto::{registry::v1 as pb, token::v1 as token_pb};
+use proto::{events::v1 as events_pb, registry::v1 as pb, token::v1 as token_pb};
 
 /// What the header shows of a signed-in session.
 pub struct Chrome<'a> {
@@ -40,6 +40,7 @@ pub fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> Markup 
                                 }
                                 @if let Some(current) = chrome.current {
                                     li { a href=(format!("/dashboard/apps/{current}/users")) { "Users" } }
+                                    li { a href=(format!("/dashboard/apps/{current}/webhooks")) { "Webhooks" } }
                                     li { a href=(format!("/dashboard/apps/{current}/settings")) { "Settings" } }
                                 }
                                 li { a href="/dashboard/sign-in" { "Add an application" } }
@@ -504,6 +505,105 @@ pub fn secret_once(chrome: &Chrome<'_>, app_id: &str, what: &str, id: &str, secr
         }
     };
     layout(&format!("New {what}"), Some(chrome), body)
+}
+
+/// The application's webhook subscriptions and the delivery log, newest first.
+pub struct WebhooksPage<'a> {
+    pub app_id: &'a str,
+    pub subscriptions: &'a [events_pb::Subscription],
+    pub deliveries: &'a [events_pb::Delivery],
+    pub status: &'a str,
+    pub next: Option<String>,
+    pub notice: Option<&'a str>,
+}
+
+const DELIVERY_STATUS: [(&str, &str); 4] =
+    [("", "Every status"), ("pending", "Pending"), ("delivered", "Delivered"), ("dead", "Dead (given up)")];
+
+pub fn webhooks(chrome: &Chrome<'_>, page: &WebhooksPage<'_>) -> Markup {
+    let base = format!("/dashboard/apps/{}/webhooks", page.app_id);
+    let body = html! {
+        h1 { "Webhooks" }
+        @if let Some(notice) = page.notice { p.notice role="status" { (notice) } }
+        p.hint { "Subscriptions are made with each dialect's own API (Sendbird's webhook settings, Ada's webhooks, Sunshine's integrations); see docs/events.md." }
+        h2 { "Subscriptions" }
+        @if page.subscriptions.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Id" } th scope="col" { "Format" } th scope="col" { "Target" } th scope="col" { "Events" } th scope="col" { "State" } } }
+                tbody {
+                    @for s in page.subscriptions {
+                        tr {
+                            td { code { (s.id) } }
+                            td { (format_name(s.format)) }
+                            td { (s.target) }
+                            td { (s.event_types.join(", ")) }
+                            td { @if s.enabled { "enabled" } @else { "disabled" } }
+                        }
+                    }
+                }
+            }
+        }
+        h2 #deliveries { "Delivery log" }
+        form.search method="get" action=(base) aria-label="Filter deliveries" {
+            div {
+                label for="status" { "Status" }
+                select #status name="status" {
+                    @for (value, label) in DELIVERY_STATUS {
+                        option value=(value) selected[page.status == value] { (label) }
+                    }
+                }
+            }
+            div { button type="submit" { "Show" } }
+        }
+        @if page.deliveries.is_empty() { p { "No deliveries." } } @else {
+            table {
+                thead { tr { th scope="col" { "Event" } th scope="col" { "Subscription" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { "Created" } } }
+                tbody {
+                    @for d in page.deliveries {
+                        tr {
+                            td { (d.event.as_ref().map_or("", |e| e.r#type.as_str())) }
+                            td { code { (d.subscription_id) } }
+                            td { (delivery_status(d.status)) }
+                            td { (d.attempts) }
+                            td {
+                                @if d.last_status > 0 { "HTTP " (d.last_status) " " }
+                                (d.last_error)
+                            }
+                            td { (instant(Some(&proto::timestamp_from_millis(d.created_at)))) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = &page.next {
+            p { a href=(format!("{base}?status={}&after={next}", page.status)) rel="next" { "Older deliveries" } }
+        }
+        form.stack method="post" action=(format!("{base}/redeliver")) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            p.hint { "Dead deliveries (retries given up) are sent again from the start." }
+            div { button.quiet type="submit" { "Redeliver every dead delivery" } }
+        }
+    };
+    layout("Webhooks", Some(chrome), body)
+}
+
+fn format_name(format: i32) -> &'static str {
+    match events_pb::Format::try_from(format) {
+        Ok(events_pb::Format::Sendbird) => "Sendbird",
+        Ok(events_pb::Format::Sunshine) => "Sunshine",
+        Ok(events_pb::Format::Ada) => "Ada",
+        Ok(events_pb::Format::Email) => "activation email",
+        _ => "—",
+    }
+}
+
+fn delivery_status(status: i32) -> &'static str {
+    match events_pb::DeliveryStatus::try_from(status) {
+        Ok(events_pb::DeliveryStatus::Pending) => "pending",
+        Ok(events_pb::DeliveryStatus::Delivered) => "delivered",
+        Ok(events_pb::DeliveryStatus::Dead) => "dead",
+        _ => "—",
+    }
 }
 
 #[cfg(test)]
