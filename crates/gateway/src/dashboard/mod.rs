@@ -2,7 +2,8 @@
 //! (no second path to any database). Sign-in with an application's API token starts a session
 //! in token-service (`session`); every page after names the application in its path and is
 //! served only when the session holds it. Pages carry a CSP that allows nothing but this
-//! origin's stylesheet, and are never cached.
+//! origin's stylesheet and one script (the copy buttons; everything works without it), and are
+//! never cached.
 
 mod pages;
 mod session;
@@ -70,6 +71,7 @@ pub fn routes() -> Router<Clients> {
     Router::new()
         .route("/dashboard", get(home))
         .route("/dashboard/static/roster.css", get(stylesheet))
+        .route("/dashboard/static/copy.js", get(copy_script))
         .route("/dashboard/sign-in", get(sign_in_page).post(sign_in))
         .route("/dashboard/sign-out", post(sign_out))
         .route("/dashboard/apps/{app_id}/users", get(users).post(create_user))
@@ -94,7 +96,8 @@ fn page(status: StatusCode, markup: Markup) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -129,6 +132,15 @@ async fn stylesheet() -> Response {
     let mut response = include_str!("static/roster.css").into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+async fn copy_script() -> Response {
+    let mut response = include_str!("static/copy.js").into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response

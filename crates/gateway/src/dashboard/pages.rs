@@ -21,6 +21,7 @@ pub fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> Markup 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Roster" }
                 link rel="stylesheet" href="/dashboard/static/roster.css";
+                script src="/dashboard/static/copy.js" defer {}
             }
             body {
                 a.skip href="#main" { "Skip to the content" }
@@ -333,7 +334,9 @@ pub fn issued_token(
         div {
             label for="token" { "Session token" }
             input #token type="text" readonly value=(token) aria-describedby="token_hint";
-            p.hint #token_hint { "Select the field and copy (Ctrl+C or ⌘C)." }
+            p.hint #token_hint { "Select the field and copy (Ctrl+C or ⌘C), or use the button." }
+            button.quiet type="button" data-copy="token" hidden { "Copy" }
+            " " span #token_copied role="status" {}
         }
     };
     layout("Session token", Some(chrome), body)
@@ -502,6 +505,8 @@ pub fn secret_once(chrome: &Chrome<'_>, app_id: &str, what: &str, id: &str, secr
         div {
             label for="secret" { "Secret" }
             input #secret type="text" readonly value=(secret);
+            button.quiet type="button" data-copy="secret" hidden { "Copy" }
+            " " span #secret_copied role="status" {}
         }
     };
     layout(&format!("New {what}"), Some(chrome), body)
