@@ -408,3 +408,27 @@ async fn webhooks_and_their_delivery_log_are_shown() {
     assert!(redelivered.text().await.unwrap().contains("0 dead deliveries will be sent again."));
     assert_eq!(browser.post(&format!("{path}/redeliver"), &[("csrf", "x")]).await.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn sensitive_metadata_shows_its_field_names_never_its_values() {
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let body = json!({ "profile": { "first_name": "Sam",
+        "sensitive_metadata": { "fields": { "national_id": "123-45-6789", "auth_token": "tok_secret_value" } } } });
+    let created = stack
+        .http
+        .post(format!("{}/api/v2/end-users/", stack.base))
+        .bearer_auth(&stack.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<serde_json::Value>().await.unwrap()["end_user_id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&stack);
+    browser.sign_in(&stack.token).await;
+    let page = browser.get(&format!("/dashboard/apps/{}/users/{id}", stack.app_id)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<code>auth_token</code>") && html.contains("<code>national_id</code>"), "{html}");
+    assert!(!html.contains("123-45-6789") && !html.contains("tok_secret_value"), "never the values");
+}

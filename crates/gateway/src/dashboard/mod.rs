@@ -466,9 +466,17 @@ async fn user(
         Err(response) => return response,
     };
     let chrome = chrome_of(&signed, &app_id);
+    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
+    let request = registry_pb::ListSensitiveFieldNamesRequest { app_id: app_id.clone(), lookup: Some(lookup) };
+    let sensitive = match clients.registry.clone().list_sensitive_field_names(request).await {
+        Ok(names) => names.into_inner().names,
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
     let request = token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
     match clients.token.clone().list_access_tokens(request).await {
-        Ok(tokens) => page(StatusCode::OK, pages::user(&chrome, &app_id, &user, &tokens.into_inner().tokens)),
+        Ok(tokens) => {
+            page(StatusCode::OK, pages::user(&chrome, &app_id, &user, &sensitive, &tokens.into_inner().tokens))
+        }
         Err(status) => upstream_problem(&status, Some(&chrome)),
     }
 }

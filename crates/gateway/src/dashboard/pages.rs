@@ -171,7 +171,13 @@ pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {
     layout("Users", Some(chrome), body)
 }
 
-pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User, tokens: &[token_pb::AccessTokenInfo]) -> Markup {
+pub fn user(
+    chrome: &Chrome<'_>,
+    app_id: &str,
+    user: &pb::User,
+    sensitive: &[String],
+    tokens: &[token_pb::AccessTokenInfo],
+) -> Markup {
     let base = format!("/dashboard/apps/{app_id}/users/{}", user.id);
     let profile = user.profile.clone().unwrap_or_default();
     let mut metadata: Vec<(&String, String)> = user.metadata.iter().map(|(k, v)| (k, metadata_value(v))).collect();
@@ -220,6 +226,11 @@ pub fn user(chrome: &Chrome<'_>, app_id: &str, user: &pb::User, tokens: &[token_
             div { label for="meta_key" { "Key" } input #meta_key name="key" required maxlength="128"; }
             div { label for="meta_value" { "Value" } input #meta_value name="value" maxlength="190"; }
             div { button type="submit" { "Set" } }
+        }
+        h2 { "Sensitive metadata" }
+        @if sensitive.is_empty() { p { "None." } } @else {
+            p.hint { "Field names only: the values are sealed and readable only over gRPC with a token of the sensitive-metadata scope." }
+            ul { @for name in sensitive { li { code { (name) } } } }
         }
         h2 { "Identities" }
         @if user.identities.is_empty() { p { "None." } } @else {

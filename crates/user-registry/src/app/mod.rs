@@ -258,6 +258,12 @@ impl Registry {
         Ok(fields)
     }
 
+    /// The names of the user's sensitive fields, never their values.
+    pub async fn sensitive_field_names(&self, app_id: &AppId, lookup: &Lookup) -> Result<Vec<String>, RegistryError> {
+        let fields = self.store.find_sensitive(app_id, lookup).await?;
+        Ok(fields.into_entries().into_keys().collect())
+    }
+
     /// Refuses a caller whose API token (of this application) lacks the sensitive-metadata scope.
     pub async fn authorize_sensitive(&self, app_id: &AppId, api_token: Option<&str>) -> Result<(), RegistryError> {
         let allowed = match api_token {

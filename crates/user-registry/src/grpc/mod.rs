@@ -463,6 +463,16 @@ impl RegistryService for RegistryGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn list_sensitive_field_names(
+        &self,
+        request: Request<pb::ListSensitiveFieldNamesRequest>,
+    ) -> Result<Response<pb::ListSensitiveFieldNamesResponse>, Status> {
+        let pb::ListSensitiveFieldNamesRequest { app_id, lookup } = request.into_inner();
+        let names = self.registry.sensitive_field_names(&convert::app_id(app_id)?, &convert::lookup(lookup)?).await?;
+        Ok(Response::new(pb::ListSensitiveFieldNamesResponse { names }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn get_sensitive_metadata(
         &self,
         request: Request<pb::GetSensitiveMetadataRequest>,
