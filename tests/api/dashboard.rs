@@ -432,3 +432,45 @@ async fn sensitive_metadata_shows_its_field_names_never_its_values() {
     assert!(html.contains("<code>auth_token</code>") && html.contains("<code>national_id</code>"), "{html}");
     assert!(!html.contains("123-45-6789") && !html.contains("tok_secret_value"), "never the values");
 }
+
+#[tokio::test]
+async fn a_users_context_objects_and_conversations_are_shown() {
+    use proto::context::v1::{self as context_pb, context_service_client::ContextServiceClient};
+    let stack = spawn_stack(Backend::Sqlite, false).await;
+    let body = json!({ "user_id": "erin", "nickname": "Erin", "profile_url": "" });
+    stack.ok(reqwest::Method::POST, "/v3/users", Some(body)).await;
+    let mut registry = crate::sunshine::registry(&stack).await;
+    let lookup =
+        proto::registry::v1::UserLookup { key: Some(proto::registry::v1::user_lookup::Key::UserId("erin".into())) };
+    let request = proto::registry::v1::GetUserRequest { app_id: stack.app_id.clone(), lookup: Some(lookup) };
+    let id = registry.get_user(request).await.unwrap().into_inner().user.unwrap().id;
+    let mut context = ContextServiceClient::new(test_support::channel(stack.stack().context).await);
+    let key =
+        context_pb::ContextKey { app_id: stack.app_id.clone(), user_id: id.clone(), agent_id: "support-bot".into() };
+    let set = context_pb::SetContextRequest {
+        key: Some(key),
+        language: Some("pt-BR".into()),
+        country: Some("BR".into()),
+        values: [("plan".to_owned(), "gold".to_owned())].into(),
+    };
+    context.set_context(set).await.unwrap();
+    let conversation = context_pb::CreateConversationRequest {
+        app_id: stack.app_id.clone(),
+        kind: context_pb::ConversationKind::Personal.into(),
+        participants: vec![context_pb::ParticipantRef {
+            key: Some(context_pb::participant_ref::Key::UserId(id.clone())),
+        }],
+        display_name: Some("Billing question".into()),
+        ..Default::default()
+    };
+    let conversation_id =
+        context.create_conversation(conversation).await.unwrap().into_inner().conversation.unwrap().id;
+
+    let mut browser = Browser::new(&stack);
+    browser.sign_in(&stack.token).await;
+    let html = browser.get(&format!("/dashboard/apps/{}/users/{id}", stack.app_id)).await.text().await.unwrap();
+    for shown in ["support-bot", "pt-BR", "BR", "plan", "gold", conversation_id.as_str(), "Billing question", "active"]
+    {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+}

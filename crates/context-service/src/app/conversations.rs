@@ -36,6 +36,13 @@ pub trait ConversationStore: Send + Sync {
         participants: &[Participant],
     ) -> Result<(), StoreError>;
     async fn find_conversation(&self, app_id: &AppId, id: &str) -> Result<Option<Conversation>, StoreError>;
+    /// The conversations `user_id` takes part in, newest first (at most `limit`).
+    async fn list_user_conversations(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        limit: u64,
+    ) -> Result<Vec<Conversation>, StoreError>;
     /// Ends an active conversation at `now`; an ended one stays as it is. `None` when there is
     /// no such conversation.
     async fn end_conversation(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<Conversation>, StoreError>;
@@ -208,6 +215,11 @@ impl Conversations {
             "conversation created"
         );
         Ok((conversation, participants))
+    }
+
+    /// The conversations the user takes part in, newest first (at most `MAX_PAGE`).
+    pub async fn list_for_user(&self, app_id: &AppId, user_id: &str) -> Result<Vec<Conversation>, ContextError> {
+        Ok(self.store.list_user_conversations(app_id, user_id, u64::from(Self::MAX_PAGE)).await?)
     }
 
     pub async fn get_conversation(&self, app_id: &AppId, id: &str) -> Result<Conversation, ContextError> {

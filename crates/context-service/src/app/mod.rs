@@ -59,6 +59,8 @@ pub trait ContextStore: Send + Sync {
     async fn patch(&self, key: &ContextKey, patch: &ContextPatch, now: i64) -> Result<Context, StoreError>;
     /// True when something was deleted.
     async fn delete(&self, key: &ContextKey) -> Result<bool, StoreError>;
+    /// The user's context objects, one per agent, by agent id (at most `limit`).
+    async fn list_user_contexts(&self, app_id: &AppId, user_id: &str, limit: u64) -> Result<Vec<Context>, StoreError>;
     /// Everything kept for one user of one application.
     /// Deletes everything of the user and marks the user deleted: nothing is added to them after.
     async fn delete_user(&self, app_id: &AppId, user_id: &str, now: i64) -> Result<(), StoreError>;
@@ -140,6 +142,11 @@ impl Contexts {
     }
 
     /// Called when the registry deletes a user.
+    /// The user's context objects (at most `MAX_PAGE`), by agent id.
+    pub async fn list_for_user(&self, app_id: &AppId, user_id: &str) -> Result<Vec<Context>, ContextError> {
+        Ok(self.store.list_user_contexts(app_id, user_id, u64::from(Self::MAX_PAGE)).await?)
+    }
+
     pub async fn delete_user_data(&self, app_id: &AppId, user_id: &str) -> Result<(), ContextError> {
         self.store.delete_user(app_id, user_id, self.clock.now_millis()).await?;
         Ok(())

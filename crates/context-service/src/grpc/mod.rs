@@ -60,6 +60,22 @@ impl ContextService for ContextGrpc {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn list_user_data(
+        &self,
+        request: Request<pb::ListUserDataRequest>,
+    ) -> Result<Response<pb::ListUserDataResponse>, Status> {
+        let pb::ListUserDataRequest { app_id, user_id } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        let user_id = crate::domain::bounded("user_id", user_id, 80).map_err(ContextError::from)?;
+        let contexts = self.contexts.list_for_user(&app_id, &user_id).await?;
+        let conversations = self.conversations.list_for_user(&app_id, &user_id).await?;
+        Ok(Response::new(pb::ListUserDataResponse {
+            contexts: contexts.into_iter().map(Into::into).collect(),
+            conversations: conversations.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn delete_user_data(
         &self,
         request: Request<pb::DeleteUserDataRequest>,

@@ -36,6 +36,30 @@ async fn find_in(
 
 #[async_trait]
 impl ConversationStore for SeaContextStore {
+    async fn list_user_conversations(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        limit: u64,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let taking_part = sea_orm::sea_query::Query::select()
+            .column(participants::Column::ConversationId)
+            .from(participants::Entity)
+            .and_where(participants::Column::AppId.eq(app_id.as_str()))
+            .and_where(participants::Column::UserId.eq(user_id))
+            .to_owned();
+        let rows = conversations::Entity::find()
+            .filter(conversations::Column::AppId.eq(app_id.as_str()))
+            .filter(conversations::Column::Id.in_subquery(taking_part))
+            .order_by_desc(conversations::Column::CreatedAt)
+            .order_by_desc(conversations::Column::Id)
+            .limit(limit)
+            .all(&self.reads)
+            .await
+            .map_err(unexpected)?;
+        Ok(rows.into_iter().map(into_conversation).collect::<anyhow::Result<_>>()?)
+    }
+
     async fn create_channel(&self, channel: &Channel) -> Result<(), StoreError> {
         let ChannelSpec { name, description, modality, metadata } = &channel.spec;
         let row = channels::ActiveModel {

@@ -112,6 +112,18 @@ impl ContextStore for SeaContextStore {
         Ok(result.rows_affected > 0)
     }
 
+    async fn list_user_contexts(&self, app_id: &AppId, user_id: &str, limit: u64) -> Result<Vec<Context>, StoreError> {
+        let rows = contexts::Entity::find()
+            .filter(contexts::Column::AppId.eq(app_id.as_str()))
+            .filter(contexts::Column::UserId.eq(user_id))
+            .order_by_asc(contexts::Column::AgentId)
+            .limit(limit)
+            .all(&self.reads)
+            .await
+            .map_err(unexpected)?;
+        Ok(rows.into_iter().map(into_context).collect::<anyhow::Result<_>>()?)
+    }
+
     async fn delete_user(&self, app_id: &AppId, user_id: &str, now: i64) -> Result<(), StoreError> {
         let txn = self.db.begin().await.map_err(unexpected)?;
         // First: a join racing this waits for it, then finds the user deleted.

@@ -19,7 +19,7 @@ use axum::{
     routing::{get, post},
 };
 use maud::Markup;
-use proto::{events::v1 as events_pb, registry::v1 as registry_pb, token::v1 as token_pb};
+use proto::{context::v1 as context_pb, events::v1 as events_pb, registry::v1 as registry_pb, token::v1 as token_pb};
 use serde::Deserialize;
 
 use crate::clients::Clients;
@@ -472,10 +472,16 @@ async fn user(
         Ok(names) => names.into_inner().names,
         Err(status) => return upstream_problem(&status, Some(&chrome)),
     };
+    let request = context_pb::ListUserDataRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    let data = match clients.context.clone().list_user_data(request).await {
+        Ok(data) => data.into_inner(),
+        Err(status) => return upstream_problem(&status, Some(&chrome)),
+    };
     let request = token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
     match clients.token.clone().list_access_tokens(request).await {
         Ok(tokens) => {
-            page(StatusCode::OK, pages::user(&chrome, &app_id, &user, &sensitive, &tokens.into_inner().tokens))
+            let tokens = tokens.into_inner().tokens;
+            page(StatusCode::OK, pages::user(&chrome, &app_id, &user, &sensitive, &tokens, &data))
         }
         Err(status) => upstream_problem(&status, Some(&chrome)),
     }

@@ -2,7 +2,7 @@
 //! link, a header with the applications signed in to and sign-out, a `main` with one `h1`.
 
 use maud::{DOCTYPE, Markup, html};
-use proto::{events::v1 as events_pb, registry::v1 as pb, token::v1 as token_pb};
+use proto::{context::v1 as context_pb, events::v1 as events_pb, registry::v1 as pb, token::v1 as token_pb};
 
 /// What the header shows of a signed-in session.
 pub struct Chrome<'a> {
@@ -177,6 +177,7 @@ pub fn user(
     user: &pb::User,
     sensitive: &[String],
     tokens: &[token_pb::AccessTokenInfo],
+    data: &context_pb::ListUserDataResponse,
 ) -> Markup {
     let base = format!("/dashboard/apps/{app_id}/users/{}", user.id);
     let profile = user.profile.clone().unwrap_or_default();
@@ -239,6 +240,45 @@ pub fn user(
         h2 { "Discovery keys" }
         @if user.discovery_keys.is_empty() { p { "None." } } @else {
             ul { @for key in &user.discovery_keys { li { (key) } } }
+        }
+        h2 { "Context objects" }
+        @if data.contexts.is_empty() { p { "None." } } @else {
+            table {
+                caption.hint { "What each AI agent is told about the user from its first turn" }
+                thead { tr { th scope="col" { "Agent" } th scope="col" { "Language" } th scope="col" { "Country" } th scope="col" { "Values" } th scope="col" { "Updated" } } }
+                tbody {
+                    @for context in &data.contexts {
+                        tr {
+                            td { code { (context.agent_id) } }
+                            td { (context.language.as_deref().unwrap_or("—")) }
+                            td { (context.country.as_deref().unwrap_or("—")) }
+                            td {
+                                @let mut values: Vec<_> = context.values.iter().collect();
+                                @let _ = values.sort();
+                                @for (key, value) in values { code { (key) } " = " (value) br; }
+                            }
+                            td { (instant(context.updated_at.as_ref())) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Conversations" }
+        @if data.conversations.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Id" } th scope="col" { "Kind" } th scope="col" { "Name" } th scope="col" { "Status" } th scope="col" { "Created" } } }
+                tbody {
+                    @for conversation in &data.conversations {
+                        tr {
+                            td { code { (conversation.id) } }
+                            td { (if conversation.kind == context_pb::ConversationKind::Group as i32 { "group" } else { "personal" }) }
+                            td { (conversation.display_name.as_deref().unwrap_or("—")) }
+                            td { (if conversation.status == context_pb::ConversationStatus::Ended as i32 { "ended" } else { "active" }) }
+                            td { (instant(conversation.created_at.as_ref())) }
+                        }
+                    }
+                }
+            }
         }
         h2 { "Access tokens" }
         @if tokens.is_empty() { p { "None." } } @else {
