@@ -253,9 +253,7 @@ pub fn user(
                             td { (context.language.as_deref().unwrap_or("—")) }
                             td { (context.country.as_deref().unwrap_or("—")) }
                             td {
-                                @let mut values: Vec<_> = context.values.iter().collect();
-                                @let _ = values.sort();
-                                @for (key, value) in values { code { (key) } " = " (value) br; }
+                                @for (key, value) in context.values.iter().collect::<std::collections::BTreeMap<_, _>>() { code { (key) } " = " (value) br; }
                             }
                             td { (instant(context.updated_at.as_ref())) }
                         }
