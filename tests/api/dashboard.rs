@@ -154,6 +154,19 @@ async fn sign_in_lists_searches_and_creates_users_and_signs_out() {
     assert!(found.contains(">bruno<") && !found.contains(">ana<"));
     let by_nickname = browser.get(&format!("{users_path}?field=nickname&q=Ana")).await.text().await.unwrap();
     assert!(by_nickname.contains(">ana<") && !by_nickname.contains(">bruno<"));
+    let email = json!({ "external_id": "crm-9", "profile": { "first_name": "Eva", "email": "Eva.Souza@Example.com" } });
+    let made = stack
+        .http
+        .post(format!("{}/api/v2/end-users/", stack.base))
+        .bearer_auth(&stack.token)
+        .json(&email)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let by_email =
+        browser.get(&format!("{users_path}?field=email&q=eva.souza%40example.com")).await.text().await.unwrap();
+    assert!(by_email.contains("crm-9") && !by_email.contains(">ana<"), "by email, case ignored: {by_email}");
 
     // A test user, with its metadata; the form needs the session's CSRF token.
     let csrf = csrf_of(&html);

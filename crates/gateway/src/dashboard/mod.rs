@@ -324,6 +324,7 @@ async fn users(
         match query.field.as_str() {
             "nickname" => filter.nickname_prefix = Some(q.to_owned()),
             "external_id" => filter.external_id = Some(q.to_owned()),
+            "email" => filter.email = Some(q.to_owned()),
             _ => filter.user_ids = vec![q.to_owned()],
         }
     }
@@ -346,8 +347,11 @@ async fn users(
         }
         Err(status) => return upstream_problem(&status, Some(&chrome)),
     };
-    let field =
-        if ["nickname", "external_id"].contains(&query.field.as_str()) { query.field.as_str() } else { "user_id" };
+    let field = if ["nickname", "external_id", "email"].contains(&query.field.as_str()) {
+        query.field.as_str()
+    } else {
+        "user_id"
+    };
     let active = if ["true", "false"].contains(&query.active.as_str()) { query.active.as_str() } else { "" };
     let next = (!listed.next_page_token.is_empty()).then_some(listed.next_page_token);
     let page_data =

@@ -97,8 +97,8 @@ pub struct UsersPage<'a> {
     pub error: Option<&'a str>,
 }
 
-const FIELDS: [(&str, &str); 3] =
-    [("user_id", "User id"), ("nickname", "Nickname starts with"), ("external_id", "External id")];
+const FIELDS: [(&str, &str); 4] =
+    [("user_id", "User id"), ("nickname", "Nickname starts with"), ("external_id", "External id"), ("email", "Email")];
 const ACTIVE: [(&str, &str); 3] = [("", "Active or not"), ("true", "Active only"), ("false", "Deactivated only")];
 
 pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {

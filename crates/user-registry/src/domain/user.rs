@@ -308,6 +308,8 @@ pub struct UserFilter {
     /// A metadata key and the string values it may have.
     pub metadata: Option<(String, Vec<String>)>,
     pub external_id: Option<ExternalId>,
+    /// A profile email, compared ignoring ASCII case.
+    pub email: Option<String>,
 }
 
 /// How a metadata write treats keys that do or do not exist yet.

@@ -224,6 +224,7 @@ impl TryFrom<pb::UserFilter> for UserFilter {
             metadata_key,
             metadata_values,
             external_id,
+            email,
         } = filter;
         if user_ids.len() > 250 {
             return Err(ValidationError::Invalid { field: "user_ids", reason: "has more than 250 ids" }.into());
@@ -254,6 +255,10 @@ impl TryFrom<pb::UserFilter> for UserFilter {
             nickname_prefix: text("nickname_prefix", nickname_prefix)?.filter(|p| !p.is_empty()),
             metadata,
             external_id: external_id.map(ExternalId::parse).transpose()?,
+            email: email
+                .map(|e| platform::validation::bounded("email", e.trim().to_ascii_lowercase(), 254))
+                .transpose()?
+                .filter(|e| !e.is_empty()),
         })
     }
 }

@@ -14,6 +14,7 @@ mod m20261203_000008_one_profile;
 mod m20261203_000009_privacy_requests;
 mod m20261203_000010_outbox_sequence;
 mod m20261203_000011_unicode_external_ids;
+mod m20261204_000012_email_search;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_privacy_requests::Migration),
             Box::new(m20261203_000010_outbox_sequence::Migration),
             Box::new(m20261203_000011_unicode_external_ids::Migration),
+            Box::new(m20261204_000012_email_search::Migration),
         ]
     }
 

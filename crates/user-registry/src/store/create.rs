@@ -4,8 +4,8 @@
 use platform::{db::unexpected, seal::Sealer};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryTrait,
+    TransactionTrait,
     sea_query::{Alias, CommonTableExpression, Expr, OnConflict, WithClause},
 };
 
@@ -47,8 +47,8 @@ pub(super) async fn create(
 }
 
 /// `UserStore::replace`: the old row goes (its children with it, by cascade) and the candidate
-/// comes in its place, in one transaction, the row locked first (PostgreSQL; SQLite has one
-/// writer) so a concurrent replace or reaper claim waits. What the candidate says nothing of
+/// comes in its place, in one transaction, the row locked first by a no-op UPDATE so a
+/// concurrent replace or reaper claim waits. What the candidate says nothing of
 /// stays: its sealed sensitive fields when it brings none, and an uploaded image (with its URL)
 /// when it brings neither an image nor a profile URL.
 pub(super) async fn replace(
@@ -60,16 +60,17 @@ pub(super) async fn replace(
     let app_id = &candidate.user.app_id;
     let pk = candidate.user.id.as_str().to_owned();
     let txn = db.begin().await.map_err(unexpected)?;
-    let locked: Option<String> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
+    // A write first: it locks the row on PostgreSQL and takes SQLite's write lock (waiting in
+    // the busy handler if another writer has it), so the reads below cannot go stale before the
+    // DELETE (a read-then-write transaction on SQLite fails with SQLITE_BUSY_SNAPSHOT if any
+    // other connection wrote in between).
+    let touched = users::Entity::update_many()
+        .col_expr(users::Column::UpdatedAt, Expr::col(users::Column::UpdatedAt).into())
         .filter(lookup_condition(app_id, &lookup))
-        .lock_exclusive()
-        .into_tuple()
-        .one(&txn)
+        .exec(&txn)
         .await
         .map_err(unexpected)?;
-    if locked.is_none() {
+    if touched.rows_affected != 1 {
         return Err(StoreError::UserNotFound);
     }
     let old = find_user(&txn, app_id, &lookup).await?.ok_or(StoreError::UserNotFound)?;

@@ -171,6 +171,7 @@ async fn filters_narrow_the_list(backend: Backend) {
         u.nickname = Nickname::parse(nickname.into()).unwrap();
         u.is_active = active;
         u.metadata = meta(&[("tier", tier)]);
+        u.profile.email = Some(format!("{}@Example.com", nickname.to_uppercase()));
         store.create(&u, &Extras::NONE).await.unwrap();
     }
     let names = |users: Vec<user_registry::domain::User>| -> Vec<String> {
@@ -193,6 +194,8 @@ async fn filters_narrow_the_list(backend: Backend) {
     assert_eq!(list(gold).await, ["a", "c"]);
     let none = UserFilter { metadata: Some(("tier".into(), vec!["bronze".into()])), ..Default::default() };
     assert!(list(none).await.is_empty());
+    let by_email = UserFilter { email: Some("bob@example.com".into()), ..Default::default() };
+    assert_eq!(list(by_email).await, ["c"], "profile email, ASCII case ignored");
     // Another application's filter sees nothing.
     assert!(store.list(&crate::helpers::app(), None, 100, &UserFilter::default()).await.unwrap().is_empty());
 }

@@ -130,6 +130,7 @@ pub async fn list(
             metadata_key,
             metadata_values,
             external_id: None,
+            email: None,
         }),
     };
     let page = clients.registry.clone().list_users(request_id.grpc(request)).await.map_err(|status| {
