@@ -152,6 +152,10 @@ async fn sign_in_lists_searches_and_creates_users_and_signs_out() {
     assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "escaped");
     let found = browser.get(&format!("{users_path}?field=user_id&q=bruno")).await.text().await.unwrap();
     assert!(found.contains(">bruno<") && !found.contains(">ana<"));
+    let api_made = browser.get(&format!("{users_path}?origin=api")).await.text().await.unwrap();
+    assert!(api_made.contains(">ana<") && api_made.contains(">bruno<"), "by origin");
+    let imported = browser.get(&format!("{users_path}?origin=bulk")).await.text().await.unwrap();
+    assert!(imported.contains("No users found."), "none imported");
     let by_nickname = browser.get(&format!("{users_path}?field=nickname&q=Ana")).await.text().await.unwrap();
     assert!(by_nickname.contains(">ana<") && !by_nickname.contains(">bruno<"));
     let email = json!({ "external_id": "crm-9", "profile": { "first_name": "Eva", "email": "Eva.Souza@Example.com" } });
@@ -237,6 +241,7 @@ async fn a_users_tokens_state_and_deletion_are_managed_from_its_page() {
     let page = browser.get(&user_path).await.text().await.unwrap();
     let csrf = csrf_of(&page);
     assert!(page.contains("Access tokens") && !page.contains(&access), "token ids, never values");
+    assert!(page.contains(">live<"), "the access token, live");
 
     // Metadata edited: a value set, then removed; a form without a key refused.
     let set =
@@ -271,6 +276,11 @@ async fn a_users_tokens_state_and_deletion_are_managed_from_its_page() {
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
     assert!(!stack.validate(&session_token).await.valid);
     assert!(!stack.validate(&access).await.valid);
+    let after = browser.get(&user_path).await.text().await.unwrap();
+    assert!(
+        after.contains("<th scope=\"col\">Revoked</th>") && !after.contains(">live<"),
+        "listed as revoked: {after}"
+    );
 
     // Deactivate, then reactivate.
     let off = browser.post(&format!("{user_path}/active"), &[("csrf", &csrf), ("active", "false")]).await;

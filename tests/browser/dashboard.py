@@ -71,6 +71,21 @@ with sync_playwright() as p:
     accessible(page, "users")
     shot(page, "users")
 
+    # A form being sent says so and cannot be sent twice (held back here, to look at it).
+    busy = page.evaluate(
+        """() => {
+            const form = document.querySelector('form[method=post][action$="/users"]');
+            form.querySelector('[name=user_id]').value = 'held-back';
+            form.querySelector('[name=nickname]').value = 'Held back';
+            form.addEventListener('submit', (e) => e.preventDefault(), { once: true });
+            form.requestSubmit();
+            const button = form.querySelector('button[type=submit]');
+            return [form.getAttribute('aria-busy'), button.disabled, button.textContent];
+        }"""
+    )
+    assert busy == ["true", True, "Working…"], busy
+    page.reload()
+
     # A test user.
     page.get_by_label("User id").fill("browser-user")
     page.get_by_label("Nickname").fill("Made in a browser")

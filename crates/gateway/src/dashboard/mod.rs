@@ -304,6 +304,8 @@ struct UsersQuery {
     #[serde(default)]
     active: String,
     #[serde(default)]
+    origin: String,
+    #[serde(default)]
     after: String,
 }
 
@@ -328,6 +330,15 @@ async fn users(
             _ => filter.user_ids = vec![q.to_owned()],
         }
     }
+    let (origin, origin_name) = match query.origin.as_str() {
+        "api" => (Some(registry_pb::Origin::Api), "api"),
+        "bulk" => (Some(registry_pb::Origin::Bulk), "bulk"),
+        "login" => (Some(registry_pb::Origin::Login), "login"),
+        "conversation" => (Some(registry_pb::Origin::Conversation), "conversation"),
+        "channel" => (Some(registry_pb::Origin::Channel), "channel"),
+        _ => (None, ""),
+    };
+    filter.origin = origin.map(Into::into);
     filter.is_active = match query.active.as_str() {
         "true" => Some(true),
         "false" => Some(false),
@@ -354,8 +365,16 @@ async fn users(
     };
     let active = if ["true", "false"].contains(&query.active.as_str()) { query.active.as_str() } else { "" };
     let next = (!listed.next_page_token.is_empty()).then_some(listed.next_page_token);
-    let page_data =
-        UsersPage { app_id: &app_id, query: q, field, active, users: &listed.users, next, error: error.as_deref() };
+    let page_data = UsersPage {
+        app_id: &app_id,
+        query: q,
+        field,
+        active,
+        origin: origin_name,
+        users: &listed.users,
+        next,
+        error: error.as_deref(),
+    };
     page(StatusCode::OK, pages::users(&chrome, &page_data))
 }
 
@@ -481,7 +500,8 @@ async fn user(
         Ok(data) => data.into_inner(),
         Err(status) => return upstream_problem(&status, Some(&chrome)),
     };
-    let request = token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    let request =
+        token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone(), include_revoked: true };
     match clients.token.clone().list_access_tokens(request).await {
         Ok(tokens) => {
             let tokens = tokens.into_inner().tokens;
@@ -533,7 +553,8 @@ async fn revoke_tokens(
     if let Err(status) = token.revoke_session_tokens(sessions).await {
         return upstream_problem(&status, Some(&chrome));
     }
-    let request = token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    let request =
+        token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone(), include_revoked: false };
     let tokens = match token.list_access_tokens(request).await {
         Ok(listed) => listed.into_inner().tokens,
         Err(status) => return upstream_problem(&status, Some(&chrome)),

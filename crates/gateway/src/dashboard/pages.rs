@@ -92,6 +92,7 @@ pub struct UsersPage<'a> {
     pub query: &'a str,
     pub field: &'a str,
     pub active: &'a str,
+    pub origin: &'a str,
     pub users: &'a [pb::User],
     pub next: Option<String>,
     pub error: Option<&'a str>,
@@ -100,6 +101,14 @@ pub struct UsersPage<'a> {
 const FIELDS: [(&str, &str); 4] =
     [("user_id", "User id"), ("nickname", "Nickname starts with"), ("external_id", "External id"), ("email", "Email")];
 const ACTIVE: [(&str, &str); 3] = [("", "Active or not"), ("true", "Active only"), ("false", "Deactivated only")];
+const ORIGINS: [(&str, &str); 6] = [
+    ("", "Any origin"),
+    ("api", "API"),
+    ("bulk", "Import"),
+    ("login", "Login"),
+    ("conversation", "Conversation"),
+    ("channel", "Channel"),
+];
 
 pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {
     let base = format!("/dashboard/apps/{}/users", page.app_id);
@@ -127,6 +136,14 @@ pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {
                     }
                 }
             }
+            div {
+                label for="origin" { "Origin" }
+                select #origin name="origin" {
+                    @for (value, label) in ORIGINS {
+                        option value=(value) selected[page.origin == value] { (label) }
+                    }
+                }
+            }
             div { button type="submit" { "Search" } }
         }
         @if page.users.is_empty() {
@@ -149,7 +166,7 @@ pub fn users(chrome: &Chrome<'_>, page: &UsersPage<'_>) -> Markup {
             }
         }
         @if let Some(next) = &page.next {
-            p { a href=(format!("{base}?field={}&q={}&active={}&after={next}", page.field, urlencode(page.query), page.active)) rel="next" { "Next page" } }
+            p { a href=(format!("{base}?field={}&q={}&active={}&origin={}&after={next}", page.field, urlencode(page.query), page.active, page.origin)) rel="next" { "Next page" } }
         }
         h2 #create { "Create a test user" }
         form.stack method="post" action=(base) {
@@ -281,9 +298,17 @@ pub fn user(
         h2 { "Access tokens" }
         @if tokens.is_empty() { p { "None." } } @else {
             table {
-                caption.hint { "Live access tokens, by id (their values are never shown again)" }
-                thead { tr { th scope="col" { "Id" } th scope="col" { "Created" } } }
-                tbody { @for token in tokens { tr { td { code { (token.id) } } td { (instant(token.created_at.as_ref())) } } } }
+                caption.hint { "Access tokens by id, the latest 100 (their values are never shown again)" }
+                thead { tr { th scope="col" { "Id" } th scope="col" { "Created" } th scope="col" { "Revoked" } } }
+                tbody {
+                    @for token in tokens {
+                        tr {
+                            td { code { (token.id) } }
+                            td { (instant(token.created_at.as_ref())) }
+                            td { @if token.revoked_at.is_some() { (instant(token.revoked_at.as_ref())) } @else { "live" } }
+                        }
+                    }
+                }
             }
         }
         h2 { "Actions" }

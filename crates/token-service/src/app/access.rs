@@ -72,6 +72,15 @@ impl Tokens {
         Ok(self.store.list_access_tokens(app_id, &user_id(user)?).await?)
     }
 
+    /// The user's access tokens, revoked ones too (the latest 100), newest first.
+    pub async fn access_token_history(
+        &self,
+        app_id: &AppId,
+        user: &str,
+    ) -> Result<Vec<(AccessToken, Option<i64>)>, TokenError> {
+        Ok(self.store.access_token_history(app_id, &user_id(user)?, 100).await?)
+    }
+
     pub async fn revoke_access_token(&self, app_id: &AppId, id: &str) -> Result<(), TokenError> {
         let token = self
             .store

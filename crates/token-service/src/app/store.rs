@@ -88,6 +88,14 @@ pub trait UserTokenStore: Send + Sync {
     ) -> Result<Vec<AccessToken>, StoreError>;
     /// The user's live access tokens, newest first.
     async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> Result<Vec<AccessToken>, StoreError>;
+    /// The user's access tokens, revoked ones too (with the instant they were revoked), newest
+    /// first, at most `limit`.
+    async fn access_token_history(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        limit: u64,
+    ) -> Result<Vec<(AccessToken, Option<i64>)>, StoreError>;
     async fn find_access_token(&self, token_hash: &str) -> Result<Option<AccessToken>, StoreError>;
     async fn revoke_access_token(&self, app_id: &AppId, id: &str, now: i64) -> Result<Option<AccessToken>, StoreError>;
 

@@ -165,7 +165,12 @@ impl From<PublicKey> for pb::PublicKey {
 impl From<AccessToken> for pb::AccessTokenInfo {
     fn from(token: AccessToken) -> Self {
         let AccessToken { id, app_id: _, user_id, token_hash: _, created_at } = token;
-        pb::AccessTokenInfo { id, user_id, created_at: Some(proto::timestamp_from_millis(created_at)) }
+        pb::AccessTokenInfo {
+            id,
+            user_id,
+            created_at: Some(proto::timestamp_from_millis(created_at)),
+            revoked_at: None,
+        }
     }
 }
 

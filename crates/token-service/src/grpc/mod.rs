@@ -171,9 +171,21 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<pb::ListAccessTokensRequest>,
     ) -> Result<Response<pb::ListAccessTokensResponse>, Status> {
-        let pb::ListAccessTokensRequest { app_id, user_id } = request.into_inner();
-        let tokens = self.tokens.list_access_tokens(&convert::app_id(app_id)?, &user_id).await?;
-        Ok(Response::new(pb::ListAccessTokensResponse { tokens: tokens.into_iter().map(Into::into).collect() }))
+        let pb::ListAccessTokensRequest { app_id, user_id, include_revoked } = request.into_inner();
+        let app_id = convert::app_id(app_id)?;
+        let tokens = if include_revoked {
+            let history = self.tokens.access_token_history(&app_id, &user_id).await?;
+            history
+                .into_iter()
+                .map(|(token, revoked_at)| pb::AccessTokenInfo {
+                    revoked_at: revoked_at.map(proto::timestamp_from_millis),
+                    ..token.into()
+                })
+                .collect()
+        } else {
+            self.tokens.list_access_tokens(&app_id, &user_id).await?.into_iter().map(Into::into).collect()
+        };
+        Ok(Response::new(pb::ListAccessTokensResponse { tokens }))
     }
 
     #[tracing::instrument(skip_all)]

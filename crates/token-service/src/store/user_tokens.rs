@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use platform::db::unexpected;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, Func, OnConflict},
 };
 
@@ -48,6 +48,28 @@ impl UserTokenStore for SeaTokenStore {
     async fn list_access_tokens(&self, app_id: &AppId, user_id: &str) -> Result<Vec<AccessToken>, StoreError> {
         let live = live_access_tokens(&self.db, app_id, user_id).await?;
         Ok(live.into_iter().map(into_access_token).collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn access_token_history(
+        &self,
+        app_id: &AppId,
+        user_id: &str,
+        limit: u64,
+    ) -> Result<Vec<(AccessToken, Option<i64>)>, StoreError> {
+        let rows = access_tokens::Entity::find()
+            .filter(access_tokens::Column::AppId.eq(app_id.as_str()))
+            .filter(access_tokens::Column::UserId.eq(user_id))
+            .order_by_desc(access_tokens::Column::CreatedAt)
+            .order_by_desc(access_tokens::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(unexpected)?;
+        let tokens = rows.into_iter().map(|row| {
+            let revoked_at = row.revoked_at;
+            into_access_token(row).map(|token| (token, revoked_at))
+        });
+        Ok(tokens.collect::<anyhow::Result<_>>()?)
     }
 
     async fn find_access_token(&self, token_hash: &str) -> Result<Option<AccessToken>, StoreError> {

@@ -197,8 +197,20 @@ async fn fifty_concurrent_access_token_issues_leave_exactly_ten_valid() {
         }
     }
     assert_eq!(valid, 10);
-    let listed = pb::ListAccessTokensRequest { app_id: app, user_id: "0000000000000000000000b5".into() };
-    assert_eq!(service.client.list_access_tokens(listed).await.unwrap().into_inner().tokens.len(), 10);
+    let listed = pb::ListAccessTokensRequest {
+        app_id: app.clone(),
+        user_id: "0000000000000000000000b5".into(),
+        include_revoked: false,
+    };
+    let live = service.client.list_access_tokens(listed).await.unwrap().into_inner().tokens;
+    assert_eq!(live.len(), 10);
+    assert!(live.iter().all(|t| t.revoked_at.is_none()));
+    // With the revoked ones: every token issued, the pushed-out ones with the instant.
+    let history =
+        pb::ListAccessTokensRequest { app_id: app, user_id: "0000000000000000000000b5".into(), include_revoked: true };
+    let all = service.client.list_access_tokens(history).await.unwrap().into_inner().tokens;
+    assert_eq!(all.len(), tokens.len());
+    assert_eq!(all.iter().filter(|t| t.revoked_at.is_some()).count(), tokens.len() - 10);
 }
 
 #[tokio::test]
@@ -343,7 +355,7 @@ async fn tokens_are_issued_only_for_users_the_registry_has() {
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
     let access = pb::IssueAccessTokenRequest { app_id: app.clone(), user_id: absent.clone() };
     assert_eq!(service.client.issue_access_token(access).await.unwrap_err().code(), Code::NotFound);
-    let listed = pb::ListAccessTokensRequest { app_id: app.clone(), user_id: absent };
+    let listed = pb::ListAccessTokensRequest { app_id: app.clone(), user_id: absent, include_revoked: false };
     assert!(service.client.list_access_tokens(listed).await.unwrap().into_inner().tokens.is_empty(), "none stored");
     // Not a Roster id: the registry is not even asked.
     let asked = directory.finds.load(Ordering::SeqCst);

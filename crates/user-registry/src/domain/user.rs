@@ -310,6 +310,7 @@ pub struct UserFilter {
     pub external_id: Option<ExternalId>,
     /// A profile email, compared ignoring ASCII case.
     pub email: Option<String>,
+    pub origin: Option<Origin>,
 }
 
 /// How a metadata write treats keys that do or do not exist yet.

@@ -225,6 +225,7 @@ impl TryFrom<pb::UserFilter> for UserFilter {
             metadata_values,
             external_id,
             email,
+            origin,
         } = filter;
         if user_ids.len() > 250 {
             return Err(ValidationError::Invalid { field: "user_ids", reason: "has more than 250 ids" }.into());
@@ -259,6 +260,7 @@ impl TryFrom<pb::UserFilter> for UserFilter {
                 .map(|e| platform::validation::bounded("email", e.trim().to_ascii_lowercase(), 254))
                 .transpose()?
                 .filter(|e| !e.is_empty()),
+            origin: origin.filter(|o| *o != pb::Origin::Unspecified as i32).map(origin_from_pb),
         })
     }
 }

@@ -175,6 +175,9 @@ pub(super) async fn list(
         let head = Func::cust(Alias::new("substr")).arg(Expr::col(users::Column::Nickname)).arg(1i32).arg(chars);
         query = query.filter(Expr::expr(head).eq(prefix.as_str()));
     }
+    if let Some(origin) = filter.origin {
+        query = query.filter(users::Column::Origin.eq(origin.as_str()));
+    }
     if let Some(email) = &filter.email {
         // `lower(email)`, as the index has it (users_app_email_lower_idx).
         let lowered = Func::lower(Expr::col((users::Entity, users::Column::Email)));

@@ -194,6 +194,10 @@ async fn filters_narrow_the_list(backend: Backend) {
     assert_eq!(list(gold).await, ["a", "c"]);
     let none = UserFilter { metadata: Some(("tier".into(), vec!["bronze".into()])), ..Default::default() };
     assert!(list(none).await.is_empty());
+    let api = UserFilter { origin: Some(user_registry::domain::Origin::Api), ..Default::default() };
+    assert_eq!(list(api).await, ["a", "b", "c"]);
+    let bulk = UserFilter { origin: Some(user_registry::domain::Origin::Bulk), ..Default::default() };
+    assert!(list(bulk).await.is_empty(), "by origin");
     let by_email = UserFilter { email: Some("bob@example.com".into()), ..Default::default() };
     assert_eq!(list(by_email).await, ["c"], "profile email, ASCII case ignored");
     // Another application's filter sees nothing.

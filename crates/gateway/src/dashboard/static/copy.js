@@ -1,5 +1,5 @@
-// Roster's dashboard: "Copy" buttons for secrets shown once. Without this script the field
-// stays selectable by hand; with it, a button copies the field named by data-copy.
+// Roster's dashboard, everything working without it: "Copy" buttons for secrets shown once
+// (a button copies the field named by data-copy), and forms that show they are being sent.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
@@ -14,3 +14,23 @@ document.addEventListener("click", async (event) => {
   }
 });
 for (const button of document.querySelectorAll("button[data-copy]")) button.hidden = false;
+
+// Long actions: a form being sent shows it, and cannot be sent twice.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.method.toLowerCase() !== "post") return;
+  const button = form.querySelector("button[type=submit]");
+  if (!button) return;
+  form.setAttribute("aria-busy", "true");
+  button.disabled = true;
+  button.dataset.label = button.textContent;
+  button.textContent = "Working…";
+});
+// Back from the browser's cache, a form is usable again.
+window.addEventListener("pageshow", () => {
+  for (const button of document.querySelectorAll("button[data-label]")) {
+    button.disabled = false;
+    button.textContent = button.dataset.label;
+    button.closest("form")?.removeAttribute("aria-busy");
+  }
+});

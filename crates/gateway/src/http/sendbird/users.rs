@@ -131,6 +131,7 @@ pub async fn list(
             metadata_values,
             external_id: None,
             email: None,
+            origin: None,
         }),
     };
     let page = clients.registry.clone().list_users(request_id.grpc(request)).await.map_err(|status| {
