@@ -39,17 +39,6 @@ pub struct ExportArgs {
     pub after: Option<String>,
 }
 
-/// Connects to the registry (`registry.endpoint`), naming it when it cannot be reached.
-pub async fn registry(endpoint: &str) -> anyhow::Result<RegistryServiceClient<Channel>> {
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
-    Ok(RegistryServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
-}
-
 fn progress_bar() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -95,7 +84,7 @@ pub async fn run(args: ExportArgs, endpoint: &str) -> anyhow::Result<()> {
 
 pub async fn export(args: ExportArgs, endpoint: &str) -> anyhow::Result<Exported> {
     let ExportArgs { app_id, output, include_sensitive, api_token, after } = args;
-    let mut client = registry(endpoint).await?;
+    let mut client = super::registry(endpoint).await?;
     let mut request = tonic::Request::new(pb::ExportUsersRequest {
         app_id: app_id.clone(),
         include_sensitive,

@@ -20,11 +20,11 @@ mod rejected;
 pub(crate) mod restore;
 mod rows;
 
-use std::{collections::BTreeMap, io::IsTerminal, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, io::IsTerminal, path::PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use proto::registry::v1::{self as pb, registry_service_client::RegistryServiceClient};
+use proto::registry::v1 as pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -273,14 +273,7 @@ pub async fn run(args: ImportArgs, endpoint: &str) -> anyhow::Result<()> {
     let rows = Rows::open(&file, format)?;
     let total_bytes = std::fs::metadata(&file)?.len();
 
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
-    // The answer lists every refused user: allow for many.
-    let mut client = RegistryServiceClient::new(channel).max_decoding_message_size(256 * 1024 * 1024);
+    let mut client = crate::cli::registry(endpoint).await?;
 
     let progress = progress_bar(total_bytes);
     let (sender, receiver) = mpsc::channel(4);

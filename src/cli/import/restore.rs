@@ -204,7 +204,7 @@ pub async fn restore(
     rejected_path: &Path,
     progress: ProgressBar,
 ) -> anyhow::Result<Report> {
-    let mut client = crate::cli::export::registry(endpoint).await?;
+    let mut client = crate::cli::registry(endpoint).await?;
     let on_conflict = pb::OnConflict::from(on_conflict);
     let in_flight: InFlight = Arc::default();
     let rejections: Shared =

@@ -374,7 +374,7 @@ pub async fn run(pull: Pull, endpoint: &str) -> anyhow::Result<()> {
     let mut answers = if pull.dry_run {
         None
     } else {
-        let mut client = crate::cli::export::registry(endpoint).await?;
+        let mut client = crate::cli::registry(endpoint).await?;
         let stream = client
             .restore_users(ReceiverStream::new(receiver))
             .await

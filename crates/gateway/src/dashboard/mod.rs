@@ -283,7 +283,7 @@ async fn session_for(clients: &Clients, headers: &HeaderMap, app_id: &str) -> Re
     match signed(clients, headers).await {
         Ok(Some(signed)) if signed.has(app_id) => Ok(signed),
         Ok(Some(signed)) => {
-            let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: None };
+            let chrome = Chrome { current: None, ..chrome_of(&signed, app_id) };
             let message = "This session is not signed in to that application. Add it with one of its API tokens.";
             Err(page(
                 StatusCode::NOT_FOUND,
@@ -319,7 +319,7 @@ async fn users(
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(&app_id) };
+    let chrome = chrome_of(&signed, &app_id);
     let q = query.q.trim();
     let mut filter = registry_pb::UserFilter::default();
     if !q.is_empty() {
@@ -409,16 +409,11 @@ async fn create_user(
     if !csrf_matches(&form.csrf, &signed.session.csrf) {
         return forbidden_form();
     }
-    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(&app_id) };
+    let chrome = chrome_of(&signed, &app_id);
     let metadata = match form.metadata.trim() {
         "" => Default::default(),
         text => match serde_json::from_str::<std::collections::BTreeMap<String, String>>(text) {
-            Ok(map) => map
-                .into_iter()
-                .map(|(k, v)| {
-                    (k, registry_pb::MetadataValue { kind: Some(registry_pb::metadata_value::Kind::StringValue(v)) })
-                })
-                .collect(),
+            Ok(map) => crate::http::sendbird::metadata_to_pb(map),
             Err(_) => {
                 let message = "Metadata must be a JSON object whose values are strings, e.g. {\"plan\": \"trial\"}.";
                 return page(StatusCode::BAD_REQUEST, pages::problem("That did not work", message, Some(&chrome)));
@@ -458,21 +453,23 @@ async fn acting_on(
     body: Option<&Bytes>,
 ) -> Result<(Signed, registry_pb::User), Response> {
     let signed = session_for(clients, headers, app_id).await?;
-    if let Some(body) = body {
-        let form = serde_urlencoded::from_bytes::<CsrfForm>(body).unwrap_or(CsrfForm { csrf: String::new() });
-        if !csrf_matches(&form.csrf, &signed.session.csrf) {
-            return Err(forbidden_form());
-        }
+    if body.is_some_and(|body| !form_csrf_ok(body, &signed)) {
+        return Err(forbidden_form());
     }
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(id)) };
-    let request = registry_pb::GetUserRequest { app_id: app_id.to_owned(), lookup: Some(lookup) };
+    let lookup = by_id(id);
+    let request = registry_pb::GetUserRequest { app_id: app_id.to_owned(), lookup };
     let found = clients.registry.clone().get_user(request).await;
-    let chrome = Chrome { csrf: &signed.session.csrf, app_ids: &signed.session.app_ids, current: Some(app_id) };
+    let chrome = chrome_of(&signed, app_id);
     match found.map(|f| f.into_inner().user) {
         Ok(Some(user)) => Ok((signed, user)),
         Ok(None) => Err(upstream_problem(&tonic::Status::not_found("user not found"), Some(&chrome))),
         Err(status) => Err(upstream_problem(&status, Some(&chrome))),
     }
+}
+
+/// The registry's lookup of a user by its Roster id.
+fn by_id(id: String) -> Option<registry_pb::UserLookup> {
+    Some(registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(id)) })
 }
 
 fn chrome_of<'a>(signed: &'a Signed, app_id: &'a str) -> Chrome<'a> {
@@ -489,22 +486,23 @@ async fn user(
         Err(response) => return response,
     };
     let chrome = chrome_of(&signed, &app_id);
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
-    let request = registry_pb::ListSensitiveFieldNamesRequest { app_id: app_id.clone(), lookup: Some(lookup) };
-    let sensitive = match clients.registry.clone().list_sensitive_field_names(request).await {
-        Ok(names) => names.into_inner().names,
-        Err(status) => return upstream_problem(&status, Some(&chrome)),
-    };
-    let request = context_pb::ListUserDataRequest { app_id: app_id.clone(), user_id: user.id.clone() };
-    let data = match clients.context.clone().list_user_data(request).await {
-        Ok(data) => data.into_inner(),
-        Err(status) => return upstream_problem(&status, Some(&chrome)),
-    };
-    let request =
+    // Three services, asked at once: none needs another's answer.
+    let (mut registry, mut context, mut token) =
+        (clients.registry.clone(), clients.context.clone(), clients.token.clone());
+    let sensitive =
+        registry_pb::ListSensitiveFieldNamesRequest { app_id: app_id.clone(), lookup: by_id(user.id.clone()) };
+    let data = context_pb::ListUserDataRequest { app_id: app_id.clone(), user_id: user.id.clone() };
+    let tokens =
         token_pb::ListAccessTokensRequest { app_id: app_id.clone(), user_id: user.id.clone(), include_revoked: true };
-    match clients.token.clone().list_access_tokens(request).await {
-        Ok(tokens) => {
-            let tokens = tokens.into_inner().tokens;
+    let answers = tokio::try_join!(
+        registry.list_sensitive_field_names(sensitive),
+        context.list_user_data(data),
+        token.list_access_tokens(tokens),
+    );
+    match answers {
+        Ok((sensitive, data, tokens)) => {
+            let (sensitive, data, tokens) =
+                (sensitive.into_inner().names, data.into_inner(), tokens.into_inner().tokens);
             page(StatusCode::OK, pages::user(&chrome, &app_id, &user, &sensitive, &tokens, &data))
         }
         Err(status) => upstream_problem(&status, Some(&chrome)),
@@ -598,8 +596,8 @@ async fn set_active(
         }
     };
     let patch = registry_pb::UserPatch { is_active: Some(active), ..Default::default() };
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
-    let request = registry_pb::UpdateUserRequest { app_id: app_id.clone(), lookup: Some(lookup), patch: Some(patch) };
+    let lookup = by_id(user.id.clone());
+    let request = registry_pb::UpdateUserRequest { app_id: app_id.clone(), lookup, patch: Some(patch) };
     match clients.registry.clone().update_user(request).await {
         Ok(_) => see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id)),
         Err(status) => upstream_problem(&status, Some(&chrome)),
@@ -639,8 +637,8 @@ async fn delete_user(
         let message = "The user id typed did not match: nothing was deleted.";
         return page(StatusCode::BAD_REQUEST, pages::problem("Not deleted", message, Some(&chrome)));
     }
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
-    let request = registry_pb::DeleteUserRequest { app_id: app_id.clone(), lookup: Some(lookup) };
+    let lookup = by_id(user.id.clone());
+    let request = registry_pb::DeleteUserRequest { app_id: app_id.clone(), lookup };
     match clients.registry.clone().delete_user(request).await {
         Ok(_) => {
             tracing::info!(app.id = app_id, user.id = user.id, "user deleted in the dashboard");
@@ -899,10 +897,10 @@ async fn set_metadata(
         );
     }
     let value = registry_pb::MetadataValue { kind: Some(registry_pb::metadata_value::Kind::StringValue(form.value)) };
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
+    let lookup = by_id(user.id.clone());
     let request = registry_pb::SetMetadataRequest {
         app_id: app_id.clone(),
-        lookup: Some(lookup),
+        lookup,
         metadata: [(key, value)].into(),
         mode: registry_pb::MetadataWriteMode::Upsert.into(),
     };
@@ -929,9 +927,8 @@ async fn remove_metadata(
         // An empty list would delete every key: never from this button.
         return page(StatusCode::BAD_REQUEST, pages::problem("Not removed", "The form named no key.", Some(&chrome)));
     }
-    let lookup = registry_pb::UserLookup { key: Some(registry_pb::user_lookup::Key::Id(user.id.clone())) };
-    let request =
-        registry_pb::DeleteMetadataRequest { app_id: app_id.clone(), lookup: Some(lookup), keys: vec![form.key] };
+    let lookup = by_id(user.id.clone());
+    let request = registry_pb::DeleteMetadataRequest { app_id: app_id.clone(), lookup, keys: vec![form.key] };
     match clients.registry.clone().delete_metadata(request).await {
         Ok(_) => see_other(&format!("/dashboard/apps/{app_id}/users/{}", user.id)),
         Err(status) => upstream_problem(&status, Some(&chrome)),

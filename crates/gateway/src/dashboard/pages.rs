@@ -198,8 +198,8 @@ pub fn user(
 ) -> Markup {
     let base = format!("/dashboard/apps/{app_id}/users/{}", user.id);
     let profile = user.profile.clone().unwrap_or_default();
-    let mut metadata: Vec<(&String, String)> = user.metadata.iter().map(|(k, v)| (k, metadata_value(v))).collect();
-    metadata.sort();
+    // Sorted by key; numbers and booleans in their JSON spelling, as Sendbird's dialect shows them.
+    let metadata = crate::http::sendbird::metadata_strings(user.metadata.clone());
     let body = html! {
         p { a href=(format!("/dashboard/apps/{app_id}/users")) { "← All users" } }
         h1 { "User " code { (user.user_id) } }
@@ -379,16 +379,6 @@ fn origin(origin: i32) -> &'static str {
     }
 }
 
-fn metadata_value(value: &pb::MetadataValue) -> String {
-    match &value.kind {
-        Some(pb::metadata_value::Kind::StringValue(s)) => s.clone(),
-        Some(pb::metadata_value::Kind::IntValue(i)) => i.to_string(),
-        Some(pb::metadata_value::Kind::DoubleValue(d)) => d.to_string(),
-        Some(pb::metadata_value::Kind::BoolValue(b)) => b.to_string(),
-        None => String::new(),
-    }
-}
-
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|p| p.trim_start_matches('=').to_owned()).unwrap_or_default()
 }
@@ -517,24 +507,8 @@ pub fn application(chrome: &Chrome<'_>, page: &AppPage<'_>) -> Markup {
         }
         h2 { "App keys" }
         p.hint { "Sunshine's credentials: HTTP Basic " code { "keyId:secret" } ", and the secret that signs login JWTs." }
-        @if page.keys.is_empty() { p { "None." } } @else {
-            table {
-                thead { tr { th scope="col" { "Key id" } th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { span.skip { "Actions" } } } }
-                tbody {
-                    @for key in page.keys {
-                        tr {
-                            td { code { (key.id) } } td { (key.display_name) } td { (instant(key.created_at.as_ref())) }
-                            td {
-                                form.inline method="post" action=(format!("{base}/app-keys/{}/delete", key.id)) {
-                                    input type="hidden" name="csrf" value=(chrome.csrf);
-                                    button.danger type="submit" aria-label=(format!("Delete app key {}", key.id)) { "Delete" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        @let keys: Vec<_> = page.keys.iter().map(|k| (k.id.as_str(), k.display_name.as_str(), k.created_at.as_ref())).collect();
+        (credentials(chrome, &base, "app-keys", "app key", "Key id", &keys))
         form.stack method="post" action=(format!("{base}/app-keys")) {
             input type="hidden" name="csrf" value=(chrome.csrf);
             div { label for="key_name" { "Name of a new app key" } input #key_name name="name" required maxlength="100"; }
@@ -542,24 +516,8 @@ pub fn application(chrome: &Chrome<'_>, page: &AppPage<'_>) -> Markup {
         }
         h2 { "Admin clients" }
         p.hint { "Kore.ai's admin API: HS256 JWTs naming the client in " code { "appId" } "." }
-        @if page.clients.is_empty() { p { "None." } } @else {
-            table {
-                thead { tr { th scope="col" { "Client id" } th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { span.skip { "Actions" } } } }
-                tbody {
-                    @for client in page.clients {
-                        tr {
-                            td { code { (client.id) } } td { (client.name) } td { (instant(client.created_at.as_ref())) }
-                            td {
-                                form.inline method="post" action=(format!("{base}/admin-clients/{}/delete", client.id)) {
-                                    input type="hidden" name="csrf" value=(chrome.csrf);
-                                    button.danger type="submit" aria-label=(format!("Delete admin client {}", client.id)) { "Delete" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        @let clients: Vec<_> = page.clients.iter().map(|c| (c.id.as_str(), c.name.as_str(), c.created_at.as_ref())).collect();
+        (credentials(chrome, &base, "admin-clients", "admin client", "Client id", &clients))
         form.stack method="post" action=(format!("{base}/admin-clients")) {
             input type="hidden" name="csrf" value=(chrome.csrf);
             div { label for="client_name" { "Name of a new admin client" } input #client_name name="name" required maxlength="100"; }
@@ -567,6 +525,38 @@ pub fn application(chrome: &Chrome<'_>, page: &AppPage<'_>) -> Markup {
         }
     };
     layout("Application", Some(chrome), body)
+}
+
+/// A table of app keys or admin clients (`kind`, the path segment; `what`, in words): id, name,
+/// created, and a delete button each.
+fn credentials(
+    chrome: &Chrome<'_>,
+    base: &str,
+    kind: &str,
+    what: &str,
+    id_header: &str,
+    rows: &[(&str, &str, Option<&proto::Timestamp>)],
+) -> Markup {
+    html! {
+        @if rows.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { (id_header) } th scope="col" { "Name" } th scope="col" { "Created" } th scope="col" { span.skip { "Actions" } } } }
+                tbody {
+                    @for (id, name, created) in rows {
+                        tr {
+                            td { code { (id) } } td { (name) } td { (instant(*created)) }
+                            td {
+                                form.inline method="post" action=(format!("{base}/{kind}/{id}/delete")) {
+                                    input type="hidden" name="csrf" value=(chrome.csrf);
+                                    button.danger type="submit" aria-label=(format!("Delete {what} {id}")) { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A credential's secret, shown this once.

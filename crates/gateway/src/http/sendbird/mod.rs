@@ -16,6 +16,9 @@ mod tokens;
 mod users;
 mod webhook;
 
+/// Metadata as the string-valued dialects (and the dashboard) show and take it.
+pub(crate) use resource::{metadata_strings, metadata_to_pb};
+
 use axum::{extract::FromRequestParts, http::request::Parts};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
